@@ -1,0 +1,62 @@
+"""dagexec: run tool-call workflows as fast as their dependencies allow.
+
+A workflow is a DAG of calls to tools on servers (``"server:tool"``), whose
+arguments may use earlier outputs (``"$OUTPUT[t1].content"``). The
+:class:`EagerExecutor` starts each task the moment its dependencies are done;
+the :class:`LayeredExecutor` is the layer-by-layer baseline it is measured
+against.
+"""
+
+from ._errors import CycleError as CycleError
+from ._errors import DagexecError as DagexecError
+from ._errors import DuplicateTaskError as DuplicateTaskError
+from ._errors import NoSuchToolError as NoSuchToolError
+from ._errors import SchemaError as SchemaError
+from ._errors import ServerError as ServerError
+from ._errors import ToolCallError as ToolCallError
+from ._errors import ToolError as ToolError
+from ._errors import UnknownDependencyError as UnknownDependencyError
+from ._errors import UnknownServerError as UnknownServerError
+from ._errors import UnknownToolError as UnknownToolError
+from ._errors import WorkflowError as WorkflowError
+from ._executor import EagerExecutor as EagerExecutor
+from ._executor import LayeredExecutor as LayeredExecutor
+from ._results import ErrorCode as ErrorCode
+from ._results import ExecutionResult as ExecutionResult
+from ._results import TaskError as TaskError
+from ._results import TaskResult as TaskResult
+from ._results import TaskStatus as TaskStatus
+from ._tools import ListsTools as ListsTools
+from ._tools import LocalTools as LocalTools
+from ._tools import ToolServer as ToolServer
+from ._workflow import Task as Task
+from ._workflow import Workflow as Workflow
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CycleError",
+    "DagexecError",
+    "DuplicateTaskError",
+    "EagerExecutor",
+    "ErrorCode",
+    "ExecutionResult",
+    "LayeredExecutor",
+    "ListsTools",
+    "LocalTools",
+    "NoSuchToolError",
+    "SchemaError",
+    "ServerError",
+    "Task",
+    "TaskError",
+    "TaskResult",
+    "TaskStatus",
+    "ToolCallError",
+    "ToolError",
+    "ToolServer",
+    "UnknownDependencyError",
+    "UnknownServerError",
+    "UnknownToolError",
+    "Workflow",
+    "WorkflowError",
+]

@@ -1,0 +1,131 @@
+"""The errors dagexec raises on purpose.
+
+Two families: :class:`WorkflowError` for input that cannot run (raised before
+anything runs), and :class:`ToolCallError` for tool servers to signal how a call
+failed (it becomes data in the task's result, never an exception out of
+``execute``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class DagexecError(Exception):
+    """Base class of every error dagexec raises on purpose."""
+
+
+class WorkflowError(DagexecError, ValueError):
+    """A workflow that cannot run: found before any task starts."""
+
+
+class SchemaError(WorkflowError):
+    """The workflow's data has the wrong shape or types.
+
+    Attributes:
+        problems: One line per problem, each ending in the path of the field,
+            such as ``expected a list of task ids @ workflow.tasks[3].depends_on``.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid workflow:\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class DuplicateTaskError(WorkflowError):
+    """Two or more tasks share an id.
+
+    Attributes:
+        task_ids: Every id that is used more than once.
+    """
+
+    def __init__(self, task_ids: Sequence[str]) -> None:
+        self.task_ids = tuple(task_ids)
+        ids = ", ".join(repr(t) for t in self.task_ids)
+        super().__init__(f"duplicate task ids: {ids}")
+
+
+class UnknownDependencyError(WorkflowError):
+    """A task depends on, or refers to, a task that does not exist.
+
+    Attributes:
+        task_id: The task whose field names the unknown task.
+        dependency: The unknown task id.
+        field: ``"depends_on"`` or ``"arguments"`` (for an ``$OUTPUT`` reference).
+    """
+
+    def __init__(self, task_id: str, dependency: str, field: str) -> None:
+        self.task_id = task_id
+        self.dependency = dependency
+        self.field = field
+        super().__init__(f"task {task_id!r}: {field} names unknown task {dependency!r}")
+
+
+class CycleError(WorkflowError):
+    """The tasks' dependencies form a cycle, so no order can run them.
+
+    Attributes:
+        cycle: The task ids around the cycle, the first one repeated at the end
+            (``("a", "b", "a")``). A self-loop is ``("a", "a")``.
+    """
+
+    def __init__(self, cycle: Sequence[str]) -> None:
+        self.cycle = tuple(cycle)
+        super().__init__(f"tasks form a cycle: {' -> '.join(self.cycle)}")
+
+
+class UnknownServerError(WorkflowError):
+    """Tasks name servers that the executor was not given.
+
+    Attributes:
+        missing: Each offending task id, mapped to the server it names.
+    """
+
+    def __init__(self, missing: Mapping[str, str]) -> None:
+        self.missing = dict(missing)
+        lines = [f"task {t!r} names unknown server {s!r}" for t, s in self.missing.items()]
+        super().__init__("; ".join(lines))
+
+
+class UnknownToolError(WorkflowError):
+    """Tasks name tools that their server does not list.
+
+    Raised before the run for servers that publish their tool list (MCP servers).
+
+    Attributes:
+        missing: Each offending task id, mapped to its ``server:tool``.
+    """
+
+    def __init__(self, missing: Mapping[str, str]) -> None:
+        self.missing = dict(missing)
+        lines = [f"task {t!r} names unknown tool {s!r}" for t, s in self.missing.items()]
+        super().__init__("; ".join(lines))
+
+
+class ToolCallError(DagexecError):
+    """Raised by a tool server to say how a call failed.
+
+    The executor turns it into the task's :class:`~dagexec.TaskError`, with the
+    class's ``code`` and the exception's message. Any other exception a tool
+    raises becomes ``tool_error``.
+    """
+
+    code: str = "tool_error"
+
+
+class ToolError(ToolCallError):
+    """The tool ran and reported an error (an MCP result flagged as an error)."""
+
+    code = "tool_error"
+
+
+class NoSuchToolError(ToolCallError):
+    """The server has no tool of that name."""
+
+    code = "unknown_tool"
+
+
+class ServerError(ToolCallError):
+    """The server or the connection to it failed (it died, the link broke)."""
+
+    code = "server_error"

@@ -1,0 +1,184 @@
+"""What a run returns: one TaskResult per task and the ExecutionResult around them."""
+
+from __future__ import annotations
+
+import enum
+import functools
+from typing import Any
+
+import attrs
+import cattrs
+
+from ._workflow import Workflow
+
+
+class TaskStatus(enum.StrEnum):
+    """The final status of a task."""
+
+    #: The tool call returned an output.
+    SUCCESS = "success"
+    #: The task ran and failed (see its :class:`ErrorCode`).
+    ERROR = "error"
+    #: The task never ran: a dependency did not succeed.
+    SKIPPED = "skipped"
+    #: The task was stopped or never started because the run was stopped.
+    CANCELLED = "cancelled"
+
+
+class ErrorCode(enum.StrEnum):
+    """Why a task did not succeed."""
+
+    #: The tool raised, or its server answered with an error.
+    TOOL_ERROR = "tool_error"
+    #: The server has no tool of that name.
+    UNKNOWN_TOOL = "unknown_tool"
+    #: An ``$OUTPUT[...]`` reference could not be resolved against the actual output.
+    REFERENCE_ERROR = "reference_error"
+    #: A dependency did not succeed, so the task was skipped.
+    DEPENDENCY_FAILED = "dependency_failed"
+    #: The server died or the connection to it broke.
+    SERVER_ERROR = "server_error"
+    #: The call ran out of time.
+    TIMEOUT = "timeout"
+    #: The run was stopped before the task finished.
+    CANCELLED = "cancelled"
+
+
+@attrs.frozen
+class TaskError:
+    """Why a task did not succeed: a code for programs, a message for people."""
+
+    code: ErrorCode
+    message: str
+
+
+@attrs.frozen(kw_only=True)
+class TaskResult:
+    """The outcome of one task.
+
+    Attributes:
+        task_id: The task's id.
+        tool: The task's ``server:tool``.
+        status: Its final status.
+        output: The tool's output on success, else None.
+        error: None on success, else the code and message.
+        started_at: Seconds from the start of the run to the start of the task,
+            or None if it never started.
+        finished_at: Seconds from the start of the run to the end of the task, or
+            None if it never started.
+    """
+
+    task_id: str
+    tool: str
+    status: TaskStatus
+    output: Any = None
+    error: TaskError | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the task succeeded."""
+        return self.status is TaskStatus.SUCCESS
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds the task ran, or None if it never started."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+@attrs.frozen(kw_only=True)
+class ExecutionResult:
+    """The outcome of a whole run: every task's result, and figures about the run.
+
+    ``result["t1"]`` looks up one task's result.
+
+    Attributes:
+        workflow: The workflow that ran.
+        results: One result per task, in workflow order.
+        wall_time: Seconds from the start of the run to its end.
+        strategy: ``"eager"`` or ``"layered"``: the executor that ran it.
+    """
+
+    workflow: Workflow = attrs.field(repr=False)
+    results: tuple[TaskResult, ...]
+    wall_time: float
+    strategy: str
+
+    def __getitem__(self, task_id: str) -> TaskResult:
+        return self._by_id[task_id]
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, TaskResult]:
+        return {r.task_id: r for r in self.results}
+
+    @property
+    def errors(self) -> list[TaskResult]:
+        """The result of every task that did not succeed, in workflow order."""
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every task succeeded."""
+        return all(r.ok for r in self.results)
+
+    @property
+    def generations(self) -> list[list[str]]:
+        """The workflow's topological generations (layers), as lists of task ids."""
+        return self.workflow.generations
+
+    @property
+    def parallelization_layers(self) -> int:
+        """How many generations the workflow has: the barriers a layered run waits at."""
+        return len(self.workflow.generations)
+
+    @property
+    def total_task_time(self) -> float:
+        """The sum of every task's duration: the time a one-at-a-time run would take."""
+        return sum(r.duration or 0.0 for r in self.results)
+
+    @property
+    def speedup(self) -> float:
+        """Total task time divided by wall time (the seed's ``calculateSpeedup``)."""
+        return self.total_task_time / self.wall_time if self.wall_time > 0 else 0.0
+
+    @functools.cached_property
+    def _critical(self) -> tuple[list[str], float]:
+        by_id = self._by_id
+        return self.workflow._graph.longest_path(lambda t: by_id[t.id].duration or 0.0)
+
+    @property
+    def critical_path(self) -> list[str]:
+        """Task ids of the longest dependency chain, weighted by measured durations."""
+        return self._critical[0]
+
+    @property
+    def critical_path_time(self) -> float:
+        """The summed durations along :attr:`critical_path`: no schedule can beat it."""
+        return self._critical[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data: every field and figure above."""
+        return {
+            "strategy": self.strategy,
+            "ok": self.ok,
+            "wall_time": self.wall_time,
+            "speedup": self.speedup,
+            "parallelization_layers": self.parallelization_layers,
+            "generations": self.generations,
+            "critical_path": self.critical_path,
+            "critical_path_time": self.critical_path_time,
+            "results": [_unstructure_task_result(r) for r in self.results],
+            "errors": [r.task_id for r in self.errors],
+        }
+
+
+_converter = cattrs.Converter()
+
+
+def _unstructure_task_result(result: TaskResult) -> dict[str, Any]:
+    data: dict[str, Any] = _converter.unstructure(result)
+    data["duration"] = result.duration
+    return data

@@ -1,0 +1,88 @@
+"""Tool servers: the protocol executors call, and LocalTools for plain Python functions."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import trio
+
+from ._errors import NoSuchToolError
+
+
+@runtime_checkable
+class ToolServer(Protocol):
+    """Anything that can call a tool by name: what executors take, keyed by server name.
+
+    A call's exceptions become the task's error: a :class:`~dagexec.ToolCallError`
+    gives its own code (``unknown_tool``, ``server_error``, ...), any other
+    exception gives ``tool_error``.
+    """
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        """Call tool ``name`` with ``arguments`` and return its output."""
+        ...
+
+
+@runtime_checkable
+class ListsTools(Protocol):
+    """A tool server that publishes its tool names (an MCP server does).
+
+    Executors reject a workflow that names a tool missing from the list before
+    anything runs; for other servers, such a task fails with ``unknown_tool``.
+    """
+
+    @property
+    def tool_names(self) -> frozenset[str]:
+        """The names of the tools this server has."""
+        ...
+
+
+class LocalTools:
+    """Plain Python callables served as tools, arguments passed as keywords.
+
+    Async functions are awaited in the run's trio loop. Sync functions run in a
+    worker thread (:func:`trio.to_thread.run_sync`), so a tool that blocks never
+    holds back the others; a cancelled call abandons its thread, which runs on to
+    its end in the background.
+
+    Args:
+        tools: Each tool's name, mapped to its function.
+        limiter: Caps the worker threads that sync tools use at once; trio's
+            default limiter (40 threads) when None.
+
+    Example::
+
+        servers = {"text": LocalTools({"upper": str.upper})}
+    """
+
+    def __init__(
+        self,
+        tools: Mapping[str, Callable[..., Any]],
+        *,
+        limiter: trio.CapacityLimiter | None = None,
+    ) -> None:
+        self._tools = dict(tools)
+        self._is_async = {name: inspect.iscoroutinefunction(fn) for name, fn in self._tools.items()}
+        self._limiter = limiter
+
+    def __repr__(self) -> str:
+        return f"LocalTools({sorted(self._tools)!r})"
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        """Call tool ``name`` with ``arguments`` as keywords.
+
+        Raises:
+            NoSuchToolError: There is no tool of that name.
+        """
+        try:
+            fn = self._tools[name]
+        except KeyError:
+            raise NoSuchToolError(f"no tool {name!r}; tools: {', '.join(sorted(self._tools))}") from None
+        if self._is_async[name]:
+            return await fn(**arguments)
+        return await trio.to_thread.run_sync(
+            functools.partial(fn, **arguments), abandon_on_cancel=True, limiter=self._limiter
+        )

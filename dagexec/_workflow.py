@@ -1,0 +1,272 @@
+"""Workflows and tasks: frozen attrs models and the one cattrs converter that loads them."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.v import format_exception
+
+from ._graph import TaskGraph
+from ._errors import SchemaError, WorkflowError
+from ._refs import Reference, find_references
+
+
+class _Invalid(ValueError):
+    """A value that a validator or hook rejects, with the message to show as is."""
+
+
+def _check_id(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value:
+        raise _Invalid("id must not be empty")
+
+
+def _check_tool(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    server, sep, tool = value.partition(":")
+    if not (sep and server and tool):
+        raise _Invalid(f"tool {value!r} is not of the form 'server:tool'")
+
+
+@attrs.frozen(kw_only=True)
+class Task:
+    """One tool call of a workflow.
+
+    Args:
+        id: Unique within the workflow; other tasks name it in ``depends_on`` and
+            in ``$OUTPUT[id]`` references.
+        tool: ``"server:tool"``: the server, as keyed in the executor's servers,
+            and the tool's name on it.
+        arguments: JSON arguments of the call; strings may hold ``$OUTPUT[...]``
+            references to earlier tasks' outputs.
+        depends_on: Ids of the tasks that must succeed first. A reference in the
+            arguments implies a dependency too.
+    """
+
+    id: str = attrs.field(validator=_check_id)
+    tool: str = attrs.field(validator=_check_tool)
+    arguments: Mapping[str, Any] = attrs.field(factory=dict)
+    depends_on: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    @property
+    def server(self) -> str:
+        """The part of ``tool`` before the colon."""
+        return self.tool.partition(":")[0]
+
+    @property
+    def tool_name(self) -> str:
+        """The part of ``tool`` after the colon."""
+        return self.tool.partition(":")[2]
+
+    @functools.cached_property
+    def references(self) -> tuple[Reference, ...]:
+        """Every ``$OUTPUT[...]`` reference in the arguments, in order."""
+        return tuple(find_references(self.arguments))
+
+    @functools.cached_property
+    def dependencies(self) -> tuple[str, ...]:
+        """``depends_on`` followed by the other tasks that references name, once each."""
+        return tuple(dict.fromkeys((*self.depends_on, *(r.task_id for r in self.references))))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data that :meth:`from_dict` turns back into this task."""
+        data: dict[str, Any] = _converter.unstructure(self)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Task:
+        """Build a task from plain data, checking its shape and types.
+
+        Raises:
+            SchemaError: A field is missing, unknown, or of the wrong type or form.
+        """
+        return _structure(data, Task, "task")
+
+
+@attrs.frozen(kw_only=True)
+class Workflow:
+    """A validated DAG of tasks.
+
+    Building one checks everything that can be checked before a run: unique ids,
+    dependencies and references that name existing tasks, and no cycle.
+
+    Args:
+        tasks: The tasks, in the order that results are reported in.
+
+    Raises:
+        DuplicateTaskError: Two tasks share an id.
+        UnknownDependencyError: A task depends on or refers to a missing task.
+        CycleError: The dependencies form a cycle (a self-loop included).
+    """
+
+    tasks: tuple[Task, ...] = attrs.field(converter=tuple)
+    _graph: TaskGraph = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_graph", TaskGraph.build(self.tasks))
+
+    @property
+    def generations(self) -> list[list[str]]:
+        """The topological generations (layers) as lists of task ids.
+
+        The first holds the tasks without dependencies; each next one, the tasks
+        whose dependencies are all in earlier ones. This is what a layered
+        executor runs, a barrier after each.
+        """
+        return self._graph.generations()
+
+    @property
+    def task_ids(self) -> list[str]:
+        """The ids of the tasks, in workflow order."""
+        return [task.id for task in self.tasks]
+
+    def __getitem__(self, task_id: str) -> Task:
+        return self._graph.tasks[task_id]
+
+    def topological_order(self) -> list[Task]:
+        """The tasks in an order where each comes after all its dependencies.
+
+        Workflow order is kept wherever the dependencies allow.
+        """
+        return self._graph.topological_order()
+
+    def longest_chain(self, weight: Callable[[Task], float] = lambda task: 1.0) -> list[str]:
+        """The heaviest dependency chain, each task weighing ``weight(task)``."""
+        return self._graph.longest_path(weight)[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data; ``Workflow.from_dict(wf.to_dict()) == wf``."""
+        data: dict[str, Any] = _converter.unstructure(self)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Workflow:
+        """Build and validate a workflow from plain data (``{"tasks": [...]}``).
+
+        Raises:
+            SchemaError: Wrong shapes or types; each problem names its path, such
+                as ``workflow.tasks[3].depends_on``.
+            WorkflowError: Any other problem (see :class:`Workflow`).
+        """
+        return _structure(data, Workflow, "workflow")
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Workflow:
+        """Build and validate a workflow from JSON text.
+
+        Raises:
+            SchemaError: The text is not JSON, or its data is not a workflow.
+            WorkflowError: Any other problem (see :class:`Workflow`).
+        """
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SchemaError([f"not valid JSON: {exc}"]) from None
+        return cls.from_dict(data)
+
+
+# -- loading -------------------------------------------------------------------------------
+
+_converter = cattrs.Converter(forbid_extra_keys=True, omit_if_default=False)
+
+
+def _strict_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"expected a string, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _is_homogeneous_tuple(t: Any) -> bool:
+    args = get_args(t)
+    return get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _strict_tuple_factory(t: Any) -> Callable[[Any, Any], Any]:
+    item_hook = _converter.get_structure_hook(get_args(t)[0])
+    item_type = get_args(t)[0]
+
+    def structure(value: Any, _: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple):
+            raise _Invalid(f"expected a list, got {type(value).__name__} {value!r}")
+        items: list[Any] = []
+        errors: list[Exception] = []
+        for index, item in enumerate(value):
+            try:
+                items.append(item_hook(item, item_type))
+            except Exception as exc:
+                exc.__notes__ = [
+                    *getattr(exc, "__notes__", []),
+                    cattrs.IterableValidationNote(f"Structuring {t} @ index {index}", index, item_type),
+                ]
+                errors.append(exc)
+        if errors:
+            raise cattrs.IterableValidationError(f"While structuring {t!r}", errors, t)
+        return tuple(items)
+
+    return structure
+
+
+def _mapping_hook(value: Any, _: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Invalid(f"expected an object, got {type(value).__name__} {value!r}")
+    for key in value:
+        if not isinstance(key, str):
+            raise _Invalid(f"expected string keys, got {key!r}")
+    return dict(value)
+
+
+_converter.register_structure_hook(str, _strict_str)
+_converter.register_structure_hook_func(lambda t: t == Mapping[str, Any], _mapping_hook)
+_converter.register_structure_hook_factory(_is_homogeneous_tuple, _strict_tuple_factory)
+_generated_task_hook = _converter.get_structure_hook(Task)
+
+
+def _structure_task(value: Any, cls: type[Task]) -> Task:
+    if not isinstance(value, Mapping):
+        raise _Invalid(f"expected an object, got {type(value).__name__} {value!r}")
+    task: Task = _generated_task_hook(value, cls)
+    return task
+
+
+_converter.register_structure_hook(Task, _structure_task)
+_converter.register_unstructure_hook(Workflow, lambda wf: {"tasks": [t.to_dict() for t in wf.tasks]})
+
+
+def _format(exc: BaseException, type_: type | None) -> str:
+    if isinstance(exc, _Invalid):
+        return str(exc)
+    return format_exception(exc, type_)
+
+
+def _structure(data: Any, cls: type[Any], what: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise SchemaError([f"expected a JSON object, got {type(data).__name__} @ {what}"])
+    try:
+        return _converter.structure(data, cls)
+    except (cattrs.ClassValidationError, cattrs.IterableValidationError) as exc:
+        # Cross-task checks run in Workflow's own __init__, once every field is
+        # well-formed: cattrs wraps their error, which is then the only one.
+        if len(exc.exceptions) == 1 and isinstance(exc.exceptions[0], WorkflowError):
+            raise exc.exceptions[0] from None
+        problems = cattrs.transform_error(exc, path=what, format_exception=_format)
+        raise SchemaError(_with_task_ids(problems, data)) from None
+
+
+def _with_task_ids(problems: list[str], data: Mapping[str, Any]) -> list[str]:
+    """Name the task by its id too where the data has one: ``tasks[3] (id 'fetch')``."""
+    tasks = data.get("tasks")
+    if not isinstance(tasks, list):
+        return problems
+    named = []
+    for problem in problems:
+        message, at, path = problem.rpartition(" @ ")
+        index = path.partition("tasks[")[2].partition("]")[0]
+        if at and index.isdigit() and int(index) < len(tasks):
+            task = tasks[int(index)]
+            if isinstance(task, Mapping) and isinstance(task.get("id"), str) and task["id"]:
+                problem = f"{problem} (task {task['id']!r})"
+        named.append(problem)
+    return named

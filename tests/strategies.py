@@ -1,0 +1,91 @@
+"""Every Hypothesis strategy of the test suite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from hypothesis import strategies as st
+
+
+@attrs.frozen
+class DrawnDag:
+    """A random DAG: task ids in a topological order, dependencies, durations, failures."""
+
+    ids: tuple[str, ...]
+    deps: dict[str, tuple[str, ...]]
+    durations: dict[str, float]
+    failing: frozenset[str]
+
+    def workflow_dict(self, tool: str = "sim:run") -> dict[str, Any]:
+        """Tasks that call ``tool`` with their duration and whether they fail."""
+        return {
+            "tasks": [
+                {
+                    "id": tid,
+                    "tool": tool,
+                    "arguments": {"seconds": self.durations[tid], "fail": tid in self.failing},
+                    "depends_on": list(self.deps[tid]),
+                }
+                for tid in self.ids
+            ]
+        }
+
+    def descendants(self, roots: frozenset[str]) -> set[str]:
+        """Every task that depends, directly or not, on one of ``roots``."""
+        found: set[str] = set()
+        for tid in self.ids:  # topological order: dependencies come first
+            if any(d in roots or d in found for d in self.deps[tid]):
+                found.add(tid)
+        return found
+
+    def critical_path_time(self, durations: dict[str, float] | None = None) -> float:
+        """The longest chain of summed durations."""
+        durations = self.durations if durations is None else durations
+        finish: dict[str, float] = {}
+        for tid in self.ids:
+            finish[tid] = durations[tid] + max((finish[d] for d in self.deps[tid]), default=0.0)
+        return max(finish.values(), default=0.0)
+
+    def generations(self) -> list[list[str]]:
+        """Topological generations, computed by hand (independent of networkx)."""
+        level: dict[str, int] = {}
+        for tid in self.ids:
+            level[tid] = 1 + max((level[d] for d in self.deps[tid]), default=-1)
+        layers: list[list[str]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+        for tid in self.ids:
+            layers[level[tid]].append(tid)
+        return layers
+
+
+# Durations in whole tenths of a second, so virtual-time sums stay exact enough.
+durations = st.integers(min_value=1, max_value=20).map(lambda n: n / 10)
+
+
+@st.composite
+def dags(
+    draw: st.DrawFn,
+    *,
+    min_tasks: int = 1,
+    max_tasks: int = 25,
+    failures: bool = True,
+) -> DrawnDag:
+    """A random DAG: each task depends on a random subset of the tasks before it."""
+    n = draw(st.integers(min_value=min_tasks, max_value=max_tasks))
+    ids = [f"t{i}" for i in range(n)]
+    deps: dict[str, tuple[str, ...]] = {}
+    for i, tid in enumerate(ids):
+        earlier = ids[max(0, i - 8) : i]  # keep the fan-in moderate, the graph deep
+        chosen = draw(st.lists(st.sampled_from(earlier), unique=True, max_size=3)) if earlier else []
+        deps[tid] = tuple(chosen)
+    drawn_durations = {tid: draw(durations) for tid in ids}
+    failing = frozenset(draw(st.sets(st.sampled_from(ids), max_size=n // 3))) if failures else frozenset()
+    return DrawnDag(tuple(ids), deps, drawn_durations, failing)
+
+
+@st.composite
+def shuffled_workflow_dicts(draw: st.DrawFn, dag: DrawnDag) -> dict[str, Any]:
+    """The DAG's workflow with its tasks in a random order (not topological)."""
+    data = dag.workflow_dict()
+    data["tasks"] = draw(st.permutations(data["tasks"]))
+    return data

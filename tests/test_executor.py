@@ -1,0 +1,309 @@
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from dagexec import (
+    EagerExecutor,
+    ErrorCode,
+    ExecutionResult,
+    LayeredExecutor,
+    LocalTools,
+    NoSuchToolError,
+    ServerError,
+    TaskStatus,
+    ToolError,
+    UnknownServerError,
+    UnknownToolError,
+    Workflow,
+)
+
+EXECUTORS = [EagerExecutor, LayeredExecutor]
+
+
+async def sleep(seconds: float = 0.1, value: Any = None, fail: bool = False) -> Any:
+    await trio.sleep(seconds)
+    if fail:
+        raise RuntimeError(f"failed after {seconds}")
+    return {"slept": seconds, "value": value}
+
+
+def make_tools() -> LocalTools:
+    def server_down() -> None:
+        raise ServerError("connection reset")
+
+    def flagged() -> None:
+        raise ToolError("the tool says no")
+
+    return LocalTools(
+        {"sleep": sleep, "server_down": server_down, "flagged": flagged, "echo": lambda **kw: kw}
+    )
+
+
+SERVERS = {"sim": make_tools()}
+
+
+def wf(*tasks: dict[str, Any]) -> Workflow:
+    return Workflow.from_dict({"tasks": list(tasks)})
+
+
+def t(tid: str, seconds: float = 0.1, *deps: str, **arguments: Any) -> dict[str, Any]:
+    return {
+        "id": tid,
+        "tool": "sim:sleep",
+        "arguments": {"seconds": seconds, **arguments},
+        "depends_on": list(deps),
+    }
+
+
+def timeline(result: ExecutionResult) -> dict[str, tuple[float, float] | None]:
+    return {
+        r.task_id: None
+        if r.started_at is None
+        else (round(r.started_at, 9), round(r.finished_at or 0.0, 9))
+        for r in result.results
+    }
+
+
+# -- virtual time --------------------------------------------------------------------------
+
+
+async def test_five_independent_tasks_take_one_task_time(autojump_clock: trio.testing.MockClock) -> None:
+    workflow = wf(*(t(f"t{i}") for i in range(1, 6)))
+    result = await EagerExecutor(SERVERS).execute(workflow)
+    assert result.ok
+    assert result.wall_time == pytest.approx(0.1, abs=1e-9)
+    assert result.speedup == pytest.approx(5.0)
+    assert result.parallelization_layers == 1
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_seed_mixed_example_has_three_layers(
+    executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock
+) -> None:
+    workflow = wf(t("t1"), t("t2"), t("t3", 0.1, "t1", "t2"), t("t4", 0.1, "t3"), t("t5", 0.1, "t3"))
+    result = await executor(SERVERS).execute(workflow)
+    assert result.parallelization_layers == 3
+    assert result.generations == [["t1", "t2"], ["t3"], ["t4", "t5"]]
+    assert result.wall_time == pytest.approx(0.3, abs=1e-9)
+    assert result.strategy == executor.strategy
+
+
+async def test_eager_does_not_wait_for_unrelated_slow_branch(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # slow (1.0) | fast (0.1) -> after_fast (0.1): after_fast is in layer 2.
+    workflow = wf(t("slow", 1.0), t("fast", 0.1), t("after_fast", 0.1, "fast"))
+    eager = await EagerExecutor(SERVERS).execute(workflow)
+    layered = await LayeredExecutor(SERVERS).execute(workflow)
+    assert timeline(eager) == {"slow": (0, 1.0), "fast": (0, 0.1), "after_fast": (0.1, 0.2)}
+    assert timeline(layered) == {"slow": (0, 1.0), "fast": (0, 0.1), "after_fast": (1.0, 1.1)}
+    assert eager.wall_time == pytest.approx(1.0, abs=1e-9)
+    assert layered.wall_time == pytest.approx(1.1, abs=1e-9)
+    assert eager.critical_path == ["slow"]
+    assert eager.critical_path_time == pytest.approx(1.0)
+
+
+# -- outputs, references, statuses and codes -----------------------------------------------
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_outputs_flow_through_references(executor: type[EagerExecutor]) -> None:
+    workflow = wf(
+        {"id": "a", "tool": "sim:echo", "arguments": {"text": "hi", "n": 2}},
+        {"id": "b", "tool": "sim:echo", "arguments": {"whole": "$OUTPUT[a]", "n": "$OUTPUT[a].n"}},
+        {"id": "c", "tool": "sim:echo", "arguments": {"msg": "$OUTPUT[a].text there, n=$OUTPUT[b].n"}},
+    )
+    result = await executor(SERVERS).execute(workflow)
+    assert result["b"].output == {"whole": {"text": "hi", "n": 2}, "n": 2}
+    assert result["c"].output == {"msg": "hi there, n=2"}
+    assert [r.status for r in result.results] == [TaskStatus.SUCCESS] * 3
+    assert all(r.error is None for r in result.results)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_failure_skips_descendants_and_runs_the_rest(executor: type[EagerExecutor]) -> None:
+    workflow = wf(
+        t("ok1", 0.01),
+        t("bad", 0.01, fail=True),
+        t("child", 0.01, "bad"),
+        t("grandchild", 0.01, "child", "ok1"),
+        t("independent", 0.01, "ok1"),
+    )
+    result = await executor(SERVERS).execute(workflow)
+    assert not result.ok
+    assert {r.task_id: r.status for r in result.results} == {
+        "ok1": TaskStatus.SUCCESS,
+        "bad": TaskStatus.ERROR,
+        "child": TaskStatus.SKIPPED,
+        "grandchild": TaskStatus.SKIPPED,
+        "independent": TaskStatus.SUCCESS,
+    }
+    bad = result["bad"]
+    assert bad.error is not None
+    assert (bad.error.code, bad.error.message) == (ErrorCode.TOOL_ERROR, "RuntimeError: failed after 0.01")
+    for skipped in ("child", "grandchild"):
+        error = result[skipped].error
+        assert error is not None
+        assert error.code is ErrorCode.DEPENDENCY_FAILED
+        assert error.message == "depends on 'bad', which ended error (tool_error)"
+        assert result[skipped].started_at is None
+        assert result[skipped].duration is None
+    assert [r.task_id for r in result.errors] == ["bad", "child", "grandchild"]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+@pytest.mark.parametrize(
+    ("task", "code", "message"),
+    [
+        ({"tool": "sim:flagged"}, ErrorCode.TOOL_ERROR, "the tool says no"),
+        ({"tool": "sim:server_down"}, ErrorCode.SERVER_ERROR, "connection reset"),
+        (
+            {"tool": "sim:nope"},
+            ErrorCode.UNKNOWN_TOOL,
+            "no tool 'nope'; tools: echo, flagged, server_down, sleep",
+        ),
+        (
+            {"tool": "sim:echo", "arguments": {"x": "$OUTPUT[src].missing.key"}},
+            ErrorCode.REFERENCE_ERROR,
+            "$OUTPUT[src].missing.key: $OUTPUT[src] has no key 'missing'",
+        ),
+        (
+            {"tool": "sim:sleep", "arguments": {"nonsense": 1}},
+            ErrorCode.TOOL_ERROR,
+            "TypeError: sleep() got an unexpected keyword argument 'nonsense'",
+        ),
+    ],
+)
+async def test_error_codes(
+    executor: type[EagerExecutor], task: dict[str, Any], code: ErrorCode, message: str
+) -> None:
+    workflow = wf(
+        {"id": "src", "tool": "sim:echo", "arguments": {"present": 1}},
+        {"id": "x", **task},
+        {"id": "after", "tool": "sim:echo", "depends_on": ["x"]},
+    )
+    result = await executor(SERVERS).execute(workflow)
+    x = result["x"]
+    assert x.status is TaskStatus.ERROR
+    assert x.error is not None
+    assert (x.error.code, x.error.message) == (code, message)
+    assert x.started_at is not None and x.finished_at is not None
+    assert result["src"].ok
+    assert result["after"].status is TaskStatus.SKIPPED
+
+
+def test_error_code_and_status_values() -> None:
+    assert {c.value for c in ErrorCode} >= {
+        "tool_error",
+        "unknown_tool",
+        "reference_error",
+        "dependency_failed",
+        "server_error",
+        "timeout",
+        "cancelled",
+    }
+    assert [s.value for s in TaskStatus] == ["success", "error", "skipped", "cancelled"]
+    assert TaskStatus.SUCCESS == "success"
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_unknown_servers_are_rejected_before_anything_runs(executor: type[EagerExecutor]) -> None:
+    calls: list[str] = []
+    servers = {"sim": LocalTools({"record": lambda: calls.append("called")})}
+    workflow = wf(
+        {"id": "a", "tool": "sim:record"},
+        {"id": "b", "tool": "web:fetch"},
+        {"id": "c", "tool": "db:query", "depends_on": ["a"]},
+    )
+    with pytest.raises(
+        UnknownServerError, match=r"^task 'b' names unknown server 'web'; task 'c' names unknown server 'db'$"
+    ) as info:
+        await executor(servers).execute(workflow)
+    assert info.value.missing == {"b": "web", "c": "db"}
+    assert calls == []
+
+
+class ListingServer:
+    """A server that publishes its tool list, as MCP servers do."""
+
+    tool_names = frozenset({"known"})
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        return name
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_tools_missing_from_a_published_list_are_rejected_before_the_run(
+    executor: type[EagerExecutor],
+) -> None:
+    workflow = wf({"id": "a", "tool": "l:known"}, {"id": "b", "tool": "l:unknown"})
+    with pytest.raises(UnknownToolError, match=r"^task 'b' names unknown tool 'l:unknown'$"):
+        await executor({"l": ListingServer()}).execute(workflow)
+    result = await executor({"l": ListingServer()}).execute(wf({"id": "a", "tool": "l:known"}))
+    assert result["a"].output == "known"
+
+
+async def test_local_tools_unknown_name() -> None:
+    with pytest.raises(NoSuchToolError, match=r"^no tool 'x'; tools: echo, flagged, server_down, sleep$"):
+        await make_tools().call_tool("x", {})
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_results_in_workflow_order_and_to_dict(executor: type[EagerExecutor]) -> None:
+    workflow = wf(t("z", 0.01, "a"), t("a", 0.01), t("m", 0.01, fail=True))
+    result = await executor(SERVERS).execute(workflow)
+    assert [r.task_id for r in result.results] == ["z", "a", "m"]
+    data = result.to_dict()
+    assert data["strategy"] == executor.strategy
+    assert data["ok"] is False
+    assert data["errors"] == ["m"]
+    assert data["generations"] == [["a", "m"], ["z"]]
+    assert data["parallelization_layers"] == 2
+    assert [r["task_id"] for r in data["results"]] == ["z", "a", "m"]
+    m = data["results"][2]
+    assert m["status"] == "error"
+    assert m["error"] == {"code": "tool_error", "message": "RuntimeError: failed after 0.01"}
+    assert m["duration"] == pytest.approx(m["finished_at"] - m["started_at"])
+    assert data["results"][1]["output"] == {"slept": 0.01, "value": None}
+    import json
+
+    assert json.loads(json.dumps(data)) == data
+
+
+async def test_callers_cancellation_propagates(autojump_clock: trio.testing.MockClock) -> None:
+    workflow = wf(t("a", 10.0), t("b", 10.0, "a"))
+    with trio.move_on_after(5) as scope:
+        await EagerExecutor(SERVERS).execute(workflow)
+    assert scope.cancelled_caught
+    assert trio.current_time() == pytest.approx(5.0)
+
+
+# -- real time -----------------------------------------------------------------------------
+
+
+async def test_real_time_five_parallel_sleeps() -> None:
+    """The seed's benchmark: five 100 ms tools in parallel, well under 200 ms."""
+    workflow = wf(*(t(f"t{i}", 0.1) for i in range(1, 6)))
+    result = await EagerExecutor(SERVERS).execute(workflow)
+    assert result.ok
+    assert result.wall_time < 0.2
+    assert result.speedup > 3
+
+
+async def test_blocking_sync_tools_run_side_by_side() -> None:
+    def block() -> str:
+        time.sleep(0.3)
+        return "done"
+
+    workflow = wf(*({"id": f"b{i}", "tool": "sync:block"} for i in range(4)))
+    started = time.perf_counter()
+    result = await EagerExecutor({"sync": LocalTools({"block": block})}).execute(workflow)
+    elapsed = time.perf_counter() - started
+    assert [r.output for r in result.results] == ["done"] * 4
+    assert elapsed < 0.9  # one at a time would take 1.2 s
+    assert result.speedup > 2
