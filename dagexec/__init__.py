@@ -19,6 +19,9 @@ from ._errors import UnknownDependencyError as UnknownDependencyError
 from ._errors import UnknownServerError as UnknownServerError
 from ._errors import UnknownToolError as UnknownToolError
 from ._errors import WorkflowError as WorkflowError
+from ._events import TaskFinished as TaskFinished
+from ._events import TaskSkipped as TaskSkipped
+from ._events import TaskStarted as TaskStarted
 from ._executor import EagerExecutor as EagerExecutor
 from ._executor import LayeredExecutor as LayeredExecutor
 from ._results import ErrorCode as ErrorCode
@@ -49,7 +52,10 @@ __all__ = [
     "ServerError",
     "Task",
     "TaskError",
+    "TaskFinished",
     "TaskResult",
+    "TaskSkipped",
+    "TaskStarted",
     "TaskStatus",
     "ToolCallError",
     "ToolError",

@@ -14,6 +14,7 @@ from typing import Any
 import trio
 
 from ._dispatch import Dispatcher
+from ._events import EventHandler, TaskFinished, TaskSkipped, TaskStarted
 from ._errors import ToolCallError, UnknownServerError, UnknownToolError
 from ._refs import ReferenceResolutionError, resolve
 from ._results import ErrorCode, ExecutionResult, TaskError, TaskResult, TaskStatus
@@ -47,9 +48,12 @@ class _Run:
     one, ready tasks wait for :meth:`take_ready` (layered).
     """
 
-    def __init__(self, servers: Mapping[str, ToolServer], strategy: str) -> None:
+    def __init__(
+        self, servers: Mapping[str, ToolServer], strategy: str, on_event: EventHandler | None
+    ) -> None:
         self.servers = servers
         self.strategy = strategy
+        self.on_event = on_event
         self.dispatcher = Dispatcher()
         self.tasks: dict[str, Task] = {}
         self.results: dict[str, TaskResult] = {}
@@ -74,7 +78,7 @@ class _Run:
             cause = dispatcher.cause(tid)
             failed = self.results[cause]
             code = failed.error.code if failed.error is not None else failed.status
-            self.results[tid] = TaskResult(
+            result = self.results[tid] = TaskResult(
                 task_id=tid,
                 tool=self.tasks[tid].tool,
                 status=TaskStatus.SKIPPED,
@@ -83,6 +87,8 @@ class _Run:
                     f"depends on {cause!r}, which ended {failed.status.value} ({code})",
                 ),
             )
+            if self.on_event is not None:
+                self.on_event(TaskSkipped(result))
         if self.nursery is not None:
             for tid in dispatcher.get_ready():
                 self.nursery.start_soon(self.run_task, self.tasks[tid])
@@ -97,6 +103,8 @@ class _Run:
 
     async def run_task(self, task: Task) -> None:
         started_at = self.now()
+        if self.on_event is not None:
+            self.on_event(TaskStarted(task.id, 1, started_at))
         output: Any = None
         error: TaskError | None = None
         try:
@@ -111,7 +119,7 @@ class _Run:
             except Exception as exc:
                 error = TaskError(ErrorCode.TOOL_ERROR, f"{type(exc).__name__}: {exc}")
         succeeded = error is None
-        self.results[task.id] = TaskResult(
+        result = self.results[task.id] = TaskResult(
             task_id=task.id,
             tool=task.tool,
             status=TaskStatus.SUCCESS if succeeded else TaskStatus.ERROR,
@@ -122,6 +130,8 @@ class _Run:
         )
         if succeeded:
             self.outputs[task.id] = output
+        if self.on_event is not None:
+            self.on_event(TaskFinished(result))
         self.dispatcher.done(task.id, succeeded=succeeded)
         self._dispatch()
 
@@ -158,18 +168,25 @@ class EagerExecutor:
     def __init__(self, servers: Mapping[str, ToolServer]) -> None:
         self.servers = servers
 
-    async def execute(self, workflow: Workflow) -> ExecutionResult:
+    async def execute(
+        self, workflow: Workflow, *, on_event: EventHandler | None = None
+    ) -> ExecutionResult:
         """Run ``workflow`` and return every task's result.
 
         A tool's failure is data in the result; only bad input and the caller's
         own cancellation leave as exceptions.
+
+        Args:
+            workflow: The workflow to run.
+            on_event: Called with each :class:`TaskStarted`, :class:`TaskFinished`
+                and :class:`TaskSkipped` as it happens, in order.
 
         Raises:
             UnknownServerError: Tasks name servers the executor was not given.
             UnknownToolError: Tasks name tools their server does not list.
         """
         check_servers(workflow, self.servers)
-        run = _Run(self.servers, self.strategy)
+        run = _Run(self.servers, self.strategy, on_event)
         async with trio.open_nursery() as nursery:
             run.nursery = nursery
             for task in workflow.topological_order():
@@ -194,15 +211,22 @@ class LayeredExecutor:
     def __init__(self, servers: Mapping[str, ToolServer]) -> None:
         self.servers = servers
 
-    async def execute(self, workflow: Workflow) -> ExecutionResult:
+    async def execute(
+        self, workflow: Workflow, *, on_event: EventHandler | None = None
+    ) -> ExecutionResult:
         """Run ``workflow`` layer by layer and return every task's result.
+
+        Args:
+            workflow: The workflow to run.
+            on_event: Called with each event as it happens, as for
+                :meth:`EagerExecutor.execute`.
 
         Raises:
             UnknownServerError: Tasks name servers the executor was not given.
             UnknownToolError: Tasks name tools their server does not list.
         """
         check_servers(workflow, self.servers)
-        run = _Run(self.servers, self.strategy)
+        run = _Run(self.servers, self.strategy, on_event)
         for task in workflow.topological_order():
             run.add(task)
         while layer := run.take_ready():

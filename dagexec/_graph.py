@@ -109,8 +109,9 @@ class TaskGraph:
                 best[tid] = weight(self.tasks[tid]) + (best[parent] if parent is not None else 0.0)
         if not best:
             return [], 0.0
-        node: str | None = max(best, key=best.__getitem__)
-        total = best[node]
+        last = max(best, key=best.__getitem__)
+        total = best[last]
+        node: str | None = last
         path: list[str] = []
         while node is not None:
             path.append(node)

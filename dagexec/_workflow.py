@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
@@ -241,7 +241,10 @@ def _format(exc: BaseException, type_: type | None) -> str:
     return format_exception(exc, type_)
 
 
-def _structure(data: Any, cls: type[Any], what: str) -> Any:
+_T = TypeVar("_T")
+
+
+def _structure(data: Any, cls: type[_T], what: str) -> _T:
     if not isinstance(data, Mapping):
         raise SchemaError([f"expected a JSON object, got {type(data).__name__} @ {what}"])
     try:

@@ -307,3 +307,39 @@ async def test_blocking_sync_tools_run_side_by_side() -> None:
     assert [r.output for r in result.results] == ["done"] * 4
     assert elapsed < 0.9  # one at a time would take 1.2 s
     assert result.speedup > 2
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_events_in_order(executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock) -> None:
+    from dagexec import TaskFinished, TaskSkipped, TaskStarted
+
+    events: list[object] = []
+    workflow = wf(t("a", 0.1), t("b", 0.2, fail=True), t("c", 0.1, "b"), t("d", 0.1, "a"))
+    result = await executor(SERVERS).execute(workflow, on_event=events.append)
+    def key(e: object) -> tuple[str, str]:
+        if isinstance(e, TaskStarted):
+            return ("TaskStarted", e.task_id)
+        assert isinstance(e, TaskFinished | TaskSkipped)
+        return (type(e).__name__, e.result.task_id)
+
+    def at(e: object) -> float:
+        if isinstance(e, TaskStarted):
+            return e.time
+        assert isinstance(e, TaskFinished | TaskSkipped)
+        return e.result.finished_at or result["b"].finished_at or 0.0
+
+    summary = [key(e) for e in events]
+    # Events come in time order; trio may order those of the same instant either way.
+    times = [at(e) for e in events]
+    assert times == sorted(times)
+    assert sorted(summary) == sorted(
+        [(kind, tid) for tid in "abd" for kind in ("TaskStarted", "TaskFinished")]
+        + [("TaskSkipped", "c")]
+    )
+    assert summary.index(("TaskFinished", "b")) + 1 == summary.index(("TaskSkipped", "c"))
+    d_start = result["d"].started_at
+    assert d_start == pytest.approx(0.1 if executor is EagerExecutor else 0.2)
+    started = {e.task_id: e.time for e in events if isinstance(e, TaskStarted)}
+    assert started == {tid: result[tid].started_at for tid in started}
+    finished = [e.result for e in events if isinstance(e, TaskFinished | TaskSkipped)]
+    assert sorted(finished, key=lambda r: r.task_id) == sorted(result.results, key=lambda r: r.task_id)
