@@ -14,8 +14,8 @@ from typing import Any
 import trio
 
 from ._dispatch import Dispatcher
-from ._events import EventHandler, TaskFinished, TaskSkipped, TaskStarted
 from ._errors import ToolCallError, UnknownServerError, UnknownToolError
+from ._events import EventHandler, TaskFinished, TaskSkipped, TaskStarted
 from ._refs import ReferenceResolutionError, resolve
 from ._results import ErrorCode, ExecutionResult, TaskError, TaskResult, TaskStatus
 from ._tools import ListsTools, ToolServer

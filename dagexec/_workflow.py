@@ -5,30 +5,25 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, TypeVar
 
 import attrs
-import cattrs
-from cattrs.v import format_exception
 
+from ._convert import Invalid, Problems, converter, structure
+from ._errors import SchemaError
 from ._graph import TaskGraph
-from ._errors import SchemaError, WorkflowError
 from ._refs import Reference, find_references
-
-
-class _Invalid(ValueError):
-    """A value that a validator or hook rejects, with the message to show as is."""
 
 
 def _check_id(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not value:
-        raise _Invalid("id must not be empty")
+        raise Invalid("id must not be empty")
 
 
 def _check_tool(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     server, sep, tool = value.partition(":")
     if not (sep and server and tool):
-        raise _Invalid(f"tool {value!r} is not of the form 'server:tool'")
+        raise Invalid(f"tool {value!r} is not of the form 'server:tool'")
 
 
 @attrs.frozen(kw_only=True)
@@ -73,7 +68,7 @@ class Task:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data that :meth:`from_dict` turns back into this task."""
-        data: dict[str, Any] = _converter.unstructure(self)
+        data: dict[str, Any] = converter.unstructure(self)
         return data
 
     @classmethod
@@ -139,7 +134,7 @@ class Workflow:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; ``Workflow.from_dict(wf.to_dict()) == wf``."""
-        data: dict[str, Any] = _converter.unstructure(self)
+        data: dict[str, Any] = converter.unstructure(self)
         return data
 
     @classmethod
@@ -170,102 +165,38 @@ class Workflow:
 
 # -- loading -------------------------------------------------------------------------------
 
-_converter = cattrs.Converter(forbid_extra_keys=True, omit_if_default=False)
-
-
-def _strict_str(value: Any, _: type) -> str:
-    if not isinstance(value, str):
-        raise _Invalid(f"expected a string, got {type(value).__name__} {value!r}")
-    return value
-
-
-def _is_homogeneous_tuple(t: Any) -> bool:
-    args = get_args(t)
-    return get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis
-
-
-def _strict_tuple_factory(t: Any) -> Callable[[Any, Any], Any]:
-    item_hook = _converter.get_structure_hook(get_args(t)[0])
-    item_type = get_args(t)[0]
-
-    def structure(value: Any, _: Any) -> tuple[Any, ...]:
-        if not isinstance(value, list | tuple):
-            raise _Invalid(f"expected a list, got {type(value).__name__} {value!r}")
-        items: list[Any] = []
-        errors: list[Exception] = []
-        for index, item in enumerate(value):
-            try:
-                items.append(item_hook(item, item_type))
-            except Exception as exc:
-                exc.__notes__ = [
-                    *getattr(exc, "__notes__", []),
-                    cattrs.IterableValidationNote(f"Structuring {t} @ index {index}", index, item_type),
-                ]
-                errors.append(exc)
-        if errors:
-            raise cattrs.IterableValidationError(f"While structuring {t!r}", errors, t)
-        return tuple(items)
-
-    return structure
-
-
-def _mapping_hook(value: Any, _: Any) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _Invalid(f"expected an object, got {type(value).__name__} {value!r}")
-    for key in value:
-        if not isinstance(key, str):
-            raise _Invalid(f"expected string keys, got {key!r}")
-    return dict(value)
-
-
-_converter.register_structure_hook(str, _strict_str)
-_converter.register_structure_hook_func(lambda t: t == Mapping[str, Any], _mapping_hook)
-_converter.register_structure_hook_factory(_is_homogeneous_tuple, _strict_tuple_factory)
-_generated_task_hook = _converter.get_structure_hook(Task)
+_generated_task_hook = converter.get_structure_hook(Task)
 
 
 def _structure_task(value: Any, cls: type[Task]) -> Task:
     if not isinstance(value, Mapping):
-        raise _Invalid(f"expected an object, got {type(value).__name__} {value!r}")
+        raise Invalid(f"expected an object, got {type(value).__name__} {value!r}")
     task: Task = _generated_task_hook(value, cls)
     return task
 
 
-_converter.register_structure_hook(Task, _structure_task)
-_converter.register_unstructure_hook(Workflow, lambda wf: {"tasks": [t.to_dict() for t in wf.tasks]})
-
-
-def _format(exc: BaseException, type_: type | None) -> str:
-    if isinstance(exc, _Invalid):
-        return str(exc)
-    return format_exception(exc, type_)
+converter.register_structure_hook(Task, _structure_task)
+converter.register_unstructure_hook(Workflow, lambda wf: {"tasks": [t.to_dict() for t in wf.tasks]})
 
 
 _T = TypeVar("_T")
 
 
 def _structure(data: Any, cls: type[_T], what: str) -> _T:
-    if not isinstance(data, Mapping):
-        raise SchemaError([f"expected a JSON object, got {type(data).__name__} @ {what}"])
     try:
-        return _converter.structure(data, cls)
-    except (cattrs.ClassValidationError, cattrs.IterableValidationError) as exc:
-        # Cross-task checks run in Workflow's own __init__, once every field is
-        # well-formed: cattrs wraps their error, which is then the only one.
-        if len(exc.exceptions) == 1 and isinstance(exc.exceptions[0], WorkflowError):
-            raise exc.exceptions[0] from None
-        problems = cattrs.transform_error(exc, path=what, format_exception=_format)
-        raise SchemaError(_with_task_ids(problems, data)) from None
+        return structure(data, cls, what)
+    except Problems as exc:
+        raise SchemaError(_with_task_ids(exc.problems, data)) from None
 
 
-def _with_task_ids(problems: list[str], data: Mapping[str, Any]) -> list[str]:
-    """Name the task by its id too where the data has one: ``tasks[3] (id 'fetch')``."""
-    tasks = data.get("tasks")
+def _with_task_ids(problems: list[str], data: Any) -> list[str]:
+    """Name the task by its id too where the data has one: ``tasks[3] (task 'fetch')``."""
+    tasks = data.get("tasks") if isinstance(data, Mapping) else None
     if not isinstance(tasks, list):
         return problems
     named = []
     for problem in problems:
-        message, at, path = problem.rpartition(" @ ")
+        _, at, path = problem.rpartition(" @ ")
         index = path.partition("tasks[")[2].partition("]")[0]
         if at and index.isdigit() and int(index) < len(tasks):
             task = tasks[int(index)]

@@ -1,0 +1,177 @@
+"""Terminal output with rich: result tables, timelines (Gantt charts) and live progress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from rich.bar import Bar
+from rich.console import Console, Group, RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from ._events import Event, TaskFinished, TaskSkipped, TaskStarted
+from ._results import ExecutionResult, TaskStatus
+from ._workflow import Workflow
+
+STATUS_STYLE = {
+    TaskStatus.SUCCESS: "green",
+    TaskStatus.ERROR: "red",
+    TaskStatus.SKIPPED: "yellow",
+    TaskStatus.CANCELLED: "magenta",
+}
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}s"
+
+
+def results_table(result: ExecutionResult) -> Table:
+    """One row per task: status, tool, timing, and the error's code and message."""
+    table = Table(title=f"{result.strategy} run: tasks", title_justify="left")
+    table.add_column("task")
+    table.add_column("tool")
+    table.add_column("status")
+    table.add_column("start", justify="right")
+    table.add_column("duration", justify="right")
+    table.add_column("error")
+    for r in result.results:
+        error = Text()
+        if r.error is not None:
+            error.append(r.error.code.value, style="bold")
+            error.append(f": {r.error.message}")
+        table.add_row(
+            r.task_id,
+            r.tool,
+            Text(r.status.value, style=STATUS_STYLE[r.status]),
+            _seconds(r.started_at),
+            _seconds(r.duration),
+            error,
+        )
+    return table
+
+
+def timeline(result: ExecutionResult, *, scale: float | None = None, width: int = 50) -> Table:
+    """A Gantt chart: one bar per task on a time axis shared by every row.
+
+    Args:
+        result: The run to draw.
+        scale: Seconds the full width stands for; the run's wall time when None
+            (pass the longer of two runs to compare them on one axis).
+        width: Characters of the bars.
+    """
+    size = scale if scale is not None else result.wall_time
+    size = size if size > 0 else 1.0
+    table = Table(
+        title=f"{result.strategy} timeline: {result.wall_time:.3f}s, 0 to {size:.3f}s across",
+        title_justify="left",
+        show_edge=False,
+    )
+    table.add_column("task")
+    table.add_column("timeline", width=width, no_wrap=True)
+    for r in result.results:
+        if r.started_at is None or r.finished_at is None:
+            table.add_row(r.task_id, Text(r.status.value, style=STATUS_STYLE[r.status]))
+        else:
+            table.add_row(
+                r.task_id,
+                Bar(size, r.started_at, max(r.finished_at, r.started_at + size / width / 2),
+                    width=width, color=STATUS_STYLE[r.status]),
+            )
+    return table
+
+
+def summary(result: ExecutionResult) -> Text:
+    """A line of figures: wall time, layers, speedup, critical path, failures."""
+    counts = {status: 0 for status in TaskStatus}
+    for r in result.results:
+        counts[r.status] += 1
+    text = Text(f"{result.strategy}: ", style="bold")
+    text.append(
+        f"{result.wall_time:.3f}s wall, {result.parallelization_layers} layers, "
+        f"speedup {result.speedup:.2f}x, critical path {result.critical_path_time:.3f}s "
+        f"({' -> '.join(result.critical_path)}); "
+    )
+    text.append(", ".join(f"{n} {status.value}" for status, n in counts.items() if n))
+    return text
+
+
+def comparison(results: Sequence[ExecutionResult]) -> RenderableType:
+    """Runs of one workflow side by side: a table of figures and timelines on one axis."""
+    table = Table(title="comparison", title_justify="left")
+    table.add_column("strategy")
+    for heading in ("wall time", "layers", "speedup", "critical path", "failed"):
+        table.add_column(heading, justify="right")
+    for r in results:
+        table.add_row(
+            r.strategy,
+            _seconds(r.wall_time),
+            str(r.parallelization_layers),
+            f"{r.speedup:.2f}x",
+            _seconds(r.critical_path_time),
+            str(len(r.errors)),
+        )
+    if len(results) == 2 and results[1].wall_time > 0:
+        table.caption = (
+            f"{results[1].strategy} takes {results[0].wall_time / results[1].wall_time:.2f}x "
+            f"less time than {results[0].strategy}"
+        )
+    scale = max(r.wall_time for r in results)
+    return Group(table, *(timeline(r, scale=scale) for r in results))
+
+
+def validation_report(workflow: Workflow) -> RenderableType:
+    """Generations, each task's dependencies, and the longest chain of a workflow."""
+    generations = Table(title="generations (layers)", title_justify="left")
+    generations.add_column("#", justify="right")
+    generations.add_column("tasks")
+    for i, gen in enumerate(workflow.generations, 1):
+        generations.add_row(str(i), ", ".join(gen))
+    deps = Table(title="dependencies", title_justify="left")
+    deps.add_column("task")
+    deps.add_column("tool")
+    deps.add_column("waits for")
+    for task in workflow.tasks:
+        deps.add_row(task.id, task.tool, ", ".join(task.dependencies) or "-")
+    chain = workflow.longest_chain()
+    return Group(
+        Text(f"valid: {len(workflow.tasks)} tasks, {len(workflow.generations)} layers", style="green"),
+        generations,
+        deps,
+        Text(f"longest chain ({len(chain)} tasks): {' -> '.join(chain)}"),
+    )
+
+
+class LiveProgress:
+    """Tasks done of total and what is running, updated from a run's events."""
+
+    def __init__(self, console: Console, total: int, label: str) -> None:
+        self._running: dict[str, None] = {}
+        self._progress = Progress(
+            TextColumn("[bold]{task.fields[label]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[running]}"),
+            console=console,
+            transient=True,
+        )
+        self._bar = self._progress.add_task("run", total=total, label=label, running="")
+
+    def on_event(self, event: Event) -> None:
+        """Take one event of the run."""
+        if isinstance(event, TaskStarted):
+            self._running[event.task_id] = None
+        elif isinstance(event, TaskFinished | TaskSkipped):
+            self._running.pop(event.result.task_id, None)
+            self._progress.advance(self._bar)
+        names = list(self._running)
+        running = ", ".join(names[:6]) + (f" +{len(names) - 6}" if len(names) > 6 else "")
+        self._progress.update(self._bar, running=f"running: {running}" if names else "")
+
+    @contextmanager
+    def shown(self) -> Iterator[LiveProgress]:
+        """Show the progress while the block runs."""
+        with self._progress:
+            yield self
