@@ -2,9 +2,9 @@
 
 Twelve calls on four simulated servers with uneven latencies, the way an LLM
 planner would emit them: three searches, page and paper fetches, summaries, a
-report and a notification. Two branches of equal length cross every layer
-boundary at different times, so the layered run waits at each barrier for the
-slowest tool while the eager one does not.
+report and a notification. Each of the first three layers holds one slow call
+(1 s), each on a different branch: the layered run waits for all three in
+turn, the eager one overlaps them.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ LATENCY: dict[str, float] = {
     "news_search": 0.3,
     "fetch_pdf": 0.3,
     "summarize": 0.4,
+    "summarize_long": 1.0,
     "extract_entities": 0.3,
     "draft_report": 0.5,
     "send": 0.1,
@@ -39,7 +40,11 @@ DEMO_WORKFLOW: dict[str, Any] = {
         {"id": "page2", "tool": "fetch:fetch_page", "arguments": {"url": "$OUTPUT[web].urls.1"}},
         {"id": "paper", "tool": "fetch:fetch_pdf", "arguments": {"id": "$OUTPUT[arxiv].papers.0.id"}},
         {"id": "sum1", "tool": "llm:summarize", "arguments": {"text": "$OUTPUT[page1].text"}},
-        {"id": "sum2", "tool": "llm:summarize", "arguments": {"text": "$OUTPUT[page2].text"}},
+        {
+            "id": "sum2",
+            "tool": "llm:summarize",
+            "arguments": {"text": "$OUTPUT[page2].text", "detail": "long"},
+        },
         {"id": "sum3", "tool": "llm:summarize", "arguments": {"text": "$OUTPUT[paper].text"}},
         {"id": "entities", "tool": "llm:extract_entities", "arguments": {"text": "$OUTPUT[news]"}},
         {
@@ -85,9 +90,9 @@ def demo_servers(speed: float = 1.0) -> dict[str, LocalTools]:
         await wait(LATENCY["fetch_pdf"])
         return {"id": id, "text": f"the text of paper {id}"}
 
-    async def summarize(text: str) -> str:
-        await wait(LATENCY["summarize"])
-        return f"summary of {text}"
+    async def summarize(text: str, detail: str = "short") -> str:
+        await wait(LATENCY["summarize_long" if detail == "long" else "summarize"])
+        return f"{detail} summary of {text}"
 
     async def extract_entities(text: str) -> dict[str, list[str]]:
         await wait(LATENCY["extract_entities"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -27,20 +28,30 @@ def _seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}s"
 
 
+def _brief(value: object, limit: int = 60) -> str:
+    try:
+        text = json.dumps(value, default=repr)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def results_table(result: ExecutionResult) -> Table:
-    """One row per task: status, tool, timing, and the error's code and message."""
+    """One row per task: status, tool, timing, and its output or its error's code and message."""
     table = Table(title=f"{result.strategy} run: tasks", title_justify="left")
     table.add_column("task")
     table.add_column("tool")
     table.add_column("status")
     table.add_column("start", justify="right")
     table.add_column("duration", justify="right")
-    table.add_column("error")
+    table.add_column("output or error", overflow="fold")
     for r in result.results:
         error = Text()
         if r.error is not None:
             error.append(r.error.code.value, style="bold")
             error.append(f": {r.error.message}")
+        else:
+            error.append(_brief(r.output), style="dim")
         table.add_row(
             r.task_id,
             r.tool,
@@ -114,8 +125,8 @@ def comparison(results: Sequence[ExecutionResult]) -> RenderableType:
         )
     if len(results) == 2 and results[1].wall_time > 0:
         table.caption = (
-            f"{results[1].strategy} takes {results[0].wall_time / results[1].wall_time:.2f}x "
-            f"less time than {results[0].strategy}"
+            f"{results[1].strategy} is {results[0].wall_time / results[1].wall_time:.2f}x "
+            f"as fast as {results[0].strategy}"
         )
     scale = max(r.wall_time for r in results)
     return Group(table, *(timeline(r, scale=scale) for r in results))

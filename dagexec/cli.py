@@ -1,0 +1,192 @@
+"""The ``dagexec`` command line: run, validate, compare and demo workflows.
+
+Exit status: 0 when every task succeeded, 1 when some task did not, 2 for
+unusable input (unreadable or invalid files, an invalid workflow, an unknown
+server or tool, a server that does not start), 130 when interrupted. Errors are
+reported in a line or two that name the problem, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from . import DagexecError, EagerExecutor, ExecutionResult, LayeredExecutor, ToolServer, Workflow
+
+try:
+    from rich.console import Console
+    from rich.text import Text
+except ImportError:  # pragma: no cover - depends on the environment
+    sys.exit("the dagexec command needs the cli extra: pip install 'dagexec[cli]'")
+
+from . import _render
+from ._demo import DEMO_WORKFLOW, demo_servers
+
+EXECUTORS = {"eager": EagerExecutor, "layered": LayeredExecutor}
+
+
+class UsageError(DagexecError):
+    """Input the command cannot use: reported in a line, exit status 2."""
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def load_workflow(path: str) -> Workflow:
+    """Read and validate a workflow file (``-`` is not accepted here)."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read workflow {path!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read workflow {path!r}: {exc}") from None
+    try:
+        return Workflow.from_json(text)
+    except DagexecError as exc:
+        raise UsageError(f"invalid workflow {path!r}: {exc}") from None
+
+
+def servers_from(path: str) -> AbstractAsyncContextManager[Mapping[str, ToolServer]]:
+    """Open the servers of an MCP config file."""
+    from .mcp import open_servers  # the mcp extra, only where a command needs servers
+
+    return open_servers(path)
+
+
+async def run_one(
+    console: Console,
+    executor: EagerExecutor | LayeredExecutor,
+    workflow: Workflow,
+) -> ExecutionResult:
+    """Run with live progress on the console."""
+    progress = _render.LiveProgress(console, len(workflow.tasks), executor.strategy)
+    with progress.shown():
+        return await executor.execute(workflow, on_event=progress.on_event)
+
+
+def write_json(path: str, data: Any) -> None:
+    try:
+        Path(path).write_text(json.dumps(data, indent=2, default=repr) + "\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path!r}: {exc.strerror}") from None
+
+
+def status(results: Sequence[ExecutionResult]) -> int:
+    return 0 if all(r.ok for r in results) else 1
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+async def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    workflow = load_workflow(args.workflow)
+    async with servers_from(args.servers) as servers:
+        result = await run_one(console, EXECUTORS[args.strategy](servers), workflow)
+    console.print(_render.results_table(result))
+    console.print(_render.timeline(result))
+    console.print(_render.summary(result))
+    if args.json:
+        write_json(args.json, result.to_dict())
+    return status([result])
+
+
+async def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    console.print(_render.validation_report(load_workflow(args.workflow)))
+    return 0
+
+
+async def compare(
+    console: Console, workflow: Workflow, servers: Mapping[str, ToolServer], json_path: str | None
+) -> int:
+    results = [
+        await run_one(console, executor(servers), workflow) for executor in (LayeredExecutor, EagerExecutor)
+    ]
+    console.print(_render.comparison(results))
+    if json_path:
+        write_json(json_path, {r.strategy: r.to_dict() for r in results})
+    return status(results)
+
+
+async def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    workflow = load_workflow(args.workflow)
+    async with servers_from(args.servers) as servers:
+        return await compare(console, workflow, servers, args.json)
+
+
+async def cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    workflow = Workflow.from_dict(DEMO_WORKFLOW)
+    console.print(
+        f"A research-assistant plan of {len(workflow.tasks)} simulated tool calls "
+        f"in {len(workflow.generations)} layers, run layered, then eager:"
+    )
+    return await compare(console, workflow, demo_servers(args.speed), args.json)
+
+
+# -- arguments -----------------------------------------------------------------------------
+
+
+def positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dagexec",
+        description="Run tool-call workflows as fast as their dependencies allow.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a workflow against MCP servers")
+    run.add_argument("workflow", metavar="WORKFLOW.json")
+    run.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
+    run.add_argument("--strategy", choices=sorted(EXECUTORS), default="eager")
+    run.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
+    run.set_defaults(handler=cmd_run)
+
+    validate = commands.add_parser("validate", help="check a workflow without running it")
+    validate.add_argument("workflow", metavar="WORKFLOW.json")
+    validate.set_defaults(handler=cmd_validate)
+
+    comp = commands.add_parser("compare", help="run a workflow layered, then eager, side by side")
+    comp.add_argument("workflow", metavar="WORKFLOW.json")
+    comp.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
+    comp.add_argument("--json", metavar="OUT.json", help="write both results as JSON")
+    comp.set_defaults(handler=cmd_compare)
+
+    demo = commands.add_parser("demo", help="compare layered and eager on a built-in example")
+    demo.add_argument(
+        "--speed", type=positive, default=1.0, help="run the simulated tools this many times faster"
+    )
+    demo.add_argument("--json", metavar="OUT.json", help="write both results as JSON")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return its exit status."""
+    args = build_parser().parse_args(argv)
+    console = Console()
+    errors = Console(stderr=True)
+    handler: Callable[[argparse.Namespace, Console], Any] = args.handler
+    try:
+        code: int = trio.run(handler, args, console)
+    except DagexecError as exc:
+        errors.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        errors.print("interrupted: the run was stopped and its servers closed")
+        return 130
+    return code

@@ -1,0 +1,282 @@
+"""Real MCP servers over real stdio and HTTP: mcp-server-time and the test toolbox."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from dagexec import (
+    EagerExecutor,
+    ErrorCode,
+    LayeredExecutor,
+    LocalTools,
+    TaskStatus,
+    UnknownToolError,
+    Workflow,
+)
+from dagexec.mcp import ServerConfigError, ServerStartError, load_config, open_servers
+
+TOOLBOX = str(Path(__file__).parent / "servers" / "toolbox.py")
+
+
+def toolbox(marker: str = "") -> dict[str, Any]:
+    return {"command": sys.executable, "args": [TOOLBOX, *([marker] if marker else [])]}
+
+
+TIME = {"command": sys.executable, "args": ["-m", "mcp_server_time", "--local-timezone", "UTC"]}
+
+
+def wf(*tasks: dict[str, Any]) -> Workflow:
+    return Workflow.from_dict({"tasks": list(tasks)})
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            if marker.encode() in cmdline and "State:\tZ" not in status:
+                found.append(int(entry.name))
+    return found
+
+
+async def test_mcp_server_time_over_stdio() -> None:
+    workflow = wf(
+        {"id": "now", "tool": "time:get_current_time", "arguments": {"timezone": "UTC"}},
+        {
+            "id": "tokyo",
+            "tool": "time:convert_time",
+            "arguments": {
+                "source_timezone": "$OUTPUT[now].timezone",
+                "time": "12:00",
+                "target_timezone": "Asia/Tokyo",
+            },
+        },
+    )
+    with trio.fail_after(60):
+        async with open_servers({"mcpServers": {"time": TIME}}) as servers:
+            assert "get_current_time" in servers["time"].tool_names
+            result = await EagerExecutor(servers).execute(workflow)
+    assert result.ok, result.errors
+    assert result["now"].output["timezone"] == "UTC"
+    assert result["tokyo"].output["target"]["timezone"] == "Asia/Tokyo"
+    assert result["tokyo"].output["target"]["datetime"].endswith("T21:00:00+09:00")
+
+
+async def test_outputs_errors_and_concurrency_over_one_session() -> None:
+    workflow = wf(
+        *({"id": f"s{i}", "tool": "box:sleep", "arguments": {"seconds": 0.5, "value": f"v{i}"}} for i in range(5)),
+        {"id": "echo", "tool": "box:echo", "arguments": {"text": "$OUTPUT[s0].value"}},
+        {"id": "plain", "tool": "box:plain", "arguments": {"text": "not json"}},
+        {"id": "json", "tool": "box:as_json", "arguments": {"n": 2}},
+        {"id": "walk", "tool": "box:echo", "arguments": {"text": "item $OUTPUT[json].items.1"}},
+        {"id": "fail", "tool": "box:fail", "arguments": {"message": "bad input"}},
+        {"id": "bad_args", "tool": "box:echo", "arguments": {"wrong": 1}},
+    )
+    with trio.fail_after(60):
+        async with open_servers({"mcpServers": {"box": toolbox()}}) as servers:
+            started = time.perf_counter()
+            result = await EagerExecutor(servers).execute(workflow)
+            elapsed = time.perf_counter() - started
+    assert result["s3"].output == {"slept": 0.5, "value": "v3"}
+    assert result["echo"].output == {"result": "v0"}
+    assert result["plain"].output == "not json"
+    assert result["json"].output == {"n": 2, "items": [0, 1]}
+    assert result["walk"].output == {"result": "item 1"}
+    fail = result["fail"]
+    assert fail.status is TaskStatus.ERROR and fail.error is not None
+    assert fail.error.code is ErrorCode.TOOL_ERROR
+    assert "bad input" in fail.error.message
+    assert result["bad_args"].error is not None
+    assert result["bad_args"].error.code is ErrorCode.TOOL_ERROR
+    # Five 0.5 s calls ran side by side over the one session (generous bound).
+    assert elapsed < 1.5
+
+
+async def test_unlisted_tool_is_rejected_before_anything_runs() -> None:
+    workflow = wf({"id": "p", "tool": "box:pid"}, {"id": "x", "tool": "box:no_such_tool"})
+    async with open_servers({"mcpServers": {"box": toolbox()}}) as servers:
+        for executor in (EagerExecutor, LayeredExecutor):
+            with pytest.raises(UnknownToolError, match=r"^task 'x' names unknown tool 'box:no_such_tool'$"):
+                await executor(servers).execute(workflow)
+
+
+async def test_server_dying_mid_call_fails_its_calls_and_nothing_else() -> None:
+    workflow = wf(
+        {"id": "long", "tool": "box:sleep", "arguments": {"seconds": 30}},
+        {"id": "die", "tool": "box:die", "arguments": {"after": 0.3}},
+        {"id": "later", "tool": "box:echo", "arguments": {"text": "x"}, "depends_on": ["local"]},
+        {"id": "local", "tool": "py:wait"},
+        {"id": "now", "tool": "time:get_current_time", "arguments": {"timezone": "UTC"}},
+        {"id": "child", "tool": "py:wait", "depends_on": ["die"]},
+    )
+
+    async def wait() -> str:
+        await trio.sleep(1.0)
+        return "waited"
+
+    with trio.fail_after(30):
+        async with open_servers({"mcpServers": {"box": toolbox(), "time": TIME}}) as mcp_servers:
+            servers = {**mcp_servers, "py": LocalTools({"wait": wait})}
+            result = await EagerExecutor(servers).execute(workflow)
+    codes = {r.task_id: (r.status, r.error.code if r.error else None) for r in result.results}
+    assert codes == {
+        "long": (TaskStatus.ERROR, ErrorCode.SERVER_ERROR),
+        "die": (TaskStatus.ERROR, ErrorCode.SERVER_ERROR),
+        "later": (TaskStatus.ERROR, ErrorCode.SERVER_ERROR),  # called after the server died
+        "local": (TaskStatus.SUCCESS, None),
+        "now": (TaskStatus.SUCCESS, None),
+        "child": (TaskStatus.SKIPPED, ErrorCode.DEPENDENCY_FAILED),
+    }
+    assert result.wall_time < 10  # the 30 s call did not hold the run
+
+
+async def test_server_processes_are_gone_after_exit() -> None:
+    marker = f"marker-{uuid.uuid4()}"
+    async with open_servers({"mcpServers": {"a": toolbox(marker), "b": toolbox(marker)}}) as servers:
+        pids = [await servers[name].call_tool("pid", {}) for name in ("a", "b")]
+        assert len(processes_with(marker)) == 2
+        assert sorted(processes_with(marker)) == sorted(p["result"] for p in pids)
+    assert processes_with(marker) == []
+
+
+async def test_cancellation_stops_every_server() -> None:
+    marker = f"marker-{uuid.uuid4()}"
+    workflow = wf({"id": "h", "tool": "box:hang"})
+    with trio.move_on_after(3) as scope:
+        async with open_servers({"mcpServers": {"box": toolbox(marker)}}) as servers:
+            await EagerExecutor(servers).execute(workflow)
+    assert scope.cancelled_caught
+    assert processes_with(marker) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "cause"),
+    [
+        ({"command": "dagexec-no-such-command"}, "command 'dagexec-no-such-command' not found"),
+        (
+            {"command": sys.executable, "args": ["-c", "import sys; print('boom', file=sys.stderr); sys.exit(1)"]},
+            "boom",
+        ),
+        ({"url": "http://127.0.0.1:9/mcp"}, "ConnectError"),
+    ],
+)
+async def test_a_server_that_cannot_start_is_named_and_the_others_are_stopped(
+    entry: dict[str, Any], cause: str
+) -> None:
+    marker = f"marker-{uuid.uuid4()}"
+    with trio.fail_after(60), pytest.raises(ServerStartError) as info:
+        async with open_servers({"mcpServers": {"good": toolbox(marker), "broken": entry}}):
+            pytest.fail("the block must not run")
+    assert info.value.server == "broken"
+    assert str(info.value).startswith("server 'broken' did not start: ")
+    assert cause in str(info.value)
+    assert processes_with(marker) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        ({}, 'expected an object with an "mcpServers" object @ config'),
+        ({"mcpServers": {"x": []}}, "expected an object, got list @ mcpServers.x"),
+        (
+            {"mcpServers": {"x": {"args": []}}},
+            "needs either 'command' (a server over stdio) or 'url' (streamable HTTP) @ mcpServers.x",
+        ),
+        (
+            {"mcpServers": {"x": {"command": "a", "url": "b"}}},
+            "needs either 'command' (a server over stdio) or 'url' (streamable HTTP) @ mcpServers.x",
+        ),
+        (
+            {"mcpServers": {"x": {"command": "a", "args": "-m x"}}},
+            "expected a list, got str '-m x' @ mcpServers.x.args",
+        ),
+        ({"mcpServers": {"x": {"command": "a", "env": {"A": 1}}}}, "expected a string, got int 1 @ mcpServers.x.env['A']"),
+        ({"mcpServers": {"x": {"url": "u", "bogus": 1}}}, "extra fields found (bogus) @ mcpServers.x"),
+    ],
+)
+def test_config_errors_name_the_key(config: Any, problem: str) -> None:
+    with pytest.raises(ServerConfigError) as info:
+        load_config(config)
+    assert problem in info.value.problems
+
+
+def test_config_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ServerConfigError, match=r"cannot read '.*missing.json': No such file or directory"):
+        load_config(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    with pytest.raises(ServerConfigError, match=r"bad.json' is not valid JSON"):
+        load_config(bad)
+    good = tmp_path / "good.json"
+    good.write_text('{"mcpServers": {"t": {"command": "python", "args": ["-m", "mcp_server_time"]}}}')
+    (entry,) = load_config(good).values()
+    assert (entry.command, entry.args) == ("python", ("-m", "mcp_server_time"))
+
+
+# -- streamable HTTP -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def http_toolbox() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, TOOLBOX, "http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the HTTP test server did not start") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def test_streamable_http_server(http_toolbox: str) -> None:
+    workflow = wf(
+        {"id": "a", "tool": "web:sleep", "arguments": {"seconds": 0.2, "value": "over http"}},
+        {"id": "b", "tool": "web:echo", "arguments": {"text": "$OUTPUT[a].value"}},
+        {"id": "c", "tool": "web:fail", "arguments": {"message": "nope"}},
+    )
+    config = {"mcpServers": {"web": {"url": http_toolbox, "headers": {"X-Test": "1"}}}}
+    with trio.fail_after(60):
+        async with open_servers(config) as servers:
+            result = await EagerExecutor(servers).execute(workflow)
+    assert result["b"].output == {"result": "over http"}
+    assert result["c"].error is not None and result["c"].error.code is ErrorCode.TOOL_ERROR
+
+
+def test_no_test_left_a_server_behind() -> None:
+    # Every marker above is unique; this guards against a leak of the plain toolbox.
+    leftovers = [pid for pid in processes_with(TOOLBOX) if pid != os.getpid()]
+    assert leftovers == []
