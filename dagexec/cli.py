@@ -2,7 +2,8 @@
 
 Exit status: 0 when every task succeeded, 1 when some task did not, 2 for
 unusable input (unreadable or invalid files, an invalid workflow, an unknown
-server or tool, a server that does not start), 130 when interrupted. Errors are
+server or tool, a server that does not start), 3 for an internal error (a bug:
+``DAGEXEC_DEBUG=1`` shows its traceback), 130 when interrupted. Errors are
 reported in a line or two that name the problem, never as a traceback.
 """
 
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,10 @@ except ImportError:  # pragma: no cover - depends on the environment
 from . import _render
 from ._demo import DEMO_WORKFLOW, demo_servers
 
-EXECUTORS = {"eager": EagerExecutor, "layered": LayeredExecutor}
+EXECUTORS: dict[str, type[EagerExecutor] | type[LayeredExecutor]] = {
+    "eager": EagerExecutor,
+    "layered": LayeredExecutor,
+}
 
 
 class UsageError(DagexecError):
@@ -183,10 +188,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace, Console], Any] = args.handler
     try:
         code: int = trio.run(handler, args, console)
-    except DagexecError as exc:
-        errors.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
-        return 2
-    except KeyboardInterrupt:
-        errors.print("interrupted: the run was stopped and its servers closed")
-        return 130
+    except BaseException as exc:
+        # trio may deliver an error, or Ctrl-C, inside a nursery: it can come in a group.
+        leaves = list(_leaves(exc))
+        if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+            errors.print("interrupted: the run was stopped and its servers closed")
+            return 130
+        if len(leaves) == 1 and isinstance(leaves[0], DagexecError):
+            errors.print(Text("error: ", style="bold red") + Text(str(leaves[0])), highlight=False)
+            return 2
+        if os.environ.get("DAGEXEC_DEBUG"):
+            raise
+        described = "; ".join(f"{type(leaf).__name__}: {leaf}" for leaf in leaves)
+        errors.print(
+            Text(f"internal error: {described} (set DAGEXEC_DEBUG=1 for the traceback)"), highlight=False
+        )
+        return 3
     return code
+
+
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc

@@ -17,9 +17,15 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    nullcontext,
+)
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
 import attrs
 import trio
@@ -133,29 +139,32 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str,
         ServerConfigError: The file is unreadable, not JSON, or not such a config;
             the message names the offending key.
     """
-    if not isinstance(config, Mapping):
+    if isinstance(config, str | os.PathLike):
+        path = os.fspath(config)
         try:
-            config = json.loads(Path(config).read_text())
+            config = json.loads(Path(path).read_text())
         except OSError as exc:
-            raise ServerConfigError([f"cannot read {os.fspath(config)!r}: {exc.strerror}"]) from None
+            raise ServerConfigError([f"cannot read {path!r}: {exc.strerror}"]) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ServerConfigError([f"{os.fspath(config)!r} is not valid JSON: {exc}"]) from None
+            raise ServerConfigError([f"{path!r} is not valid JSON: {exc}"]) from None
     if not isinstance(config, Mapping) or not isinstance(config.get("mcpServers"), Mapping):
         raise ServerConfigError(['expected an object with an "mcpServers" object @ config'])
     servers: dict[str, ServerConfig] = {}
     problems: list[str] = []
     for name, entry in config["mcpServers"].items():
-        path = f"mcpServers.{name}"
+        key = f"mcpServers.{name}"
         if not isinstance(entry, Mapping):
-            problems.append(f"expected an object, got {type(entry).__name__} @ {path}")
+            problems.append(f"expected an object, got {type(entry).__name__} @ {key}")
         elif ("command" in entry) == ("url" in entry):
             problems.append(
-                f"needs either 'command' (a server over stdio) or 'url' (streamable HTTP) @ {path}"
+                f"needs either 'command' (a server over stdio) or 'url' (streamable HTTP) @ {key}"
             )
         else:
-            cls = StdioServerConfig if "command" in entry else HttpServerConfig
             try:
-                servers[name] = structure(entry, cls, path)
+                if "command" in entry:
+                    servers[name] = structure(entry, StdioServerConfig, key)
+                else:
+                    servers[name] = structure(entry, HttpServerConfig, key)
             except Problems as exc:
                 problems += exc.problems
     if problems:
@@ -270,7 +279,7 @@ def _describe(exc: BaseException) -> str:
 # -- starting and stopping -----------------------------------------------------------------
 
 
-def _stderr_tail(log: IO[str] | None) -> str:
+def _stderr_tail(log: TextIO | None) -> str:
     if log is None or log.closed:
         return ""
     try:
@@ -283,7 +292,7 @@ def _stderr_tail(log: IO[str] | None) -> str:
 
 
 def _transport(
-    config: ServerConfig, errlog: IO[str], stack: AsyncExitStack
+    config: ServerConfig, errlog: TextIO, stack: AsyncExitStack
 ) -> AbstractAsyncContextManager[Any]:
     if isinstance(config, StdioServerConfig):
         params = StdioServerParameters(
@@ -298,7 +307,7 @@ def _transport(
 async def _serve(
     name: str,
     config: ServerConfig,
-    errlog: IO[str] | None,
+    errlog: TextIO | None,
     start_timeout: float,
     *,
     task_status: trio.TaskStatus[MCPToolServer],
@@ -310,45 +319,46 @@ async def _serve(
     """
     server: MCPToolServer | None = None
     own_log = errlog is None
-    log = tempfile.NamedTemporaryFile("w+", prefix=f"dagexec-{name}-", suffix=".log") if own_log else errlog
-    assert log is not None
-    try:
-        if isinstance(config, StdioServerConfig) and shutil.which(config.command) is None:
-            raise ServerStartError(name, f"command {config.command!r} not found")
-        with trio.move_on_after(start_timeout) as starting:
-            async with AsyncExitStack() as stack:
-                client = Client(_transport(config, log, stack))
-                await stack.enter_async_context(client)
-                tools: list[mcp_types.Tool] = []
-                cursor: str | None = None
-                while True:
-                    page = await client.list_tools(cursor=cursor)
-                    tools += page.tools
-                    cursor = page.next_cursor
-                    if cursor is None:
-                        break
-                starting.deadline = math.inf  # started: no deadline from now on
-                server = MCPToolServer(name, client, tools)
-                task_status.started(server)
-                await trio.sleep_forever()
-        raise ServerStartError(name, f"no answer within {start_timeout} s")
-    except ServerStartError:
-        raise
-    except Exception as exc:
-        cause = _describe(exc) + (_stderr_tail(log) if own_log else "")
-        if server is None:
-            raise ServerStartError(name, cause) from None
-        server._lost(cause)
-    finally:
-        if own_log:
-            log.close()
+    log_file: AbstractContextManager[TextIO] = (
+        tempfile.NamedTemporaryFile("w+", prefix=f"dagexec-{name}-", suffix=".log")  # type: ignore[assignment]  # noqa: SIM115
+        if errlog is None
+        else nullcontext(errlog)
+    )
+    with log_file as log:
+        try:
+            if isinstance(config, StdioServerConfig) and shutil.which(config.command) is None:
+                raise ServerStartError(name, f"command {config.command!r} not found")
+            with trio.move_on_after(start_timeout) as starting:
+                async with AsyncExitStack() as stack:
+                    client = Client(_transport(config, log, stack))
+                    await stack.enter_async_context(client)
+                    tools: list[mcp_types.Tool] = []
+                    cursor: str | None = None
+                    while True:
+                        page = await client.list_tools(cursor=cursor)
+                        tools += page.tools
+                        cursor = page.next_cursor
+                        if cursor is None:
+                            break
+                    starting.deadline = math.inf  # started: no deadline from now on
+                    server = MCPToolServer(name, client, tools)
+                    task_status.started(server)
+                    await trio.sleep_forever()
+            raise ServerStartError(name, f"no answer within {start_timeout} s")
+        except ServerStartError:
+            raise
+        except Exception as exc:
+            cause = _describe(exc) + (_stderr_tail(log) if own_log else "")
+            if server is None:
+                raise ServerStartError(name, cause) from None
+            server._lost(cause)
 
 
 @asynccontextmanager
 async def open_servers(
     config: str | os.PathLike[str] | Mapping[str, Any],
     *,
-    errlog: IO[str] | None = None,
+    errlog: TextIO | None = None,
     start_timeout: float = 30.0,
 ) -> AsyncIterator[dict[str, MCPToolServer]]:
     """Start every server of an MCP config and yield them as tool servers.

@@ -1,0 +1,220 @@
+"""The command line, run as a user runs it: a subprocess, its output and exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .test_mcp import TOOLBOX, processes_with
+
+EXAMPLES = Path(__file__).parent.parent / "docs" / "examples"
+# As in an activated virtual environment: `python` in a servers file is this one.
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "120"}
+
+
+def dagexec(*args: str, cwd: Path = EXAMPLES, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dagexec", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=ENV,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def write(path: Path, data: Any) -> str:
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def toolbox_servers(tmp_path: Path, marker: str = "") -> str:
+    args = [TOOLBOX, *([marker] if marker else [])]
+    return write(tmp_path / "servers.json", {"mcpServers": {"box": {"command": sys.executable, "args": args}}})
+
+
+def test_demo_compares_layered_and_eager() -> None:
+    out = dagexec("demo", "--speed", "5")
+    assert out.returncode == 0, out.stderr
+    assert "comparison" in out.stdout
+    assert "layered timeline" in out.stdout and "eager timeline" in out.stdout
+    for task in ("web", "arxiv", "news", "page1", "paper", "sum3", "entities", "report", "notify"):
+        assert task in out.stdout
+    assert "as fast as layered" in out.stdout
+
+
+def test_demo_json(tmp_path: Path) -> None:
+    out = dagexec("demo", "--speed", "10", "--json", str(tmp_path / "demo.json"))
+    assert out.returncode == 0, out.stderr
+    data = json.loads((tmp_path / "demo.json").read_text())
+    assert set(data) == {"layered", "eager"}
+    # Virtual figures differ from real ones by scheduling noise only: eager wins clearly.
+    assert data["eager"]["wall_time"] < data["layered"]["wall_time"] * 0.8
+    assert all(r["status"] == "success" for r in data["eager"]["results"])
+
+
+@pytest.mark.parametrize("strategy", ["eager", "layered"])
+def test_run_the_time_example(strategy: str, tmp_path: Path) -> None:
+    out = dagexec(
+        "run", "time-workflow.json", "--servers", "servers.json", "--strategy", strategy,
+        "--json", str(tmp_path / "out.json"),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert f"{strategy} run: tasks" in out.stdout
+    assert out.stdout.count("success") >= 4
+    assert f"{strategy} timeline" in out.stdout
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert data["strategy"] == strategy
+    assert data["ok"] is True
+    results = {r["task_id"]: r for r in data["results"]}
+    assert results["paris"]["output"]["target"]["timezone"] == "Europe/Paris"
+    assert results["new_york"]["output"]["target"]["timezone"] == "America/New_York"
+
+
+def test_validate_prints_structure() -> None:
+    out = dagexec("validate", "time-workflow.json")
+    assert out.returncode == 0, out.stderr
+    assert "valid: 4 tasks, 2 layers" in out.stdout
+    assert "utc, tokyo" in out.stdout
+    assert "paris, new_york" in out.stdout
+    assert "longest chain (2 tasks)" in out.stdout
+
+
+def test_compare_the_time_example() -> None:
+    out = dagexec("compare", "time-workflow.json", "--servers", "servers.json")
+    assert out.returncode == 0, out.stderr
+    assert "comparison" in out.stdout
+    assert "layered timeline" in out.stdout and "eager timeline" in out.stdout
+
+
+def test_failed_tasks_exit_1_and_every_status_is_shown(tmp_path: Path) -> None:
+    workflow = write(
+        tmp_path / "wf.json",
+        {
+            "tasks": [
+                {"id": "ok", "tool": "box:echo", "arguments": {"text": "fine"}},
+                {"id": "bad", "tool": "box:fail", "arguments": {"message": "nope"}},
+                {"id": "after", "tool": "box:echo", "arguments": {"text": "$OUTPUT[bad]"}},
+            ]
+        },
+    )
+    out = dagexec("run", workflow, "--servers", toolbox_servers(tmp_path))
+    assert out.returncode == 1, out.stderr
+    assert "tool_error" in out.stdout and "dependency_failed" in out.stdout
+    assert "1 success, 1 error, 1 skipped" in out.stdout
+
+
+def test_server_dying_mid_call_still_prints_every_status(tmp_path: Path) -> None:
+    marker = f"marker-{uuid.uuid4()}"
+    workflow = write(
+        tmp_path / "wf.json",
+        {
+            "tasks": [
+                {"id": "long", "tool": "box:sleep", "arguments": {"seconds": 30}},
+                {"id": "die", "tool": "box:die", "arguments": {"after": 0.3}},
+                {"id": "next", "tool": "box:echo", "arguments": {"text": "x"}, "depends_on": ["die"]},
+            ]
+        },
+    )
+    out = dagexec("run", workflow, "--servers", toolbox_servers(tmp_path, marker), timeout=60)
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.count("server_error: ") == 2
+    assert "dependency_failed" in out.stdout
+    assert "2 error, 1 skipped" in out.stdout
+    assert processes_with(marker) == []
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "message"),
+    [
+        ({}, ["validate", "missing.json"], "error: cannot read workflow 'missing.json': No such file or directory"),
+        ({"wf.json": "{nope"}, ["validate", "wf.json"], "error: invalid workflow 'wf.json': invalid workflow:"),
+        (
+            {"wf.json": {"tasks": [{"id": "a", "tool": "s:t", "depends_on": ["a"]}]}},
+            ["validate", "wf.json"],
+            "error: invalid workflow 'wf.json': tasks form a cycle: a -> a",
+        ),
+        (
+            {"wf.json": {"tasks": [{"id": "a", "tool": "s:t", "depends_on": "b"}]}},
+            ["validate", "wf.json"],
+            "expected a list, got str 'b' @ workflow.tasks[0].depends_on (task 'a')",
+        ),
+        (
+            {"wf.json": {"tasks": [{"id": "a", "tool": "web:get"}]}},
+            ["run", "wf.json", "--servers", "SERVERS"],
+            "error: task 'a' names unknown server 'web'",
+        ),
+        (
+            {"wf.json": {"tasks": [{"id": "a", "tool": "box:nope"}]}},
+            ["run", "wf.json", "--servers", "SERVERS"],
+            "error: task 'a' names unknown tool 'box:nope'",
+        ),
+        (
+            {"wf.json": {"tasks": []}, "s.json": {"mcpServers": {"x": {"command": "dagexec-nope"}}}},
+            ["run", "wf.json", "--servers", "s.json"],
+            "error: server 'x' did not start: command 'dagexec-nope' not found",
+        ),
+        (
+            {"wf.json": {"tasks": []}, "s.json": {"mcpServers": {"x": {"command": 5}}}},
+            ["run", "wf.json", "--servers", "s.json"],
+            "expected a string, got int 5 @ mcpServers.x.command",
+        ),
+        (
+            {"wf.json": {"tasks": []}},
+            ["run", "wf.json", "--servers", "nope.json"],
+            "error: invalid servers config:",
+        ),
+    ],
+)
+def test_unusable_input_exits_2_with_a_clear_line(
+    tmp_path: Path, files: dict[str, Any], args: list[str], message: str
+) -> None:
+    for name, content in files.items():
+        (tmp_path / name).write_text(content if isinstance(content, str) else json.dumps(content))
+    servers = toolbox_servers(tmp_path)
+    out = dagexec(*(servers if a == "SERVERS" else a for a in args), cwd=tmp_path)
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert len(out.stderr.strip().splitlines()) <= 3
+
+
+def test_bad_arguments_exit_2() -> None:
+    out = dagexec("run", "time-workflow.json")
+    assert out.returncode == 2
+    assert "--servers" in out.stderr
+    out = dagexec("demo", "--speed", "0")
+    assert out.returncode == 2
+    assert "must be > 0" in out.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_leaves_no_server(tmp_path: Path) -> None:
+    marker = f"marker-{uuid.uuid4()}"
+    workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "h", "tool": "box:hang"}]})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagexec", "run", workflow, "--servers", toolbox_servers(tmp_path, marker)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    deadline = time.monotonic() + 30
+    while not processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the server is up; let the call start
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "interrupted" in stderr
+    assert "Traceback" not in stderr
+    assert processes_with(marker) == []
