@@ -24,3 +24,41 @@ def test_quickstart_example() -> None:
     # shouts while the slow search runs. Generous bounds: real time, shared machine.
     assert float(eager[1]) < 0.45
     assert float(layered[1]) >= 0.4
+
+
+README = Path(__file__).parent.parent / "README.rst"
+
+
+def code_blocks(path: Path, language: str) -> list[str]:
+    """The ``.. code-block:: language`` blocks of an rst file, dedented."""
+    import textwrap
+
+    blocks, lines = [], path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == f".. code-block:: {language}":
+            body = []
+            for following in lines[i + 2 :]:
+                if following and not following.startswith(" "):
+                    break
+                body.append(following)
+            blocks.append(textwrap.dedent("\n".join(body)).strip() + "\n")
+    return blocks
+
+
+def test_readme_python_example_runs() -> None:
+    (code,) = code_blocks(README, "python")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert out.splitlines() == [
+        "page success {'url': 'https://example.org', 'text': 'hello from https://example.org'}",
+        "loud success HELLO FROM HTTPS://EXAMPLE.ORG",
+    ]
+
+
+def test_readme_workflow_is_valid() -> None:
+    from dagexec import Workflow
+
+    (block,) = code_blocks(README, "json")
+    workflow = Workflow.from_json(block)
+    assert workflow.generations == [["utc"], ["paris"]]
