@@ -20,10 +20,12 @@ from ._errors import UnknownServerError as UnknownServerError
 from ._errors import UnknownToolError as UnknownToolError
 from ._errors import WorkflowError as WorkflowError
 from ._events import TaskFinished as TaskFinished
+from ._events import TaskRetrying as TaskRetrying
 from ._events import TaskSkipped as TaskSkipped
 from ._events import TaskStarted as TaskStarted
 from ._executor import EagerExecutor as EagerExecutor
 from ._executor import LayeredExecutor as LayeredExecutor
+from ._results import Attempt as Attempt
 from ._results import ErrorCode as ErrorCode
 from ._results import ExecutionResult as ExecutionResult
 from ._results import TaskError as TaskError
@@ -38,6 +40,7 @@ from ._workflow import Workflow as Workflow
 __version__ = "0.1.0"
 
 __all__ = [
+    "Attempt",
     "CycleError",
     "DagexecError",
     "DuplicateTaskError",
@@ -54,6 +57,7 @@ __all__ = [
     "TaskError",
     "TaskFinished",
     "TaskResult",
+    "TaskRetrying",
     "TaskSkipped",
     "TaskStarted",
     "TaskStatus",

@@ -75,7 +75,21 @@ def _mapping_hook(value: Any, _: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def _strict_int(value: Any, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(f"expected an integer, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _strict_float(value: Any, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid(f"expected a number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
 converter.register_structure_hook(str, _strict_str)
+converter.register_structure_hook(int, _strict_int)
+converter.register_structure_hook(float, _strict_float)
 converter.register_structure_hook_func(lambda t: t == Mapping[str, Any], _mapping_hook)
 converter.register_structure_hook_factory(_is_homogeneous_tuple, _strict_tuple_factory)
 

@@ -9,16 +9,26 @@ from collections.abc import Callable
 
 import attrs
 
-from ._results import TaskResult
+from ._results import TaskError, TaskResult
 
 
 @attrs.frozen
 class TaskStarted:
-    """A task was dispatched: its arguments are being resolved and its tool called."""
+    """A call of a task's tool started (``attempt`` 1, then 2... for retries)."""
 
     task_id: str
     attempt: int
     time: float
+
+
+@attrs.frozen
+class TaskRetrying:
+    """A call failed and the task will call again after ``delay`` seconds."""
+
+    task_id: str
+    attempt: int
+    error: TaskError
+    delay: float
 
 
 @attrs.frozen
@@ -30,12 +40,15 @@ class TaskFinished:
 
 @attrs.frozen
 class TaskSkipped:
-    """A task will never run: a dependency did not succeed (its result says which)."""
+    """A task will never run: a dependency did not succeed, or the run was stopped first.
+
+    Its result says which (``skipped`` or ``cancelled``, with the reason).
+    """
 
     result: TaskResult
 
 
-Event = TaskStarted | TaskFinished | TaskSkipped
+Event = TaskStarted | TaskRetrying | TaskFinished | TaskSkipped
 """Any event of a run."""
 
 EventHandler = Callable[[Event], object]

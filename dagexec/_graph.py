@@ -93,6 +93,15 @@ class TaskGraph:
         order = nx.lexicographical_topological_sort(self.graph, key=self._index.__getitem__)
         return [self.tasks[tid] for tid in order]
 
+    def remaining(self, weight: Callable[[Task], float]) -> dict[str, float]:
+        """For each task, the heaviest path from it to the end of the workflow, itself included."""
+        rest: dict[str, float] = {}
+        succ = self.graph.succ
+        for gen in reversed(self._generations):
+            for tid in gen:
+                rest[tid] = weight(self.tasks[tid]) + max((rest[s] for s in succ[tid]), default=0.0)
+        return rest
+
     def longest_path(self, weight: Callable[[Task], float]) -> tuple[list[str], float]:
         """The path of greatest total node weight, and that weight.
 

@@ -40,7 +40,7 @@ class ErrorCode(enum.StrEnum):
     SERVER_ERROR = "server_error"
     #: The call ran out of time.
     TIMEOUT = "timeout"
-    #: The run was stopped before the task finished.
+    #: The run was stopped (fail-fast, or its deadline) before the task finished.
     CANCELLED = "cancelled"
 
 
@@ -50,6 +50,15 @@ class TaskError:
 
     code: ErrorCode
     message: str
+
+
+@attrs.frozen
+class Attempt:
+    """One call of a task's tool: when it ran, and how it failed (None: it succeeded)."""
+
+    started_at: float
+    finished_at: float
+    error: TaskError | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -62,10 +71,14 @@ class TaskResult:
         status: Its final status.
         output: The tool's output on success, else None.
         error: None on success, else the code and message.
-        started_at: Seconds from the start of the run to the start of the task,
-            or None if it never started.
+        started_at: Seconds from the start of the run to the start of the
+            task's first call (or to its failure, for a task that failed before
+            calling its tool), or None if it never started.
         finished_at: Seconds from the start of the run to the end of the task, or
             None if it never started.
+        attempts: How many calls of its tool were made (0 for a task that failed
+            before calling its tool, or never started).
+        timeline: Each call, in order: retries show as several.
     """
 
     task_id: str
@@ -75,6 +88,8 @@ class TaskResult:
     error: TaskError | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    attempts: int = 0
+    timeline: tuple[Attempt, ...] = ()
 
     @property
     def ok(self) -> bool:

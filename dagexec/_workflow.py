@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
+import cattrs.gen
 
 from ._convert import Invalid, Problems, converter, structure
 from ._errors import SchemaError
@@ -26,6 +27,29 @@ def _check_tool(instance: object, attribute: attrs.Attribute[str], value: str) -
         raise Invalid(f"tool {value!r} is not of the form 'server:tool'")
 
 
+TRIGGERS = ("all_success", "all_done")
+
+
+def _check_trigger(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in TRIGGERS:
+        raise Invalid(f"trigger must be 'all_success' or 'all_done', not {value!r}")
+
+
+def _check_positive(instance: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise Invalid(f"{attribute.name} must be > 0, not {value!r}")
+
+
+def _check_retries(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and value < 0:
+        raise Invalid(f"retries must be >= 0, not {value!r}")
+
+
+def _check_estimate(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if value < 0:
+        raise Invalid(f"estimate must be >= 0, not {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class Task:
     """One tool call of a workflow.
@@ -39,12 +63,25 @@ class Task:
             references to earlier tasks' outputs.
         depends_on: Ids of the tasks that must succeed first. A reference in the
             arguments implies a dependency too.
+        timeout: Seconds each attempt may take; the executor's ``task_timeout``
+            when None.
+        retries: Extra attempts after a failed one; the executor's ``retries``
+            when None.
+        trigger: ``"all_success"`` (the default): run only when every dependency
+            succeeded. ``"all_done"``: run once every dependency finished,
+            whatever its status (clean-up and summary steps).
+        estimate: Expected seconds (default 1): the weight of the task when
+            waiting tasks are ranked by their longest remaining path.
     """
 
     id: str = attrs.field(validator=_check_id)
     tool: str = attrs.field(validator=_check_tool)
     arguments: Mapping[str, Any] = attrs.field(factory=dict)
     depends_on: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    timeout: float | None = attrs.field(default=None, validator=_check_positive)
+    retries: int | None = attrs.field(default=None, validator=_check_retries)
+    trigger: str = attrs.field(default="all_success", validator=_check_trigger)
+    estimate: float = attrs.field(default=1.0, validator=_check_estimate)
 
     @property
     def server(self) -> str:
@@ -176,6 +213,17 @@ def _structure_task(value: Any, cls: type[Task]) -> Task:
 
 
 converter.register_structure_hook(Task, _structure_task)
+converter.register_unstructure_hook(
+    Task,
+    cattrs.gen.make_dict_unstructure_fn(
+        Task,
+        converter,
+        timeout=cattrs.gen.override(omit_if_default=True),
+        retries=cattrs.gen.override(omit_if_default=True),
+        trigger=cattrs.gen.override(omit_if_default=True),
+        estimate=cattrs.gen.override(omit_if_default=True),
+    ),
+)
 converter.register_unstructure_hook(Workflow, lambda wf: {"tasks": [t.to_dict() for t in wf.tasks]})
 
 

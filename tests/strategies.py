@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import attrs
@@ -89,3 +90,19 @@ def shuffled_workflow_dicts(draw: st.DrawFn, dag: DrawnDag) -> dict[str, Any]:
     data = dag.workflow_dict()
     data["tasks"] = draw(st.permutations(data["tasks"]))
     return data
+
+
+@st.composite
+def limited_runs(draw: st.DrawFn) -> tuple[DrawnDag, int]:
+    """A DAG without failures and a concurrency limit k."""
+    return draw(dags(failures=False)), draw(st.integers(min_value=1, max_value=5))
+
+
+def random_dag(rnd: random.Random, max_tasks: int = 25) -> DrawnDag:
+    """A DAG drawn like :func:`dags`, without failures, from a seeded ``random.Random``."""
+    n = rnd.randint(1, max_tasks)
+    ids = [f"t{i}" for i in range(n)]
+    deps = {
+        tid: tuple(rnd.sample(ids[max(0, i - 8) : i], min(i, 8, rnd.randint(0, 3)))) for i, tid in enumerate(ids)
+    }
+    return DrawnDag(tuple(ids), deps, {tid: rnd.randint(1, 20) / 10 for tid in ids}, frozenset())

@@ -1,0 +1,419 @@
+"""Scheduling controls: limits with priority, timeouts, retries, triggers, fail-fast, deadlines."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dagexec import (
+    EagerExecutor,
+    ErrorCode,
+    ExecutionResult,
+    LayeredExecutor,
+    LocalTools,
+    TaskFinished,
+    TaskRetrying,
+    TaskSkipped,
+    TaskStarted,
+    TaskStatus,
+    Workflow,
+)
+
+from .strategies import DrawnDag, limited_runs, random_dag
+
+EXECUTORS = [EagerExecutor, LayeredExecutor]
+
+
+def make_servers(calls: Counter[str] | None = None) -> dict[str, LocalTools]:
+    calls = Counter() if calls is None else calls
+
+    async def sleep(seconds: float = 1.0, fail: bool = False) -> float:
+        await trio.sleep(seconds)
+        if fail:
+            raise RuntimeError("failed on purpose")
+        return seconds
+
+    async def flaky(key: str, failures: int, seconds: float = 0.1) -> int:
+        calls[key] += 1
+        await trio.sleep(seconds)
+        if calls[key] <= failures:
+            raise RuntimeError(f"call {calls[key]} fails")
+        return calls[key]
+
+    async def hang() -> None:
+        await trio.sleep_forever()
+
+    tools = LocalTools({"sleep": sleep, "flaky": flaky, "hang": hang})
+    return {"sim": tools, "other": tools}
+
+
+def wf(*tasks: dict[str, Any]) -> Workflow:
+    return Workflow.from_dict({"tasks": list(tasks)})
+
+
+def t(tid: str, seconds: float = 1.0, *deps: str, server: str = "sim", **fields: Any) -> dict[str, Any]:
+    arguments = {"seconds": seconds, **fields.pop("arguments", {})}
+    return {"id": tid, "tool": f"{server}:sleep", "arguments": arguments, "depends_on": list(deps), **fields}
+
+
+def max_in_flight(result: ExecutionResult, server: str | None = None) -> int:
+    """The most calls in flight at once, from the results' timelines."""
+    edges = []
+    for r in result.results:
+        if server is None or r.tool.startswith(server + ":"):
+            for attempt in r.timeline:
+                edges += [(attempt.started_at, 1), (attempt.finished_at, -1)]
+    level = peak = 0
+    for _, step in sorted(edges, key=lambda e: (round(e[0], 9), e[1])):  # ends before starts
+        level += step
+        peak = max(peak, level)
+    return peak
+
+
+def starts(result: ExecutionResult) -> dict[str, float | None]:
+    return {r.task_id: None if r.started_at is None else round(r.started_at, 9) for r in result.results}
+
+
+# -- limits and priority -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_max_concurrency(executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock) -> None:
+    workflow = wf(*(t(f"t{i}", 1.0) for i in range(10)))
+    result = await executor(make_servers(), max_concurrency=3).execute(workflow)
+    assert result.ok
+    assert max_in_flight(result) == 3
+    assert result.wall_time == pytest.approx(4.0)  # ceil(10 / 3) rounds of 1 s
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_server_limits(executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock) -> None:
+    workflow = wf(*(t(f"s{i}", 1.0) for i in range(4)), *(t(f"o{i}", 1.0, server="other") for i in range(4)))
+    result = await executor(make_servers(), server_limits={"sim": 1}).execute(workflow)
+    assert max_in_flight(result, "sim") == 1
+    assert max_in_flight(result, "other") == 4
+    # A full server never holds back another server's calls.
+    assert all(result[f"o{i}"].started_at == 0 for i in range(4))
+    assert result.wall_time == pytest.approx(4.0)
+
+
+async def test_longest_remaining_path_goes_first(autojump_clock: trio.testing.MockClock) -> None:
+    workflow = wf(
+        t("short", 1.0),
+        t("head", 1.0),
+        t("tail", 1.0, "head", estimate=5),
+        t("other", 1.0, estimate=2),
+    )
+    result = await EagerExecutor(make_servers(), max_concurrency=1).execute(workflow)
+    # remaining: head 1+5=6, other 2, short 1, then tail (5) beats the waiting other (2)
+    assert starts(result) == {"head": 0.0, "tail": 1.0, "other": 2.0, "short": 3.0}
+
+
+async def test_ties_go_in_workflow_order(autojump_clock: trio.testing.MockClock) -> None:
+    workflow = wf(t("c", 1.0), t("a", 1.0), t("b", 1.0))
+    result = await EagerExecutor(make_servers(), max_concurrency=1).execute(workflow)
+    assert starts(result) == {"c": 0.0, "a": 1.0, "b": 2.0}
+
+
+async def test_fifo_is_first_come_first_served(autojump_clock: trio.testing.MockClock) -> None:
+    workflow = wf(t("short", 1.0), t("head", 1.0), t("tail", 1.0, "head", estimate=5))
+    result = await EagerExecutor(make_servers(), max_concurrency=1, priority="fifo").execute(workflow)
+    assert starts(result) == {"short": 0.0, "head": 1.0, "tail": 2.0}
+
+
+async def test_a_retry_delay_holds_no_slot(autojump_clock: trio.testing.MockClock) -> None:
+    calls: Counter[str] = Counter()
+    workflow = wf(
+        {"id": "flaky", "tool": "sim:flaky", "arguments": {"key": "f", "failures": 1, "seconds": 1.0}},
+        t("other", 1.0),
+    )
+    executor = EagerExecutor(
+        make_servers(calls), max_concurrency=1, retries=1, retry_delay=5.0, retry_jitter=0.0
+    )
+    result = await executor.execute(workflow)
+    flaky = result["flaky"]
+    assert flaky.ok and flaky.attempts == 2
+    assert [(a.started_at, a.finished_at) for a in flaky.timeline] == [(0.0, 1.0), (6.0, 7.0)]
+    assert result["other"].started_at == 1.0  # ran while flaky waited out its delay
+
+
+# -- timeouts and retries ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_timeout_ends_the_call_at_the_limit(
+    executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock
+) -> None:
+    workflow = wf(t("slow", 2.0), t("own", 2.0, timeout=1.5), t("quick", 0.2), t("after", 0.1, "slow"))
+    result = await executor(make_servers(), task_timeout=0.5).execute(workflow)
+    slow = result["slow"]
+    assert slow.status is TaskStatus.ERROR and slow.error is not None
+    assert (slow.error.code, slow.error.message) == (ErrorCode.TIMEOUT, "no answer within 0.5 s")
+    assert slow.finished_at == pytest.approx(0.5)
+    assert result["own"].finished_at == pytest.approx(1.5)
+    assert result["quick"].ok
+    assert result["after"].status is TaskStatus.SKIPPED
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_retries_until_success(executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock) -> None:
+    calls: Counter[str] = Counter()
+    events: list[object] = []
+    workflow = wf({"id": "f", "tool": "sim:flaky", "arguments": {"key": "f", "failures": 2}})
+    result = await executor(make_servers(calls), retries=2, retry_delay=1.0, retry_jitter=0.0).execute(
+        workflow, on_event=events.append
+    )
+    f = result["f"]
+    assert f.ok and f.output == 3
+    assert f.attempts == 3 == calls["f"]
+    assert [a.error.code if a.error else None for a in f.timeline] == [
+        ErrorCode.TOOL_ERROR,
+        ErrorCode.TOOL_ERROR,
+        None,
+    ]
+    # Exponential backoff: 1 s, then 2 s, between 0.1 s calls.
+    assert [(round(a.started_at, 9), round(a.finished_at, 9)) for a in f.timeline] == [
+        (0.0, 0.1),
+        (1.1, 1.2),
+        (3.2, 3.3),
+    ]
+    retrying = [e for e in events if isinstance(e, TaskRetrying)]
+    assert [(e.attempt, e.delay, e.error.message) for e in retrying] == [
+        (1, 1.0, "RuntimeError: call 1 fails"),
+        (2, 2.0, "RuntimeError: call 2 fails"),
+    ]
+    assert [e.attempt for e in events if isinstance(e, TaskStarted)] == [1, 2, 3]
+
+
+async def test_task_retries_override_and_exhaust(autojump_clock: trio.testing.MockClock) -> None:
+    calls: Counter[str] = Counter()
+    workflow = wf(
+        {"id": "few", "tool": "sim:flaky", "arguments": {"key": "few", "failures": 5}, "retries": 1},
+        {"id": "timeouts", "tool": "sim:hang", "timeout": 0.5, "retries": 2},
+    )
+    result = await EagerExecutor(make_servers(calls), retries=9, retry_jitter=0.0).execute(workflow)
+    assert (result["few"].status, result["few"].attempts, calls["few"]) == (TaskStatus.ERROR, 2, 2)
+    assert result["timeouts"].attempts == 3
+    assert result["timeouts"].error is not None and result["timeouts"].error.code is ErrorCode.TIMEOUT
+
+
+async def test_jitter_stays_within_bounds(autojump_clock: trio.testing.MockClock) -> None:
+    events: list[object] = []
+    workflow = wf({"id": "f", "tool": "sim:flaky", "arguments": {"key": "f", "failures": 4, "seconds": 0}})
+    await EagerExecutor(make_servers(), retries=4, retry_delay=1.0, retry_max_delay=3.0).execute(
+        workflow, on_event=events.append
+    )
+    delays = [e.delay for e in events if isinstance(e, TaskRetrying)]
+    assert len(delays) == 4
+    for delay, ceiling in zip(delays, [1.0, 2.0, 3.0, 3.0], strict=True):
+        assert ceiling / 2 <= delay <= ceiling
+
+
+async def test_no_retry_after_reference_error_or_unknown_tool(autojump_clock: trio.testing.MockClock) -> None:
+    workflow = wf(
+        t("src", 0.1),
+        {"id": "ref", "tool": "sim:sleep", "arguments": {"seconds": "$OUTPUT[src].missing"}},
+        {"id": "unknown", "tool": "sim:nope"},
+    )
+    result = await EagerExecutor(make_servers(), retries=3).execute(workflow)
+    assert result["ref"].error is not None and result["ref"].error.code is ErrorCode.REFERENCE_ERROR
+    assert result["ref"].attempts == 0
+    assert result["ref"].started_at == pytest.approx(0.1)  # it failed when it became ready
+    assert result["unknown"].error is not None and result["unknown"].error.code is ErrorCode.UNKNOWN_TOOL
+    assert result["unknown"].attempts == 1
+
+
+# -- triggers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_all_done_runs_after_failures(executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock) -> None:
+    workflow = wf(
+        t("ok", 1.0),
+        t("bad", 0.5, arguments={"fail": True}),
+        t("skipped", 0.1, "bad"),
+        t("cleanup", 0.1, "ok", "bad", "skipped", trigger="all_done"),
+        {
+            "id": "report",
+            "tool": "sim:sleep",
+            "arguments": {"seconds": "$OUTPUT[bad]"},
+            "trigger": "all_done",
+        },
+        t("after_cleanup", 0.1, "cleanup"),
+    )
+    result = await executor(make_servers()).execute(workflow)
+    assert result["skipped"].status is TaskStatus.SKIPPED
+    assert result["cleanup"].ok
+    assert result["cleanup"].started_at == pytest.approx(1.0)
+    assert result["after_cleanup"].ok
+    report = result["report"]
+    assert report.error is not None
+    assert report.error.code is ErrorCode.REFERENCE_ERROR
+    assert report.error.message == "$OUTPUT[bad]: task 'bad' did not succeed (it ended error)"
+
+
+# -- fail-fast and deadlines ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_fail_fast(executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock) -> None:
+    events: list[object] = []
+    workflow = wf(
+        t("long", 5.0),
+        t("bad", 1.0, arguments={"fail": True}),
+        t("child", 1.0, "bad"),
+        t("later", 1.0, "long"),
+        t("queued", 1.0),
+    )
+    result = await executor(make_servers(), fail_fast=True, max_concurrency=2).execute(
+        workflow, on_event=events.append
+    )
+    assert result.wall_time == pytest.approx(1.0)
+    status = {r.task_id: (r.status, r.error.code if r.error else None) for r in result.results}
+    assert status == {
+        "long": (TaskStatus.CANCELLED, ErrorCode.CANCELLED),
+        "bad": (TaskStatus.ERROR, ErrorCode.TOOL_ERROR),
+        "child": (TaskStatus.SKIPPED, ErrorCode.DEPENDENCY_FAILED),
+        "later": (TaskStatus.CANCELLED, ErrorCode.CANCELLED),
+        "queued": (TaskStatus.CANCELLED, ErrorCode.CANCELLED),
+    }
+    for tid in ("long", "later", "queued"):
+        assert result[tid].error.message == "cancelled: task 'bad' failed first (fail_fast)"  # type: ignore[union-attr]
+    assert result["long"].started_at == 0 and result["long"].finished_at == pytest.approx(1.0)
+    assert result["long"].timeline[0].error is not None
+    assert result["later"].started_at is None
+    assert result["queued"].started_at is None  # it waited for a slot
+    final = [e.result.task_id for e in events if isinstance(e, TaskFinished | TaskSkipped)]
+    assert sorted(final) == sorted(r.task_id for r in result.results)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_deadline_returns_every_status(executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock) -> None:
+    workflow = wf(t("a", 1.0), t("b", 3.0), t("c", 1.0, "a"), t("d", 1.0, "c"), t("e", 5.0, "b"))
+    result = await executor(make_servers()).execute(workflow, timeout=2.5)
+    assert result.wall_time == pytest.approx(2.5)
+    assert {r.task_id: r.status for r in result.results} == {
+        "a": TaskStatus.SUCCESS,
+        "b": TaskStatus.CANCELLED,
+        "c": TaskStatus.SUCCESS if executor is EagerExecutor else TaskStatus.CANCELLED,
+        "d": TaskStatus.CANCELLED,
+        "e": TaskStatus.CANCELLED,
+    }
+    for r in result.errors:
+        assert r.error is not None
+        assert r.error.message == "cancelled: the run's deadline of 2.5 s passed"
+
+
+async def test_callers_cancellation_propagates_with_limits(autojump_clock: trio.testing.MockClock) -> None:
+    workflow = wf(*(t(f"t{i}", 10.0) for i in range(5)))
+    with trio.move_on_after(3) as scope:
+        await EagerExecutor(make_servers(), max_concurrency=2, retries=3).execute(workflow)
+    assert scope.cancelled_caught
+    assert trio.current_time() == pytest.approx(3.0)
+
+
+# -- options -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"max_concurrency": 0}, ValueError, "max_concurrency must be >= 1"),
+        ({"max_concurrency": 1.5}, TypeError, "max_concurrency must be an int, not float"),
+        ({"server_limits": {"sim": 0}}, ValueError, "server_limits['sim'] must be >= 1"),
+        ({"task_timeout": 0}, ValueError, "task_timeout must be > 0"),
+        ({"retries": -1}, ValueError, "retries must be >= 0"),
+        ({"retry_jitter": 2}, ValueError, "retry_jitter must be between 0 and 1"),
+        ({"priority": "lifo"}, ValueError, "priority must be 'critical_path' or 'fifo', not 'lifo'"),
+    ],
+)
+def test_bad_options(options: dict[str, Any], error: type[Exception], message: str) -> None:
+    with pytest.raises(error) as info:
+        EagerExecutor(make_servers(), **options)
+    assert str(info.value) == message
+
+
+async def test_bad_run_timeout() -> None:
+    with pytest.raises(ValueError, match=r"^timeout must be > 0$"):
+        await EagerExecutor(make_servers()).execute(wf(t("a")), timeout=0)
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ({"timeout": 0}, "timeout must be > 0, not 0.0 @ workflow.tasks[0] (task 'a')"),
+        ({"retries": -2}, "retries must be >= 0, not -2 @ workflow.tasks[0] (task 'a')"),
+        ({"retries": 1.5}, "expected an integer, got float 1.5 @ workflow.tasks[0].retries (task 'a')"),
+        ({"trigger": "any"}, "trigger must be 'all_success' or 'all_done', not 'any' @ workflow.tasks[0] (task 'a')"),
+        ({"estimate": "big"}, "expected a number, got str 'big' @ workflow.tasks[0].estimate (task 'a')"),
+    ],
+)
+def test_bad_task_fields(field: dict[str, Any], message: str) -> None:
+    from dagexec import SchemaError
+
+    with pytest.raises(SchemaError) as info:
+        wf({"id": "a", "tool": "sim:sleep", **field})
+    assert info.value.problems == (message,)
+
+
+def test_task_fields_round_trip() -> None:
+    data = {"tasks": [{"id": "a", "tool": "s:t", "arguments": {}, "depends_on": [], "timeout": 2.5, "retries": 1,
+                       "trigger": "all_done", "estimate": 3.0}]}  # fmt: skip
+    assert Workflow.from_dict(data).to_dict() == data
+
+
+# -- random DAGs under a limit -------------------------------------------------------------
+
+
+def run_limited(dag: DrawnDag, k: int, priority: str) -> ExecutionResult:
+    data = dag.workflow_dict()
+    for task in data["tasks"]:
+        task["estimate"] = task["arguments"]["seconds"]
+
+    async def run(seconds: float, fail: bool) -> float:
+        await trio.sleep(seconds)
+        return seconds
+
+    async def main() -> ExecutionResult:
+        executor = EagerExecutor({"sim": LocalTools({"run": run})}, max_concurrency=k, priority=priority)
+        return await executor.execute(Workflow.from_dict(data))
+
+    return trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def lower_bound(dag: DrawnDag, k: int) -> float:
+    return max(dag.critical_path_time(), sum(dag.durations.values()) / k)
+
+
+@given(limited_runs())
+def test_limited_makespan_respects_the_bounds(drawn: tuple[DrawnDag, int]) -> None:
+    dag, k = drawn
+    for priority in ("critical_path", "fifo"):
+        result = run_limited(dag, k, priority)
+        assert result.ok
+        assert max_in_flight(result) <= k
+        assert result.wall_time >= lower_bound(dag, k) - 1e-9
+        # Any list schedule is within twice the lower bound (Graham).
+        assert result.wall_time <= 2 * lower_bound(dag, k) + 1e-9
+
+
+def test_critical_path_priority_is_on_average_no_worse_than_fifo(record_property: Any) -> None:
+    rnd = random.Random(20261128)
+    ratios: dict[str, list[float]] = {"critical_path": [], "fifo": []}
+    for _ in range(150):
+        dag = random_dag(rnd)
+        k = rnd.randint(1, 4)
+        for priority, found in ratios.items():
+            found.append(run_limited(dag, k, priority).wall_time / lower_bound(dag, k))
+    means = {priority: sum(found) / len(found) for priority, found in ratios.items()}
+    record_property("mean_ratio_to_lower_bound", means)
+    print(f"\nmean makespan / lower bound over 150 random DAGs: {means}")
+    assert means["critical_path"] <= means["fifo"]
+    assert means["critical_path"] >= 1.0
