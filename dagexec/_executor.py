@@ -8,7 +8,6 @@ tasks and runs them as one generation, with a barrier after each.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -38,11 +37,13 @@ def check_servers(workflow: Workflow, servers: Mapping[str, ToolServer]) -> None
     unknown_servers = {t.id: t.server for t in workflow.tasks if t.server not in servers}
     if unknown_servers:
         raise UnknownServerError(unknown_servers)
+    listed = {name: s.tool_names for name, s in servers.items() if isinstance(s, ListsTools)}
     unknown_tools = {}
-    for task in workflow.tasks:
-        server = servers[task.server]
-        if isinstance(server, ListsTools) and task.tool_name not in server.tool_names:
-            unknown_tools[task.id] = task.tool
+    if listed:
+        for task in workflow.tasks:
+            names = listed.get(task.server)
+            if names is not None and task.tool_name not in names:
+                unknown_tools[task.id] = task.tool
     if unknown_tools:
         raise UnknownToolError(unknown_tools)
 
@@ -366,7 +367,9 @@ async def _call(
 ) -> tuple[Any, TaskError | None]:
     """One call of the tool: its output, or how it failed."""
     try:
-        with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
+        if timeout is None:
+            return await server.call_tool(task.tool_name, arguments), None
+        with trio.move_on_after(timeout) as scope:
             return await server.call_tool(task.tool_name, arguments), None
     except ToolCallError as exc:
         return None, TaskError(ErrorCode(exc.code), str(exc))

@@ -61,11 +61,11 @@ class TaskGraph:
         if len(by_id) != len(tasks):
             counts = Counter(task.id for task in tasks)
             raise DuplicateTaskError([tid for tid, n in counts.items() if n > 1])
-        graph: nx.DiGraph[str] = nx.DiGraph()
-        graph.add_nodes_from(by_id)
         for task in tasks:
             check_dependencies(task, by_id)
-            graph.add_edges_from((dep, task.id) for dep in task.dependencies)
+        graph: nx.DiGraph[str] = nx.DiGraph()
+        graph.add_nodes_from(by_id)
+        graph.add_edges_from((dep, task.id) for task in tasks for dep in task.dependencies)
         if not nx.is_directed_acyclic_graph(graph):
             # Only now, since find_cycle is slow on large acyclic graphs.
             edges = nx.find_cycle(graph)
@@ -90,6 +90,13 @@ class TaskGraph:
 
     def topological_order(self) -> list[Task]:
         """Tasks in dependency order; workflow order wherever the dependencies allow."""
+        seen: set[str] = set()
+        for task in self.tasks.values():
+            if not seen.issuperset(task.dependencies):
+                break
+            seen.add(task.id)
+        else:  # already in dependency order, as planners mostly write them
+            return list(self.tasks.values())
         order = nx.lexicographical_topological_sort(self.graph, key=self._index.__getitem__)
         return [self.tasks[tid] for tid in order]
 

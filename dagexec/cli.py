@@ -69,11 +69,12 @@ async def run_one(
     console: Console,
     executor: EagerExecutor | LayeredExecutor,
     workflow: Workflow,
+    timeout: float | None = None,
 ) -> ExecutionResult:
     """Run with live progress on the console."""
     progress = _render.LiveProgress(console, len(workflow.tasks), executor.strategy)
     with progress.shown():
-        return await executor.execute(workflow, on_event=progress.on_event)
+        return await executor.execute(workflow, timeout=timeout, on_event=progress.on_event)
 
 
 def write_json(path: str, data: Any) -> None:
@@ -90,10 +91,22 @@ def status(results: Sequence[ExecutionResult]) -> int:
 # -- commands ------------------------------------------------------------------------------
 
 
+def executor_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The executor options given as flags."""
+    return {
+        "max_concurrency": args.max_concurrency,
+        "server_limits": dict(args.server_limit),
+        "task_timeout": args.task_timeout,
+        "retries": args.retries,
+        "fail_fast": args.fail_fast,
+    }
+
+
 async def cmd_run(args: argparse.Namespace, console: Console) -> int:
     workflow = load_workflow(args.workflow)
     async with servers_from(args.servers) as servers:
-        result = await run_one(console, EXECUTORS[args.strategy](servers), workflow)
+        executor = EXECUTORS[args.strategy](servers, **executor_options(args))
+        result = await run_one(console, executor, workflow, args.timeout)
     console.print(_render.results_table(result))
     console.print(_render.timeline(result))
     console.print(_render.summary(result))
@@ -108,10 +121,16 @@ async def cmd_validate(args: argparse.Namespace, console: Console) -> int:
 
 
 async def compare(
-    console: Console, workflow: Workflow, servers: Mapping[str, ToolServer], json_path: str | None
+    console: Console,
+    workflow: Workflow,
+    servers: Mapping[str, ToolServer],
+    json_path: str | None,
+    options: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> int:
     results = [
-        await run_one(console, executor(servers), workflow) for executor in (LayeredExecutor, EagerExecutor)
+        await run_one(console, executor(servers, **(options or {})), workflow, timeout)
+        for executor in (LayeredExecutor, EagerExecutor)
     ]
     console.print(_render.comparison(results))
     if json_path:
@@ -122,7 +141,7 @@ async def compare(
 async def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     workflow = load_workflow(args.workflow)
     async with servers_from(args.servers) as servers:
-        return await compare(console, workflow, servers, args.json)
+        return await compare(console, workflow, servers, args.json, executor_options(args), args.timeout)
 
 
 async def cmd_demo(args: argparse.Namespace, console: Console) -> int:
@@ -147,6 +166,47 @@ def positive(text: str) -> float:
     return value
 
 
+def whole(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def at_least_one(text: str) -> int:
+    value = whole(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1: {text!r}")
+    return value
+
+
+def server_limit(text: str) -> tuple[str, int]:
+    name, sep, number = text.rpartition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=N, got {text!r}")
+    return name, at_least_one(number)
+
+
+def add_controls(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("scheduling controls")
+    group.add_argument("--max-concurrency", type=at_least_one, metavar="N", help="at most N tool calls at once")
+    group.add_argument(
+        "--server-limit",
+        type=server_limit,
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="at most N calls at once on server NAME (repeatable)",
+    )
+    group.add_argument("--task-timeout", type=positive, metavar="SECONDS", help="time limit of each call")
+    group.add_argument("--retries", type=whole, default=0, metavar="N", help="extra calls after a failure")
+    group.add_argument("--fail-fast", action="store_true", help="stop the run at the first failure")
+    group.add_argument("--timeout", type=positive, metavar="SECONDS", help="deadline of the whole run")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dagexec",
@@ -159,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
     run.add_argument("--strategy", choices=sorted(EXECUTORS), default="eager")
     run.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
+    add_controls(run)
     run.set_defaults(handler=cmd_run)
 
     validate = commands.add_parser("validate", help="check a workflow without running it")
@@ -169,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("workflow", metavar="WORKFLOW.json")
     comp.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
     comp.add_argument("--json", metavar="OUT.json", help="write both results as JSON")
+    add_controls(comp)
     comp.set_defaults(handler=cmd_compare)
 
     demo = commands.add_parser("demo", help="compare layered and eager on a built-in example")

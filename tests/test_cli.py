@@ -218,3 +218,51 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_server(tmp_path: Path) -> None:
     assert "interrupted" in stderr
     assert "Traceback" not in stderr
     assert processes_with(marker) == []
+
+
+def test_scheduling_flags(tmp_path: Path) -> None:
+    workflow = write(
+        tmp_path / "wf.json",
+        {"tasks": [{"id": f"s{i}", "tool": "box:sleep", "arguments": {"seconds": 0.3}} for i in range(3)]
+         + [{"id": "hang", "tool": "box:hang"}]},
+    )  # fmt: skip
+    out = dagexec(
+        "run", workflow, "--servers", toolbox_servers(tmp_path), "--server-limit", "box=1",
+        "--task-timeout", "1", "--retries", "1", "--json", str(tmp_path / "out.json"),
+    )  # fmt: skip
+    assert out.returncode == 1, out.stderr
+    data = {r["task_id"]: r for r in json.loads((tmp_path / "out.json").read_text())["results"]}
+    assert data["hang"]["error"]["code"] == "timeout"
+    assert data["hang"]["attempts"] == 2
+    spans = sorted((a["started_at"], a["finished_at"]) for r in data.values() for a in r["timeline"])
+    assert all(end <= next_start + 1e-6 for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))
+
+
+def test_fail_fast_and_deadline_flags(tmp_path: Path) -> None:
+    workflow = write(
+        tmp_path / "wf.json",
+        {"tasks": [{"id": "bad", "tool": "box:fail", "arguments": {"message": "x"}},
+                   {"id": "long", "tool": "box:sleep", "arguments": {"seconds": 20}}]},
+    )  # fmt: skip
+    servers = toolbox_servers(tmp_path)
+    out = dagexec("run", workflow, "--servers", servers, "--fail-fast")
+    assert out.returncode == 1
+    assert "cancelled: task 'bad' failed first (fail_fast)" in out.stdout
+    out = dagexec("run", workflow, "--servers", servers, "--timeout", "1.5")
+    assert out.returncode == 1
+    assert "cancelled: the run's deadline of 1.5 s passed" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        (["--max-concurrency", "0"], "must be >= 1"),
+        (["--server-limit", "box"], "expected NAME=N"),
+        (["--task-timeout", "-1"], "must be > 0"),
+        (["--retries", "x"], "not a whole number"),
+    ],
+)
+def test_bad_flags_exit_2(flag: list[str], message: str) -> None:
+    out = dagexec("run", "time-workflow.json", "--servers", "servers.json", *flag)
+    assert out.returncode == 2
+    assert message in out.stderr

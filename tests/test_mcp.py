@@ -280,3 +280,24 @@ def test_no_test_left_a_server_behind() -> None:
     # Every marker above is unique; this guards against a leak of the plain toolbox.
     leftovers = [pid for pid in processes_with(TOOLBOX) if pid != os.getpid()]
     assert leftovers == []
+
+
+async def test_a_tool_that_never_answers_is_ended_by_its_timeout() -> None:
+    from dagexec import TaskStatus as S
+
+    workflow = wf(
+        {"id": "hang", "tool": "box:hang", "timeout": 1.0},
+        *({"id": f"s{i}", "tool": "box:sleep", "arguments": {"seconds": 0.3}} for i in range(3)),
+        {"id": "after", "tool": "box:echo", "arguments": {"text": "still here"}, "depends_on": ["hang"],
+         "trigger": "all_done"},
+    )  # fmt: skip
+    with trio.fail_after(30):
+        async with open_servers({"mcpServers": {"box": toolbox()}}) as servers:
+            result = await EagerExecutor(servers).execute(workflow)
+    hang = result["hang"]
+    assert hang.status is S.ERROR and hang.error is not None and hang.error.code is ErrorCode.TIMEOUT
+    assert 0.9 < (hang.duration or 0) < 3
+    # The other calls on the same session were not held back...
+    assert all(result[f"s{i}"].ok and (result[f"s{i}"].finished_at or 9) < 0.9 for i in range(3))
+    # ...and the session still works after the abandoned call.
+    assert result["after"].output == {"result": "still here"}
