@@ -447,10 +447,10 @@ class _Executor:
         check_servers(workflow, self.servers)
         priorities: dict[str, tuple[float, ...]] = {}
         options = self.options
-        if options.max_concurrency is not None or options.server_limits:
-            if options.priority == "critical_path":
-                remaining = workflow._graph.remaining(lambda task: task.estimate)
-                priorities = {t.id: (-remaining[t.id], i) for i, t in enumerate(workflow.tasks)}
+        limited = options.max_concurrency is not None or bool(options.server_limits)
+        if limited and options.priority == "critical_path":
+            remaining = workflow._graph.remaining(lambda task: task.estimate)
+            priorities = {t.id: (-remaining[t.id], i) for i, t in enumerate(workflow.tasks)}
         run = _Run(self.servers, options, self.strategy, on_event, priorities)
         if timeout is not None:
             run.scope.deadline = trio.current_time() + timeout

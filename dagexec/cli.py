@@ -192,7 +192,9 @@ def server_limit(text: str) -> tuple[str, int]:
 
 def add_controls(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("scheduling controls")
-    group.add_argument("--max-concurrency", type=at_least_one, metavar="N", help="at most N tool calls at once")
+    group.add_argument(
+        "--max-concurrency", type=at_least_one, metavar="N", help="at most N tool calls at once"
+    )
     group.add_argument(
         "--server-limit",
         type=server_limit,
