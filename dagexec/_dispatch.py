@@ -78,7 +78,9 @@ class Dispatcher:
         state = self._state
         if node in state:
             raise ValueError(f"node {node!r} was already added")
-        deps = list(dict.fromkeys(dependencies))
+        deps = tuple(dependencies)
+        if len(deps) > 1 and len(set(deps)) != len(deps):
+            deps = tuple(dict.fromkeys(deps))
         for dep in deps:
             if dep not in state:
                 raise ValueError(f"node {node!r} depends on {dep!r}, which was not added")

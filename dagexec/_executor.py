@@ -131,10 +131,11 @@ class _Run:
         self.nursery: trio.Nursery | None = None
         self.scope = trio.CancelScope()
         self.stop_reason: str | None = None
-        self.started = trio.current_time()
+        self.clock = trio.lowlevel.current_clock()
+        self.started = self.clock.current_time()
 
     def now(self) -> float:
-        return trio.current_time() - self.started
+        return self.clock.current_time() - self.started
 
     # -- dispatching (synchronous) ---------------------------------------------------------
 
@@ -188,7 +189,9 @@ class _Run:
     def prepare(self, task: Task) -> None:
         """Resolve a ready task's arguments, then queue it for a slot (or start it)."""
         try:
-            self.arguments[task.id] = resolve(task.arguments, self._output_of)
+            self.arguments[task.id] = (
+                resolve(task.arguments, self._output_of) if task.references else dict(task.arguments)
+            )
         except ReferenceResolutionError as exc:
             now = self.now()
             self.finish(
@@ -297,6 +300,7 @@ class _Run:
         retries = task.retries if task.retries is not None else options.retries
         timeout = task.timeout if task.timeout is not None else options.task_timeout
         server = self.servers[task.server]
+        tool_name = task.tool_name
         output: Any = None
         error: TaskError | None = None
         try:
@@ -310,7 +314,20 @@ class _Run:
                 if self.on_event is not None:
                     self.on_event(TaskStarted(task.id, progress.attempts, started_at))
                 progress.calling_since = started_at
-                output, error = await _call(server, task, arguments, timeout)
+                # The call, inlined: it runs once per attempt of every task.
+                try:
+                    if timeout is None:
+                        output, error = await server.call_tool(tool_name, arguments), None
+                    else:
+                        with trio.move_on_after(timeout) as scope:
+                            output, error = await server.call_tool(tool_name, arguments), None
+                        if scope.cancelled_caught:
+                            output = None
+                            error = TaskError(ErrorCode.TIMEOUT, f"no answer within {timeout:g} s")
+                except ToolCallError as exc:
+                    output, error = None, TaskError(ErrorCode(exc.code), str(exc))
+                except Exception as exc:
+                    output, error = None, TaskError(ErrorCode.TOOL_ERROR, f"{type(exc).__name__}: {exc}")
                 progress.calling_since = None
                 progress.timeline.append(Attempt(started_at, self.now(), error))
                 self._release(task, progress)
@@ -360,23 +377,6 @@ class _Run:
             wall_time=self.now(),
             strategy=self.strategy,
         )
-
-
-async def _call(
-    server: ToolServer, task: Task, arguments: dict[str, Any], timeout: float | None
-) -> tuple[Any, TaskError | None]:
-    """One call of the tool: its output, or how it failed."""
-    try:
-        if timeout is None:
-            return await server.call_tool(task.tool_name, arguments), None
-        with trio.move_on_after(timeout) as scope:
-            return await server.call_tool(task.tool_name, arguments), None
-    except ToolCallError as exc:
-        return None, TaskError(ErrorCode(exc.code), str(exc))
-    except Exception as exc:
-        return None, TaskError(ErrorCode.TOOL_ERROR, f"{type(exc).__name__}: {exc}")
-    assert scope.cancelled_caught
-    return None, TaskError(ErrorCode.TIMEOUT, f"no answer within {timeout:g} s")
 
 
 class _Executor:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -83,25 +82,30 @@ class Task:
     trigger: str = attrs.field(default="all_success", validator=_check_trigger)
     estimate: float = attrs.field(default=1.0, validator=_check_estimate)
 
-    @property
-    def server(self) -> str:
-        """The part of ``tool`` before the colon."""
-        return self.tool.partition(":")[0]
 
-    @property
-    def tool_name(self) -> str:
-        """The part of ``tool`` after the colon."""
-        return self.tool.partition(":")[2]
+    #: The part of ``tool`` before the colon.
+    server: str = attrs.field(init=False, eq=False, repr=False)
+    #: The part of ``tool`` after the colon.
+    tool_name: str = attrs.field(init=False, eq=False, repr=False)
+    #: Every ``$OUTPUT[...]`` reference in the arguments, in order.
+    references: tuple[Reference, ...] = attrs.field(init=False, eq=False, repr=False)
+    #: ``depends_on`` followed by the other tasks that references name, once each.
+    dependencies: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
 
-    @functools.cached_property
-    def references(self) -> tuple[Reference, ...]:
-        """Every ``$OUTPUT[...]`` reference in the arguments, in order."""
-        return tuple(find_references(self.arguments))
-
-    @functools.cached_property
-    def dependencies(self) -> tuple[str, ...]:
-        """``depends_on`` followed by the other tasks that references name, once each."""
-        return tuple(dict.fromkeys((*self.depends_on, *(r.task_id for r in self.references))))
+    def __attrs_post_init__(self) -> None:
+        # Computed once here: the dispatcher reads them for every task of a run.
+        server, _, tool_name = self.tool.partition(":")
+        object.__setattr__(self, "server", server)
+        object.__setattr__(self, "tool_name", tool_name)
+        references = tuple(find_references(self.arguments)) if self.arguments else ()
+        object.__setattr__(self, "references", references)
+        if references:
+            dependencies = tuple(dict.fromkeys((*self.depends_on, *(r.task_id for r in references))))
+        elif len(set(self.depends_on)) == len(self.depends_on):
+            dependencies = self.depends_on
+        else:
+            dependencies = tuple(dict.fromkeys(self.depends_on))
+        object.__setattr__(self, "dependencies", dependencies)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data that :meth:`from_dict` turns back into this task."""
@@ -218,6 +222,10 @@ converter.register_unstructure_hook(
     cattrs.gen.make_dict_unstructure_fn(
         Task,
         converter,
+        server=cattrs.gen.override(omit=True),
+        tool_name=cattrs.gen.override(omit=True),
+        references=cattrs.gen.override(omit=True),
+        dependencies=cattrs.gen.override(omit=True),
         timeout=cattrs.gen.override(omit_if_default=True),
         retries=cattrs.gen.override(omit_if_default=True),
         trigger=cattrs.gen.override(omit_if_default=True),
