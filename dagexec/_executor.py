@@ -242,7 +242,7 @@ class _Run:
             started_at=progress.started_at,
             finished_at=self.now(),
             attempts=progress.attempts,
-            timeline=tuple(progress.timeline),
+            timeline=tuple(progress.timeline) if progress.timeline else None,
         )
         self.arguments.pop(task.id, None)
         if succeeded:
@@ -329,10 +329,12 @@ class _Run:
                 except Exception as exc:
                     output, error = None, TaskError(ErrorCode.TOOL_ERROR, f"{type(exc).__name__}: {exc}")
                 progress.calling_since = None
-                progress.timeline.append(Attempt(started_at, self.now(), error))
                 self._release(task, progress)
                 if error is None or error.code not in RETRYABLE or progress.attempts > retries:
+                    if progress.timeline:  # retried: record the last call too
+                        progress.timeline.append(Attempt(started_at, self.now(), error))
                     break
+                progress.timeline.append(Attempt(started_at, self.now(), error))
                 delay = self._retry_delay(progress.attempts)
                 if self.on_event is not None:
                     self.on_event(TaskRetrying(task.id, progress.attempts, error, delay))
@@ -356,7 +358,7 @@ class _Run:
                     continue
                 progress = self.progress.pop(task.id, None) or _Progress()
                 error = TaskError(ErrorCode.CANCELLED, f"cancelled: {reason}")
-                if progress.calling_since is not None:
+                if progress.calling_since is not None and progress.timeline:
                     progress.timeline.append(Attempt(progress.calling_since, now, error))
                 result = self.results[task.id] = TaskResult(
                     task_id=task.id,
@@ -366,7 +368,7 @@ class _Run:
                     started_at=progress.started_at,
                     finished_at=None if progress.started_at is None else now,
                     attempts=progress.attempts,
-                    timeline=tuple(progress.timeline),
+                    timeline=tuple(progress.timeline) if progress.timeline else None,
                 )
                 if self.on_event is not None:
                     ran = task.id not in never_started and progress.started_at is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from rich.bar import Bar
 from rich.console import Console, Group, RenderableType
@@ -186,3 +187,77 @@ class LiveProgress:
         """Show the progress while the block runs."""
         with self._progress:
             yield self
+
+
+def bench_report(report: dict[str, Any]) -> RenderableType:
+    """The tables of a ``dagexec bench`` report."""
+    parts: list[RenderableType] = []
+    m = report["machine"]
+    parts.append(
+        Text(
+            f"machine: {m['cpu'] or 'unknown CPU'}, {m['cpus']} CPUs, {m['platform']}; Python {m['python']}, "
+            f"dagexec {m['dagexec']}, trio {m['trio']}, networkx {m['networkx']}"
+            + (" (quick run)" if report["quick"] else "")
+        )
+    )
+    if "makespan" in report:
+        table = Table(title="1. makespan / critical path, virtual time (median over seeds)", title_justify="left")
+        for heading in ("family", "tasks", "seeds", "eager", "layered", "one at a time", "eager = critical path"):
+            table.add_column(heading, justify="left" if heading == "family" else "right")
+        for row in report["makespan"]["unlimited"]:
+            table.add_row(
+                row["family"], str(row["tasks"]), str(row["seeds"]), f"{row['eager']:.3f}",
+                f"{row['layered']:.3f}", f"{row['one at a time']:.2f}",
+                "yes" if row["eager_equals_critical_path"] else "NO",
+            )  # fmt: skip
+        parts.append(table)
+        limited = Table(
+            title="   under a limit k: makespan / max(critical path, work / k)", title_justify="left"
+        )
+        for heading in ("family", "k", "critical-path priority", "first come, first served"):
+            limited.add_column(heading, justify="left" if heading == "family" else "right")
+        rows: dict[tuple[str, int], dict[str, float]] = {}
+        for row in report["makespan"]["limited"]:
+            rows.setdefault((row["family"], row["limit"]), {})[row["priority"]] = row["ratio"]
+        for (family, k), ratio in rows.items():
+            limited.add_row(family, str(k), f"{ratio['critical_path']:.3f}", f"{ratio['fifo']:.3f}")
+        parts.append(limited)
+    if "overhead" in report:
+        table = Table(title="2. scheduler overhead, no-op tools, real time (medians)", title_justify="left")
+        for heading in (
+            "family", "tasks", "tasks/s", "µs/task", "validate µs", "execute µs", "minimal µs", "x minimal",
+            "peak KB/task", "minimal KB/task",
+        ):  # fmt: skip
+            table.add_column(heading, justify="left" if heading == "family" else "right")
+        for row in report["overhead"]:
+            table.add_row(
+                row["family"], f"{row['tasks']:,}", f"{row['tasks_per_second']:,.0f}", f"{row['us_per_task']:.1f}",
+                f"{row['validate_us_per_task']:.1f}", f"{row['execute_us_per_task']:.1f}",
+                f"{row['minimal_us_per_task']:.1f}", f"{row['ratio_to_minimal']:.2f}",
+                f"{row['peak_kb_per_task']:.2f}", f"{row['minimal_peak_kb_per_task']:.2f}",
+            )  # fmt: skip
+        parts.append(table)
+    if "mcp" in report:
+        mcp = report["mcp"]
+        if "skipped" in mcp:
+            parts.append(Text(f"3. real MCP latency: skipped ({mcp['skipped']})"))
+        else:
+            table = Table(
+                title=(
+                    f"3. real MCP latency: {mcp['tools']} tools of {mcp['tool_seconds']} s on one stdio server, "
+                    f"{mcp['runs']} runs"
+                ),
+                title_justify="left",
+            )
+            for heading in ("strategy", "P50", "P95", "P50 / ideal"):
+                table.add_column(heading, justify="left" if heading == "strategy" else "right")
+            for row in mcp["rows"]:
+                table.add_row(
+                    row["strategy"], f"{row['p50']:.3f}s", f"{row['p95']:.3f}s", f"{row['p50_over_ideal']:.2f}"
+                )
+            table.caption = (
+                f"eager is {mcp['speedup_eager_over_one_at_a_time']:.2f}x as fast as one at a time; "
+                f"P95 < 3 s: {'yes' if mcp['p95_eager_under_3s'] else 'NO'}"
+            )
+            parts.append(table)
+    return Group(*parts)

@@ -78,7 +78,7 @@ class TaskResult:
             None if it never started.
         attempts: How many calls of its tool were made (0 for a task that failed
             before calling its tool, or never started).
-        timeline: Each call, in order: retries show as several.
+        timeline: Each call, in order: retries show as several (a property).
     """
 
     task_id: str
@@ -89,7 +89,18 @@ class TaskResult:
     started_at: float | None = None
     finished_at: float | None = None
     attempts: int = 0
-    timeline: tuple[Attempt, ...] = ()
+    # None: derived from started_at and finished_at (one call, the common case),
+    # so that a run keeps no Attempt objects it does not need.
+    _timeline: tuple[Attempt, ...] | None = attrs.field(default=None, alias="timeline")
+
+    @property
+    def timeline(self) -> tuple[Attempt, ...]:
+        """Each call of the tool, in order: retries show as several."""
+        if self._timeline is not None:
+            return self._timeline
+        if self.attempts == 1 and self.started_at is not None and self.finished_at is not None:
+            return (Attempt(self.started_at, self.finished_at, self.error),)
+        return ()
 
     @property
     def ok(self) -> bool:
@@ -195,5 +206,7 @@ _converter = cattrs.Converter()
 
 def _unstructure_task_result(result: TaskResult) -> dict[str, Any]:
     data: dict[str, Any] = _converter.unstructure(result)
+    del data["_timeline"]
+    data["timeline"] = _converter.unstructure(result.timeline)
     data["duration"] = result.duration
     return data

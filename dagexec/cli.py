@@ -84,6 +84,20 @@ def write_json(path: str, data: Any) -> None:
         raise UsageError(f"cannot write {path!r}: {exc.strerror}") from None
 
 
+def plot(path: str | None, results: Sequence[ExecutionResult]) -> None:
+    """Save the runs' timelines as a picture, if asked to."""
+    if path is None:
+        return
+    try:
+        from .plot import save_timelines
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        save_timelines(results, path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot write the picture {path!r}: {exc}") from None
+
+
 def status(results: Sequence[ExecutionResult]) -> int:
     return 0 if all(r.ok for r in results) else 1
 
@@ -112,6 +126,7 @@ async def cmd_run(args: argparse.Namespace, console: Console) -> int:
     console.print(_render.summary(result))
     if args.json:
         write_json(args.json, result.to_dict())
+    plot(args.plot, [result])
     return status([result])
 
 
@@ -127,6 +142,7 @@ async def compare(
     json_path: str | None,
     options: Mapping[str, Any] | None = None,
     timeout: float | None = None,
+    plot_path: str | None = None,
 ) -> int:
     results = [
         await run_one(console, executor(servers, **(options or {})), workflow, timeout)
@@ -135,13 +151,16 @@ async def compare(
     console.print(_render.comparison(results))
     if json_path:
         write_json(json_path, {r.strategy: r.to_dict() for r in results})
+    plot(plot_path, results)
     return status(results)
 
 
 async def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     workflow = load_workflow(args.workflow)
     async with servers_from(args.servers) as servers:
-        return await compare(console, workflow, servers, args.json, executor_options(args), args.timeout)
+        return await compare(
+            console, workflow, servers, args.json, executor_options(args), args.timeout, args.plot
+        )
 
 
 async def cmd_demo(args: argparse.Namespace, console: Console) -> int:
@@ -150,7 +169,21 @@ async def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         f"A research-assistant plan of {len(workflow.tasks)} simulated tool calls "
         f"in {len(workflow.generations)} layers, run layered, then eager:"
     )
-    return await compare(console, workflow, demo_servers(args.speed), args.json)
+    return await compare(console, workflow, demo_servers(args.speed), args.json, plot_path=args.plot)
+
+
+async def cmd_bench(args: argparse.Namespace, console: Console) -> int:
+    from .bench import run_bench
+
+    if args.json and not Path(args.json).parent.is_dir():  # say so now, not after minutes of running
+        raise UsageError(f"cannot write {args.json!r}: no such directory")
+    parts = tuple(args.part) if args.part else ("makespan", "overhead", "mcp")
+    console.print(f"dagexec bench{' --quick' if args.quick else ''}: {', '.join(parts)}...")
+    report = await trio.to_thread.run_sync(lambda: run_bench(quick=args.quick, parts=parts))
+    console.print(_render.bench_report(report))
+    if args.json:
+        write_json(args.json, report)
+    return 0
 
 
 # -- arguments -----------------------------------------------------------------------------
@@ -222,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strategy", choices=sorted(EXECUTORS), default="eager")
     run.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
     add_controls(run)
+    run.add_argument(
+        "--plot", metavar="OUT.svg", help="save the timelines as a picture (SVG, PNG, PDF; the plot extra)"
+    )
     run.set_defaults(handler=cmd_run)
 
     validate = commands.add_parser("validate", help="check a workflow without running it")
@@ -233,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
     comp.add_argument("--json", metavar="OUT.json", help="write both results as JSON")
     add_controls(comp)
+    comp.add_argument(
+        "--plot", metavar="OUT.svg", help="save the timelines as a picture (SVG, PNG, PDF; the plot extra)"
+    )
     comp.set_defaults(handler=cmd_compare)
 
     demo = commands.add_parser("demo", help="compare layered and eager on a built-in example")
@@ -240,14 +279,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", type=positive, default=1.0, help="run the simulated tools this many times faster"
     )
     demo.add_argument("--json", metavar="OUT.json", help="write both results as JSON")
+    demo.add_argument(
+        "--plot", metavar="OUT.svg", help="save the timelines as a picture (SVG, PNG, PDF; the plot extra)"
+    )
     demo.set_defaults(handler=cmd_demo)
+    bench = commands.add_parser("bench", help="measure eager against layered and against the limits")
+    bench.add_argument("--quick", action="store_true", help="a short run: fewer sizes, seeds and repeats")
+    bench.add_argument(
+        "--part",
+        action="append",
+        choices=["makespan", "overhead", "mcp"],
+        help="run only this part (repeatable); all three by default",
+    )
+    bench.add_argument("--json", metavar="OUT.json", help="write every figure as JSON")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
     args = build_parser().parse_args(argv)
-    console = Console()
+    # Wide enough for the tables when the output is a file or a pipe.
+    console = Console() if sys.stdout.isatty() else Console(width=140)
     errors = Console(stderr=True)
     handler: Callable[[argparse.Namespace, Console], Any] = args.handler
     try:

@@ -1,0 +1,364 @@
+"""``dagexec bench``: measure eager against layered, and against the limits.
+
+Three parts, each reproducible on the user's own machine:
+
+1. **Makespan in virtual time** (trio's ``MockClock``): seeded random DAG
+   families run eager, layered and one at a time, each as a ratio to the
+   critical path (the physical limit, given the tools' durations); then under
+   concurrency limits, as a ratio to ``max(critical path, work / limit)``, for
+   critical-path priority and for first-come-first-served. Virtual time is
+   exact: these figures do not depend on the machine.
+2. **Scheduler overhead in real time**: no-op tools, the whole pipeline
+   (``Workflow.from_dict`` then ``execute``), against a minimal trio executor
+   written here (in-degree counters and ``nursery.start_soon``: the floor for
+   any trio design), measured in the same run.
+3. **Real MCP latency**: five tools of one real stdio MCP server, eager,
+   layered and one at a time, P50 and P95 over repeated runs.
+
+Every figure is a median of several runs, and every comparison a ratio measured
+in the same run, since shared machines are noisy.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import networkx
+import trio
+import trio.testing
+
+from . import EagerExecutor, ExecutionResult, LayeredExecutor, LocalTools, Task, Workflow, __version__
+
+Data = dict[str, Any]
+
+# -- DAG families --------------------------------------------------------------------------
+
+
+def _tasks(deps: Mapping[int, list[int]], durations: Mapping[int, float], tool: str) -> Data:
+    return {
+        "tasks": [
+            {
+                "id": f"t{i}",
+                "tool": tool,
+                "arguments": {"seconds": durations[i]} if durations else {},
+                "depends_on": [f"t{d}" for d in deps[i]],
+                **({"estimate": durations[i]} if durations else {}),
+            }
+            for i in deps
+        ]
+    }
+
+
+def random_dag(n: int, rnd: random.Random, window: int = 10) -> dict[int, list[int]]:
+    """Each task depends on up to three of the ``window`` tasks before it."""
+    return {i: sorted(rnd.sample(range(max(0, i - window), i), min(i, rnd.randint(0, 3)))) for i in range(n)}
+
+
+def wide_dag(n: int, stages: int = 1) -> dict[int, list[int]]:
+    """Fan-out/fan-in: a root, a wide layer, a join; ``stages`` times in a row."""
+    deps: dict[int, list[int]] = {0: []}
+    per_stage = max(1, (n - 1) // stages - 1)
+    join = 0
+    for _ in range(stages):
+        start = len(deps)
+        for i in range(start, start + per_stage):
+            deps[i] = [join]
+        join = len(deps)
+        deps[join] = list(range(start, start + per_stage))
+    return deps
+
+
+def chain_dag(n: int, rnd: random.Random | None = None, chains: int = 1) -> dict[int, list[int]]:
+    """``chains`` long chains; with ``rnd``, each link may get a side branch off it."""
+    deps: dict[int, list[int]] = {}
+    heads: list[int | None] = [None] * chains
+    while len(deps) < n:
+        c = len(deps) % chains
+        i = len(deps)
+        deps[i] = [] if heads[c] is None else [heads[c]]  # type: ignore[list-item]
+        heads[c] = i
+        if rnd is not None and len(deps) < n and rnd.random() < 0.4:
+            deps[len(deps)] = [i]  # a side branch: nothing waits for it
+    return deps
+
+
+def makespan_family(name: str, n: int, seed: int) -> Data:
+    """A workflow of the named family whose tasks sleep their drawn durations."""
+    rnd = random.Random(f"{name}-{seed}")
+    if name == "random":
+        deps = random_dag(n, rnd)
+    elif name == "wide":
+        deps = wide_dag(n, stages=3)
+    elif name == "chains":
+        deps = chain_dag(n, rnd, chains=4)
+    elif name == "skewed":
+        deps = random_dag(n, rnd)
+    else:
+        raise ValueError(f"unknown family {name!r}")
+    if name == "skewed":  # a few slow tools among many fast ones
+        durations = {i: 5.0 if rnd.random() < 0.05 else rnd.uniform(0.1, 0.3) for i in deps}
+    else:
+        durations = {i: rnd.uniform(0.1, 1.0) for i in deps}
+    return _tasks(deps, {i: round(d, 3) for i, d in durations.items()}, "sim:sleep")
+
+
+MAKESPAN_FAMILIES = ("random", "wide", "chains", "skewed")
+
+# -- part 1: makespan in virtual time ------------------------------------------------------
+
+
+async def _sleep(seconds: float) -> None:
+    await trio.sleep(seconds)
+
+
+def _estimate(task: Task) -> float:
+    return task.estimate
+
+
+def _virtual(executor: EagerExecutor | LayeredExecutor, workflow: Workflow) -> ExecutionResult:
+    async def main() -> ExecutionResult:
+        return await executor.execute(workflow)
+
+    return trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def bench_makespan(quick: bool) -> dict[str, Any]:
+    """Part 1: virtual-time makespans as ratios to the physical limits."""
+    n, seeds, limits = (30, 3, (2, 4)) if quick else (80, 9, (2, 4, 8))
+    servers = {"sim": LocalTools({"sleep": _sleep})}
+    rows, limited = [], []
+    for family in MAKESPAN_FAMILIES:
+        ratios: dict[str, list[float]] = {"eager": [], "layered": [], "one at a time": []}
+        bound_ratios: dict[tuple[int, str], list[float]] = {}
+        exact = True
+        for seed in range(seeds):
+            workflow = Workflow.from_dict(makespan_family(family, n, seed))
+            durations = {t.id: t.arguments["seconds"] for t in workflow.tasks}
+            critical = sum(durations[t] for t in workflow.longest_chain(_estimate))
+            work = sum(durations.values())
+            eager = _virtual(EagerExecutor(servers), workflow)
+            exact &= abs(eager.wall_time - critical) < 1e-6
+            ratios["eager"].append(eager.wall_time / critical)
+            ratios["layered"].append(_virtual(LayeredExecutor(servers), workflow).wall_time / critical)
+            one = _virtual(EagerExecutor(servers, max_concurrency=1), workflow)
+            ratios["one at a time"].append(one.wall_time / critical)
+            for k in limits:
+                bound = max(critical, work / k)
+                for priority in ("critical_path", "fifo"):
+                    run = _virtual(EagerExecutor(servers, max_concurrency=k, priority=priority), workflow)
+                    bound_ratios.setdefault((k, priority), []).append(run.wall_time / bound)
+        rows.append(
+            {
+                "family": family,
+                "tasks": n,
+                "seeds": seeds,
+                "eager_equals_critical_path": exact,
+                **{name: statistics.median(found) for name, found in ratios.items()},
+            }
+        )
+        for (k, priority), found in bound_ratios.items():
+            limited.append(
+                {"family": family, "limit": k, "priority": priority, "ratio": statistics.median(found)}
+            )
+    return {"unlimited": rows, "limited": limited}
+
+
+# -- part 2: scheduler overhead in real time -----------------------------------------------
+
+
+async def _noop() -> None:
+    return None
+
+
+async def minimal_executor(data: Data) -> None:
+    """The floor for any trio design: in-degree counters and ``nursery.start_soon``."""
+    tasks = data["tasks"]
+    successors: dict[str, list[str]] = {t["id"]: [] for t in tasks}
+    waiting: dict[str, int] = {}
+    for task in tasks:
+        waiting[task["id"]] = len(task["depends_on"])
+        for dep in task["depends_on"]:
+            successors[dep].append(task["id"])
+
+    async with trio.open_nursery() as nursery:
+
+        async def run(task_id: str) -> None:
+            await _noop()
+            for successor in successors[task_id]:
+                waiting[successor] -= 1
+                if not waiting[successor]:
+                    nursery.start_soon(run, successor)
+
+        for task_id, count in waiting.items():
+            if not count:
+                nursery.start_soon(run, task_id)
+
+
+def overhead_family(name: str, n: int) -> Data:
+    rnd = random.Random(f"overhead-{name}-{n}")
+    deps = {"random": lambda: random_dag(n, rnd, window=50), "wide": lambda: wide_dag(n), "chain": lambda: chain_dag(n)}
+    return _tasks(deps[name](), {}, "noop:noop")
+
+
+def _pipeline(servers: Mapping[str, LocalTools], data: Data) -> ExecutionResult:
+    return trio.run(EagerExecutor(servers).execute, Workflow.from_dict(data))
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def bench_overhead(quick: bool) -> list[dict[str, Any]]:
+    """Part 2: the whole pipeline on no-op tools, against the minimal executor."""
+    sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
+    servers = {"noop": LocalTools({"noop": _noop})}
+    rows = []
+    for n in sizes:
+        for family in ("random", "wide", "chain"):
+            data = overhead_family(family, n)
+            reps = 3 if quick or n >= 100_000 else 7
+            validate, execute, minimal = [], [], []
+            for _ in range(reps):
+                gc.collect()
+                minimal.append(_timed(functools.partial(trio.run, minimal_executor, data)))
+                gc.collect()
+                started = time.perf_counter()
+                workflow = Workflow.from_dict(data)
+                loaded = time.perf_counter()
+                trio.run(EagerExecutor(servers).execute, workflow)
+                validate.append(loaded - started)
+                execute.append(time.perf_counter() - loaded)
+                del workflow
+            total = [v + e for v, e in zip(validate, execute, strict=True)]
+            peak = _peak_memory(functools.partial(_pipeline, servers, data))
+            peak_minimal = _peak_memory(functools.partial(trio.run, minimal_executor, data))
+            median = statistics.median(total)
+            rows.append(
+                {
+                    "family": family,
+                    "tasks": n,
+                    "runs": reps,
+                    "tasks_per_second": n / median,
+                    "us_per_task": median / n * 1e6,
+                    "validate_us_per_task": statistics.median(validate) / n * 1e6,
+                    "execute_us_per_task": statistics.median(execute) / n * 1e6,
+                    "minimal_us_per_task": statistics.median(minimal) / n * 1e6,
+                    "ratio_to_minimal": statistics.median(t / m for t, m in zip(total, minimal, strict=True)),
+                    "peak_kb_per_task": peak / n / 1024,
+                    "minimal_peak_kb_per_task": peak_minimal / n / 1024,
+                }
+            )
+    return rows
+
+
+def _peak_memory(fn: Callable[[], Any]) -> int:
+    """Peak bytes allocated (tracemalloc) while ``fn`` runs, beyond what was there before."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+# -- part 3: real MCP latency --------------------------------------------------------------
+
+
+def bench_mcp(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
+    """Part 3: five tools on a real stdio MCP server, P50 and P95 wall times."""
+    try:
+        from .mcp import open_servers
+    except ImportError as exc:
+        return {"skipped": str(exc)}
+    runs = 5 if quick else 20
+    workflow = Workflow.from_dict(
+        {"tasks": [{"id": f"t{i}", "tool": "bench:sleep", "arguments": {"seconds": seconds}} for i in range(5)]}
+    )
+    config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec._bench_server"]}}}
+
+    async def main() -> dict[str, list[float]]:
+        times: dict[str, list[float]] = {"eager": [], "layered": [], "one at a time": []}
+        async with open_servers(config) as servers:
+            executors: dict[str, EagerExecutor | LayeredExecutor] = {
+                "eager": EagerExecutor(servers),
+                "layered": LayeredExecutor(servers),
+                "one at a time": EagerExecutor(servers, max_concurrency=1),
+            }
+            await executors["eager"].execute(workflow)  # warm up the session
+            for _ in range(runs):
+                for name, executor in executors.items():
+                    result = await executor.execute(workflow)
+                    if not result.ok:
+                        raise RuntimeError(f"the MCP benchmark failed: {result.errors[0].error}")
+                    times[name].append(result.wall_time)
+        return times
+
+    times = trio.run(main)
+    rows: list[dict[str, Any]] = []
+    for name, found in times.items():
+        p50 = statistics.median(found)
+        p95 = statistics.quantiles(found, n=20, method="inclusive")[18] if len(found) > 1 else found[0]
+        rows.append({"strategy": name, "p50": p50, "p95": p95, "p50_over_ideal": p50 / seconds})
+    sequential = statistics.median(times["one at a time"])
+    return {
+        "runs": runs,
+        "tools": 5,
+        "tool_seconds": seconds,
+        "ideal": seconds,
+        "rows": rows,
+        "speedup_eager_over_one_at_a_time": sequential / statistics.median(times["eager"]),
+        "p95_eager_under_3s": max(r["p95"] for r in rows if r["strategy"] == "eager") < 3.0,
+    }
+
+
+# -- all together --------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    """The machine and versions the figures come from."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            names = (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+            model = next(names, "")
+    except OSError:
+        pass
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "cpu": model,
+        "dagexec": __version__,
+        "trio": trio.__version__,
+        "networkx": networkx.__version__,
+    }
+
+
+PARTS = ("makespan", "overhead", "mcp")
+
+
+def run_bench(*, quick: bool = False, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
+    """Run the benchmark parts and return every figure as plain data."""
+    report: dict[str, Any] = {"quick": quick, "machine": machine()}
+    if "makespan" in parts:
+        report["makespan"] = bench_makespan(quick)
+    if "overhead" in parts:
+        report["overhead"] = bench_overhead(quick)
+    if "mcp" in parts:
+        report["mcp"] = bench_mcp(quick)
+    return report

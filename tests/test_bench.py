@@ -1,0 +1,88 @@
+"""`dagexec bench --quick`: its structure, and its exact virtual-time results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dagexec.bench import chain_dag, makespan_family, wide_dag
+
+from .test_cli import dagexec
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    run = dagexec("bench", "--quick", "--json", str(out), timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "1. makespan / critical path" in run.stdout
+    assert "2. scheduler overhead" in run.stdout
+    assert "3. real MCP latency" in run.stdout
+    data: dict[str, Any] = json.loads(out.read_text())
+    return data
+
+
+def test_machine_is_named(report: dict[str, Any]) -> None:
+    assert report["quick"] is True
+    assert set(report["machine"]) >= {"python", "platform", "cpus", "dagexec", "trio", "networkx"}
+
+
+def test_eager_makespan_is_the_critical_path_exactly(report: dict[str, Any]) -> None:
+    rows = report["makespan"]["unlimited"]
+    assert [r["family"] for r in rows] == ["random", "wide", "chains", "skewed"]
+    for row in rows:
+        assert row["eager_equals_critical_path"] is True
+        assert row["eager"] == pytest.approx(1.0, abs=1e-9)
+        assert row["layered"] >= 1.0 - 1e-9
+        assert row["one at a time"] >= row["layered"] - 1e-9
+    # Layering hurts where branches are uneven: skewed tools, chains with side branches.
+    by_family = {r["family"]: r for r in rows}
+    assert by_family["skewed"]["layered"] > 1.1
+    assert by_family["chains"]["layered"] > 1.1
+
+
+def test_limited_makespans_respect_the_lower_bound(report: dict[str, Any]) -> None:
+    limited = report["makespan"]["limited"]
+    assert {(r["limit"], r["priority"]) for r in limited} == {
+        (k, p) for k in (2, 4) for p in ("critical_path", "fifo")
+    }
+    for row in limited:
+        assert 1.0 - 1e-9 <= row["ratio"] <= 2.0  # a list schedule is within twice the bound
+
+
+def test_overhead_rows_are_sane(report: dict[str, Any]) -> None:
+    rows = report["overhead"]
+    assert {(r["family"], r["tasks"]) for r in rows} == {
+        (f, n) for f in ("random", "wide", "chain") for n in (1_000, 10_000)
+    }
+    for row in rows:
+        assert row["tasks_per_second"] > 1_000  # generous: a shared, noisy machine
+        assert row["us_per_task"] == pytest.approx(row["validate_us_per_task"] + row["execute_us_per_task"], rel=0.2)
+        assert 0.5 < row["ratio_to_minimal"] < 50
+        assert 0 < row["peak_kb_per_task"] < 20
+
+
+def test_mcp_latency(report: dict[str, Any]) -> None:
+    mcp = report["mcp"]
+    assert [r["strategy"] for r in mcp["rows"]] == ["eager", "layered", "one at a time"]
+    eager = mcp["rows"][0]
+    assert mcp["ideal"] <= eager["p50"] <= eager["p95"] < 3.0
+    assert mcp["speedup_eager_over_one_at_a_time"] > 2  # five parallel tools; ~5 ideally
+
+
+def test_dag_families() -> None:
+    assert wide_dag(6) == {0: [], 1: [0], 2: [0], 3: [0], 4: [0], 5: [1, 2, 3, 4]}
+    assert chain_dag(4) == {0: [], 1: [0], 2: [1], 3: [2]}
+    data = makespan_family("skewed", 40, seed=1)
+    assert len(data["tasks"]) == 40
+    assert data == makespan_family("skewed", 40, seed=1)  # seeded: the same every time
+    assert all(t["estimate"] == t["arguments"]["seconds"] for t in data["tasks"])
+
+
+def test_bench_json_needs_a_writable_path(tmp_path: Path) -> None:
+    run = dagexec("bench", "--quick", "--part", "makespan", "--json", str(tmp_path / "no" / "x.json"))
+    assert run.returncode == 2
+    assert "cannot write" in run.stderr
