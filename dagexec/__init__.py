@@ -25,6 +25,8 @@ from ._events import TaskSkipped as TaskSkipped
 from ._events import TaskStarted as TaskStarted
 from ._executor import EagerExecutor as EagerExecutor
 from ._executor import LayeredExecutor as LayeredExecutor
+from ._executor import Run as Run
+from ._journal import JournalError as JournalError
 from ._results import Attempt as Attempt
 from ._results import ErrorCode as ErrorCode
 from ._results import ExecutionResult as ExecutionResult
@@ -47,10 +49,12 @@ __all__ = [
     "EagerExecutor",
     "ErrorCode",
     "ExecutionResult",
+    "JournalError",
     "LayeredExecutor",
     "ListsTools",
     "LocalTools",
     "NoSuchToolError",
+    "Run",
     "SchemaError",
     "ServerError",
     "Task",

@@ -87,7 +87,14 @@ def _strict_float(value: Any, _: type) -> float:
     return float(value)
 
 
+def _strict_bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"expected true or false, got {type(value).__name__} {value!r}")
+    return value
+
+
 converter.register_structure_hook(str, _strict_str)
+converter.register_structure_hook(bool, _strict_bool)
 converter.register_structure_hook(int, _strict_int)
 converter.register_structure_hook(float, _strict_float)
 converter.register_structure_hook_func(lambda t: t == Mapping[str, Any], _mapping_hook)

@@ -19,7 +19,7 @@ class TaskStatus(enum.StrEnum):
     SUCCESS = "success"
     #: The task ran and failed (see its :class:`ErrorCode`).
     ERROR = "error"
-    #: The task never ran: a dependency did not succeed.
+    #: The task never ran, since a dependency did not succeed or its call was refused.
     SKIPPED = "skipped"
     #: The task was stopped or never started because the run was stopped.
     CANCELLED = "cancelled"
@@ -42,6 +42,8 @@ class ErrorCode(enum.StrEnum):
     TIMEOUT = "timeout"
     #: The run was stopped (fail-fast, or its deadline) before the task finished.
     CANCELLED = "cancelled"
+    #: The approver refused the call; the task is skipped.
+    REJECTED = "rejected"
 
 
 @attrs.frozen
@@ -78,7 +80,8 @@ class TaskResult:
             None if it never started.
         attempts: How many calls of its tool were made (0 for a task that failed
             before calling its tool, or never started).
-        timeline: Each call, in order: retries show as several (a property).
+        reused: The output came from the run's journal: an earlier run made this
+            very call (same id, tool and arguments), so it was not made again.
     """
 
     task_id: str
@@ -92,10 +95,11 @@ class TaskResult:
     # None: derived from started_at and finished_at (one call, the common case),
     # so that a run keeps no Attempt objects it does not need.
     _timeline: tuple[Attempt, ...] | None = attrs.field(default=None, alias="timeline")
+    reused: bool = False
 
     @property
     def timeline(self) -> tuple[Attempt, ...]:
-        """Each call of the tool, in order: retries show as several."""
+        """Each call of the tool, in order (retries show as several)."""
         if self._timeline is not None:
             return self._timeline
         if self.attempts == 1 and self.started_at is not None and self.finished_at is not None:
@@ -157,12 +161,12 @@ class ExecutionResult:
 
     @property
     def parallelization_layers(self) -> int:
-        """How many generations the workflow has: the barriers a layered run waits at."""
+        """How many generations the workflow has (a layered run waits at a barrier after each)."""
         return len(self.workflow.generations)
 
     @property
     def total_task_time(self) -> float:
-        """The sum of every task's duration: the time a one-at-a-time run would take."""
+        """The sum of every task's duration, which is what a one-at-a-time run would take."""
         return sum(r.duration or 0.0 for r in self.results)
 
     @property
@@ -182,11 +186,11 @@ class ExecutionResult:
 
     @property
     def critical_path_time(self) -> float:
-        """The summed durations along :attr:`critical_path`: no schedule can beat it."""
+        """The summed durations along :attr:`critical_path`, which no schedule can beat."""
         return self._critical[1]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data: every field and figure above."""
+        """Every field and figure above, as plain JSON-ready data."""
         return {
             "strategy": self.strategy,
             "ok": self.ok,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -71,6 +71,7 @@ class Task:
             whatever its status (clean-up and summary steps).
         estimate: Expected seconds (default 1): the weight of the task when
             waiting tasks are ranked by their longest remaining path.
+        approval: Ask the executor's ``approve`` callable before the call.
     """
 
     id: str = attrs.field(validator=_check_id)
@@ -81,6 +82,7 @@ class Task:
     retries: int | None = attrs.field(default=None, validator=_check_retries)
     trigger: str = attrs.field(default="all_success", validator=_check_trigger)
     estimate: float = attrs.field(default=1.0, validator=_check_estimate)
+    approval: bool = False
 
 
     #: The part of ``tool`` before the colon.
@@ -122,6 +124,10 @@ class Task:
         return _structure(data, Task, "task")
 
 
+def _task_tuple(tasks: Iterable[Task]) -> tuple[Task, ...]:
+    return tuple(tasks)
+
+
 @attrs.frozen(kw_only=True)
 class Workflow:
     """A validated DAG of tasks.
@@ -138,7 +144,7 @@ class Workflow:
         CycleError: The dependencies form a cycle (a self-loop included).
     """
 
-    tasks: tuple[Task, ...] = attrs.field(converter=tuple)
+    tasks: tuple[Task, ...] = attrs.field(converter=_task_tuple)
     _graph: TaskGraph = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -230,6 +236,7 @@ converter.register_unstructure_hook(
         retries=cattrs.gen.override(omit_if_default=True),
         trigger=cattrs.gen.override(omit_if_default=True),
         estimate=cattrs.gen.override(omit_if_default=True),
+        approval=cattrs.gen.override(omit_if_default=True),
     ),
 )
 converter.register_unstructure_hook(Workflow, lambda wf: {"tasks": [t.to_dict() for t in wf.tasks]})

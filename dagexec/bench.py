@@ -38,6 +38,7 @@ import trio
 import trio.testing
 
 from . import EagerExecutor, ExecutionResult, LayeredExecutor, LocalTools, Task, Workflow, __version__
+from ._graph import TaskGraph
 
 Data = dict[str, Any]
 
@@ -242,6 +243,18 @@ def bench_overhead(quick: bool) -> list[dict[str, Any]]:
                 execute.append(time.perf_counter() - loaded)
                 del workflow
             total = [v + e for v, e in zip(validate, execute, strict=True)]
+            graph = []  # the networkx part of validation, apart
+            no_gc = []  # execution with the cyclic garbage collector paused: its share of the cost
+            for _ in range(reps):
+                workflow = Workflow.from_dict(data)
+                graph.append(_timed(functools.partial(TaskGraph.build, workflow.tasks)))
+                gc.collect()
+                gc.disable()
+                try:
+                    no_gc.append(_timed(functools.partial(trio.run, EagerExecutor(servers).execute, workflow)))
+                finally:
+                    gc.enable()
+                del workflow
             peak = _peak_memory(functools.partial(_pipeline, servers, data))
             peak_minimal = _peak_memory(functools.partial(trio.run, minimal_executor, data))
             median = statistics.median(total)
@@ -254,6 +267,8 @@ def bench_overhead(quick: bool) -> list[dict[str, Any]]:
                     "us_per_task": median / n * 1e6,
                     "validate_us_per_task": statistics.median(validate) / n * 1e6,
                     "execute_us_per_task": statistics.median(execute) / n * 1e6,
+                    "graph_us_per_task": statistics.median(graph) / n * 1e6,
+                    "execute_without_gc_us_per_task": statistics.median(no_gc) / n * 1e6,
                     "minimal_us_per_task": statistics.median(minimal) / n * 1e6,
                     "ratio_to_minimal": statistics.median(t / m for t, m in zip(total, minimal, strict=True)),
                     "peak_kb_per_task": peak / n / 1024,

@@ -46,7 +46,7 @@ def timeline_figure(results: Sequence[ExecutionResult], *, width: float = 8.0) -
         width: Figure width in inches.
 
     Returns:
-        A matplotlib figure, not shown: save it with ``savefig``.
+        A matplotlib figure (not shown; save it with ``savefig``).
     """
     if not results:
         raise ValueError("results must not be empty")

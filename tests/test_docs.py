@@ -1,0 +1,95 @@
+"""The documentation builds with warnings as errors, and every example in it runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dagexec import Workflow
+from dagexec.mcp import load_config
+
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(DOCS), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    for page in ("index", "quickstart", "concepts", "workflows", "mcp", "controls", "failures", "cli",
+                 "benchmarks", "api"):  # fmt: skip
+        assert (tmp_path / f"{page}.html").exists(), page
+    concepts = (tmp_path / "concepts.html").read_text()
+    assert "demo-timelines.svg" in concepts
+    assert "limited-timelines.svg" in concepts
+    assert list(tmp_path.glob("_images/demo-timelines*.svg"))
+    api = (tmp_path / "api.html").read_text()
+    assert "max_concurrency" in api and "open_servers" in api
+    bench = (tmp_path / "benchmarks.html").read_text()
+    assert "Scheduler overhead" in bench and "Real MCP latency" in bench
+
+
+@pytest.mark.parametrize("example", ["controls.py", "mcp_time.py"])
+def test_example_scripts_run(example: str) -> None:
+    out = subprocess.run(
+        [sys.executable, str(DOCS / "examples" / example)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    if example == "controls.py":
+        lines = out.stdout.splitlines()
+        assert lines[:2] == [
+            "retrying flaky (attempt 1 failed: ConnectionError: try again)",
+            "retrying flaky (attempt 2 failed: ConnectionError: try again)",
+        ]
+        assert "slow     error    attempts=1 timeout: no answer within 0.3 s" in lines
+        assert "flaky    success  attempts=3 " in lines
+        assert "cleanup  success  attempts=1 " in lines
+    else:
+        assert out.stdout.startswith("tools: convert_time, get_current_time\n")
+        assert re.search(r"noon UTC in Paris: \d{4}-\d\d-\d\dT13:00:00\+01:00|T14:00:00\+02:00", out.stdout)
+
+
+def rst_blocks(language: str) -> list[tuple[str, str]]:
+    found = []
+    for page in sorted(DOCS.glob("*.rst")):
+        lines = page.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if line.strip() == f".. code-block:: {language}":
+                body = []
+                for following in lines[i + 2 :]:
+                    if following and not following.startswith(" "):
+                        break
+                    body.append(following.strip())
+                found.append((page.name, "\n".join(body)))
+    return found
+
+
+def test_no_python_block_escapes_the_tests() -> None:
+    # Python examples are files under docs/examples, included and run by the tests.
+    assert rst_blocks("python") == []
+
+
+@pytest.mark.parametrize(("page", "text"), rst_blocks("json"), ids=lambda v: str(v)[:30])
+def test_json_examples_are_valid(page: str, text: str) -> None:
+    data = json.loads(text)
+    if "tasks" in data:
+        Workflow.from_dict(data)
+    else:
+        assert set(load_config(data)) == set(data["mcpServers"])
+
+
+@pytest.mark.parametrize("path", sorted((DOCS / "examples").glob("*.json")), ids=lambda p: p.name)
+def test_example_files_are_valid(path: Path) -> None:
+    data = json.loads(path.read_text())
+    if "tasks" in data:
+        Workflow.from_dict(data)
+    else:
+        load_config(path)
