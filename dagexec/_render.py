@@ -56,7 +56,7 @@ def results_table(result: ExecutionResult) -> Table:
         table.add_row(
             r.task_id,
             r.tool,
-            Text(r.status.value, style=STATUS_STYLE[r.status]),
+            Text(r.status.value + (" (reused)" if r.reused else ""), style=STATUS_STYLE[r.status]),
             _seconds(r.started_at),
             _seconds(r.duration),
             error,
@@ -158,7 +158,9 @@ def validation_report(workflow: Workflow) -> RenderableType:
 class LiveProgress:
     """Tasks done of total and what is running, updated from a run's events."""
 
-    def __init__(self, console: Console, total: int, label: str) -> None:
+    def __init__(self, console: Console, total: int, label: str, *, live: bool = True) -> None:
+        self._live = live
+        self._total = total
         self._running: dict[str, None] = {}
         self._progress = Progress(
             TextColumn("[bold]{task.fields[label]}"),
@@ -170,6 +172,11 @@ class LiveProgress:
             transient=True,
         )
         self._bar = self._progress.add_task("run", total=total, label=label, running="")
+
+    def grow(self) -> None:
+        """One more task in the run (a streamed plan)."""
+        self._total += 1
+        self._progress.update(self._bar, total=self._total)
 
     def on_event(self, event: Event) -> None:
         """Take one event of the run."""
@@ -184,7 +191,10 @@ class LiveProgress:
 
     @contextmanager
     def shown(self) -> Iterator[LiveProgress]:
-        """Show the progress while the block runs."""
+        """Show the progress while the block runs (if live)."""
+        if not self._live:
+            yield self
+            return
         with self._progress:
             yield self
 

@@ -13,17 +13,18 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import trio
 
-from . import DagexecError, EagerExecutor, ExecutionResult, LayeredExecutor, ToolServer, Workflow
+from . import DagexecError, EagerExecutor, ExecutionResult, LayeredExecutor, Task, ToolServer, Workflow
 
 try:
     from rich.console import Console
+    from rich.pretty import Pretty
     from rich.text import Text
 except ImportError:  # pragma: no cover - depends on the environment
     sys.exit("the dagexec command needs the cli extra: pip install 'dagexec[cli]'")
@@ -70,11 +71,75 @@ async def run_one(
     executor: EagerExecutor | LayeredExecutor,
     workflow: Workflow,
     timeout: float | None = None,
+    live: bool = True,
 ) -> ExecutionResult:
-    """Run with live progress on the console."""
-    progress = _render.LiveProgress(console, len(workflow.tasks), executor.strategy)
+    """Run, with live progress on the console (not while approval prompts may show)."""
+    progress = _render.LiveProgress(console, len(workflow.tasks), executor.strategy, live=live)
     with progress.shown():
         return await executor.execute(workflow, timeout=timeout, on_event=progress.on_event)
+
+
+class Prompter:
+    """Asks at the terminal whether a task's call may go ahead: the ``--approve`` approver."""
+
+    def __init__(self, console: Console, answers: TextIO) -> None:
+        self._console = console
+        self._answers = answers
+        self._lock = trio.Lock()  # one question at a time
+
+    async def __call__(self, task: Task, arguments: dict[str, Any]) -> bool | str:
+        async with self._lock:
+            self._console.print(
+                Text.assemble("approve task ", (task.id, "bold"), " calling ", (task.tool, "bold"), " with:"),
+                Pretty(arguments),
+            )
+            self._console.print("go ahead? [y/N] ", end="", markup=False)
+            answer = await trio.to_thread.run_sync(self._answers.readline)
+        if not answer:
+            return "no answer (end of input)"
+        return True if answer.strip().lower() in ("y", "yes") else "refused at the prompt"
+
+
+@asynccontextmanager
+async def approval(args: argparse.Namespace, console: Console) -> AsyncIterator[dict[str, Any]]:
+    """The approver options of ``--approve`` and ``--approve-all``."""
+    if not (args.approve or args.approve_all):
+        yield {}
+        return
+    if args.workflow != "-":
+        yield {"approve": Prompter(console, sys.stdin), "approve_all": args.approve_all}
+        return
+    try:  # the plan comes on standard input: ask at the terminal itself
+        tty = open("/dev/tty")  # noqa: SIM115 (closed below)
+    except OSError:
+        raise UsageError("--approve with a plan on standard input needs a terminal (/dev/tty)") from None
+    try:
+        yield {"approve": Prompter(console, tty), "approve_all": args.approve_all}
+    finally:
+        tty.close()
+
+
+async def stream_plan(
+    console: Console, errors: list[str], executor: EagerExecutor, timeout: float | None, live: bool
+) -> ExecutionResult:
+    """Run tasks as their JSON lines arrive on standard input."""
+    progress = _render.LiveProgress(console, 0, "eager (streamed plan)", live=live)
+    with progress.shown():
+        async with executor.open_run(timeout=timeout, on_event=progress.on_event) as run:
+            number = 0
+            async for line in trio.wrap_file(sys.stdin):
+                number += 1
+                if not line.strip():
+                    continue
+                try:
+                    run.add(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    errors.append(f"line {number}: not valid JSON: {exc}")
+                except DagexecError as exc:
+                    errors.append(f"line {number}: {exc}")
+                else:
+                    progress.grow()
+    return run.result
 
 
 def write_json(path: str, data: Any) -> None:
@@ -117,17 +182,31 @@ def executor_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    workflow = load_workflow(args.workflow)
-    async with servers_from(args.servers) as servers:
-        executor = EXECUTORS[args.strategy](servers, **executor_options(args))
-        result = await run_one(console, executor, workflow, args.timeout)
+    streamed = args.workflow == "-"
+    if streamed and args.strategy != "eager":
+        raise UsageError("a plan on standard input runs eager: layers need the whole plan up front")
+    workflow = None if streamed else load_workflow(args.workflow)
+    rejected: list[str] = []
+    options = executor_options(args)
+    if args.journal:
+        options["journal"] = args.journal
+    async with approval(args, console) as approver, servers_from(args.servers) as servers:
+        live = not approver
+        if workflow is None:
+            eager = EagerExecutor(servers, **options, **approver)
+            result = await stream_plan(console, rejected, eager, args.timeout, live)
+        else:
+            executor = EXECUTORS[args.strategy](servers, **options, **approver)
+            result = await run_one(console, executor, workflow, args.timeout, live)
+    for line in rejected:
+        Console(stderr=True).print(Text("error: ", style="bold red") + Text(line), highlight=False)
     console.print(_render.results_table(result))
     console.print(_render.timeline(result))
     console.print(_render.summary(result))
     if args.json:
         write_json(args.json, result.to_dict())
     plot(args.plot, [result])
-    return status([result])
+    return 2 if rejected else status([result])
 
 
 async def cmd_validate(args: argparse.Namespace, console: Console) -> int:
@@ -250,10 +329,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a workflow against MCP servers")
-    run.add_argument("workflow", metavar="WORKFLOW.json")
+    run.add_argument("workflow", metavar="WORKFLOW.json", help="a workflow file, or - for JSON lines on stdin")
     run.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
     run.add_argument("--strategy", choices=sorted(EXECUTORS), default="eager")
     run.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
+    run.add_argument("--journal", metavar="RUN.db", help="record finished tasks; reuse them when run again")
+    run.add_argument(
+        "--approve", action="store_true", help='ask at the terminal before each call of a task with "approval": true'
+    )
+    run.add_argument("--approve-all", action="store_true", help="ask before every call")
     add_controls(run)
     run.add_argument(
         "--plot", metavar="OUT.svg", help="save the timelines as a picture (SVG, PNG, PDF; the plot extra)"

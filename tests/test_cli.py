@@ -266,3 +266,77 @@ def test_bad_flags_exit_2(flag: list[str], message: str) -> None:
     out = dagexec("run", "time-workflow.json", "--servers", "servers.json", *flag)
     assert out.returncode == 2
     assert message in out.stderr
+
+
+def test_plan_streamed_on_stdin(tmp_path: Path) -> None:
+    lines = [
+        {"id": "a", "tool": "box:sleep", "arguments": {"seconds": 0.2, "value": "first"}},
+        "not json",
+        {"id": "b", "tool": "box:echo", "arguments": {"text": "x"}, "depends_on": ["later"]},
+        {"id": "c", "tool": "box:echo", "arguments": {"text": "$OUTPUT[a].value"}},
+    ]
+    text = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n"
+    out = subprocess.run(
+        [sys.executable, "-m", "dagexec", "run", "-", "--servers", toolbox_servers(tmp_path),
+         "--json", str(tmp_path / "out.json")],
+        input=text, capture_output=True, text=True, env=ENV, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 2  # some lines were refused
+    assert "error: line 2: not valid JSON" in out.stderr
+    assert "error: line 3: task 'b': depends_on names unknown task 'later'" in out.stderr
+    results = {r["task_id"]: r for r in json.loads((tmp_path / "out.json").read_text())["results"]}
+    assert set(results) == {"a", "c"}
+    assert results["c"]["output"] == {"result": "first"}
+    assert "Traceback" not in out.stderr
+
+
+def test_streamed_plan_needs_eager_and_a_terminal_for_approval(tmp_path: Path) -> None:
+    servers = toolbox_servers(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "dagexec", "run", "-", "--servers", servers, "--strategy", "layered"],
+        input="", capture_output=True, text=True, env=ENV, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2 and "layers need the whole plan up front" in out.stderr
+    out = subprocess.run(
+        [sys.executable, "-m", "dagexec", "run", "-", "--servers", servers, "--approve"],
+        input="", capture_output=True, text=True, env=ENV, timeout=60, start_new_session=True,
+    )  # fmt: skip
+    assert out.returncode == 2 and "needs a terminal" in out.stderr
+
+
+def test_interactive_approval(tmp_path: Path) -> None:
+    workflow = write(
+        tmp_path / "wf.json",
+        {"tasks": [
+            {"id": "src", "tool": "box:echo", "arguments": {"text": "resolved value"}},
+            {"id": "ok", "tool": "box:echo", "arguments": {"text": "$OUTPUT[src].result"}, "approval": True},
+            {"id": "no", "tool": "box:echo", "arguments": {"text": "x"}, "depends_on": ["ok"], "approval": True},
+        ]},
+    )  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "dagexec", "run", workflow, "--servers", toolbox_servers(tmp_path), "--approve"],
+        input="y\nn\n", capture_output=True, text=True, env=ENV, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 1, out.stderr
+    assert "approve task ok calling box:echo with:" in out.stdout
+    assert "{'text': 'resolved value'}" in out.stdout  # the resolved arguments
+    assert "rejected: refused at the prompt" in out.stdout
+    assert out.stdout.count("go ahead? [y/N]") == 2
+
+
+def test_journal_flag(tmp_path: Path) -> None:
+    workflow = write(
+        tmp_path / "wf.json",
+        {"tasks": [{"id": "p", "tool": "box:pid"}, {"id": "e", "tool": "box:echo", "arguments": {"text": "x"}}]},
+    )
+    servers = toolbox_servers(tmp_path)
+    journal = str(tmp_path / "run.db")
+    first = dagexec("run", workflow, "--servers", servers, "--journal", journal, "--json", str(tmp_path / "1.json"))
+    second = dagexec("run", workflow, "--servers", servers, "--journal", journal, "--json", str(tmp_path / "2.json"))
+    assert first.returncode == second.returncode == 0
+    assert "(reused)" not in first.stdout and second.stdout.count("success (reused)") == 2
+    one, two = (json.loads((tmp_path / f"{n}.json").read_text())["results"] for n in (1, 2))
+    assert one[0]["output"] == two[0]["output"]  # the same server pid: the call was not made again
+    assert [r["reused"] for r in two] == [True, True]
+    bad = dagexec("run", workflow, "--servers", servers, "--journal", str(tmp_path))
+    assert bad.returncode == 2 and "cannot open the journal" in bad.stderr

@@ -24,7 +24,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
         timeout=600,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    for page in ("index", "quickstart", "concepts", "workflows", "mcp", "controls", "failures", "cli",
+    for page in ("index", "quickstart", "concepts", "workflows", "mcp", "controls", "live", "failures", "cli",
                  "benchmarks", "api"):  # fmt: skip
         assert (tmp_path / f"{page}.html").exists(), page
     concepts = (tmp_path / "concepts.html").read_text()
@@ -37,7 +37,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     assert "Scheduler overhead" in bench and "Real MCP latency" in bench
 
 
-@pytest.mark.parametrize("example", ["controls.py", "mcp_time.py"])
+@pytest.mark.parametrize("example", ["controls.py", "mcp_time.py", "streaming.py", "approval.py", "journal.py"])
 def test_example_scripts_run(example: str) -> None:
     out = subprocess.run(
         [sys.executable, str(DOCS / "examples" / example)], capture_output=True, text=True, timeout=120
@@ -52,6 +52,24 @@ def test_example_scripts_run(example: str) -> None:
         assert "slow     error    attempts=1 timeout: no answer within 0.3 s" in lines
         assert "flaky    success  attempts=3 " in lines
         assert "cleanup  success  attempts=1 " in lines
+    elif example == "streaming.py":
+        assert out.stdout.splitlines() == [
+            "news: started at 0.0 s, ['trio: first hit', 'trio: second hit']",
+            "papers: started at 0.2 s, ['DAG scheduling: first hit', 'DAG scheduling: second hit']",
+            "summary: started at 0.4 s, 2 hits summarized",
+        ]
+    elif example == "approval.py":
+        assert out.stdout.splitlines() == [
+            "note success A short note on eager DAGs.",
+            "inside success sent to team@example.com",
+            "outside skipped someone@elsewhere.org is outside the company",
+        ]
+    elif example == "journal.py":
+        assert out.stdout.splitlines() == [
+            "first run: {'a': 'success', 'b': 'success', 'flaky': 'error'} calls: 3",
+            "second run: {'a': 'reused', 'b': 'reused', 'flaky': 'success'}",
+            "calls: 4",
+        ]
     else:
         assert out.stdout.startswith("tools: convert_time, get_current_time\n")
         assert re.search(r"noon UTC in Paris: \d{4}-\d\d-\d\dT13:00:00\+01:00|T14:00:00\+02:00", out.stdout)
