@@ -110,6 +110,24 @@ def _check_options(options: _Options) -> None:
         raise ValueError("approve_all needs an approve callable")
 
 
+class _NoScope:
+    """A stand-in for a task's cancel scope in a run that nothing can stop early."""
+
+    cancelled_caught = False
+
+    def __enter__(self) -> _NoScope:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def cancel(self) -> None:
+        """Nothing to cancel: the run has neither fail-fast nor a deadline."""
+
+
+_NO_SCOPE = _NoScope()
+
+
 @attrs.define
 class _Progress:
     """A running task's calls so far."""
@@ -141,6 +159,7 @@ class _Run:
         on_event: EventHandler | None,
         priorities: Mapping[str, tuple[float, ...]] | None,
         journal: Journal | None,
+        stoppable: bool,
     ) -> None:
         self.servers = servers
         self.options = options
@@ -165,6 +184,9 @@ class _Run:
         self.watcher = trio.CancelScope()
         self.closed = False
         self.stop_reason: str | None = None
+        # Per-task cancel scopes cost time on every task: only where a stop can happen.
+        self.stoppable = options.fail_fast or stoppable
+        self.approval_needed = options.approve is not None
         self.clock = trio.lowlevel.current_clock()
         self.started = self.clock.current_time()
 
@@ -253,7 +275,8 @@ class _Run:
                     f"depends on {cause!r}, which ended {failed.status.value} ({code})",
                 ),
             )
-            self.emit(TaskSkipped(result))
+            if self.on_event is not None:
+                self.on_event(TaskSkipped(result))
 
     def prepare(self, task: Task) -> None:
         """Resolve a ready task's arguments; reuse a journaled output, or queue the call."""
@@ -269,7 +292,7 @@ class _Run:
             if found:
                 self.finish(task, output, None, _Progress(started_at=self.now()), dispatch=False, reused=True)
                 return
-        if self.admission is None or self.needs_approval(task):
+        if self.admission is None or (self.approval_needed and self.needs_approval(task)):
             assert self.nursery is not None
             self.nursery.start_soon(self._run_task, task, self.admission is None)
         else:
@@ -325,8 +348,9 @@ class _Run:
         self.arguments.pop(task.id, None)
         if succeeded:
             self.outputs[task.id] = output
-        self.emit(TaskSkipped(result) if result.status is TaskStatus.SKIPPED else TaskFinished(result))
-        if self.dispatcher.state(task.id) is not NodeState.RUNNING:
+        if self.on_event is not None:
+            self.on_event(TaskSkipped(result) if result.status is TaskStatus.SKIPPED else TaskFinished(result))
+        if self.stop_reason is not None and self.dispatcher.state(task.id) is not NodeState.RUNNING:
             return  # the run was stopped while the task finished: nothing waits for it
         self.dispatcher.done(task.id, succeeded=succeeded)
         if not succeeded and self.options.fail_fast and result.status is TaskStatus.ERROR:
@@ -334,7 +358,8 @@ class _Run:
             self.stop(f"task {task.id!r} failed first (fail_fast)")
         elif dispatch:
             self.dispatch()
-        self._check_quiet()
+        if self.closed:
+            self._check_quiet()
 
     def stop(self, reason: str) -> None:
         """Stop the run: cancel every running task; start no other."""
@@ -432,12 +457,14 @@ class _Run:
         tool_name = task.tool_name
         output: Any = None
         error: TaskError | None = None
-        with trio.CancelScope() as scope:
-            self.scopes[task.id] = scope
-            if self.stop_reason is not None:
-                scope.cancel()
+        scope: trio.CancelScope | _NoScope = trio.CancelScope() if self.stoppable else _NO_SCOPE
+        with scope:
+            if self.stoppable:
+                self.scopes[task.id] = scope  # type: ignore[assignment]
+                if self.stop_reason is not None:
+                    scope.cancel()
             try:
-                if self.needs_approval(task):
+                if self.approval_needed and self.needs_approval(task):
                     refusal = await self._approve(task, arguments)
                     if refusal is not None:
                         progress.started_at = self.now()
@@ -452,7 +479,8 @@ class _Run:
                     started_at = self.now()
                     if progress.started_at is None:
                         progress.started_at = started_at
-                    self.emit(TaskStarted(task.id, progress.attempts, started_at))
+                    if self.on_event is not None:
+                        self.on_event(TaskStarted(task.id, progress.attempts, started_at))
                     progress.calling_since = started_at
                     # The call, inlined: it runs once per attempt of every task.
                     try:
@@ -476,7 +504,8 @@ class _Run:
                         break
                     progress.timeline.append(Attempt(started_at, self.now(), error))
                     delay = self._retry_delay(progress.attempts)
-                    self.emit(TaskRetrying(task.id, progress.attempts, error, delay))
+                    if self.on_event is not None:
+                        self.on_event(TaskRetrying(task.id, progress.attempts, error, delay))
                     self.grant()  # the freed slot goes to a waiting call meanwhile
                     await trio.sleep(delay)
                 if self.journal is not None:
@@ -485,7 +514,7 @@ class _Run:
                     await self.journal.record(task.id, task.tool, digest, status, output, self.now())
             finally:
                 self._release(task, progress)
-                del self.scopes[task.id]
+                self.scopes.pop(task.id, None)
         self.progress.pop(task.id, None)
         if scope.cancelled_caught and task.id not in self.results:
             self._interrupted(task, progress)
@@ -679,7 +708,7 @@ class _Executor:
             priorities = None if workflow is None else self._priorities(workflow)
             if self.options.priority == "fifo":
                 priorities = {}
-            run = _Run(self.servers, self.options, self.strategy, on_event, priorities, journal)
+            run = _Run(self.servers, self.options, self.strategy, on_event, priorities, journal, timeout is not None)
             body_error: BaseException | None = None
             async with trio.open_nursery() as nursery:
                 run.nursery = nursery
