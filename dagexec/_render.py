@@ -271,4 +271,26 @@ def bench_report(report: dict[str, Any]) -> RenderableType:
                 f"P95 < 3 s: {'yes' if mcp['p95_eager_under_3s'] else 'NO'}"
             )
             parts.append(table)
+    if "dask" in report:
+        d = report["dask"]
+        if "skipped" in d:
+            parts.append(Text(f"4. CPU-bound tools on a Dask cluster: skipped ({d['skipped']})"))
+        else:
+            table = Table(
+                title=(
+                    f"4. {d['calls']} CPU-bound calls of ~{d['call_seconds']} s, pure Python "
+                    f"(median of {d['runs']})"
+                ),
+                title_justify="left",
+            )
+            for heading in ("tools", "wall time"):
+                table.add_column(heading, justify="left" if heading == "tools" else "right")
+            table.add_row("LocalTools (threads, one interpreter lock)", f"{d['threads_wall']:.2f}s")
+            table.add_row(f"DaskTools ({d['workers']}-worker local cluster)", f"{d['cluster_wall']:.2f}s")
+            table.caption = (
+                f"the cluster is {d['speedup']:.2f}x as fast; the Dask path costs {d['noop_us_per_call_parallel']:.0f} "
+                f"µs per no-op call in parallel, {d['noop_ms_per_call_one_at_a_time']:.1f} ms one at a time "
+                f"(Dask's own submit and result: {d['bare_dask_ms_per_call_one_at_a_time']:.1f} ms)"
+            )
+            parts.append(table)
     return Group(*parts)

@@ -252,11 +252,11 @@ async def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
 
 async def cmd_bench(args: argparse.Namespace, console: Console) -> int:
-    from .bench import run_bench
+    from .bench import PARTS, run_bench
 
     if args.json and not Path(args.json).parent.is_dir():  # say so now, not after minutes of running
         raise UsageError(f"cannot write {args.json!r}: no such directory")
-    parts = tuple(args.part) if args.part else ("makespan", "overhead", "mcp")
+    parts = tuple(args.part) if args.part else PARTS
     console.print(f"dagexec bench{' --quick' if args.quick else ''}: {', '.join(parts)}...")
     report = await trio.to_thread.run_sync(lambda: run_bench(quick=args.quick, parts=parts))
     console.print(_render.bench_report(report))
@@ -372,8 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--part",
         action="append",
-        choices=["makespan", "overhead", "mcp"],
-        help="run only this part (repeatable); all three by default",
+        choices=["makespan", "overhead", "mcp", "dask"],
+        help="run only this part (repeatable); all four by default",
     )
     bench.add_argument("--json", metavar="OUT.json", help="write every figure as JSON")
     bench.set_defaults(handler=cmd_bench)

@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -32,6 +33,7 @@ import trio
 
 from ._convert import Invalid, Problems, structure
 from ._errors import DagexecError, NoSuchToolError, ServerError, ToolError
+from ._tools import ToolServer
 
 try:
     import httpx2
@@ -42,7 +44,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("dagexec.mcp needs the mcp extra: pip install 'dagexec[mcp]'") from exc
 
 __all__ = [
+    "DaskServerConfig",
     "HttpServerConfig",
+    "LocalClusterConfig",
     "MCPToolServer",
     "ServerConfigError",
     "ServerStartError",
@@ -122,15 +126,45 @@ class HttpServerConfig:
     )
 
 
-ServerConfig = StdioServerConfig | HttpServerConfig
+@attrs.frozen(kw_only=True)
+class LocalClusterConfig:
+    """A Dask cluster of worker processes on this machine, started for the run."""
+
+    n_workers: int = 2
+    threads_per_worker: int = 1
+
+
+def _check_dask(instance: DaskServerConfig, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if (instance.scheduler is None) == (instance.local is None):
+        raise Invalid("needs either 'scheduler' (an address) or 'local' (a cluster started for the run)")
+
+
+@attrs.frozen(kw_only=True)
+class DaskServerConfig:
+    """Python tools run on a Dask cluster (see :mod:`dagexec.dask`).
+
+    Args:
+        tools: ``"package.module:name"``, a mapping of tool names to functions
+            that the workers can import too.
+        scheduler: The scheduler's address, such as ``tcp://127.0.0.1:8786``.
+        local: Or a local cluster started for the run: ``{"n_workers": 2}``.
+    """
+
+    tools: str
+    scheduler: str | None = None
+    local: LocalClusterConfig | None = attrs.field(default=None, validator=_check_dask)
+
+
+ServerConfig = StdioServerConfig | HttpServerConfig | DaskServerConfig
 
 
 def load_config(config: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, ServerConfig]:
     """Read and check a standard MCP servers config (``{"mcpServers": {...}}``).
 
     Each entry has ``command`` (with optional ``args``, ``env``, ``cwd``) for a
-    server started over stdio, or ``url`` (with optional ``headers``) for one
-    reached over streamable HTTP.
+    server started over stdio, ``url`` (with optional ``headers``) for one
+    reached over streamable HTTP, or ``dask`` for Python tools on a Dask cluster
+    (``{"dask": {"scheduler": "tcp://...", "tools": "package.module:name"}}``).
 
     Args:
         config: The path of a JSON file, or its data.
@@ -155,16 +189,22 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str,
         key = f"mcpServers.{name}"
         if not isinstance(entry, Mapping):
             problems.append(f"expected an object, got {type(entry).__name__} @ {key}")
-        elif ("command" in entry) == ("url" in entry):
+        elif sum(k in entry for k in ("command", "url", "dask")) != 1:
             problems.append(
-                f"needs either 'command' (a server over stdio) or 'url' (streamable HTTP) @ {key}"
+                "needs one of 'command' (a server over stdio), 'url' (streamable HTTP) "
+                f"or 'dask' (tools on a Dask cluster) @ {key}"
             )
         else:
             try:
                 if "command" in entry:
                     servers[name] = structure(entry, StdioServerConfig, key)
-                else:
+                elif "url" in entry:
                     servers[name] = structure(entry, HttpServerConfig, key)
+                elif set(entry) != {"dask"}:
+                    extra = ", ".join(sorted(set(entry) - {"dask"}))
+                    problems.append(f"extra fields found ({extra}) @ {key}")
+                else:
+                    servers[name] = structure(entry["dask"], DaskServerConfig, f"{key}.dask")
             except Problems as exc:
                 problems += exc.problems
     if problems:
@@ -292,7 +332,7 @@ def _stderr_tail(log: TextIO | None) -> str:
 
 
 def _transport(
-    config: ServerConfig, errlog: TextIO, stack: AsyncExitStack
+    config: StdioServerConfig | HttpServerConfig, errlog: TextIO, stack: AsyncExitStack
 ) -> AbstractAsyncContextManager[Any]:
     if isinstance(config, StdioServerConfig):
         params = StdioServerParameters(
@@ -304,19 +344,71 @@ def _transport(
     return streamable_http_client(config.url, http_client=http)
 
 
+async def _serve_dask(
+    name: str, config: DaskServerConfig, start_timeout: float, *, task_status: trio.TaskStatus[ToolServer]
+) -> None:
+    """Connect to (or start) a Dask cluster and hold it until cancelled."""
+    try:
+        from distributed import Client as DaskClient
+        from distributed import LocalCluster
+
+        from .dask import DaskTools, load_registry
+    except ImportError as exc:
+        raise ServerStartError(name, str(exc)) from None
+    try:
+        tools = load_registry(config.tools)
+    except ValueError as exc:
+        raise ServerStartError(name, str(exc)) from None
+    cluster: LocalCluster | None = None
+    client: DaskClient | None = None
+    try:
+        with trio.fail_after(start_timeout):
+            if config.local is not None:
+                local = config.local
+                cluster = await trio.to_thread.run_sync(
+                    functools.partial(
+                        LocalCluster,
+                        n_workers=local.n_workers,
+                        threads_per_worker=local.threads_per_worker,
+                        processes=True,
+                        dashboard_address=":0",
+                    ),
+                    abandon_on_cancel=True,
+                )
+            address = config.scheduler if cluster is None else cluster
+            client = await trio.to_thread.run_sync(
+                functools.partial(DaskClient, address, timeout=start_timeout), abandon_on_cancel=True
+            )
+    except trio.TooSlowError:
+        raise ServerStartError(name, f"no Dask scheduler answered within {start_timeout} s") from None
+    except Exception as exc:
+        raise ServerStartError(name, _describe(exc)) from None
+    try:
+        task_status.started(DaskTools(client, tools))
+        await trio.sleep_forever()
+    finally:
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(client.close)
+            if cluster is not None:
+                await trio.to_thread.run_sync(cluster.close)
+
+
 async def _serve(
     name: str,
     config: ServerConfig,
     errlog: TextIO | None,
     start_timeout: float,
     *,
-    task_status: trio.TaskStatus[MCPToolServer],
+    task_status: trio.TaskStatus[ToolServer],
 ) -> None:
     """Hold one server's session open until cancelled; report it with task_status.
 
     Before it started, every failure is raised as :class:`ServerStartError`;
     after, an ended session fails the server's calls instead of the run.
     """
+    if isinstance(config, DaskServerConfig):
+        await _serve_dask(name, config, start_timeout, task_status=task_status)
+        return
     server: MCPToolServer | None = None
     own_log = errlog is None
     log_file: AbstractContextManager[TextIO] = (
@@ -360,12 +452,15 @@ async def open_servers(
     *,
     errlog: TextIO | None = None,
     start_timeout: float = 30.0,
-) -> AsyncIterator[dict[str, MCPToolServer]]:
+) -> AsyncIterator[dict[str, ToolServer]]:
     """Start every server of an MCP config and yield them as tool servers.
 
     Every server starts concurrently: a ``command`` entry as a subprocess over
     stdio, a ``url`` entry over streamable HTTP. Each gets one session, which is
-    initialized and asked for its tools. On exit -- also on error or
+    initialized and asked for its tools. A ``dask`` entry connects to a Dask
+    scheduler (or starts a local cluster) and serves its tools as
+    :class:`~dagexec.dask.DaskTools`, so one config can mix MCP servers and a
+    cluster. On exit -- also on error or
     cancellation -- every session is closed and every server process it
     started is gone.
 
@@ -380,14 +475,15 @@ async def open_servers(
             tools.
 
     Yields:
-        Each server's name, mapped to its :class:`MCPToolServer`.
+        Each server's name, mapped to its :class:`MCPToolServer` (or
+        :class:`~dagexec.dask.DaskTools`).
 
     Raises:
         ServerConfigError: The config is invalid; nothing was started.
         ServerStartError: A server did not start; the others were stopped.
     """
     configs = load_config(config)
-    servers: dict[str, MCPToolServer] = {}
+    servers: dict[str, ToolServer] = {}
     failures: list[ServerStartError] = []
     body_error: BaseException | None = None
     async with trio.open_nursery() as nursery:

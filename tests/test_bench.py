@@ -21,6 +21,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert "1. makespan / critical path" in run.stdout
     assert "2. scheduler overhead" in run.stdout
     assert "3. real MCP latency" in run.stdout
+    assert "4. 8 CPU-bound calls" in run.stdout
     data: dict[str, Any] = json.loads(out.read_text())
     return data
 
@@ -71,6 +72,15 @@ def test_mcp_latency(report: dict[str, Any]) -> None:
     eager = mcp["rows"][0]
     assert mcp["ideal"] <= eager["p50"] <= eager["p95"] < 3.0
     assert mcp["speedup_eager_over_one_at_a_time"] > 2  # five parallel tools; ~5 ideally
+
+
+def test_dask_part(report: dict[str, Any]) -> None:
+    dask = report["dask"]
+    assert (dask["calls"], dask["workers"]) == (8, 2)
+    assert dask["threads_wall"] > 0 and dask["cluster_wall"] > 0
+    assert dask["speedup"] == pytest.approx(dask["threads_wall"] / dask["cluster_wall"])
+    assert dask["speedup"] > 1.1  # two worker processes beat one interpreter lock (about 2x; generous)
+    assert dask["noop_ms_per_call_one_at_a_time"] > 0 and dask["bare_dask_ms_per_call_one_at_a_time"] > 0
 
 
 def test_dag_families() -> None:

@@ -24,7 +24,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
         timeout=600,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    for page in ("index", "quickstart", "concepts", "workflows", "mcp", "controls", "live", "failures", "cli",
+    for page in ("index", "quickstart", "concepts", "workflows", "mcp", "controls", "live", "scaling", "failures", "cli",
                  "benchmarks", "api"):  # fmt: skip
         assert (tmp_path / f"{page}.html").exists(), page
     concepts = (tmp_path / "concepts.html").read_text()
@@ -37,7 +37,9 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     assert "Scheduler overhead" in bench and "Real MCP latency" in bench
 
 
-@pytest.mark.parametrize("example", ["controls.py", "mcp_time.py", "streaming.py", "approval.py", "journal.py"])
+@pytest.mark.parametrize(
+    "example", ["controls.py", "mcp_time.py", "streaming.py", "approval.py", "journal.py", "scaling.py"]
+)
 def test_example_scripts_run(example: str) -> None:
     out = subprocess.run(
         [sys.executable, str(DOCS / "examples" / example)], capture_output=True, text=True, timeout=120
@@ -70,6 +72,8 @@ def test_example_scripts_run(example: str) -> None:
             "second run: {'a': 'reused', 'b': 'reused', 'flaky': 'success'}",
             "calls: 4",
         ]
+    elif example == "scaling.py":
+        assert out.stdout == "primes: 103988\n"
     else:
         assert out.stdout.startswith("tools: convert_time, get_current_time\n")
         assert re.search(r"noon UTC in Paris: \d{4}-\d\d-\d\dT13:00:00\+01:00|T14:00:00\+02:00", out.stdout)

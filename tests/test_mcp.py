@@ -195,11 +195,13 @@ async def test_a_server_that_cannot_start_is_named_and_the_others_are_stopped(
         ({"mcpServers": {"x": []}}, "expected an object, got list @ mcpServers.x"),
         (
             {"mcpServers": {"x": {"args": []}}},
-            "needs either 'command' (a server over stdio) or 'url' (streamable HTTP) @ mcpServers.x",
+            "needs one of 'command' (a server over stdio), 'url' (streamable HTTP) or 'dask' (tools on a Dask "
+            "cluster) @ mcpServers.x",
         ),
         (
             {"mcpServers": {"x": {"command": "a", "url": "b"}}},
-            "needs either 'command' (a server over stdio) or 'url' (streamable HTTP) @ mcpServers.x",
+            "needs one of 'command' (a server over stdio), 'url' (streamable HTTP) or 'dask' (tools on a Dask "
+            "cluster) @ mcpServers.x",
         ),
         (
             {"mcpServers": {"x": {"command": "a", "args": "-m x"}}},
