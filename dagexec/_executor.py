@@ -685,6 +685,41 @@ class _Executor:
             if not inspect.iscoroutinefunction(call):
                 raise TypeError("approve must be an async callable (async def)")
 
+    async def execute(
+        self, workflow: Workflow, *, timeout: float | None = None, on_event: EventHandler | None = None
+    ) -> ExecutionResult:
+        """Run ``workflow`` and return every task's result.
+
+        A tool's failure is data in the result; only bad input and the caller's
+        own cancellation leave as exceptions (the latter after every task and
+        call has been cancelled). For the eager executor, this is
+        :meth:`EagerExecutor.open_run` with every task added at the start.
+
+        Args:
+            workflow: The workflow to run.
+            timeout: A deadline for the whole run, in seconds: when it passes,
+                running tasks are cancelled and no other starts; they all end
+                ``cancelled``, and the full result is still returned.
+            on_event: Called with each :class:`TaskStarted`,
+                :class:`TaskRetrying`, :class:`TaskFinished` and
+                :class:`TaskSkipped` as it happens, in order.
+
+        Raises:
+            UnknownServerError: Tasks name servers the executor was not given.
+            UnknownToolError: Tasks name tools their server does not list.
+            WorkflowError: Tasks need approval and there is no approver.
+            ValueError: ``timeout`` is not > 0.
+        """
+        check_servers(workflow.tasks, self.servers)
+        async with self._open(workflow, timeout, on_event) as (run, _):
+            run._check_approval(workflow.tasks)
+            run.add_all(workflow.topological_order())
+            await self._drive(run)
+        return run.result(workflow)
+
+    async def _drive(self, run: _Run) -> None:
+        """What runs the added tasks, beyond what the dispatcher starts by itself."""
+
     def _priorities(self, workflow: Workflow) -> dict[str, tuple[float, ...]]:
         options = self.options
         limited = options.max_concurrency is not None or bool(options.server_limits)
@@ -747,37 +782,6 @@ class EagerExecutor(_Executor):
 
     strategy = "eager"
 
-    async def execute(
-        self, workflow: Workflow, *, timeout: float | None = None, on_event: EventHandler | None = None
-    ) -> ExecutionResult:
-        """Run ``workflow`` and return every task's result.
-
-        A tool's failure is data in the result; only bad input and the caller's
-        own cancellation leave as exceptions (the latter after every task and
-        call has been cancelled). This is :meth:`EagerExecutor.open_run` with every task added
-        at the start.
-
-        Args:
-            workflow: The workflow to run.
-            timeout: A deadline for the whole run, in seconds: when it passes,
-                running tasks are cancelled and no other starts; they all end
-                ``cancelled``, and the full result is still returned.
-            on_event: Called with each :class:`TaskStarted`,
-                :class:`TaskRetrying`, :class:`TaskFinished` and
-                :class:`TaskSkipped` as it happens, in order.
-
-        Raises:
-            UnknownServerError: Tasks name servers the executor was not given.
-            UnknownToolError: Tasks name tools their server does not list.
-            WorkflowError: Tasks need approval and there is no approver.
-            ValueError: ``timeout`` is not > 0.
-        """
-        check_servers(workflow.tasks, self.servers)
-        async with self._open(workflow, timeout, on_event) as (run, _):
-            run._check_approval(workflow.tasks)
-            run.add_all(workflow.topological_order())
-        return run.result(workflow)
-
     @asynccontextmanager
     async def open_run(
         self, *, timeout: float | None = None, on_event: EventHandler | None = None
@@ -820,32 +824,11 @@ class LayeredExecutor(_Executor):
 
     strategy = "layered"
 
-    async def execute(
-        self, workflow: Workflow, *, timeout: float | None = None, on_event: EventHandler | None = None
-    ) -> ExecutionResult:
-        """Run ``workflow`` layer by layer and return every task's result.
-
-        Args:
-            workflow: The workflow to run.
-            timeout: A deadline for the whole run, as for
-                :meth:`EagerExecutor.execute`.
-            on_event: Called with each event as it happens, as for
-                :meth:`EagerExecutor.execute`.
-
-        Raises:
-            UnknownServerError: Tasks name servers the executor was not given.
-            UnknownToolError: Tasks name tools their server does not list.
-            WorkflowError: Tasks need approval and there is no approver.
-            ValueError: ``timeout`` is not > 0.
-        """
-        check_servers(workflow.tasks, self.servers)
-        async with self._open(workflow, timeout, on_event) as (run, _):
-            run._check_approval(workflow.tasks)
-            run.add_all(workflow.topological_order())
-            while run.stop_reason is None and (layer := run.take_ready()):
-                async with trio.open_nursery() as nursery:
-                    run.nursery = nursery
-                    for task in layer:
-                        run.prepare(task)
-                    run.grant()
-        return run.result(workflow)
+    async def _drive(self, run: _Run) -> None:
+        """Run the ready tasks one generation at a time, a barrier after each."""
+        while run.stop_reason is None and (layer := run.take_ready()):
+            async with trio.open_nursery() as nursery:
+                run.nursery = nursery
+                for task in layer:
+                    run.prepare(task)
+                run.grant()

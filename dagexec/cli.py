@@ -321,6 +321,12 @@ def add_controls(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=positive, metavar="SECONDS", help="deadline of the whole run")
 
 
+def add_plot(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--plot", metavar="OUT.svg", help="save the timelines as a picture (SVG, PNG, PDF; the plot extra)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dagexec",
@@ -339,9 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--approve-all", action="store_true", help="ask before every call")
     add_controls(run)
-    run.add_argument(
-        "--plot", metavar="OUT.svg", help="save the timelines as a picture (SVG, PNG, PDF; the plot extra)"
-    )
+    add_plot(run)
     run.set_defaults(handler=cmd_run)
 
     validate = commands.add_parser("validate", help="check a workflow without running it")
@@ -353,9 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
     comp.add_argument("--json", metavar="OUT.json", help="write both results as JSON")
     add_controls(comp)
-    comp.add_argument(
-        "--plot", metavar="OUT.svg", help="save the timelines as a picture (SVG, PNG, PDF; the plot extra)"
-    )
+    add_plot(comp)
     comp.set_defaults(handler=cmd_compare)
 
     demo = commands.add_parser("demo", help="compare layered and eager on a built-in example")
@@ -363,9 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", type=positive, default=1.0, help="run the simulated tools this many times faster"
     )
     demo.add_argument("--json", metavar="OUT.json", help="write both results as JSON")
-    demo.add_argument(
-        "--plot", metavar="OUT.svg", help="save the timelines as a picture (SVG, PNG, PDF; the plot extra)"
-    )
+    add_plot(demo)
     demo.set_defaults(handler=cmd_demo)
     bench = commands.add_parser("bench", help="measure eager against layered and against the limits")
     bench.add_argument("--quick", action="store_true", help="a short run: fewer sizes, seeds and repeats")

@@ -141,7 +141,7 @@ def _check_dask(instance: DaskServerConfig, attribute: attrs.Attribute[Any], val
 
 @attrs.frozen(kw_only=True)
 class DaskServerConfig:
-    """Python tools run on a Dask cluster (see :mod:`dagexec.dask`).
+    """Python tools run on a Dask cluster (see :class:`~dagexec.dask.DaskTools`).
 
     Args:
         tools: ``"package.module:name"``, a mapping of tool names to functions

@@ -128,6 +128,7 @@ def bench_tables() -> None:
         f"Eager is {mcp['speedup_eager_over_one_at_a_time']:.2f}x as fast as one call at a time; "
         f"its P95 is {'under' if mcp['p95_eager_under_3s'] else 'over'} 3 s."
     )
+    out.append("")
     d = report["dask"]
     table(
         f"CPU-bound tools: {d['calls']} pure-Python calls of about {d['call_seconds']} s "

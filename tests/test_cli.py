@@ -340,3 +340,28 @@ def test_journal_flag(tmp_path: Path) -> None:
     assert [r["reused"] for r in two] == [True, True]
     bad = dagexec("run", workflow, "--servers", servers, "--journal", str(tmp_path))
     assert bad.returncode == 2 and "cannot open the journal" in bad.stderr
+
+
+def test_run_with_a_dask_entry_beside_an_mcp_server(tmp_path: Path) -> None:
+    servers = write(
+        tmp_path / "servers.json",
+        {"mcpServers": {
+            "box": {"command": sys.executable, "args": [TOOLBOX]},
+            "cpu": {"dask": {"local": {"n_workers": 1}, "tools": "tests.dask_tools:TOOLS"}},
+        }},
+    )  # fmt: skip
+    workflow = write(
+        tmp_path / "wf.json",
+        {"tasks": [
+            {"id": "loud", "tool": "cpu:shout", "arguments": {"text": "from the cluster"}},
+            {"id": "echo", "tool": "box:echo", "arguments": {"text": "$OUTPUT[loud]"}},
+        ]},
+    )  # fmt: skip
+    env = {**ENV, "PYTHONPATH": str(Path(__file__).parent.parent)}  # tests.dask_tools, for dagexec and the workers
+    out = subprocess.run(
+        [sys.executable, "-m", "dagexec", "run", workflow, "--servers", servers, "--json", str(tmp_path / "o.json")],
+        capture_output=True, text=True, env=env, timeout=180, cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    results = {r["task_id"]: r for r in json.loads((tmp_path / "o.json").read_text())["results"]}
+    assert results["echo"]["output"] == {"result": "FROM THE CLUSTER"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from dagexec.dask import DaskTools, load_registry
 from dagexec.mcp import ServerConfigError, ServerStartError, load_config, open_servers
 
 from . import dask_tools
-from .test_mcp import processes_with, toolbox
+from .test_mcp import free_port, processes_with, toolbox
 
 ROOT = Path(__file__).parent.parent
 
@@ -138,13 +137,6 @@ async def test_dask_entry_in_the_servers_config_with_a_local_cluster() -> None:
             assert isinstance(servers["cpu"], DaskTools)
             result = await EagerExecutor(servers).execute(workflow)
     assert result["echo"].output == {"result": f"sum={dask_tools.cpu(1000)}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import pytest
 from dagexec import Workflow
 from dagexec.mcp import load_config
 
+from .test_examples import code_blocks
+
 DOCS = Path(__file__).parent.parent / "docs"
 
 
@@ -80,18 +82,7 @@ def test_example_scripts_run(example: str) -> None:
 
 
 def rst_blocks(language: str) -> list[tuple[str, str]]:
-    found = []
-    for page in sorted(DOCS.glob("*.rst")):
-        lines = page.read_text().splitlines()
-        for i, line in enumerate(lines):
-            if line.strip() == f".. code-block:: {language}":
-                body = []
-                for following in lines[i + 2 :]:
-                    if following and not following.startswith(" "):
-                        break
-                    body.append(following.strip())
-                found.append((page.name, "\n".join(body)))
-    return found
+    return [(page.name, block) for page in sorted(DOCS.glob("*.rst")) for block in code_blocks(page, language)]
 
 
 def test_no_python_block_escapes_the_tests() -> None:
