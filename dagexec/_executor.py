@@ -128,15 +128,17 @@ class _NoScope:
 _NO_SCOPE = _NoScope()
 
 
-@attrs.define
 class _Progress:
-    """A running task's calls so far."""
+    """A running task's calls so far: a plain slotted object, made once per task."""
 
-    started_at: float | None = None
-    attempts: int = 0
-    timeline: list[Attempt] = attrs.field(factory=list)
-    holds_slot: bool = False
-    calling_since: float | None = None  # the start of the call in flight
+    __slots__ = ("attempts", "calling_since", "holds_slot", "started_at", "timeline")
+
+    def __init__(self, *, started_at: float | None = None, holds_slot: bool = False) -> None:
+        self.started_at = started_at
+        self.holds_slot = holds_slot
+        self.attempts = 0
+        self.timeline: list[Attempt] = []  # only retried tasks fill it in
+        self.calling_since: float | None = None  # the start of the call in flight
 
 
 class _Run:
@@ -176,7 +178,6 @@ class _Run:
         self.results: dict[str, TaskResult] = {}
         self.outputs: dict[str, Any] = {}
         self.arguments: dict[str, dict[str, Any]] = {}
-        self.progress: dict[str, _Progress] = {}
         self.scopes: dict[str, trio.CancelScope] = {}
         self.retry_waits: dict[str, trio.Event] = {}
         self.queued: set[str] = set()  # waiting for a first slot, no trio task yet
@@ -448,7 +449,7 @@ class _Run:
 
     async def _run_task(self, task: Task, holds_slot: bool) -> None:
         """Call the task's tool, with its approval, timeout and retries."""
-        progress = self.progress[task.id] = _Progress(holds_slot=holds_slot)
+        progress = _Progress(holds_slot=holds_slot)
         arguments = self.arguments[task.id]
         options = self.options
         retries = task.retries if task.retries is not None else options.retries
@@ -515,7 +516,6 @@ class _Run:
             finally:
                 self._release(task, progress)
                 self.scopes.pop(task.id, None)
-        self.progress.pop(task.id, None)
         if scope.cancelled_caught and task.id not in self.results:
             self._interrupted(task, progress)
         elif task.id not in self.results:
