@@ -224,8 +224,6 @@ class Dispatcher:
         """Whether any node is still unfinished (waiting, ready or running)."""
         return self._unfinished > 0
 
-    def __len__(self) -> int:
-        return len(self._state)
 
 
 class Admission:
@@ -303,7 +301,3 @@ class Admission:
             self._free += 1
         if server in self._server_free:
             self._server_free[server] += 1
-
-    def waiting(self) -> int:
-        """How many calls wait for a slot."""
-        return len(self._waiting)

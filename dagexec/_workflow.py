@@ -160,11 +160,6 @@ class Workflow:
         """
         return self._graph.generations()
 
-    @property
-    def task_ids(self) -> list[str]:
-        """The ids of the tasks, in workflow order."""
-        return [task.id for task in self.tasks]
-
     def __getitem__(self, task_id: str) -> Task:
         return self._graph.tasks[task_id]
 

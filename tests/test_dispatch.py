@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dagexec._dispatch import Dispatcher, NodeState
+from dagexec._dispatch import Admission, Dispatcher, NodeState
 
 from .strategies import DrawnDag, dags
 
@@ -157,3 +157,53 @@ def test_random_completion_orders(dag: DrawnDag, rnd) -> None:  # type: ignore[n
     assert started.isdisjoint(skipped)
     assert started | set(skipped) == set(dag.ids)
     assert set(skipped) == dag.descendants(dag.failing & started)
+
+
+# -- admission under limits ----------------------------------------------------------------
+
+
+def test_admission_grants_best_priority_first_within_the_global_limit() -> None:
+    a = Admission(limit=2)
+    for key, priority in [("low", (3,)), ("high", (1,)), ("mid", (2,))]:
+        a.push(key, "s", priority)
+    assert a.grant() == ["high", "mid"]
+    assert a.grant() == []
+    a.release("s")
+    a.push("urgent", "s", (0,))  # a newly ready call competes with the waiting ones
+    assert a.grant() == ["urgent"]
+    a.release("s")
+    assert a.grant() == ["low"]
+
+
+def test_a_full_server_never_holds_back_another() -> None:
+    a = Admission(limit=3, server_limits={"slow": 1})
+    a.push("s1", "slow", (0,))
+    a.push("s2", "slow", (1,))
+    a.push("f1", "fast", (5,))
+    assert a.grant() == ["s1", "f1"]  # s2 waits for its server, not f1
+    a.release("slow")
+    assert a.grant() == ["s2"]
+
+
+def test_withdrawn_calls_are_never_granted_and_may_come_back() -> None:
+    a = Admission(limit=1)
+    a.push("x", "s", (0,))
+    a.push("y", "s", (1,))
+    a.withdraw("x")
+    assert a.grant() == ["y"]
+    a.push("x", "s", (2,))  # pushed again later: granted once, not twice
+    a.release("s")
+    assert a.grant() == ["x"]
+    a.release("s")
+    assert a.grant() == []
+    with pytest.raises(ValueError, match="^call 'z' is already waiting$"):
+        a.push("z", "s", (0,))
+        a.push("z", "s", (0,))
+
+
+def test_no_global_limit() -> None:
+    a = Admission(limit=None, server_limits={"s": 2})
+    for i in range(4):
+        a.push(f"c{i}", "s", (i,))
+    a.push("other", "t", (9,))
+    assert a.grant() == ["c0", "c1", "other"]
