@@ -65,6 +65,18 @@ def check_servers(tasks: Iterable[Task], servers: Mapping[str, ToolServer]) -> N
         raise UnknownToolError(unknown_tools)
 
 
+def check_approval(tasks: Iterable[Task], approve: Approver | None) -> None:
+    """Check that no task needs an approval that nobody can give.
+
+    Raises:
+        WorkflowError: A task has ``"approval": true`` and there is no approver.
+    """
+    if approve is None:
+        for task in tasks:
+            if task.approval:
+                raise WorkflowError(f"task {task.id!r} needs approval, and the executor has no approve callable")
+
+
 @attrs.frozen(kw_only=True)
 class _Options:
     max_concurrency: int | None
@@ -104,8 +116,11 @@ def _check_options(options: _Options) -> None:
         raise ValueError("retry_jitter must be between 0 and 1")
     if options.priority not in ("critical_path", "fifo"):
         raise ValueError(f"priority must be 'critical_path' or 'fifo', not {options.priority!r}")
-    if options.approve is not None and not callable(options.approve):
-        raise TypeError("approve must be an async callable")
+    approve = options.approve
+    if approve is not None and not (
+        inspect.iscoroutinefunction(approve) or inspect.iscoroutinefunction(getattr(approve, "__call__", None))  # noqa: B004
+    ):
+        raise TypeError("approve must be an async callable (async def)")
     if options.approve_all and options.approve is None:
         raise ValueError("approve_all needs an approve callable")
 
@@ -178,6 +193,7 @@ class _Run:
         self.results: dict[str, TaskResult] = {}
         self.outputs: dict[str, Any] = {}
         self.arguments: dict[str, dict[str, Any]] = {}
+        self.digests: dict[str, str] = {}  # journaled runs: each call's arguments hash
         self.scopes: dict[str, trio.CancelScope] = {}
         self.retry_waits: dict[str, trio.Event] = {}
         self.queued: set[str] = set()  # waiting for a first slot, no trio task yet
@@ -187,7 +203,7 @@ class _Run:
         self.stop_reason: str | None = None
         # Per-task cancel scopes cost time on every task: only where a stop can happen.
         self.stoppable = options.fail_fast or stoppable
-        self.approval_needed = options.approve is not None
+        self.approving = options.approve is not None
         self.clock = trio.lowlevel.current_clock()
         self.started = self.clock.current_time()
 
@@ -218,21 +234,15 @@ class _Run:
             raise DuplicateTaskError([task.id])
         check_dependencies(task, self.tasks)
         check_servers([task], self.servers)
-        self._check_approval([task])
+        check_approval([task], self.options.approve)
         if self.stop_reason is not None:
             self.tasks[task.id] = task
             self._cancel_unstarted(task.id)
             return
         self.add_all([task])
 
-    def _check_approval(self, tasks: Iterable[Task]) -> None:
-        if self.options.approve is None:
-            for task in tasks:
-                if task.approval:
-                    raise WorkflowError(f"task {task.id!r} needs approval, and the executor has no approve callable")
-
     def needs_approval(self, task: Task) -> bool:
-        return self.options.approve_all or task.approval
+        return self.approving and (self.options.approve_all or task.approval)
 
     def take_ready(self) -> list[Task]:
         """Layered: the tasks ready now, best priority first."""
@@ -289,11 +299,12 @@ class _Run:
             return
         self.arguments[task.id] = arguments
         if self.journal is not None:
-            found, output = self.journal.reusable(task.id, task.tool, arguments_hash(task.tool, arguments))
+            digest = self.digests[task.id] = arguments_hash(task.tool, arguments)
+            found, output = self.journal.reusable(task.id, task.tool, digest)
             if found:
                 self.finish(task, output, None, _Progress(started_at=self.now()), dispatch=False, reused=True)
                 return
-        if self.admission is None or (self.approval_needed and self.needs_approval(task)):
+        if self.admission is None or self.needs_approval(task):
             assert self.nursery is not None
             self.nursery.start_soon(self._run_task, task, self.admission is None)
         else:
@@ -347,6 +358,7 @@ class _Run:
             reused=reused,
         )
         self.arguments.pop(task.id, None)
+        self.digests.pop(task.id, None)
         if succeeded:
             self.outputs[task.id] = output
         if self.on_event is not None:
@@ -465,7 +477,7 @@ class _Run:
                 if self.stop_reason is not None:
                     scope.cancel()
             try:
-                if self.approval_needed and self.needs_approval(task):
+                if self.needs_approval(task):
                     refusal = await self._approve(task, arguments)
                     if refusal is not None:
                         progress.started_at = self.now()
@@ -511,7 +523,7 @@ class _Run:
                     await trio.sleep(delay)
                 if self.journal is not None:
                     status = "success" if error is None else "error"
-                    digest = arguments_hash(task.tool, arguments)
+                    digest = self.digests[task.id]
                     await self.journal.record(task.id, task.tool, digest, status, output, self.now())
             finally:
                 self._release(task, progress)
@@ -679,11 +691,6 @@ class _Executor:
             journal=journal,
         )
         _check_options(self.options)
-        if approve is not None and not inspect.iscoroutinefunction(approve):
-            # Accept any callable returning an awaitable, but say so early for plain functions.
-            call = getattr(approve, "__call__", None)  # noqa: B004
-            if not inspect.iscoroutinefunction(call):
-                raise TypeError("approve must be an async callable (async def)")
 
     async def execute(
         self, workflow: Workflow, *, timeout: float | None = None, on_event: EventHandler | None = None
@@ -711,8 +718,8 @@ class _Executor:
             ValueError: ``timeout`` is not > 0.
         """
         check_servers(workflow.tasks, self.servers)
-        async with self._open(workflow, timeout, on_event) as (run, _):
-            run._check_approval(workflow.tasks)
+        check_approval(workflow.tasks, self.options.approve)
+        async with self._open(workflow, timeout, on_event) as run:
             run.add_all(workflow.topological_order())
             await self._drive(run)
         return run.result(workflow)
@@ -720,13 +727,16 @@ class _Executor:
     async def _drive(self, run: _Run) -> None:
         """What runs the added tasks, beyond what the dispatcher starts by itself."""
 
-    def _priorities(self, workflow: Workflow) -> dict[str, tuple[float, ...]]:
+    def _priorities(self, workflow: Workflow | None) -> dict[str, tuple[float, ...]] | None:
+        """Each task's rank under limits; None for a streamed plan (ranked by its own estimate)."""
         options = self.options
         limited = options.max_concurrency is not None or bool(options.server_limits)
-        if limited and options.priority == "critical_path":
-            remaining = workflow._graph.remaining(lambda task: task.estimate)
-            return {t.id: (-remaining[t.id], i) for i, t in enumerate(workflow.tasks)}
-        return {}
+        if not limited or options.priority == "fifo":
+            return {}
+        if workflow is None:
+            return None
+        remaining = workflow._graph.remaining(lambda task: task.estimate)
+        return {t.id: (-remaining[t.id], i) for i, t in enumerate(workflow.tasks)}
 
     @asynccontextmanager
     async def _open(
@@ -734,23 +744,28 @@ class _Executor:
         workflow: Workflow | None,
         timeout: float | None,
         on_event: EventHandler | None,
-    ) -> AsyncIterator[tuple[_Run, trio.Nursery]]:
+    ) -> AsyncIterator[_Run]:
         """The run's nursery, deadline and journal; the body adds tasks."""
         if timeout is not None and not timeout > 0:
             raise ValueError("timeout must be > 0")
         journal = await Journal.open(self.options.journal) if self.options.journal is not None else None
         try:
-            priorities = None if workflow is None else self._priorities(workflow)
-            if self.options.priority == "fifo":
-                priorities = {}
-            run = _Run(self.servers, self.options, self.strategy, on_event, priorities, journal, timeout is not None)
+            run = _Run(
+                self.servers,
+                self.options,
+                self.strategy,
+                on_event,
+                self._priorities(workflow),
+                journal,
+                stoppable=timeout is not None,
+            )
             body_error: BaseException | None = None
             async with trio.open_nursery() as nursery:
                 run.nursery = nursery
                 if timeout is not None:
                     nursery.start_soon(run.watch_deadline, run.started + timeout, timeout)
                 try:
-                    yield run, nursery
+                    yield run
                 except BaseException as exc:  # re-raised below, unwrapped, once every task ended
                     body_error = exc
                     run.stop("the block around the run raised")
@@ -807,7 +822,7 @@ class EagerExecutor(_Executor):
         Yields:
             The :class:`Run`.
         """
-        async with self._open(None, timeout, on_event) as (run, _):
+        async with self._open(None, timeout, on_event) as run:
             handle = Run(run)
             yield handle
         handle._result = run.result(None)

@@ -163,6 +163,11 @@ def plot(path: str | None, results: Sequence[ExecutionResult]) -> None:
         raise UsageError(f"cannot write the picture {path!r}: {exc}") from None
 
 
+def report_error(message: str) -> None:
+    """One error line on stderr (markup-free: messages hold ``$OUTPUT[...]`` and such)."""
+    Console(stderr=True).print(Text("error: ", style="bold red") + Text(message), highlight=False)
+
+
 def status(results: Sequence[ExecutionResult]) -> int:
     return 0 if all(r.ok for r in results) else 1
 
@@ -199,7 +204,7 @@ async def cmd_run(args: argparse.Namespace, console: Console) -> int:
             executor = EXECUTORS[args.strategy](servers, **options, **approver)
             result = await run_one(console, executor, workflow, args.timeout, live)
     for line in rejected:
-        Console(stderr=True).print(Text("error: ", style="bold red") + Text(line), highlight=False)
+        report_error(line)
     console.print(_render.results_table(result))
     console.print(_render.timeline(result))
     console.print(_render.summary(result))
@@ -396,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             errors.print("interrupted: the run was stopped and its servers closed")
             return 130
         if len(leaves) == 1 and isinstance(leaves[0], DagexecError):
-            errors.print(Text("error: ", style="bold red") + Text(str(leaves[0])), highlight=False)
+            report_error(str(leaves[0]))
             return 2
         if os.environ.get("DAGEXEC_DEBUG"):
             raise

@@ -333,3 +333,37 @@ def test_journal_survives_sigkill(tmp_path: Path) -> None:
     assert set(after) == {f"t{i}" for i in range(20)}
     assert out.count("reused") == len(committed)
     print(f"committed before the kill: {len(committed)}, calls repeated: {sorted(repeated)}")
+
+
+async def test_a_reused_task_is_not_asked_again(tmp_path: Path) -> None:
+    asked: list[tuple[str, dict[str, Any], float]] = []
+    workflow = Workflow.from_dict({"tasks": [{"id": "a", "tool": "w:work", "arguments": {"key": "a"}, "approval": True}]})
+    approve = approver({"a": True}, asked)
+    for _ in range(2):
+        executor = EagerExecutor(counting_servers(Counter()), approve=approve, journal=tmp_path / "run.db")
+        result = await executor.execute(workflow)
+    assert result["a"].reused
+    assert [name for name, _, _ in asked] == ["a"]  # asked in the first run only
+
+
+async def test_outputs_that_are_not_json_are_never_reused(tmp_path: Path) -> None:
+    calls: Counter[str] = Counter()
+
+    async def make() -> object:
+        calls["make"] += 1
+        return {1, 2}  # a set: not JSON
+
+    workflow = Workflow.from_dict({"tasks": [{"id": "m", "tool": "p:make"}]})
+    for _ in range(2):
+        result = await EagerExecutor({"p": LocalTools({"make": make})}, journal=tmp_path / "run.db").execute(workflow)
+    assert result["m"].output == {1, 2} and not result["m"].reused
+    assert calls["make"] == 2
+    with sqlite3.connect(tmp_path / "run.db") as db:
+        assert db.execute("SELECT status, output FROM finished").fetchall() == [("success", None)]
+
+
+async def test_a_missing_approver_is_reported_before_the_journal_is_touched(tmp_path: Path) -> None:
+    workflow = Workflow.from_dict({"tasks": [t("a", approval=True)]})
+    with pytest.raises(WorkflowError, match="needs approval"):
+        await EagerExecutor(SERVERS, journal=tmp_path / "run.db").execute(workflow)
+    assert not (tmp_path / "run.db").exists()
