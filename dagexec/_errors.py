@@ -9,6 +9,9 @@ failed (it becomes data in the task's result, never an exception out of
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from ._codes import ErrorCode
 
 
 class DagexecError(Exception):
@@ -106,26 +109,28 @@ class ToolCallError(DagexecError):
     """Raised by a tool server to say how a call failed.
 
     The executor turns it into the task's :class:`~dagexec.TaskError`, with the
-    class's ``code`` and the exception's message. Any other exception a tool
-    raises becomes ``tool_error``.
+    class's ``code`` and the exception's message. A subclass whose code dagexec
+    does not know ends as ``tool_error``, its message keeping the code
+    (``quota_exceeded: ...``); any other exception a tool raises becomes
+    ``tool_error`` too: a tool's failure is always data.
     """
 
-    code: str = "tool_error"
+    code: ClassVar[ErrorCode] = ErrorCode.TOOL_ERROR
 
 
 class ToolError(ToolCallError):
     """The tool ran and reported an error (an MCP result flagged as an error)."""
 
-    code = "tool_error"
+    code = ErrorCode.TOOL_ERROR
 
 
 class NoSuchToolError(ToolCallError):
     """The server has no tool of that name."""
 
-    code = "unknown_tool"
+    code = ErrorCode.UNKNOWN_TOOL
 
 
 class ServerError(ToolCallError):
     """The server or the connection to it failed (it died, the link broke)."""
 
-    code = "server_error"
+    code = ErrorCode.SERVER_ERROR

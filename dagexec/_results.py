@@ -2,48 +2,19 @@
 
 from __future__ import annotations
 
-import enum
 import functools
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import cattrs
 
+from ._codes import ErrorCode, TaskStatus
 from ._workflow import Workflow
 
+__all__ = ["Attempt", "ErrorCode", "ExecutionResult", "Strategy", "TaskError", "TaskResult", "TaskStatus"]
 
-class TaskStatus(enum.StrEnum):
-    """The final status of a task."""
-
-    #: The tool call returned an output.
-    SUCCESS = "success"
-    #: The task ran and failed (see its :class:`ErrorCode`).
-    ERROR = "error"
-    #: The task never ran, since a dependency did not succeed or its call was refused.
-    SKIPPED = "skipped"
-    #: The task was stopped or never started because the run was stopped.
-    CANCELLED = "cancelled"
-
-
-class ErrorCode(enum.StrEnum):
-    """Why a task did not succeed."""
-
-    #: The tool raised, or its server answered with an error.
-    TOOL_ERROR = "tool_error"
-    #: The server has no tool of that name.
-    UNKNOWN_TOOL = "unknown_tool"
-    #: An ``$OUTPUT[...]`` reference could not be resolved against the actual output.
-    REFERENCE_ERROR = "reference_error"
-    #: A dependency did not succeed, so the task was skipped.
-    DEPENDENCY_FAILED = "dependency_failed"
-    #: The server died or the connection to it broke.
-    SERVER_ERROR = "server_error"
-    #: The call ran out of time.
-    TIMEOUT = "timeout"
-    #: The run was stopped (fail-fast, or its deadline) before the task finished.
-    CANCELLED = "cancelled"
-    #: The approver refused the call; the task is skipped.
-    REJECTED = "rejected"
+Strategy = Literal["eager", "layered"]
+"""Which executor ran a workflow."""
 
 
 @attrs.frozen
@@ -135,7 +106,7 @@ class ExecutionResult:
     workflow: Workflow = attrs.field(repr=False)
     results: tuple[TaskResult, ...]
     wall_time: float
-    strategy: str
+    strategy: Strategy
 
     def __getitem__(self, task_id: str) -> TaskResult:
         return self._by_id[task_id]
@@ -177,7 +148,7 @@ class ExecutionResult:
     @functools.cached_property
     def _critical(self) -> tuple[list[str], float]:
         by_id = self._by_id
-        return self.workflow._graph.longest_path(lambda t: by_id[t.id].duration or 0.0)
+        return self.workflow.critical_path(lambda t: by_id[t.id].duration or 0.0)
 
     @property
     def critical_path(self) -> list[str]:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
 import cattrs.gen
 
 from ._convert import Invalid, Problems, converter, structure
-from ._errors import SchemaError
-from ._graph import TaskGraph
+from ._errors import CycleError, DuplicateTaskError, SchemaError, UnknownDependencyError
+from ._graph import DependencyGraph, in_dependency_order
 from ._refs import Reference, find_references
 
 
@@ -124,6 +125,25 @@ class Task:
         return _structure(data, Task, "task")
 
 
+def check_dependencies(task: Task, known: Collection[str]) -> None:
+    """Check that ``task`` depends, and refers, only on tasks in ``known``.
+
+    Raises:
+        CycleError: The task depends on itself.
+        UnknownDependencyError: It names a task that is not in ``known``.
+    """
+    for dep in task.depends_on:
+        if dep == task.id:
+            raise CycleError([task.id, task.id])
+        if dep not in known:
+            raise UnknownDependencyError(task.id, dep, "depends_on")
+    for ref in task.references:
+        if ref.task_id == task.id:
+            raise CycleError([task.id, task.id])
+        if ref.task_id not in known:
+            raise UnknownDependencyError(task.id, ref.task_id, f"arguments ({ref})")
+
+
 def _task_tuple(tasks: Iterable[Task]) -> tuple[Task, ...]:
     return tuple(tasks)
 
@@ -145,10 +165,35 @@ class Workflow:
     """
 
     tasks: tuple[Task, ...] = attrs.field(converter=_task_tuple)
-    _graph: TaskGraph = attrs.field(init=False, repr=False, eq=False)
+    _by_id: dict[str, Task] = attrs.field(init=False, repr=False, eq=False)
+    _in_order: bool = attrs.field(init=False, repr=False, eq=False)
+    # Built when first needed: a workflow whose tasks each come after their
+    # dependencies cannot have a cycle, and runs without limits need no graph.
+    _graph_built: DependencyGraph | None = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_graph", TaskGraph.build(self.tasks))
+        by_id = {task.id: task for task in self.tasks}
+        if len(by_id) != len(self.tasks):
+            counts = Counter(task.id for task in self.tasks)
+            raise DuplicateTaskError([tid for tid, n in counts.items() if n > 1])
+        for task in self.tasks:
+            check_dependencies(task, by_id)
+        dependencies = {task.id: task.dependencies for task in self.tasks}
+        in_order = in_dependency_order(dependencies)
+        graph = None
+        if not in_order:
+            graph = DependencyGraph(dependencies)
+            graph.check_acyclic()
+        object.__setattr__(self, "_by_id", by_id)
+        object.__setattr__(self, "_in_order", in_order)
+        object.__setattr__(self, "_graph_built", graph)
+
+    @property
+    def _graph(self) -> DependencyGraph:
+        if self._graph_built is None:
+            object.__setattr__(self, "_graph_built", DependencyGraph({t.id: t.dependencies for t in self.tasks}))
+        assert self._graph_built is not None
+        return self._graph_built
 
     @property
     def generations(self) -> list[list[str]]:
@@ -158,21 +203,44 @@ class Workflow:
         whose dependencies are all in earlier ones. This is what a layered
         executor runs, a barrier after each.
         """
-        return self._graph.generations()
+        return [list(generation) for generation in self._graph.generations]
 
     def __getitem__(self, task_id: str) -> Task:
-        return self._graph.tasks[task_id]
+        return self._by_id[task_id]
+
+    def __contains__(self, task_id: object) -> bool:
+        return task_id in self._by_id
 
     def topological_order(self) -> list[Task]:
         """The tasks in an order where each comes after all its dependencies.
 
         Workflow order is kept wherever the dependencies allow.
         """
-        return self._graph.topological_order()
+        if self._in_order:
+            return list(self.tasks)
+        return [self._by_id[tid] for tid in self._graph.topological_order()]
 
     def longest_chain(self, weight: Callable[[Task], float] = lambda task: 1.0) -> list[str]:
         """The heaviest dependency chain, each task weighing ``weight(task)``."""
-        return self._graph.longest_path(weight)[0]
+        return self.critical_path(weight)[0]
+
+    def critical_path(self, weight: Callable[[Task], float]) -> tuple[list[str], float]:
+        """The heaviest dependency chain and its weight, each task weighing ``weight(task)``.
+
+        With each task's duration as its weight, this is the time no schedule
+        can beat.
+        """
+        by_id = self._by_id
+        return self._graph.longest_path(lambda tid: weight(by_id[tid]))
+
+    def remaining_paths(self, weight: Callable[[Task], float]) -> dict[str, float]:
+        """For each task, the heaviest chain from it to the end of the workflow, itself included.
+
+        Executors rank tasks waiting for a slot by it (with ``estimate`` as the
+        weight): the longest remaining path first.
+        """
+        by_id = self._by_id
+        return self._graph.remaining(lambda tid: weight(by_id[tid]))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; ``Workflow.from_dict(wf.to_dict()) == wf``."""

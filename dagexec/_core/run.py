@@ -1,0 +1,452 @@
+"""One run's state and every decision it makes: one record per task. No trio, no I/O.
+
+Everything that decides a task's way through a run lives here, the way h11 keeps
+its protocol in one state machine: when a task may start, whether it asks for
+approval or waits for a slot, whether a failed call is tried again and after how
+long, what a failure skips, what a stop cancels, and the result each task ends
+with. A driver (the trio one in :mod:`dagexec._driver`, or a plain loop in a
+test) tells the core what happened and reads what to do next from each record's
+:class:`Phase`:
+
+==========  =========================================================  ======================
+phase       the driver                                                 then reports
+==========  =========================================================  ======================
+``READY``   takes it with :meth:`RunCore.take_ready`                   :meth:`~RunCore.begin`
+``APPROVE`` asks the approver                                          :meth:`~RunCore.approved`
+``SLOT``    waits until the shared :class:`~.Slots` grant it a slot    :meth:`~RunCore.granted`
+``CALL``    calls the tool (within :meth:`~RunCore.call_timeout`)     :meth:`~RunCore.call_started`, then
+                                                                       :meth:`~RunCore.call_ended` or
+                                                                       :meth:`~RunCore.call_timed_out`
+``BACKOFF`` sleeps ``record.wait`` seconds                             :meth:`~RunCore.backoff_over`
+``RECORD``  writes the journal row :meth:`~RunCore.journal_row`       :meth:`~RunCore.recorded`
+``DONE``    nothing: ``record.result`` is final                        \u2014
+==========  =========================================================  ======================
+
+A task whose trio task is cancelled is reported with :meth:`~RunCore.interrupted`.
+Times are seconds since the start of the run, passed in by the driver.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+import attrs
+
+from .._events import Event, TaskFinished, TaskRetrying, TaskSkipped, TaskStarted
+from .._journal import arguments_hash
+from .._refs import ReferenceResolutionError, resolve
+from .._results import Attempt, ErrorCode, TaskError, TaskResult, TaskStatus
+from .._workflow import Task
+from .errors import task_error
+from .retry import RetryPolicy
+from .slots import Rank, Slots
+
+_NO_RETRIES = RetryPolicy()
+
+
+class Phase(enum.Enum):
+    """Where a task stands, and so what its driver does next."""
+
+    WAITING = "waiting"  #: some dependencies are unfinished
+    READY = "ready"  #: may start; not handed out by take_ready() yet
+    APPROVE = "approve"  #: the approver is asked
+    SLOT = "slot"  #: waits for a concurrency slot
+    CALL = "call"  #: its tool is called
+    BACKOFF = "backoff"  #: waits ``record.wait`` seconds before the next call
+    RECORD = "record"  #: the call ended; its journal row is written
+    DONE = "done"  #: ``record.result`` holds the final result
+
+
+#: What a journal lookup gives: ``(True, output)`` for an earlier success of the
+#: same call (task id, tool, arguments hash), else ``(False, None)``.
+Reusable = Callable[[str, str, str], tuple[bool, Any]]
+
+Approval = Literal["off", "flagged", "all"]
+
+
+@attrs.define(eq=False, repr=False)
+class TaskRecord:
+    """Everything a run knows about one task, owned by its :class:`RunCore`.
+
+    Drivers read ``task``, ``phase``, ``arguments``, ``wait`` and ``result``, and
+    change nothing: every change is a method of the core.
+    """
+
+    task: Task
+    priority: Rank  # its rank for a slot
+    phase: Phase = Phase.WAITING
+    pending: int = 0  # dependencies not finished yet
+    successors: list[TaskRecord] = attrs.Factory(list)
+    cause: TaskRecord | None = None  # the failed task that skipped this one
+    arguments: dict[str, Any] = attrs.Factory(dict)  # resolved, once READY is left
+    digest: str = ""  # the arguments hash, in a journaled run
+    attempts: int = 0
+    holds_slot: bool = False
+    started_at: float | None = None
+    calling_since: float | None = None
+    timeline: list[Attempt] | None = None  # only retried tasks keep one
+    output: Any = None
+    error: TaskError | None = None  # how the last call failed
+    reused: bool = False
+    wait: float = 0.0  # seconds of the coming backoff
+    result: TaskResult | None = None
+
+    def __repr__(self) -> str:
+        return f"<TaskRecord {self.task.id!r} {self.phase.value}>"
+
+
+class RunCore:
+    """The state of one run, moved only by what its driver reports.
+
+    Args:
+        slots: The concurrency limits, shared with other runs; None: no limits.
+        rank: Each task's rank for a slot, smallest first (by default, the
+            task's own ``estimate``, largest first).
+        retry: When failed calls are tried again.
+        task_timeout: Seconds a call may take, unless the task sets its own.
+        fail_fast: Stop the run on the first task that fails.
+        approval: Which tasks the approver is asked about: none, those with
+            ``"approval": true``, or all.
+        reusable: Looks up earlier successes in the journal; None: no journal.
+        events: Collect :class:`~dagexec.TaskStarted` and the other events in
+            :attr:`events` for the driver to hand on.
+        randomness: Draws the jitter of retry waits, in [0, 1).
+    """
+
+    def __init__(
+        self,
+        *,
+        slots: Slots | None = None,
+        rank: Callable[[Task], Rank] = lambda task: (-task.estimate,),
+        retry: RetryPolicy = _NO_RETRIES,
+        task_timeout: float | None = None,
+        fail_fast: bool = False,
+        approval: Approval = "off",
+        reusable: Reusable | None = None,
+        events: bool = False,
+        randomness: Callable[[], float] = random.random,
+    ) -> None:
+        #: Handed back by ``slots.grant()`` beside each of this run's calls, so
+        #: that whoever grants can tell whose call got a slot: the run's driver.
+        self.owner: Any = None
+        self._slots = slots
+        self._rank = rank
+        self._retry = retry
+        self._task_timeout = task_timeout
+        self._fail_fast = fail_fast
+        self._approval = approval
+        self._reusable = reusable
+        self._randomness = randomness
+        self.records: dict[str, TaskRecord] = {}  # in the order added
+        self._ready: list[TaskRecord] = []
+        self._unfinished = 0
+        #: How many tasks have begun and not finished yet.
+        self.in_flight = 0
+        #: The events since the driver last took them (None: not collected).
+        self.events: list[Event] | None = [] if events else None
+        #: Why the run was stopped, once it was.
+        self.stop_reason: str | None = None
+
+    # -- adding tasks and handing them out -------------------------------------------------
+
+    def add(self, task: Task, now: float) -> TaskRecord:
+        """Add ``task``, whose dependencies were all added before it.
+
+        It is ready at once if its dependencies are done, skipped at once if one
+        of them failed, and cancelled at once if the run was stopped.
+
+        Raises:
+            ValueError: The id was added already, or a dependency was not added.
+        """
+        if task.id in self.records:
+            raise ValueError(f"task {task.id!r} was already added")
+        records = self.records
+        try:
+            deps = [records[dep] for dep in task.dependencies]
+        except KeyError as exc:
+            raise ValueError(f"task {task.id!r} depends on {exc.args[0]!r}, which was not added") from None
+        record = TaskRecord(task, self._rank(task) if self._slots is not None else ())
+        records[task.id] = record
+        self._unfinished += 1
+        if self.stop_reason is not None:
+            self._cancel(record, now)
+            return record
+        all_done = task.trigger == "all_done"
+        for dep in deps:
+            if dep.phase is Phase.DONE:
+                if not all_done and not dep.result.ok:  # type: ignore[union-attr]
+                    self._skip(record, self._root_cause(dep), now)
+                    return record
+            else:
+                dep.successors.append(record)
+                record.pending += 1
+        if not record.pending:
+            self._make_ready(record)
+        return record
+
+    def take_ready(self) -> list[TaskRecord]:
+        """Every task that became ready since the last call, in order; pass each to :meth:`begin`."""
+        ready, self._ready = self._ready, []
+        return ready
+
+    def begin(self, record: TaskRecord, now: float) -> None:
+        """Start a ready task: resolve its arguments, then reuse, ask, wait or call.
+
+        A task whose references cannot be resolved fails here; one whose call
+        the journal holds a success of ends here, with that output.
+        """
+        if record.phase is not Phase.READY:
+            return  # the run was stopped after the task was handed out
+        task = record.task
+        try:
+            record.arguments = resolve(task.arguments, self._output_of) if task.references else dict(task.arguments)
+        except ReferenceResolutionError as exc:
+            record.started_at = now
+            self._finish(record, TaskStatus.ERROR, TaskError(ErrorCode.REFERENCE_ERROR, str(exc)), now)
+            return
+        if self._reusable is not None:
+            record.digest = arguments_hash(task.tool, record.arguments)
+            found, output = self._reusable(task.id, task.tool, record.digest)
+            if found:
+                record.started_at, record.output, record.reused = now, output, True
+                self._finish(record, TaskStatus.SUCCESS, None, now)
+                return
+        self.in_flight += 1
+        if self._approval == "all" or (self._approval == "flagged" and task.approval):
+            record.phase = Phase.APPROVE
+        else:
+            self._to_call(record)
+
+    # -- one task's way --------------------------------------------------------------------
+
+    def approved(self, record: TaskRecord, now: float, verdict: object) -> None:
+        """The approver answered: ``True`` lets the call go ahead.
+
+        ``False``, a reason (a non-empty string), any other answer, or an
+        exception the approver raised (passed as ``verdict``) refuses it: the task
+        ends ``skipped`` with code ``rejected``.
+        """
+        if record.phase is not Phase.APPROVE:
+            return  # the run was stopped meanwhile
+        if verdict is True:
+            self._to_call(record)
+            return
+        if isinstance(verdict, BaseException):
+            reason = f"the approver failed: {type(verdict).__name__}: {verdict}"
+        elif isinstance(verdict, str) and verdict:
+            reason = verdict
+        else:
+            reason = "refused" if verdict is False else f"refused (the approver answered {verdict!r})"
+        record.started_at = now
+        self._finish(record, TaskStatus.SKIPPED, TaskError(ErrorCode.REJECTED, reason), now)
+
+    def granted(self, record: TaskRecord) -> None:
+        """The slots gave the task's next call a slot."""
+        record.holds_slot = True
+        record.phase = Phase.CALL
+
+    def call_timeout(self, task: Task) -> float | None:
+        """Seconds each call of ``task`` may take (None: no limit)."""
+        return task.timeout if task.timeout is not None else self._task_timeout
+
+    def call_started(self, record: TaskRecord, now: float) -> None:
+        """The driver is about to call the tool."""
+        record.attempts += 1
+        record.calling_since = now
+        if record.started_at is None:
+            record.started_at = now
+        if self.events is not None:
+            self.events.append(TaskStarted(record.task.id, record.attempts, now))
+
+    def call_ended(self, record: TaskRecord, now: float, output: Any, exception: BaseException | None) -> None:
+        """The call returned ``output``, or raised ``exception``; retry, record or finish."""
+        error = None if exception is None else task_error(exception)
+        self._call_over(record, now, output, error)
+
+    def call_timed_out(self, record: TaskRecord, now: float) -> None:
+        """The call got no answer within :meth:`call_timeout`."""
+        timeout = self.call_timeout(record.task)
+        self._call_over(record, now, None, TaskError(ErrorCode.TIMEOUT, f"no answer within {timeout:g} s"))
+
+    def backoff_over(self, record: TaskRecord) -> None:
+        """The wait before a retry has passed."""
+        if record.phase is Phase.BACKOFF:
+            self._to_call(record)
+
+    def journal_row(self, record: TaskRecord) -> tuple[str, str, str, str, Any]:
+        """What the driver writes for a task in ``RECORD``: id, tool, hash, status, output."""
+        status = TaskStatus.SUCCESS if record.error is None else TaskStatus.ERROR
+        return record.task.id, record.task.tool, record.digest, status.value, record.output
+
+    def recorded(self, record: TaskRecord, now: float) -> None:
+        """The task's journal row is committed: now it counts as finished."""
+        self._finish(record, TaskStatus.SUCCESS if record.error is None else TaskStatus.ERROR, record.error, now)
+
+    def interrupted(self, record: TaskRecord, now: float) -> None:
+        """The task's trio task was cancelled (a stop, or the caller's cancellation)."""
+        if record.phase is not Phase.DONE:
+            self._cancel(record, now)
+
+    def stop(self, reason: str, now: float) -> None:
+        """Stop the run: start nothing more; every task ends ``cancelled``.
+
+        Tasks whose call is under way end when their driver reports the call's
+        end (or its interruption); every other unfinished task ends now. A no-op
+        once stopped.
+        """
+        if self.stop_reason is not None:
+            return
+        self.stop_reason = reason
+        self._ready.clear()
+        for record in self.records.values():
+            if record.phase not in _STOP_REPORTED:
+                self._cancel(record, now)
+
+    # -- what the driver reads -------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        """Whether any task is unfinished."""
+        return self._unfinished > 0
+
+    def results(self, order: Iterable[str]) -> tuple[TaskResult, ...]:
+        """The final result of each task in ``order``.
+
+        Raises:
+            ValueError: A task of the run has no final result yet.
+        """
+        if self._unfinished:
+            raise ValueError(f"{self._unfinished} tasks of the run are unfinished")
+        return tuple(self.records[tid].result for tid in order)  # type: ignore[misc]
+
+    # -- transitions -----------------------------------------------------------------------
+
+    def _make_ready(self, record: TaskRecord) -> None:
+        record.phase = Phase.READY
+        self._ready.append(record)
+
+    def _to_call(self, record: TaskRecord) -> None:
+        if self._slots is None:
+            record.phase = Phase.CALL
+        else:
+            record.phase = Phase.SLOT
+            self._slots.push(self.owner, record, record.task.server, record.priority)
+
+    def _output_of(self, task_id: str) -> Any:
+        result = self.records[task_id].result
+        assert result is not None  # a dependency: finished before the task was ready
+        if not result.ok:
+            raise ReferenceResolutionError(
+                f"$OUTPUT[{task_id}]: task {task_id!r} did not succeed (it ended {result.status.value})"
+            )
+        return result.output
+
+    def _call_over(self, record: TaskRecord, now: float, output: Any, error: TaskError | None) -> None:
+        if record.phase is not Phase.CALL:
+            return  # reported twice: the call's end raced its cancellation
+        self._release(record)
+        started = record.calling_since
+        assert started is not None, "call_ended() without call_started()"
+        record.calling_since = None
+        record.output, record.error = output, error
+        if error is not None and self.stop_reason is None:
+            task = record.task
+            if self._retry.retries_left(error.code, record.attempts, task.retries):
+                if record.timeline is None:
+                    record.timeline = []
+                record.timeline.append(Attempt(started, now, error))
+                record.wait = self._retry.wait(record.attempts, self._randomness())
+                record.phase = Phase.BACKOFF
+                if self.events is not None:
+                    self.events.append(TaskRetrying(task.id, record.attempts, error, record.wait))
+                return
+        if record.timeline is not None:  # retried: keep the last call too
+            record.timeline.append(Attempt(started, now, error))
+        if self._reusable is not None:
+            record.phase = Phase.RECORD
+        else:
+            self.recorded(record, now)
+
+    def _release(self, record: TaskRecord) -> None:
+        if record.holds_slot:
+            record.holds_slot = False
+            assert self._slots is not None
+            self._slots.release(record.task.server)
+
+    def _cancel(self, record: TaskRecord, now: float) -> None:
+        error = TaskError(ErrorCode.CANCELLED, f"cancelled: {self.stop_reason or 'the run was cancelled'}")
+        if record.phase is Phase.SLOT:
+            assert self._slots is not None
+            self._slots.withdraw(record)
+        if record.calling_since is not None:
+            if record.timeline is not None:
+                record.timeline.append(Attempt(record.calling_since, now, error))
+            record.calling_since = None
+        self._release(record)
+        self._finish(record, TaskStatus.CANCELLED, error, now)
+
+    def _root_cause(self, failed: TaskRecord) -> TaskRecord:
+        return failed.cause or failed
+
+    def _finish(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> None:
+        """A task ended: record its result, then let its successors go on, or skip them."""
+        self._settle(record, status, error, now)
+        if self.stop_reason is not None:
+            return  # nothing starts any more; stop() ends the waiting tasks
+        stack = [record]
+        while stack:  # iterative: a failure at the head of a long chain skips it all
+            done = stack.pop()
+            succeeded = status is TaskStatus.SUCCESS and done is record
+            cause = None if succeeded else self._root_cause(done)
+            successors, done.successors = done.successors, []
+            for successor in successors:
+                if succeeded or successor.task.trigger == "all_done":
+                    successor.pending -= 1
+                    if not successor.pending:
+                        self._make_ready(successor)
+                elif successor.phase is Phase.WAITING:
+                    assert cause is not None
+                    self._skip(successor, cause, now)
+                    stack.append(successor)
+        if self._fail_fast and status is TaskStatus.ERROR:
+            self.stop(f"task {record.task.id!r} failed first (fail_fast)", now)
+
+    def _skip(self, record: TaskRecord, cause: TaskRecord, now: float) -> None:
+        result = cause.result
+        assert result is not None and result.error is not None
+        record.cause = cause
+        message = f"depends on {cause.task.id!r}, which ended {result.status.value} ({result.error.code.value})"
+        self._settle(record, TaskStatus.SKIPPED, TaskError(ErrorCode.DEPENDENCY_FAILED, message), now)
+
+    def _settle(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> None:
+        """The one place a task's result is made."""
+        started = record.started_at
+        result = record.result = TaskResult(
+            task_id=record.task.id,
+            tool=record.task.tool,
+            status=status,
+            output=record.output if status is TaskStatus.SUCCESS else None,
+            error=error,
+            started_at=started,
+            finished_at=None if started is None else now,
+            attempts=record.attempts,
+            timeline=tuple(record.timeline) if record.timeline is not None else None,
+            reused=record.reused,
+        )
+        if record.phase is not Phase.WAITING and record.phase is not Phase.READY:
+            self.in_flight -= 1
+        record.phase = Phase.DONE
+        record.arguments = _NO_ARGUMENTS
+        record.output = None
+        self._unfinished -= 1
+        if self.events is not None:
+            skipped = status is TaskStatus.SKIPPED or started is None
+            self.events.append(TaskSkipped(result) if skipped else TaskFinished(result))
+
+
+#: Phases whose end the driver reports after a stop: a call under way, or its journal row.
+_STOP_REPORTED = (Phase.CALL, Phase.RECORD, Phase.DONE)
+_NO_ARGUMENTS: dict[str, Any] = {}

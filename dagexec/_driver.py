@@ -1,0 +1,250 @@
+"""The trio drivers: every await of a run, between its pure core and the world.
+
+A driver owns the trio side of one run: the nursery its tasks run in, the cancel
+scope a stop cancels, the deadline, and one trio task per task that is under way.
+That trio task does what the task's :class:`~dagexec._core.Phase` says (ask the
+approver, call the tool, sleep before a retry, write the journal row), tells the
+core what happened, and goes on while the phase asks for it. Everything else is
+the core's decision; the driver only moves events between the two.
+
+Eager and layered runs differ in one thing, their loop: the eager driver starts
+every task the moment the core hands it out as ready, from inside the task that
+finished last; the layered driver starts the ready tasks one generation at a time
+and waits for all of them before the next.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import trio
+
+from ._core import Phase, RunCore, Slots, TaskRecord
+from ._events import EventHandler
+from ._journal import Journal
+from ._tools import ToolServer
+from ._workflow import Task
+
+#: What an approver is: given the task and its resolved arguments, True to let
+#: the call go ahead, False or a reason (a string) to refuse it.
+Approver = Callable[[Task, dict[str, Any]], Awaitable[bool | str]]
+
+# A tuple, not a set: `in` compares enum members by identity, and hashing them is slow.
+_TRIO_TASK_PHASES = (Phase.CALL, Phase.APPROVE, Phase.BACKOFF, Phase.RECORD)
+
+
+class Driver:
+    """Runs one run's tasks in trio, as its :class:`~dagexec._core.RunCore` decides.
+
+    Args:
+        core: The run's core; the driver becomes its ``owner``.
+        servers: Tool servers by name.
+        slots: The concurrency limits the core pushes calls to, or None.
+        approve: The approver, for cores that ask one.
+        journal: The open journal, for cores that record to one.
+        on_event: Called with each event the core reports.
+    """
+
+    def __init__(
+        self,
+        core: RunCore,
+        *,
+        servers: Mapping[str, ToolServer],
+        slots: Slots | None,
+        approve: Approver | None,
+        journal: Journal | None,
+        on_event: EventHandler | None,
+    ) -> None:
+        self.core = core
+        core.owner = self  # calls of this run that get a slot come back to it
+        self.servers = servers
+        self.slots = slots
+        self.approve = approve
+        self.journal = journal
+        self.on_event = on_event
+        self.clock = trio.lowlevel.current_clock()
+        self.started = self.clock.current_time()
+        #: Cancelled by a stop: every trio task of the run runs inside it.
+        self.scope = trio.CancelScope()
+        self.nursery: trio.Nursery | None = None
+        self.closed = False
+        self._quiet = trio.Event()  # closed, and every task finished
+        self._deadline = trio.CancelScope()
+        # Tasks start in the context of the run's opening, not of the task that
+        # made them ready (trio copies the spawning task's context).
+        self._context = contextvars.copy_context()
+
+    def now(self) -> float:
+        """Seconds since the run started."""
+        return self.clock.current_time() - self.started
+
+    # -- what the run's owner calls --------------------------------------------------------
+
+    def add(self, task: Task) -> None:
+        """Add a checked task to the core, and start what is ready."""
+        self.core.add(task, self.now())
+        self.after()
+
+    def stop(self, reason: str) -> None:
+        """Stop the run: the core ends what waits, and every trio task is cancelled."""
+        self.core.stop(reason, self.now())
+        self.after()
+
+    async def watch_deadline(self, timeout: float) -> None:
+        """Stop the run when ``timeout`` seconds have passed since it started."""
+        with self._deadline:
+            await trio.sleep_until(self.started + timeout)
+            self.stop(f"the run's deadline of {timeout:g} s passed")
+
+    async def close(self) -> None:
+        """No task will be added any more: wait until every task has finished."""
+        self.closed = True
+        self.after()
+        await self._quiet.wait()
+
+    # -- after every report ----------------------------------------------------------------
+
+    def after(self) -> None:
+        """Start what the core made ready, grant free slots, hand on events, act on a stop."""
+        core = self.core
+        self.start_ready()
+        if self.slots is not None:
+            for owner, record in self.slots.grant():
+                owner.granted(record)
+        events = core.events
+        if events:
+            core.events = []
+            assert self.on_event is not None
+            for event in events:
+                self.on_event(event)
+        if core.stop_reason is not None:
+            self.scope.cancel()
+        if self.closed and not core.active:
+            self._deadline.cancel()
+            self._quiet.set()
+
+    def start_ready(self) -> None:
+        """Begin the tasks the core made ready (the eager driver: all of them, at once)."""
+
+    def begin(self, records: list[TaskRecord]) -> None:
+        """Begin each task; start a trio task for those that ask or call now."""
+        core, now = self.core, self.now()
+        for record in records:
+            core.begin(record, now)
+            if record.phase in _TRIO_TASK_PHASES:
+                self.spawn(record)
+
+    def granted(self, record: TaskRecord) -> None:
+        """The slots admitted the next call of ``record`` (one of this run's tasks)."""
+        self.core.granted(record)
+        self.spawn(record)
+
+    def spawn(self, record: TaskRecord) -> None:
+        """Start the trio task that takes ``record`` through its phases."""
+        assert self.nursery is not None
+        self._context.run(self.nursery.start_soon, self.run_task, record)
+
+    # -- one task ----------------------------------------------------------------------------
+
+    async def run_task(self, record: TaskRecord) -> None:
+        """Take a task through its phases, until it waits for a slot or is done."""
+        core = self.core
+        try:
+            phase = record.phase
+            while phase in _TRIO_TASK_PHASES:
+                if phase is Phase.CALL:
+                    await self.call(record)
+                elif phase is Phase.APPROVE:
+                    assert self.approve is not None
+                    try:
+                        verdict: object = await self.approve(record.task, record.arguments)
+                    except Exception as exc:
+                        verdict = exc
+                    core.approved(record, self.now(), verdict)
+                elif phase is Phase.BACKOFF:
+                    await trio.sleep(record.wait)
+                    core.backoff_over(record)
+                else:  # Phase.RECORD: once the call ended, its row is written whatever happens
+                    assert self.journal is not None
+                    with trio.CancelScope(shield=True):
+                        await self.journal.record(*core.journal_row(record), self.now())
+                    core.recorded(record, self.now())
+                phase = record.phase  # read first: a slot granted in after() goes to a new trio task
+                self.after()
+        except trio.Cancelled:
+            if core.stop_reason is None:  # not our stop: the caller's own cancellation
+                core.stop("the run was cancelled", self.now())
+            core.interrupted(record, self.now())
+            self.after()
+            raise
+
+    async def call(self, record: TaskRecord) -> None:
+        """One call of the task's tool, within its timeout."""
+        core, task = self.core, record.task
+        server = self.servers[task.server]
+        timeout = core.call_timeout(task)
+        core.call_started(record, self.now())
+        if core.events:
+            self.after()  # TaskStarted goes out before the call
+        try:
+            if timeout is None:
+                output = await server.call_tool(task.tool_name, record.arguments)
+            else:
+                with trio.move_on_after(timeout) as limit:
+                    output = await server.call_tool(task.tool_name, record.arguments)
+                if limit.cancelled_caught:
+                    core.call_timed_out(record, self.now())
+                    return
+        except Exception as exc:
+            core.call_ended(record, self.now(), None, exc)
+            return
+        core.call_ended(record, self.now(), output, None)
+
+
+class EagerDriver(Driver):
+    """Starts each task the moment it is ready; its tasks run while the run takes more."""
+
+    def start_ready(self) -> None:
+        """Begin every ready task, and those that became ready meanwhile, at once."""
+        while ready := self.core.take_ready():
+            self.begin(ready)
+
+    async def host(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Hold the nursery the run's tasks run in, until the run is closed and quiet."""
+        with self.scope:
+            async with trio.open_nursery() as nursery:
+                self.nursery = nursery
+                task_status.started()
+                await self._quiet.wait()
+
+
+class LayeredDriver(Driver):
+    """Runs the ready tasks one generation at a time, with a barrier after each.
+
+    Tasks start when the run is closed: the layers run in :meth:`close`.
+    """
+
+    def __init__(self, core: RunCore, **kwargs: Any) -> None:
+        super().__init__(core, **kwargs)
+        self._barrier = trio.Event()
+
+    def after(self) -> None:
+        """As for every driver; and once no task of the layer is unfinished, the barrier opens."""
+        super().after()
+        if not self.core.in_flight:
+            self._barrier.set()
+
+    async def close(self) -> None:
+        """Run the tasks added, layer by layer: each layer's tasks, then a barrier."""
+        core = self.core
+        with self.scope:
+            while core.stop_reason is None and (layer := core.take_ready()):
+                async with trio.open_nursery() as nursery:
+                    self.nursery = nursery
+                    self._barrier = trio.Event()
+                    self.begin(layer)
+                    self.after()
+                    await self._barrier.wait()  # tasks waiting for a slot have no trio task
+        await super().close()

@@ -1,0 +1,491 @@
+"""The pure run core, driven by plain synchronous calls as a driver would make them.
+
+No trio here: each test plays the driver, telling the core what happened and
+reading what to do next from each record's phase.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dagexec import (
+    ErrorCode,
+    NoSuchToolError,
+    ServerError,
+    Task,
+    TaskError,
+    TaskFinished,
+    TaskRetrying,
+    TaskSkipped,
+    TaskStarted,
+    TaskStatus,
+    ToolCallError,
+)
+from dagexec._core import Phase, RetryPolicy, RunCore, Slots, TaskRecord, task_error
+
+from .strategies import DrawnDag, dags
+
+
+def task(tid: str, *deps: str, **fields: Any) -> Task:
+    return Task(id=tid, tool=fields.pop("tool", "s:t"), depends_on=deps, **fields)
+
+
+def core_of(*tasks: Task, **options: Any) -> RunCore:
+    core = RunCore(**options)
+    for t in tasks:
+        core.add(t, 0.0)
+    return core
+
+
+def ids(records: list[TaskRecord]) -> list[str]:
+    return [r.task.id for r in records]
+
+
+def start(core: RunCore, now: float = 0.0) -> list[str]:
+    """Begin every ready task and start the call of those that call now."""
+    ready = core.take_ready()
+    for record in ready:
+        core.begin(record, now)
+        if record.phase is Phase.CALL:
+            core.call_started(record, now)
+    return ids(ready)
+
+
+def end(core: RunCore, tid: str, now: float, output: Any = None, error: BaseException | None = None) -> None:
+    core.call_ended(core.records[tid], now, output, error)
+
+
+def status(core: RunCore) -> dict[str, str]:
+    return {tid: r.result.status.value if r.result else r.phase.value for tid, r in core.records.items()}
+
+
+def diamond(**options: Any) -> RunCore:
+    return core_of(task("a"), task("b", "a"), task("c", "a"), task("d", "b", "c"), **options)
+
+
+# -- dependencies ----------------------------------------------------------------------------
+
+
+def test_tasks_become_ready_as_their_dependencies_succeed() -> None:
+    core = diamond()
+    assert start(core) == ["a"]
+    assert start(core) == []
+    assert core.records["d"].phase is Phase.WAITING
+    end(core, "a", 1.0, output={"x": 1})
+    assert start(core, 1.0) == ["b", "c"]
+    end(core, "c", 2.0)
+    assert start(core, 2.0) == []
+    end(core, "b", 3.0)
+    assert start(core, 3.0) == ["d"]
+    assert core.active and core.in_flight == 1
+    end(core, "d", 4.0, output="done")
+    assert not core.active and core.in_flight == 0
+    a, d = core.results(["a", "d"])
+    assert (a.status, a.output, a.started_at, a.finished_at, a.attempts) == (TaskStatus.SUCCESS, {"x": 1}, 0.0, 1.0, 1)
+    assert (d.output, d.started_at, d.finished_at) == ("done", 3.0, 4.0)
+
+
+def test_a_failure_skips_every_descendant_and_nothing_else() -> None:
+    core = core_of(task("a"), task("b", "a"), task("c", "b"), task("d", "c"), task("e"), task("f", "e", "c"))
+    assert start(core) == ["a", "e"]
+    end(core, "a", 1.0, error=RuntimeError("boom"))
+    assert status(core) == {"a": "error", "b": "skipped", "c": "skipped", "d": "skipped", "e": "call", "f": "skipped"}
+    for tid in "bcdf":  # the cause is the failed ancestor, not the skipped parent
+        error = core.records[tid].result.error  # type: ignore[union-attr]
+        assert error == TaskError(ErrorCode.DEPENDENCY_FAILED, "depends on 'a', which ended error (tool_error)")
+    a = core.records["a"].result
+    assert a is not None and a.error == TaskError(ErrorCode.TOOL_ERROR, "RuntimeError: boom")
+    end(core, "e", 2.0)
+    assert not core.active
+
+
+def test_a_failure_at_the_head_of_a_long_chain_skips_it_all_without_recursion() -> None:
+    n = 20_000
+    core = core_of(task("t0"), *(task(f"t{i}", f"t{i - 1}") for i in range(1, n)))
+    start(core)
+    end(core, "t0", 1.0, error=RuntimeError("x"))
+    assert not core.active
+    assert core.records[f"t{n - 1}"].result.status is TaskStatus.SKIPPED  # type: ignore[union-attr]
+
+
+def test_all_done_waits_for_every_dependency_whatever_its_status() -> None:
+    core = core_of(task("ok"), task("bad"), task("child", "bad"), task("cleanup", "ok", "child", trigger="all_done"))
+    start(core)
+    end(core, "bad", 1.0, error=RuntimeError("x"))
+    assert start(core, 1.0) == []  # cleanup still waits for ok
+    end(core, "ok", 2.0)
+    assert start(core, 2.0) == ["cleanup"]
+
+
+def test_tasks_added_while_others_run() -> None:
+    core = core_of(task("a"))
+    assert start(core) == ["a"]
+    core.add(task("b", "a"), 0.5)
+    core.add(task("c"), 0.5)
+    assert start(core, 0.5) == ["c"]
+    end(core, "a", 1.0)
+    core.add(task("after-a", "a"), 1.5)  # its only dependency already succeeded: ready at once
+    assert start(core, 1.5) == ["b", "after-a"]
+
+
+def test_a_task_added_after_a_dependency_failed_is_skipped_at_once() -> None:
+    core = core_of(task("a"), task("b", "a"))
+    start(core)
+    end(core, "a", 1.0, error=ServerError("gone"))
+    core.add(task("late", "b"), 2.0)
+    late = core.records["late"].result
+    assert late is not None and late.status is TaskStatus.SKIPPED
+    assert late.error == TaskError(ErrorCode.DEPENDENCY_FAILED, "depends on 'a', which ended error (server_error)")
+
+
+def test_duplicate_dependencies_count_once() -> None:
+    core = core_of(task("a"), task("b", "a", "a"))
+    start(core)
+    end(core, "a", 1.0)
+    assert start(core, 1.0) == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("tasks", "message"),
+    [
+        ([task("a"), task("a")], "task 'a' was already added"),
+        ([task("b", "a")], "task 'b' depends on 'a', which was not added"),
+    ],
+)
+def test_misuse_raises_precise_value_errors(tasks: list[Task], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        core_of(*tasks)
+
+
+def test_results_before_every_task_finished_is_an_error() -> None:
+    core = core_of(task("a"))
+    with pytest.raises(ValueError, match=r"^1 tasks of the run are unfinished$"):
+        core.results(["a"])
+
+
+@given(dags(), st.randoms(use_true_random=False))
+def test_random_completion_orders(dag: DrawnDag, rnd: random.Random) -> None:
+    """Whatever order calls end in: each starts after its dependencies succeeded, failures skip descendants."""
+    core = core_of(*(task(tid, *dag.deps[tid]) for tid in dag.ids))
+    succeeded: set[str] = set()
+    running: list[str] = []
+    now = 0.0
+    while True:
+        for tid in start(core, now):
+            assert succeeded.issuperset(dag.deps[tid])
+            running.append(tid)
+        if not running:
+            break
+        tid = running.pop(rnd.randrange(len(running)))
+        now += 1
+        if tid in dag.failing:
+            end(core, tid, now, error=RuntimeError("x"))
+        else:
+            end(core, tid, now)
+            succeeded.add(tid)
+    assert not core.active
+    skipped = dag.descendants(dag.failing)
+    expected = {tid: "skipped" if tid in skipped else "error" if tid in dag.failing else "success" for tid in dag.ids}
+    assert status(core) == expected
+
+
+# -- calls, retries and errors ---------------------------------------------------------------
+
+
+def test_retries_wait_and_keep_a_timeline() -> None:
+    policy = RetryPolicy(retries=2, wait_initial=1.0, wait_jitter=0.0)
+    core = core_of(task("f"), retry=policy, events=True)
+    start(core)
+    f = core.records["f"]
+    end(core, "f", 0.5, error=RuntimeError("one"))
+    assert (f.phase, f.wait) == (Phase.BACKOFF, 1.0)
+    core.backoff_over(f)
+    assert f.phase is Phase.CALL
+    core.call_started(f, 1.5)
+    end(core, "f", 2.0, error=RuntimeError("two"))
+    assert f.wait == 2.0
+    core.backoff_over(f)
+    core.call_started(f, 4.0)
+    end(core, "f", 4.5, output="third time")
+    result = f.result
+    assert result is not None and result.ok and result.attempts == 3
+    assert [(a.started_at, a.finished_at, a.error and a.error.code) for a in result.timeline] == [
+        (0.0, 0.5, ErrorCode.TOOL_ERROR),
+        (1.5, 2.0, ErrorCode.TOOL_ERROR),
+        (4.0, 4.5, None),
+    ]
+    events = core.events or []
+    assert [type(e).__name__ for e in events] == [
+        "TaskStarted", "TaskRetrying", "TaskStarted", "TaskRetrying", "TaskStarted", "TaskFinished"
+    ]  # fmt: skip
+    assert events[1] == TaskRetrying("f", 1, result.timeline[0].error, 1.0)  # type: ignore[arg-type]
+
+
+def test_no_retry_for_unknown_tools_nor_past_the_task_s_own_retries() -> None:
+    core = core_of(task("u"), task("own", retries=0), retry=RetryPolicy(retries=5))
+    start(core)
+    end(core, "u", 1.0, error=NoSuchToolError("no tool 'u'"))
+    end(core, "own", 1.0, error=RuntimeError("x"))
+    assert status(core) == {"u": "error", "own": "error"}
+
+
+def test_timeouts_name_the_task_s_own_limit_else_the_run_s() -> None:
+    core = core_of(task("own", timeout=0.5), task("default"), task_timeout=2.0)
+    assert core.call_timeout(core.records["own"].task) == 0.5
+    assert core.call_timeout(core.records["default"].task) == 2.0
+    start(core)
+    core.call_timed_out(core.records["own"], 0.5)
+    assert core.records["own"].result.error == TaskError(ErrorCode.TIMEOUT, "no answer within 0.5 s")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("wait_initial", "wait_max", "attempt", "expected"),
+    [(1.0, 30.0, 1, 1.0), (1.0, 30.0, 3, 4.0), (1.0, 30.0, 6, 30.0), (0.5, 30.0, 5_000, 30.0), (1e300, 7.0, 2, 7.0)],
+)
+def test_retry_waits_double_up_to_the_cap_and_never_overflow(
+    wait_initial: float, wait_max: float, attempt: int, expected: float
+) -> None:
+    policy = RetryPolicy(wait_initial=wait_initial, wait_max=wait_max, wait_jitter=0.5)
+    assert policy.wait(attempt, 0.0) == expected
+    assert policy.wait(attempt, 0.999) == pytest.approx(expected * (1 - 0.5 * 0.999))
+
+
+def test_a_task_with_two_thousand_retries_runs_them_all() -> None:
+    core = core_of(task("f", retries=2_000), retry=RetryPolicy(wait_initial=0.0))
+    start(core)
+    f = core.records["f"]
+    for attempt in range(1, 2_001):
+        end(core, "f", float(attempt), error=RuntimeError("again"))
+        core.backoff_over(f)
+        core.call_started(f, float(attempt))
+    end(core, "f", 2_001.0, output="ok")
+    assert f.result is not None and f.result.ok and f.result.attempts == 2_001
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("retries", -1, "retries must be >= 0"),
+        ("retries", 1.5, "retries must be an int, not float"),
+        ("wait_initial", -1.0, "wait_initial must be >= 0"),
+        ("wait_max", float("nan"), "wait_max must be >= 0"),
+        ("wait_jitter", 1.5, "wait_jitter must be between 0 and 1"),
+    ],
+)
+def test_retry_policy_checks_its_numbers(field: str, value: Any, message: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=f"^{message}$"):
+        RetryPolicy(**{field: value})
+
+
+class QuotaError(ToolCallError):
+    code = "quota_exceeded"  # type: ignore[assignment]  # a code of the tool's own
+
+
+@pytest.mark.parametrize(
+    ("exception", "code", "message"),
+    [
+        (ServerError("link broke"), ErrorCode.SERVER_ERROR, "link broke"),
+        (NoSuchToolError("no tool 'x'"), ErrorCode.UNKNOWN_TOOL, "no tool 'x'"),
+        (QuotaError("100 calls a day"), ErrorCode.TOOL_ERROR, "quota_exceeded: 100 calls a day"),
+        (KeyError("k"), ErrorCode.TOOL_ERROR, "KeyError: 'k'"),
+    ],
+)
+def test_how_exceptions_become_errors(exception: BaseException, code: ErrorCode, message: str) -> None:
+    assert task_error(exception) == TaskError(code, message)
+
+
+# -- approval --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("verdict", "phase", "message"),
+    [
+        (True, Phase.CALL, None),
+        (False, Phase.DONE, "refused"),
+        ("not on a Friday", Phase.DONE, "not on a Friday"),
+        (1, Phase.DONE, "refused (the approver answered 1)"),
+        (RuntimeError("no tty"), Phase.DONE, "the approver failed: RuntimeError: no tty"),
+    ],
+)
+def test_the_approver_s_verdicts(verdict: object, phase: Phase, message: str | None) -> None:
+    core = core_of(task("gated", approval=True), task("free"), task("after", "gated"), approval="flagged")
+    ready = core.take_ready()
+    for record in ready:
+        core.begin(record, 0.0)
+    gated, free = ready
+    assert (gated.phase, free.phase) == (Phase.APPROVE, Phase.CALL)
+    core.approved(gated, 2.0, verdict)
+    assert gated.phase is phase
+    if message is not None:
+        assert gated.result is not None and gated.result.status is TaskStatus.SKIPPED
+        assert gated.result.error == TaskError(ErrorCode.REJECTED, message)
+        assert gated.result.started_at == 2.0
+        after = core.records["after"].result
+        assert after is not None and after.error is not None
+        assert after.error.message == "depends on 'gated', which ended skipped (rejected)"
+
+
+def test_approve_all_asks_for_every_task() -> None:
+    core = core_of(task("a"), task("b"), approval="all")
+    ready = core.take_ready()
+    for record in ready:
+        core.begin(record, 0.0)
+    assert [r.phase for r in ready] == [Phase.APPROVE, Phase.APPROVE]
+
+
+# -- slots -------------------------------------------------------------------------------------
+
+
+def test_calls_wait_for_a_slot_best_rank_first_and_free_it_when_they_end() -> None:
+    slots = Slots(1)
+    ranks = {"short": (-1.0,), "long": (-5.0,)}
+    core = core_of(task("short"), task("long"), slots=slots, rank=lambda t: ranks[t.id])
+    core.owner = "run"
+    for record in core.take_ready():
+        core.begin(record, 0.0)
+    assert status(core) == {"short": "slot", "long": "slot"}
+    granted = slots.grant()
+    assert [(owner, r.task.id) for owner, r in granted] == [("run", "long")]  # type: ignore[attr-defined]
+    long = core.records["long"]
+    core.granted(long)
+    core.call_started(long, 0.0)
+    assert slots.grant() == []
+    assert slots.statistics().in_use == 1 and slots.statistics().waiting == 1
+    end(core, "long", 5.0)
+    assert slots.statistics().in_use == 0
+    assert [r.task.id for _, r in slots.grant()] == ["short"]  # type: ignore[attr-defined]
+
+
+def test_runs_sharing_slots_keep_one_ranking_and_one_limit() -> None:
+    slots = Slots(None, {"db": 1})
+    first = core_of(task("a", tool="db:q", estimate=1), task("b", tool="web:get"), slots=slots)
+    second = core_of(task("c", tool="db:q", estimate=9), slots=slots)
+    first.owner, second.owner = "first", "second"
+    for core in (first, second):
+        for record in core.take_ready():
+            core.begin(record, 0.0)
+    granted = [(owner, r.task.id) for owner, r in slots.grant()]  # type: ignore[attr-defined]
+    # web is not limited; of the two db calls, the run whose call ranks first wins.
+    assert sorted(granted) == [("first", "b"), ("second", "c")]
+    assert slots.statistics().in_use_by_server == {"db": 1}
+
+
+def test_a_retry_waits_again_for_a_slot_and_holds_none_meanwhile() -> None:
+    slots = Slots(1)
+    core = core_of(task("f"), retry=RetryPolicy(retries=1, wait_jitter=0.0), slots=slots)
+    f = core.take_ready()[0]
+    core.begin(f, 0.0)
+    ((_, _),) = slots.grant()
+    core.granted(f)
+    core.call_started(f, 0.0)
+    end(core, "f", 1.0, error=RuntimeError("x"))
+    assert f.phase is Phase.BACKOFF and slots.statistics().in_use == 0
+    core.backoff_over(f)
+    assert f.phase is Phase.SLOT and slots.statistics().waiting == 1
+
+
+def test_slots_misuse() -> None:
+    slots = Slots(1)
+    slots.push(None, "k", "s", ())
+    with pytest.raises(ValueError, match=r"^call 'k' is already waiting$"):
+        slots.push(None, "k", "s", ())
+    slots.withdraw("k")
+    slots.withdraw("k")  # a no-op once gone
+    assert slots.grant() == []
+
+
+# -- stopping ----------------------------------------------------------------------------------
+
+
+def test_stop_cancels_what_waits_and_leaves_calls_under_way_to_their_report() -> None:
+    slots = Slots(1)
+    core = core_of(task("running"), task("queued"), task("later", "running"), slots=slots, events=True)
+    for record in core.take_ready():
+        core.begin(record, 0.0)
+    (_, running), = slots.grant()
+    core.granted(running)  # type: ignore[arg-type]
+    core.call_started(running, 0.0)  # type: ignore[arg-type]
+    core.stop("enough", 1.0)
+    assert status(core) == {"running": "call", "queued": "cancelled", "later": "cancelled"}
+    assert slots.statistics().waiting == 0
+    core.interrupted(running, 1.0)  # type: ignore[arg-type]
+    assert not core.active and slots.statistics().in_use == 0
+    results = {r.task_id: r for r in core.results(["running", "queued", "later"])}
+    assert {tid: r.error for tid, r in results.items()} == {
+        tid: TaskError(ErrorCode.CANCELLED, "cancelled: enough") for tid in ("running", "queued", "later")
+    }
+    assert (results["running"].started_at, results["running"].finished_at) == (0.0, 1.0)
+    assert results["queued"].started_at is None
+    finals = [e for e in core.events or [] if isinstance(e, TaskFinished | TaskSkipped)]
+    assert [(type(e).__name__, e.result.task_id) for e in finals] == [
+        ("TaskSkipped", "queued"), ("TaskSkipped", "later"), ("TaskFinished", "running")
+    ]  # fmt: skip
+
+
+def test_a_call_that_ended_as_the_run_stopped_keeps_its_real_result_and_starts_nothing() -> None:
+    core = core_of(task("a"), task("b", "a"), task("c"))
+    start(core)
+    core.stop("stopped", 1.0)
+    end(core, "a", 1.0, output="made it")  # its end raced the stop
+    core.interrupted(core.records["a"], 1.0)  # then its cancellation arrives: a no-op
+    core.interrupted(core.records["c"], 1.0)
+    assert status(core) == {"a": "success", "b": "cancelled", "c": "cancelled"}
+    assert core.records["a"].result.output == "made it"  # type: ignore[union-attr]
+    assert start(core) == []
+
+
+def test_a_failed_call_after_a_stop_is_not_retried() -> None:
+    core = core_of(task("a"), retry=RetryPolicy(retries=3))
+    start(core)
+    core.stop("stopped", 1.0)
+    end(core, "a", 1.0, error=RuntimeError("x"))
+    assert status(core) == {"a": "error"}
+
+
+def test_fail_fast_skips_the_failure_s_descendants_and_cancels_the_rest() -> None:
+    core = core_of(task("bad"), task("child", "bad"), task("other"), task("waits", "other"), fail_fast=True)
+    start(core)
+    end(core, "bad", 1.0, error=RuntimeError("x"))
+    assert core.stop_reason == "task 'bad' failed first (fail_fast)"
+    assert status(core) == {"bad": "error", "child": "skipped", "other": "call", "waits": "cancelled"}
+    core.add(task("late"), 2.0)
+    assert status(core)["late"] == "cancelled"
+
+
+def test_begin_after_a_stop_is_a_no_op() -> None:
+    core = core_of(task("a"), task("b"))
+    ready = core.take_ready()
+    core.stop("stopped", 0.0)
+    for record in ready:
+        core.begin(record, 0.0)
+    assert status(core) == {"a": "cancelled", "b": "cancelled"}
+
+
+# -- the journal -------------------------------------------------------------------------------
+
+
+def test_a_journaled_success_is_reused_and_new_calls_are_recorded_first() -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    def reusable(task_id: str, tool: str, digest: str) -> tuple[bool, Any]:
+        seen.append((task_id, tool, digest))
+        return (True, {"from": "journal"}) if task_id == "old" else (False, None)
+
+    core = core_of(task("old"), task("new"), reusable=reusable, events=True)
+    start(core)
+    old, new = core.records["old"], core.records["new"]
+    assert old.result is not None and old.result.reused and old.result.output == {"from": "journal"}
+    end(core, "new", 1.0, output=[1, 2])
+    assert new.phase is Phase.RECORD and new.result is None  # not finished until its row is committed
+    task_id, tool, digest, status_, output = core.journal_row(new)
+    assert (task_id, tool, status_, output) == ("new", "s:t", "success", [1, 2])
+    assert digest == seen[1][2] and len(digest) == 64
+    core.recorded(new, 1.5)
+    assert new.result is not None and new.result.finished_at == 1.5
+    assert isinstance((core.events or [])[0], TaskFinished)
+    assert not any(isinstance(e, TaskStarted) and e.task_id == "old" for e in core.events or [])
