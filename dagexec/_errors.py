@@ -129,3 +129,37 @@ class ServerError(ToolCallError):
     """The server or the connection to it failed (it died, the link broke)."""
 
     code = "server_error"
+
+
+class ServerConfigError(DagexecError):
+    """The servers config is unreadable or invalid; the message names the key.
+
+    Attributes:
+        problems: One line per problem, each naming its key.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid servers config:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+class ServerStartError(DagexecError):
+    """A server could not start, initialize or list its tools.
+
+    Attributes:
+        server: The server's name in the config.
+        cause: What went wrong, in words.
+    """
+
+    def __init__(self, server: str, cause: str) -> None:
+        self.server = server
+        self.cause = cause
+        super().__init__(f"server {server!r} did not start: {cause}")
+
+
+class JournalError(DagexecError):
+    """The journal file cannot be opened or written."""
+
+
+class UsageError(DagexecError):
+    """Input the command cannot use: reported in a line, exit status 2."""
