@@ -10,15 +10,20 @@ against.
 from ._errors import CycleError as CycleError
 from ._errors import DagexecError as DagexecError
 from ._errors import DuplicateTaskError as DuplicateTaskError
+from ._errors import JournalError as JournalError
 from ._errors import NoSuchToolError as NoSuchToolError
 from ._errors import SchemaError as SchemaError
+from ._errors import ServerConfigError as ServerConfigError
 from ._errors import ServerError as ServerError
+from ._errors import ServerStartError as ServerStartError
 from ._errors import ToolCallError as ToolCallError
 from ._errors import ToolError as ToolError
 from ._errors import UnknownDependencyError as UnknownDependencyError
 from ._errors import UnknownServerError as UnknownServerError
 from ._errors import UnknownToolError as UnknownToolError
 from ._errors import WorkflowError as WorkflowError
+from ._events import Event as Event
+from ._events import EventHandler as EventHandler
 from ._events import TaskFinished as TaskFinished
 from ._events import TaskRetrying as TaskRetrying
 from ._events import TaskSkipped as TaskSkipped
@@ -26,7 +31,6 @@ from ._events import TaskStarted as TaskStarted
 from ._executor import EagerExecutor as EagerExecutor
 from ._executor import LayeredExecutor as LayeredExecutor
 from ._executor import Run as Run
-from ._journal import JournalError as JournalError
 from ._results import Attempt as Attempt
 from ._results import ErrorCode as ErrorCode
 from ._results import ExecutionResult as ExecutionResult
@@ -48,6 +52,8 @@ __all__ = [
     "DuplicateTaskError",
     "EagerExecutor",
     "ErrorCode",
+    "Event",
+    "EventHandler",
     "ExecutionResult",
     "JournalError",
     "LayeredExecutor",
@@ -56,7 +62,9 @@ __all__ = [
     "NoSuchToolError",
     "Run",
     "SchemaError",
+    "ServerConfigError",
     "ServerError",
+    "ServerStartError",
     "Task",
     "TaskError",
     "TaskFinished",

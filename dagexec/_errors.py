@@ -1,9 +1,13 @@
-"""The errors dagexec raises on purpose.
+"""Every error dagexec raises on purpose, each a :class:`DagexecError` carrying its data.
 
-Two families: :class:`WorkflowError` for input that cannot run (raised before
-anything runs), and :class:`ToolCallError` for tool servers to signal how a call
-failed (it becomes data in the task's result, never an exception out of
-``execute``).
+- :class:`WorkflowError` and its subclasses: a workflow that cannot run, found
+  before anything runs.
+- :class:`ToolCallError` and its subclasses: raised by tool servers to say how a
+  call failed; it becomes data in the task's result, never an exception out of
+  ``execute``.
+- :class:`ServerConfigError`, :class:`ServerStartError`: a servers config that
+  cannot be used, a server that cannot start.
+- :class:`JournalError`: a journal that cannot be opened or written.
 """
 
 from __future__ import annotations
@@ -134,3 +138,33 @@ class ServerError(ToolCallError):
     """The server or the connection to it failed (it died, the link broke)."""
 
     code = ErrorCode.SERVER_ERROR
+
+
+class ServerConfigError(DagexecError):
+    """The servers config is unreadable or invalid; the message names the key.
+
+    Attributes:
+        problems: One line per problem, each naming its key.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid servers config:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+class ServerStartError(DagexecError):
+    """A server could not start, initialize or list its tools.
+
+    Attributes:
+        server: The server's name in the config.
+        cause: What went wrong, in words.
+    """
+
+    def __init__(self, server: str, cause: str) -> None:
+        self.server = server
+        self.cause = cause
+        super().__init__(f"server {server!r} did not start: {cause}")
+
+
+class JournalError(DagexecError):
+    """The journal file cannot be opened or written."""

@@ -37,6 +37,11 @@ class TaskFinished:
 
     result: TaskResult
 
+    @property
+    def task_id(self) -> str:
+        """The task's id (``result.task_id``)."""
+        return self.result.task_id
+
 
 @attrs.frozen
 class TaskSkipped:
@@ -46,6 +51,11 @@ class TaskSkipped:
     """
 
     result: TaskResult
+
+    @property
+    def task_id(self) -> str:
+        """The task's id (``result.task_id``)."""
+        return self.result.task_id
 
 
 Event = TaskStarted | TaskRetrying | TaskFinished | TaskSkipped

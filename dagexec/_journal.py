@@ -17,7 +17,7 @@ from typing import Any
 
 import trio
 
-from ._errors import DagexecError
+from ._errors import JournalError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS finished (
@@ -29,10 +29,6 @@ CREATE TABLE IF NOT EXISTS finished (
     finished_at REAL NOT NULL
 )
 """
-
-
-class JournalError(DagexecError):
-    """The journal file cannot be opened or written."""
 
 
 def arguments_hash(tool: str, arguments: Any) -> str:

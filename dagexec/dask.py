@@ -13,6 +13,10 @@ Example::
     with LocalCluster(n_workers=2, processes=True) as cluster, Client(cluster) as client:
         servers = {"cpu": DaskTools(client, {"fit": fit_model}), "web": LocalTools({...})}
         result = trio.run(EagerExecutor(servers).execute, workflow)
+
+A ``dask`` entry of a servers config is started here too, by
+:func:`~dagexec.servers.open_servers`: it connects to a scheduler, or starts a
+local cluster for the run, and serves its tools as :class:`DaskTools`.
 """
 
 from __future__ import annotations
@@ -21,15 +25,20 @@ import contextlib
 import functools
 import importlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ._errors import NoSuchToolError, ServerError
+from ._errors import NoSuchToolError, ServerError, ServerStartError
+from ._tools import ToolServer
+from .servers import _describe
+
+if TYPE_CHECKING:
+    from .servers import DaskServerConfig
 
 try:
     import distributed
-    from distributed import Client, Future
+    from distributed import Client, Future, LocalCluster
     from distributed.comm.core import CommClosedError
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("dagexec.dask needs the dask extra: pip install 'dagexec[dask]'") from exc
@@ -158,3 +167,45 @@ def load_registry(spec: str) -> dict[str, Callable[..., Any]]:
     ):
         raise ValueError(f"{spec!r} is not a mapping of tool names to functions")
     return dict(registry)
+
+
+async def _serve_dask(
+    name: str, config: DaskServerConfig, start_timeout: float, *, task_status: trio.TaskStatus[ToolServer]
+) -> None:
+    """Connect to (or start) a Dask cluster and hold it until cancelled."""
+    try:
+        tools = load_registry(config.tools)
+    except ValueError as exc:
+        raise ServerStartError(name, str(exc)) from None
+    cluster: LocalCluster | None = None
+    client: Client | None = None
+    try:
+        with trio.fail_after(start_timeout):
+            if config.local is not None:
+                local = config.local
+                cluster = await trio.to_thread.run_sync(
+                    functools.partial(
+                        LocalCluster,
+                        n_workers=local.n_workers,
+                        threads_per_worker=local.threads_per_worker,
+                        processes=True,
+                        dashboard_address=":0",
+                    ),
+                    abandon_on_cancel=True,
+                )
+            address = config.scheduler if cluster is None else cluster
+            client = await trio.to_thread.run_sync(
+                functools.partial(Client, address, timeout=start_timeout), abandon_on_cancel=True
+            )
+    except trio.TooSlowError:
+        raise ServerStartError(name, f"no Dask scheduler answered within {start_timeout} s") from None
+    except Exception as exc:
+        raise ServerStartError(name, _describe(exc)) from None
+    try:
+        task_status.started(DaskTools(client, tools))
+        await trio.sleep_forever()
+    finally:
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(client.close)
+            if cluster is not None:
+                await trio.to_thread.run_sync(cluster.close)

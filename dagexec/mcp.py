@@ -3,6 +3,11 @@
 Install with the ``mcp`` extra (``pip install 'dagexec[mcp]'``). The SDK runs on
 trio through anyio, so its sessions live in the same event loop as the run.
 
+:func:`~dagexec.servers.open_servers` starts the ``command`` and ``url`` entries
+of a servers config here, each as an :class:`MCPToolServer`. The config, its
+loading and ``open_servers`` live in :mod:`dagexec.servers`; this module
+re-exports them, and the errors they raise, under their former names.
+
 Example::
 
     async with open_servers("servers.json") as servers:
@@ -11,29 +16,28 @@ Example::
 
 from __future__ import annotations
 
-import functools
 import json
 import math
-import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Mapping
-from contextlib import (
-    AbstractAsyncContextManager,
-    AbstractContextManager,
-    AsyncExitStack,
-    asynccontextmanager,
-    nullcontext,
-)
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, AsyncExitStack, nullcontext
 from pathlib import Path
 from typing import Any, TextIO
 
-import attrs
 import trio
 
-from ._convert import Invalid, Problems, structure
-from ._errors import DagexecError, NoSuchToolError, ServerError, ToolError
+from ._errors import NoSuchToolError, ServerError, ToolError
+from ._errors import ServerConfigError as ServerConfigError
+from ._errors import ServerStartError as ServerStartError
 from ._tools import ToolServer
+from .servers import DaskServerConfig as DaskServerConfig
+from .servers import HttpServerConfig as HttpServerConfig
+from .servers import LocalClusterConfig as LocalClusterConfig
+from .servers import ServerConfig as ServerConfig
+from .servers import StdioServerConfig as StdioServerConfig
+from .servers import _describe
+from .servers import load_config as load_config
+from .servers import open_servers as open_servers
 
 try:
     import httpx2
@@ -56,162 +60,6 @@ __all__ = [
 ]
 
 
-class ServerConfigError(DagexecError):
-    """The servers config is unreadable or invalid; the message names the key.
-
-    Attributes:
-        problems: One line per problem, each naming its key.
-    """
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("invalid servers config:\n" + "\n".join(f"  {p}" for p in problems))
-
-
-class ServerStartError(DagexecError):
-    """A server could not start, initialize or list its tools.
-
-    Attributes:
-        server: The server's name in the config.
-        cause: What went wrong, in words.
-    """
-
-    def __init__(self, server: str, cause: str) -> None:
-        self.server = server
-        self.cause = cause
-        super().__init__(f"server {server!r} did not start: {cause}")
-
-
-# -- config --------------------------------------------------------------------------------
-
-
-def _check_command(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not value:
-        raise Invalid("command must not be empty")
-
-
-@attrs.frozen(kw_only=True)
-class StdioServerConfig:
-    """A server that dagexec starts as a subprocess and talks to over stdio.
-
-    Args:
-        command: The program to run (looked up on ``PATH``).
-        args: Its arguments.
-        env: Variables added to the environment it runs in.
-        cwd: Its working directory.
-        type: ``"stdio"``, as some configs say; optional.
-    """
-
-    command: str = attrs.field(validator=_check_command)
-    args: tuple[str, ...] = ()
-    env: Mapping[str, str] = attrs.field(factory=dict)
-    cwd: str | None = None
-    type: str = attrs.field(default="stdio", validator=attrs.validators.in_(["stdio"]))
-
-
-@attrs.frozen(kw_only=True)
-class HttpServerConfig:
-    """A running server that dagexec reaches over streamable HTTP.
-
-    Args:
-        url: Its endpoint, such as ``http://127.0.0.1:8000/mcp``.
-        headers: HTTP headers sent with every request (authorization, ...).
-        type: ``"http"`` or ``"streamable-http"``, as some configs say; optional.
-    """
-
-    url: str
-    headers: Mapping[str, str] = attrs.field(factory=dict)
-    type: str = attrs.field(
-        default="http", validator=attrs.validators.in_(["http", "streamable-http", "streamable_http"])
-    )
-
-
-@attrs.frozen(kw_only=True)
-class LocalClusterConfig:
-    """A Dask cluster of worker processes on this machine, started for the run."""
-
-    n_workers: int = 2
-    threads_per_worker: int = 1
-
-
-def _check_dask(instance: DaskServerConfig, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if (instance.scheduler is None) == (instance.local is None):
-        raise Invalid("needs either 'scheduler' (an address) or 'local' (a cluster started for the run)")
-
-
-@attrs.frozen(kw_only=True)
-class DaskServerConfig:
-    """Python tools run on a Dask cluster (see :class:`~dagexec.dask.DaskTools`).
-
-    Args:
-        tools: ``"package.module:name"``, a mapping of tool names to functions
-            that the workers can import too.
-        scheduler: The scheduler's address, such as ``tcp://127.0.0.1:8786``.
-        local: Or a local cluster started for the run: ``{"n_workers": 2}``.
-    """
-
-    tools: str
-    scheduler: str | None = None
-    local: LocalClusterConfig | None = attrs.field(default=None, validator=_check_dask)
-
-
-ServerConfig = StdioServerConfig | HttpServerConfig | DaskServerConfig
-
-
-def load_config(config: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, ServerConfig]:
-    """Read and check a standard MCP servers config (``{"mcpServers": {...}}``).
-
-    Each entry has ``command`` (with optional ``args``, ``env``, ``cwd``) for a
-    server started over stdio, ``url`` (with optional ``headers``) for one
-    reached over streamable HTTP, or ``dask`` for Python tools on a Dask cluster
-    (``{"dask": {"scheduler": "tcp://...", "tools": "package.module:name"}}``).
-
-    Args:
-        config: The path of a JSON file, or its data.
-
-    Raises:
-        ServerConfigError: The file is unreadable, not JSON, or not such a config;
-            the message names the offending key.
-    """
-    if isinstance(config, str | os.PathLike):
-        path = os.fspath(config)
-        try:
-            config = json.loads(Path(path).read_text())
-        except OSError as exc:
-            raise ServerConfigError([f"cannot read {path!r}: {exc.strerror}"]) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ServerConfigError([f"{path!r} is not valid JSON: {exc}"]) from None
-    if not isinstance(config, Mapping) or not isinstance(config.get("mcpServers"), Mapping):
-        raise ServerConfigError(['expected an object with an "mcpServers" object @ config'])
-    servers: dict[str, ServerConfig] = {}
-    problems: list[str] = []
-    for name, entry in config["mcpServers"].items():
-        key = f"mcpServers.{name}"
-        if not isinstance(entry, Mapping):
-            problems.append(f"expected an object, got {type(entry).__name__} @ {key}")
-        elif sum(k in entry for k in ("command", "url", "dask")) != 1:
-            problems.append(
-                "needs one of 'command' (a server over stdio), 'url' (streamable HTTP) "
-                f"or 'dask' (tools on a Dask cluster) @ {key}"
-            )
-        else:
-            try:
-                if "command" in entry:
-                    servers[name] = structure(entry, StdioServerConfig, key)
-                elif "url" in entry:
-                    servers[name] = structure(entry, HttpServerConfig, key)
-                elif set(entry) != {"dask"}:
-                    extra = ", ".join(sorted(set(entry) - {"dask"}))
-                    problems.append(f"extra fields found ({extra}) @ {key}")
-                else:
-                    servers[name] = structure(entry["dask"], DaskServerConfig, f"{key}.dask")
-            except Problems as exc:
-                problems += exc.problems
-    if problems:
-        raise ServerConfigError(problems)
-    return servers
-
-
 # -- the tool server -----------------------------------------------------------------------
 
 
@@ -219,7 +67,7 @@ class MCPToolServer:
     """One connected MCP server, as a tool server for the executors.
 
     Every task on this server shares its session; their calls run concurrently
-    over it. Made by :func:`open_servers`.
+    over it. Made by :func:`~dagexec.servers.open_servers`.
 
     A call's output is the server's structured content when it gives one;
     otherwise its text content, parsed as JSON when it is JSON (several blocks
@@ -308,14 +156,6 @@ def _block_value(block: Any) -> Any:
     return block.model_dump(mode="json", exclude_none=True)
 
 
-def _describe(exc: BaseException) -> str:
-    """Words for an exception: the first leaf of a group, its type and message."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    message = str(exc)
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-
-
 # -- starting and stopping -----------------------------------------------------------------
 
 
@@ -344,58 +184,9 @@ def _transport(
     return streamable_http_client(config.url, http_client=http)
 
 
-async def _serve_dask(
-    name: str, config: DaskServerConfig, start_timeout: float, *, task_status: trio.TaskStatus[ToolServer]
-) -> None:
-    """Connect to (or start) a Dask cluster and hold it until cancelled."""
-    try:
-        from distributed import Client as DaskClient
-        from distributed import LocalCluster
-
-        from .dask import DaskTools, load_registry
-    except ImportError as exc:
-        raise ServerStartError(name, str(exc)) from None
-    try:
-        tools = load_registry(config.tools)
-    except ValueError as exc:
-        raise ServerStartError(name, str(exc)) from None
-    cluster: LocalCluster | None = None
-    client: DaskClient | None = None
-    try:
-        with trio.fail_after(start_timeout):
-            if config.local is not None:
-                local = config.local
-                cluster = await trio.to_thread.run_sync(
-                    functools.partial(
-                        LocalCluster,
-                        n_workers=local.n_workers,
-                        threads_per_worker=local.threads_per_worker,
-                        processes=True,
-                        dashboard_address=":0",
-                    ),
-                    abandon_on_cancel=True,
-                )
-            address = config.scheduler if cluster is None else cluster
-            client = await trio.to_thread.run_sync(
-                functools.partial(DaskClient, address, timeout=start_timeout), abandon_on_cancel=True
-            )
-    except trio.TooSlowError:
-        raise ServerStartError(name, f"no Dask scheduler answered within {start_timeout} s") from None
-    except Exception as exc:
-        raise ServerStartError(name, _describe(exc)) from None
-    try:
-        task_status.started(DaskTools(client, tools))
-        await trio.sleep_forever()
-    finally:
-        with trio.CancelScope(shield=True):
-            await trio.to_thread.run_sync(client.close)
-            if cluster is not None:
-                await trio.to_thread.run_sync(cluster.close)
-
-
-async def _serve(
+async def _serve_mcp(
     name: str,
-    config: ServerConfig,
+    config: StdioServerConfig | HttpServerConfig,
     errlog: TextIO | None,
     start_timeout: float,
     *,
@@ -406,9 +197,6 @@ async def _serve(
     Before it started, every failure is raised as :class:`ServerStartError`;
     after, an ended session fails the server's calls instead of the run.
     """
-    if isinstance(config, DaskServerConfig):
-        await _serve_dask(name, config, start_timeout, task_status=task_status)
-        return
     server: MCPToolServer | None = None
     own_log = errlog is None
     log_file: AbstractContextManager[TextIO] = (
@@ -444,67 +232,3 @@ async def _serve(
             if server is None:
                 raise ServerStartError(name, cause) from None
             server._lost(cause)
-
-
-@asynccontextmanager
-async def open_servers(
-    config: str | os.PathLike[str] | Mapping[str, Any],
-    *,
-    errlog: TextIO | None = None,
-    start_timeout: float = 30.0,
-) -> AsyncIterator[dict[str, ToolServer]]:
-    """Start every server of an MCP config and yield them as tool servers.
-
-    Every server starts concurrently: a ``command`` entry as a subprocess over
-    stdio, a ``url`` entry over streamable HTTP. Each gets one session, which is
-    initialized and asked for its tools. A ``dask`` entry connects to a Dask
-    scheduler (or starts a local cluster) and serves its tools as
-    :class:`~dagexec.dask.DaskTools`, so one config can mix MCP servers and a
-    cluster. On exit -- also on error or
-    cancellation -- every session is closed and every server process it
-    started is gone.
-
-    Args:
-        config: A path to a JSON file, or the config itself:
-            ``{"mcpServers": {"time": {"command": "python", "args": [...]}}}``.
-        errlog: Where the stdio servers' stderr goes; it must have a file
-            descriptor (``sys.stderr``, an open file). By default each server's
-            stderr is kept in a temporary file, and its last lines are quoted
-            when the server fails.
-        start_timeout: Seconds a server has to start, initialize and list its
-            tools.
-
-    Yields:
-        Each server's name, mapped to its :class:`MCPToolServer` (or
-        :class:`~dagexec.dask.DaskTools`).
-
-    Raises:
-        ServerConfigError: The config is invalid; nothing was started.
-        ServerStartError: A server did not start; the others were stopped.
-    """
-    configs = load_config(config)
-    servers: dict[str, ToolServer] = {}
-    failures: list[ServerStartError] = []
-    body_error: BaseException | None = None
-    async with trio.open_nursery() as nursery:
-
-        async def start(name: str, server_config: ServerConfig) -> None:
-            try:
-                servers[name] = await nursery.start(_serve, name, server_config, errlog, start_timeout)
-            except ServerStartError as exc:
-                failures.append(exc)
-
-        async with trio.open_nursery() as starting:
-            for name, server_config in configs.items():
-                starting.start_soon(start, name, server_config)
-        if not failures:
-            try:
-                yield {name: servers[name] for name in configs}
-            except BaseException as exc:  # re-raised below, unwrapped, once the servers are gone
-                body_error = exc
-        nursery.cancel_scope.cancel()
-    if body_error is not None:
-        raise body_error
-    if failures:
-        order = list(configs)
-        raise min(failures, key=lambda f: order.index(f.server))

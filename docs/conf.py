@@ -51,7 +51,7 @@ def _virtual_runs(workflow: Any, executors: list[Any]) -> list[Any]:
 def draw_pictures() -> None:
     """Run the demo workflow layered and eager (in virtual time: exact) and draw both."""
     from dagexec import EagerExecutor, LayeredExecutor, Workflow
-    from dagexec._demo import DEMO_WORKFLOW, demo_servers
+    from dagexec.cli._demo import DEMO_WORKFLOW, demo_servers
     from dagexec.plot import save_timelines
 
     GENERATED.mkdir(exist_ok=True)

@@ -5,7 +5,7 @@ import sys
 import trio
 
 from dagexec import EagerExecutor, Workflow
-from dagexec.mcp import open_servers
+from dagexec.servers import open_servers
 
 CONFIG = {
     "mcpServers": {

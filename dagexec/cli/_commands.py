@@ -14,13 +14,14 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 import trio
 
-from . import DagexecError, EagerExecutor, ExecutionResult, LayeredExecutor, Task, ToolServer, Workflow
+from dagexec import DagexecError, EagerExecutor, ExecutionResult, LayeredExecutor, Task, ToolServer, Workflow
+from dagexec.servers import open_servers
 
 try:
     from rich.console import Console
@@ -32,14 +33,15 @@ except ImportError:  # pragma: no cover - depends on the environment
 from . import _render
 from ._demo import DEMO_WORKFLOW, demo_servers
 
+
+class UsageError(DagexecError):
+    """Input the command cannot use: reported in a line, exit status 2."""
+
+
 EXECUTORS: dict[str, type[EagerExecutor] | type[LayeredExecutor]] = {
     "eager": EagerExecutor,
     "layered": LayeredExecutor,
 }
-
-
-class UsageError(DagexecError):
-    """Input the command cannot use: reported in a line, exit status 2."""
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -57,13 +59,6 @@ def load_workflow(path: str) -> Workflow:
         return Workflow.from_json(text)
     except DagexecError as exc:
         raise UsageError(f"invalid workflow {path!r}: {exc}") from None
-
-
-def servers_from(path: str) -> AbstractAsyncContextManager[Mapping[str, ToolServer]]:
-    """Open the servers of an MCP config file."""
-    from .mcp import open_servers  # the mcp extra, only where a command needs servers
-
-    return open_servers(path)
 
 
 async def run_one(
@@ -154,7 +149,7 @@ def plot(path: str | None, results: Sequence[ExecutionResult]) -> None:
     if path is None:
         return
     try:
-        from .plot import save_timelines
+        from dagexec.plot import save_timelines
     except ImportError as exc:
         raise UsageError(str(exc)) from None
     try:
@@ -195,7 +190,7 @@ async def cmd_run(args: argparse.Namespace, console: Console) -> int:
     options = executor_options(args)
     if args.journal:
         options["journal"] = args.journal
-    async with approval(args, console) as approver, servers_from(args.servers) as servers:
+    async with approval(args, console) as approver, open_servers(args.servers) as servers:
         live = not approver
         if workflow is None:
             eager = EagerExecutor(servers, **options, **approver)
@@ -241,7 +236,7 @@ async def compare(
 
 async def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     workflow = load_workflow(args.workflow)
-    async with servers_from(args.servers) as servers:
+    async with open_servers(args.servers) as servers:
         return await compare(
             console, workflow, servers, args.json, executor_options(args), args.timeout, args.plot
         )
@@ -257,7 +252,7 @@ async def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
 
 async def cmd_bench(args: argparse.Namespace, console: Console) -> int:
-    from .bench import PARTS, run_bench
+    from dagexec.bench import PARTS, run_bench
 
     if args.json and not Path(args.json).parent.is_dir():  # say so now, not after minutes of running
         raise UsageError(f"cannot write {args.json!r}: no such directory")

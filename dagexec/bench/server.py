@@ -1,6 +1,6 @@
 """A small MCP server for ``dagexec bench``: a tool that sleeps, over stdio.
 
-Run as ``python -m dagexec._bench_server``; it needs the ``mcp`` extra.
+Run as ``python -m dagexec.bench.server``; it needs the ``mcp`` extra.
 """
 
 from __future__ import annotations

@@ -13,9 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from ._events import Event, TaskFinished, TaskSkipped, TaskStarted
-from ._results import ExecutionResult, TaskStatus
-from ._workflow import Workflow
+from dagexec import Event, ExecutionResult, TaskFinished, TaskSkipped, TaskStarted, TaskStatus, Workflow
 
 STATUS_STYLE = {
     TaskStatus.SUCCESS: "green",

@@ -1,6 +1,6 @@
 """``dagexec bench``: measure eager against layered, and against the limits.
 
-Three parts, each reproducible on the user's own machine:
+Four parts, each reproducible on the user's own machine:
 
 1. **Makespan in virtual time** (trio's ``MockClock``): seeded random DAG
    families run eager, layered and one at a time, each as a ratio to the
@@ -40,8 +40,8 @@ import networkx
 import trio
 import trio.testing
 
-from . import EagerExecutor, ExecutionResult, LayeredExecutor, LocalTools, Task, Workflow, __version__
-from ._graph import DependencyGraph
+from .. import EagerExecutor, ExecutionResult, LayeredExecutor, LocalTools, Task, Workflow, __version__
+from .._graph import DependencyGraph
 
 Data = dict[str, Any]
 
@@ -305,14 +305,14 @@ def _peak_memory(fn: Callable[[], Any]) -> int:
 def bench_mcp(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
     """Part 3: five tools on a real stdio MCP server, P50 and P95 wall times."""
     try:
-        from .mcp import open_servers
+        from ..mcp import open_servers
     except ImportError as exc:
         return {"skipped": str(exc)}
     runs = 5 if quick else 20
     workflow = Workflow.from_dict(
         {"tasks": [{"id": f"t{i}", "tool": "bench:sleep", "arguments": {"seconds": seconds}} for i in range(5)]}
     )
-    config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec._bench_server"]}}}
+    config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
 
     async def main() -> dict[str, list[float]]:
         times: dict[str, list[float]] = {"eager": [], "layered": [], "one at a time": []}
@@ -376,7 +376,7 @@ def bench_dask(quick: bool) -> dict[str, Any]:
     try:
         from distributed import Client, LocalCluster
 
-        from .dask import DaskTools
+        from ..dask import DaskTools
     except ImportError as exc:
         return {"skipped": str(exc)}
     seconds, runs, noops = (0.25, 1, 50) if quick else (0.5, 3, 200)

@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from ._tools import LocalTools
+from dagexec import LocalTools
 
 #: Seconds each simulated tool call takes (at speed 1).
 LATENCY: dict[str, float] = {

@@ -1,0 +1,42 @@
+"""``dagexec bench``: the benchmark harness, and the MCP server it measures.
+
+The harness (:func:`run_bench` and its parts) measures eager against layered
+and against the physical limits; ``python -m dagexec.bench.server`` runs its
+MCP server (a tool that sleeps, over stdio; the ``mcp`` extra).
+"""
+
+from ._harness import MAKESPAN_FAMILIES as MAKESPAN_FAMILIES
+from ._harness import PARTS as PARTS
+from ._harness import bench_dask as bench_dask
+from ._harness import bench_makespan as bench_makespan
+from ._harness import bench_mcp as bench_mcp
+from ._harness import bench_overhead as bench_overhead
+from ._harness import chain_dag as chain_dag
+from ._harness import cpu_work as cpu_work
+from ._harness import machine as machine
+from ._harness import makespan_family as makespan_family
+from ._harness import minimal_executor as minimal_executor
+from ._harness import noop_tool as noop_tool
+from ._harness import overhead_family as overhead_family
+from ._harness import random_dag as random_dag
+from ._harness import run_bench as run_bench
+from ._harness import wide_dag as wide_dag
+
+__all__ = [
+    "MAKESPAN_FAMILIES",
+    "PARTS",
+    "bench_dask",
+    "bench_makespan",
+    "bench_mcp",
+    "bench_overhead",
+    "chain_dag",
+    "cpu_work",
+    "machine",
+    "makespan_family",
+    "minimal_executor",
+    "noop_tool",
+    "overhead_family",
+    "random_dag",
+    "run_bench",
+    "wide_dag",
+]

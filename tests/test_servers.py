@@ -1,0 +1,107 @@
+"""The servers config needs no extra to load; starting an entry asks for its own.
+
+Each test runs Python in a subprocess where the extras' packages cannot be
+imported, as in an environment that never installed them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+# Makes the named top-level packages (and their submodules) impossible to import; then a
+# config with an entry of each kind.
+BLOCK = """
+import importlib.abc
+import sys
+
+BLOCKED = {blocked!r}
+
+
+class NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NotInstalled())
+
+CONFIG = {{
+    "mcpServers": {{
+        "time": {{"command": sys.executable, "args": ["-m", "mcp_server_time"]}},
+        "api": {{"url": "http://127.0.0.1:9/mcp"}},
+        "cpu": {{"dask": {{"local": {{"n_workers": 1}}, "tools": "tests.dask_tools:TOOLS"}}}},
+    }}
+}}
+"""
+
+MCP_SDK = ["mcp", "mcp_types", "httpx2"]
+DASK = ["distributed", "dask"]
+
+
+def run_blocked(blocked: list[str], code: str) -> list[str]:
+    script = BLOCK.format(blocked=set(blocked)) + textwrap.dedent(code)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
+
+
+def test_a_config_loads_without_any_extra() -> None:
+    lines = run_blocked(
+        MCP_SDK + DASK,
+        """
+        from dagexec.servers import load_config
+
+        for name, config in load_config(CONFIG).items():
+            print(name, type(config).__name__)
+        """,
+    )
+    assert lines == ["time StdioServerConfig", "api HttpServerConfig", "cpu DaskServerConfig"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("time", "server 'time' did not start: dagexec.mcp needs the mcp extra: pip install 'dagexec[mcp]'"),
+        ("api", "server 'api' did not start: dagexec.mcp needs the mcp extra: pip install 'dagexec[mcp]'"),
+        ("cpu", "server 'cpu' did not start: dagexec.dask needs the dask extra: pip install 'dagexec[dask]'"),
+    ],
+)
+def test_starting_an_entry_asks_for_its_extra(entry: str, message: str) -> None:
+    lines = run_blocked(
+        MCP_SDK + DASK,
+        f"""
+        import trio
+
+        from dagexec import ServerStartError
+        from dagexec.servers import open_servers
+
+        async def main():
+            config = {{"mcpServers": {{{entry!r}: CONFIG["mcpServers"][{entry!r}]}}}}
+            try:
+                async with open_servers(config):
+                    print("started")
+            except ServerStartError as exc:
+                print(exc)
+
+        trio.run(main)
+        """,
+    )
+    assert lines == [message]
+
+
+def test_the_mcp_modules_do_not_import_dask() -> None:
+    lines = run_blocked(
+        [],
+        """
+        import dagexec.mcp
+        import dagexec.servers
+
+        print(sorted(m for m in sys.modules if m.partition(".")[0] in {"dask", "distributed"}))
+        """,
+    )
+    assert lines == ["[]"]
