@@ -28,12 +28,15 @@ from ._events import TaskFinished as TaskFinished
 from ._events import TaskRetrying as TaskRetrying
 from ._events import TaskSkipped as TaskSkipped
 from ._events import TaskStarted as TaskStarted
+from ._executor import Approver as Approver
 from ._executor import EagerExecutor as EagerExecutor
 from ._executor import LayeredExecutor as LayeredExecutor
+from ._executor import Priority as Priority
 from ._executor import Run as Run
 from ._results import Attempt as Attempt
 from ._results import ErrorCode as ErrorCode
 from ._results import ExecutionResult as ExecutionResult
+from ._results import Strategy as Strategy
 from ._results import TaskError as TaskError
 from ._results import TaskResult as TaskResult
 from ._results import TaskStatus as TaskStatus
@@ -41,11 +44,13 @@ from ._tools import ListsTools as ListsTools
 from ._tools import LocalTools as LocalTools
 from ._tools import ToolServer as ToolServer
 from ._workflow import Task as Task
+from ._workflow import Trigger as Trigger
 from ._workflow import Workflow as Workflow
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Approver",
     "Attempt",
     "CycleError",
     "DagexecError",
@@ -60,11 +65,13 @@ __all__ = [
     "ListsTools",
     "LocalTools",
     "NoSuchToolError",
+    "Priority",
     "Run",
     "SchemaError",
     "ServerConfigError",
     "ServerError",
     "ServerStartError",
+    "Strategy",
     "Task",
     "TaskError",
     "TaskFinished",
@@ -76,6 +83,7 @@ __all__ = [
     "ToolCallError",
     "ToolError",
     "ToolServer",
+    "Trigger",
     "UnknownDependencyError",
     "UnknownServerError",
     "UnknownToolError",

@@ -48,6 +48,8 @@ def _strict_tuple_factory(t: Any) -> Callable[[Any, Any], Any]:
     def structure(value: Any, _: Any) -> tuple[Any, ...]:
         if not isinstance(value, list | tuple):
             raise Invalid(f"expected a list, got {type(value).__name__} {value!r}")
+        if item_type is str and all(type(item) is str for item in value):
+            return tuple(value)  # the common case, such as depends_on, without a hook call per item
         items: list[Any] = []
         errors: list[Exception] = []
         for index, item in enumerate(value):

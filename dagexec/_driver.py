@@ -21,7 +21,7 @@ from typing import Any
 
 import trio
 
-from ._core import Phase, RunCore, Slots, TaskRecord
+from ._core import APPROVE, BACKOFF, CALL, RECORD, RunCore, Slots, TaskRecord
 from ._events import EventHandler
 from ._journal import Journal
 from ._tools import ToolServer
@@ -32,7 +32,7 @@ from ._workflow import Task
 Approver = Callable[[Task, dict[str, Any]], Awaitable[bool | str]]
 
 # A tuple, not a set: `in` compares enum members by identity, and hashing them is slow.
-_TRIO_TASK_PHASES = (Phase.CALL, Phase.APPROVE, Phase.BACKOFF, Phase.RECORD)
+_TRIO_TASK_PHASES = (CALL, APPROVE, BACKOFF, RECORD)
 
 
 class Driver:
@@ -154,19 +154,19 @@ class Driver:
         try:
             phase = record.phase
             while phase in _TRIO_TASK_PHASES:
-                if phase is Phase.CALL:
+                if phase is CALL:
                     await self.call(record)
-                elif phase is Phase.APPROVE:
+                elif phase is APPROVE:
                     assert self.approve is not None
                     try:
                         verdict: object = await self.approve(record.task, record.arguments)
                     except Exception as exc:
                         verdict = exc
                     core.approved(record, self.now(), verdict)
-                elif phase is Phase.BACKOFF:
+                elif phase is BACKOFF:
                     await trio.sleep(record.wait)
                     core.backoff_over(record)
-                else:  # Phase.RECORD: once the call ended, its row is written whatever happens
+                else:  # RECORD: once the call ended, its row is written whatever happens
                     assert self.journal is not None
                     with trio.CancelScope(shield=True):
                         await self.journal.record(*core.journal_row(record), self.now())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import attrs
 import cattrs.gen
@@ -27,7 +27,10 @@ def _check_tool(instance: object, attribute: attrs.Attribute[str], value: str) -
         raise Invalid(f"tool {value!r} is not of the form 'server:tool'")
 
 
-TRIGGERS = ("all_success", "all_done")
+Trigger = Literal["all_success", "all_done"]
+"""When a task runs: once every dependency succeeded, or once every one finished."""
+
+TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
 
 
 def _check_trigger(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -81,7 +84,7 @@ class Task:
     depends_on: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     timeout: float | None = attrs.field(default=None, validator=_check_positive)
     retries: int | None = attrs.field(default=None, validator=_check_retries)
-    trigger: str = attrs.field(default="all_success", validator=_check_trigger)
+    trigger: Trigger = attrs.field(default="all_success", validator=_check_trigger)
     estimate: float = attrs.field(default=1.0, validator=_check_estimate)
     approval: bool = False
 
@@ -275,6 +278,8 @@ class Workflow:
 
 # -- loading -------------------------------------------------------------------------------
 
+# A trigger arrives as a plain string; the field's validator says what is wrong with it.
+converter.register_structure_hook_func(lambda t: t == Trigger, lambda value, _: value)
 _generated_task_hook = converter.get_structure_hook(Task)
 
 

@@ -489,3 +489,14 @@ def test_a_journaled_success_is_reused_and_new_calls_are_recorded_first() -> Non
     assert new.result is not None and new.result.finished_at == 1.5
     assert isinstance((core.events or [])[0], TaskFinished)
     assert not any(isinstance(e, TaskStarted) and e.task_id == "old" for e in core.events or [])
+
+
+def test_a_task_added_beside_a_running_and_a_failed_dependency_stays_skipped() -> None:
+    core = core_of(task("running"), task("bad"))
+    start(core)
+    end(core, "bad", 1.0, error=RuntimeError("x"))
+    core.add(task("late", "running", "bad"), 1.5)
+    end(core, "running", 2.0)
+    assert start(core, 2.0) == []
+    assert status(core) == {"running": "success", "bad": "error", "late": "skipped"}
+    assert not core.active

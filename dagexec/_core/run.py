@@ -40,7 +40,7 @@ from .._journal import arguments_hash
 from .._refs import ReferenceResolutionError, resolve
 from .._results import Attempt, ErrorCode, TaskError, TaskResult, TaskStatus
 from .._workflow import Task
-from .errors import task_error
+from .outcomes import refusal, task_error
 from .retry import RetryPolicy
 from .slots import Rank, Slots
 
@@ -60,6 +60,10 @@ class Phase(enum.Enum):
     DONE = "done"  #: ``record.result`` holds the final result
 
 
+# The phases by name: faster than Phase.X, an attribute look-up on the enum class.
+WAITING, READY, APPROVE, SLOT, CALL, BACKOFF, RECORD, DONE = Phase
+_SUCCESS, _ERROR, _SKIPPED, _CANCELLED = TaskStatus
+
 #: What a journal lookup gives: ``(True, output)`` for an earlier success of the
 #: same call (task id, tool, arguments hash), else ``(False, None)``.
 Reusable = Callable[[str, str, str], tuple[bool, Any]]
@@ -77,7 +81,7 @@ class TaskRecord:
 
     task: Task
     priority: Rank  # its rank for a slot
-    phase: Phase = Phase.WAITING
+    phase: Phase = WAITING
     pending: int = 0  # dependencies not finished yet
     successors: list[TaskRecord] = attrs.Factory(list)
     cause: TaskRecord | None = None  # the failed task that skipped this one
@@ -174,17 +178,18 @@ class RunCore:
         if self.stop_reason is not None:
             self._cancel(record, now)
             return record
-        all_done = task.trigger == "all_done"
-        for dep in deps:
-            if dep.phase is Phase.DONE:
-                if not all_done and not dep.result.ok:  # type: ignore[union-attr]
+        unfinished = [dep for dep in deps if dep.phase is not DONE]
+        if task.trigger != "all_done" and len(unfinished) < len(deps):
+            for dep in deps:
+                if dep.phase is DONE and dep.result.status is not _SUCCESS:  # type: ignore[union-attr]
                     self._skip(record, self._root_cause(dep), now)
                     return record
-            else:
-                dep.successors.append(record)
-                record.pending += 1
-        if not record.pending:
-            self._make_ready(record)
+        for dep in unfinished:
+            dep.successors.append(record)
+        record.pending = len(unfinished)
+        if not unfinished:
+            record.phase = READY
+            self._ready.append(record)
         return record
 
     def take_ready(self) -> list[TaskRecord]:
@@ -198,55 +203,48 @@ class RunCore:
         A task whose references cannot be resolved fails here; one whose call
         the journal holds a success of ends here, with that output.
         """
-        if record.phase is not Phase.READY:
+        if record.phase is not READY:
             return  # the run was stopped after the task was handed out
         task = record.task
         try:
             record.arguments = resolve(task.arguments, self._output_of) if task.references else dict(task.arguments)
         except ReferenceResolutionError as exc:
             record.started_at = now
-            self._finish(record, TaskStatus.ERROR, TaskError(ErrorCode.REFERENCE_ERROR, str(exc)), now)
+            self._finish(record, _ERROR, TaskError(ErrorCode.REFERENCE_ERROR, str(exc)), now)
             return
         if self._reusable is not None:
             record.digest = arguments_hash(task.tool, record.arguments)
             found, output = self._reusable(task.id, task.tool, record.digest)
             if found:
                 record.started_at, record.output, record.reused = now, output, True
-                self._finish(record, TaskStatus.SUCCESS, None, now)
+                self._finish(record, _SUCCESS, None, now)
                 return
         self.in_flight += 1
         if self._approval == "all" or (self._approval == "flagged" and task.approval):
-            record.phase = Phase.APPROVE
+            record.phase = APPROVE
         else:
             self._to_call(record)
 
     # -- one task's way --------------------------------------------------------------------
 
     def approved(self, record: TaskRecord, now: float, verdict: object) -> None:
-        """The approver answered: ``True`` lets the call go ahead.
+        """The approver answered (or raised ``verdict``); see :func:`~.outcomes.refusal`.
 
-        ``False``, a reason (a non-empty string), any other answer, or an
-        exception the approver raised (passed as ``verdict``) refuses it: the task
-        ends ``skipped`` with code ``rejected``.
+        A refused task ends ``skipped`` with code ``rejected``.
         """
-        if record.phase is not Phase.APPROVE:
+        if record.phase is not APPROVE:
             return  # the run was stopped meanwhile
-        if verdict is True:
+        reason = refusal(verdict)
+        if reason is None:
             self._to_call(record)
-            return
-        if isinstance(verdict, BaseException):
-            reason = f"the approver failed: {type(verdict).__name__}: {verdict}"
-        elif isinstance(verdict, str) and verdict:
-            reason = verdict
         else:
-            reason = "refused" if verdict is False else f"refused (the approver answered {verdict!r})"
-        record.started_at = now
-        self._finish(record, TaskStatus.SKIPPED, TaskError(ErrorCode.REJECTED, reason), now)
+            record.started_at = now
+            self._finish(record, _SKIPPED, TaskError(ErrorCode.REJECTED, reason), now)
 
     def granted(self, record: TaskRecord) -> None:
         """The slots gave the task's next call a slot."""
         record.holds_slot = True
-        record.phase = Phase.CALL
+        record.phase = CALL
 
     def call_timeout(self, task: Task) -> float | None:
         """Seconds each call of ``task`` may take (None: no limit)."""
@@ -273,21 +271,21 @@ class RunCore:
 
     def backoff_over(self, record: TaskRecord) -> None:
         """The wait before a retry has passed."""
-        if record.phase is Phase.BACKOFF:
+        if record.phase is BACKOFF:
             self._to_call(record)
 
     def journal_row(self, record: TaskRecord) -> tuple[str, str, str, str, Any]:
         """What the driver writes for a task in ``RECORD``: id, tool, hash, status, output."""
-        status = TaskStatus.SUCCESS if record.error is None else TaskStatus.ERROR
+        status = _SUCCESS if record.error is None else _ERROR
         return record.task.id, record.task.tool, record.digest, status.value, record.output
 
     def recorded(self, record: TaskRecord, now: float) -> None:
         """The task's journal row is committed: now it counts as finished."""
-        self._finish(record, TaskStatus.SUCCESS if record.error is None else TaskStatus.ERROR, record.error, now)
+        self._finish(record, _SUCCESS if record.error is None else _ERROR, record.error, now)
 
     def interrupted(self, record: TaskRecord, now: float) -> None:
         """The task's trio task was cancelled (a stop, or the caller's cancellation)."""
-        if record.phase is not Phase.DONE:
+        if record.phase is not DONE:
             self._cancel(record, now)
 
     def stop(self, reason: str, now: float) -> None:
@@ -324,15 +322,11 @@ class RunCore:
 
     # -- transitions -----------------------------------------------------------------------
 
-    def _make_ready(self, record: TaskRecord) -> None:
-        record.phase = Phase.READY
-        self._ready.append(record)
-
     def _to_call(self, record: TaskRecord) -> None:
         if self._slots is None:
-            record.phase = Phase.CALL
+            record.phase = CALL
         else:
-            record.phase = Phase.SLOT
+            record.phase = SLOT
             self._slots.push(self.owner, record, record.task.server, record.priority)
 
     def _output_of(self, task_id: str) -> Any:
@@ -345,7 +339,7 @@ class RunCore:
         return result.output
 
     def _call_over(self, record: TaskRecord, now: float, output: Any, error: TaskError | None) -> None:
-        if record.phase is not Phase.CALL:
+        if record.phase is not CALL:
             return  # reported twice: the call's end raced its cancellation
         self._release(record)
         started = record.calling_since
@@ -359,16 +353,16 @@ class RunCore:
                     record.timeline = []
                 record.timeline.append(Attempt(started, now, error))
                 record.wait = self._retry.wait(record.attempts, self._randomness())
-                record.phase = Phase.BACKOFF
+                record.phase = BACKOFF
                 if self.events is not None:
                     self.events.append(TaskRetrying(task.id, record.attempts, error, record.wait))
                 return
         if record.timeline is not None:  # retried: keep the last call too
             record.timeline.append(Attempt(started, now, error))
         if self._reusable is not None:
-            record.phase = Phase.RECORD
+            record.phase = RECORD  # finished once its journal row is committed: recorded()
         else:
-            self.recorded(record, now)
+            self._finish(record, _SUCCESS if error is None else _ERROR, error, now)
 
     def _release(self, record: TaskRecord) -> None:
         if record.holds_slot:
@@ -378,7 +372,7 @@ class RunCore:
 
     def _cancel(self, record: TaskRecord, now: float) -> None:
         error = TaskError(ErrorCode.CANCELLED, f"cancelled: {self.stop_reason or 'the run was cancelled'}")
-        if record.phase is Phase.SLOT:
+        if record.phase is SLOT:
             assert self._slots is not None
             self._slots.withdraw(record)
         if record.calling_since is not None:
@@ -386,7 +380,7 @@ class RunCore:
                 record.timeline.append(Attempt(record.calling_since, now, error))
             record.calling_since = None
         self._release(record)
-        self._finish(record, TaskStatus.CANCELLED, error, now)
+        self._finish(record, _CANCELLED, error, now)
 
     def _root_cause(self, failed: TaskRecord) -> TaskRecord:
         return failed.cause or failed
@@ -396,22 +390,28 @@ class RunCore:
         self._settle(record, status, error, now)
         if self.stop_reason is not None:
             return  # nothing starts any more; stop() ends the waiting tasks
-        stack = [record]
-        while stack:  # iterative: a failure at the head of a long chain skips it all
-            done = stack.pop()
-            succeeded = status is TaskStatus.SUCCESS and done is record
-            cause = None if succeeded else self._root_cause(done)
-            successors, done.successors = done.successors, []
+        successors, record.successors = record.successors, []
+        if status is _SUCCESS:
             for successor in successors:
-                if succeeded or successor.task.trigger == "all_done":
+                successor.pending -= 1
+                if not successor.pending:
+                    successor.phase = READY
+                    self._ready.append(successor)
+            return
+        cause = self._root_cause(record)
+        stack = [successors]
+        while stack:  # iterative: a failure at the head of a long chain skips it all
+            for successor in stack.pop():
+                if successor.task.trigger == "all_done":
                     successor.pending -= 1
                     if not successor.pending:
-                        self._make_ready(successor)
-                elif successor.phase is Phase.WAITING:
-                    assert cause is not None
+                        successor.phase = READY
+                        self._ready.append(successor)
+                elif successor.phase is WAITING:
                     self._skip(successor, cause, now)
-                    stack.append(successor)
-        if self._fail_fast and status is TaskStatus.ERROR:
+                    stack.append(successor.successors)
+                    successor.successors = []
+        if self._fail_fast and status is _ERROR:
             self.stop(f"task {record.task.id!r} failed first (fail_fast)", now)
 
     def _skip(self, record: TaskRecord, cause: TaskRecord, now: float) -> None:
@@ -419,34 +419,38 @@ class RunCore:
         assert result is not None and result.error is not None
         record.cause = cause
         message = f"depends on {cause.task.id!r}, which ended {result.status.value} ({result.error.code.value})"
-        self._settle(record, TaskStatus.SKIPPED, TaskError(ErrorCode.DEPENDENCY_FAILED, message), now)
+        self._settle(record, _SKIPPED, TaskError(ErrorCode.DEPENDENCY_FAILED, message), now)
 
     def _settle(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> None:
-        """The one place a task's result is made."""
-        started = record.started_at
-        result = record.result = TaskResult(
-            task_id=record.task.id,
-            tool=record.task.tool,
-            status=status,
-            output=record.output if status is TaskStatus.SUCCESS else None,
-            error=error,
-            started_at=started,
-            finished_at=None if started is None else now,
-            attempts=record.attempts,
-            timeline=tuple(record.timeline) if record.timeline is not None else None,
-            reused=record.reused,
-        )
-        if record.phase is not Phase.WAITING and record.phase is not Phase.READY:
+        if record.phase is not WAITING and record.phase is not READY:
             self.in_flight -= 1
-        record.phase = Phase.DONE
+        result = record.result = _result(record, status, error, now)
+        record.phase = DONE
         record.arguments = _NO_ARGUMENTS
         record.output = None
         self._unfinished -= 1
         if self.events is not None:
-            skipped = status is TaskStatus.SKIPPED or started is None
-            self.events.append(TaskSkipped(result) if skipped else TaskFinished(result))
+            never_started = status is _SKIPPED or record.started_at is None
+            self.events.append(TaskSkipped(result) if never_started else TaskFinished(result))
+
+
+def _result(record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> TaskResult:
+    """The one place a task's result is made."""
+    started = record.started_at
+    return TaskResult(
+        task_id=record.task.id,
+        tool=record.task.tool,
+        status=status,
+        output=record.output if status is _SUCCESS else None,
+        error=error,
+        started_at=started,
+        finished_at=None if started is None else now,
+        attempts=record.attempts,
+        timeline=tuple(record.timeline) if record.timeline is not None else None,
+        reused=record.reused,
+    )
 
 
 #: Phases whose end the driver reports after a stop: a call under way, or its journal row.
-_STOP_REPORTED = (Phase.CALL, Phase.RECORD, Phase.DONE)
+_STOP_REPORTED = (CALL, RECORD, DONE)
 _NO_ARGUMENTS: dict[str, Any] = {}

@@ -1,4 +1,4 @@
-"""How an exception from a tool call becomes the task's error: code and message."""
+"""How what a tool or an approver answered becomes a task's error: code and message."""
 
 from __future__ import annotations
 
@@ -21,3 +21,18 @@ def task_error(exception: BaseException) -> TaskError:
         except ValueError:
             return TaskError(ErrorCode.TOOL_ERROR, f"{code}: {exception}")
     return TaskError(ErrorCode.TOOL_ERROR, f"{type(exception).__name__}: {exception}")
+
+
+def refusal(verdict: object) -> str | None:
+    """Why the approver refused a call, or None if ``verdict`` lets it go ahead.
+
+    Only ``True`` lets it go ahead. ``False``, a reason (a non-empty string), any
+    other answer, or an exception the approver raised refuses it.
+    """
+    if verdict is True:
+        return None
+    if isinstance(verdict, BaseException):
+        return f"the approver failed: {type(verdict).__name__}: {verdict}"
+    if isinstance(verdict, str) and verdict:
+        return verdict
+    return "refused" if verdict is False else f"refused (the approver answered {verdict!r})"
