@@ -127,8 +127,8 @@ class _Executor:
         self.servers = servers
         self._listed = {name: s.tool_names for name, s in servers.items() if isinstance(s, ListsTools)}
         limited = max_concurrency is not None or bool(server_limits)
-        #: The concurrency slots every run of this executor shares (None: no limits).
-        self.slots = Slots(max_concurrency, server_limits) if limited else None
+        # The concurrency slots every run of this executor shares (None: no limits).
+        self._slots = Slots(max_concurrency, server_limits) if limited else None
         self._priority = priority
         self._retry = RetryPolicy(
             retries=retries, wait_initial=retry_delay, wait_max=retry_max_delay, wait_jitter=retry_jitter
@@ -274,7 +274,7 @@ class _Executor:
         self, workflow: Workflow | None, journal: Journal | None, on_event: EventHandler | None
     ) -> Driver:
         core = RunCore(
-            slots=self.slots,
+            slots=self._slots,
             rank=self._rank(workflow),
             retry=self._retry,
             task_timeout=self._task_timeout,
@@ -284,14 +284,14 @@ class _Executor:
             events=on_event is not None,
         )
         return self._driver(
-            core, servers=self.servers, slots=self.slots, approve=self._approve, journal=journal, on_event=on_event
+            core, servers=self.servers, slots=self._slots, approve=self._approve, journal=journal, on_event=on_event
         )
 
     def _rank(self, workflow: Workflow | None) -> Callable[[Task], Rank]:
         """How the run's calls rank for a slot: longest remaining path first, or first come first served."""
         if self._priority == "fifo":
             return lambda task: ()
-        if workflow is None or self.slots is None:
+        if workflow is None or self._slots is None:
             return _own_estimate
         remaining = workflow.remaining_paths(lambda task: task.estimate)
         ranks = {t.id: (-remaining[t.id], i) for i, t in enumerate(workflow.tasks)}
