@@ -1,0 +1,199 @@
+"""Runs through the trio driver: stopping from outside, limits shared by runs, where tasks start."""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from dagexec import (
+    EagerExecutor,
+    ErrorCode,
+    LayeredExecutor,
+    LocalTools,
+    TaskFinished,
+    TaskStatus,
+    ToolCallError,
+    Workflow,
+)
+
+EXECUTORS = [EagerExecutor, LayeredExecutor]
+
+
+def workflow(*tasks: tuple[str, float, tuple[str, ...]], tool: str = "s:sleep") -> Workflow:
+    return Workflow.from_dict(
+        {
+            "tasks": [
+                {"id": tid, "tool": tool, "arguments": {"seconds": seconds}, "depends_on": list(deps)}
+                for tid, seconds, deps in tasks
+            ]
+        }
+    )
+
+
+async def sleep(seconds: float) -> float:
+    await trio.sleep(seconds)
+    return seconds
+
+
+SERVERS = {"s": LocalTools({"sleep": sleep})}
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_stop_from_another_task_returns_every_status(
+    executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock
+) -> None:
+    wf = workflow(("quick", 1.0, ()), ("slow", 10.0, ()), ("after", 1.0, ("slow",)), ("next", 1.0, ("quick",)))
+    async with trio.open_nursery() as nursery, executor(SERVERS).open_run(wf) as run:
+
+        async def stop_later() -> None:
+            await trio.sleep(1.5)
+            run.stop("the user pressed stop")
+
+        nursery.start_soon(stop_later)
+    result = run.result
+    assert result.wall_time == 1.5
+    expected = {"quick": TaskStatus.SUCCESS, "slow": TaskStatus.CANCELLED, "after": TaskStatus.CANCELLED}
+    # eager started next at 1.0 (cancelled mid-call); layered waits for slow's layer first
+    expected["next"] = TaskStatus.CANCELLED
+    assert {r.task_id: r.status for r in result.results} == expected
+    for tid in ("slow", "after", "next"):
+        assert result[tid].error is not None
+        assert result[tid].error.message == "cancelled: the user pressed stop"  # type: ignore[union-attr]
+    assert result["slow"].started_at == 0.0 and result["slow"].finished_at == 1.5
+    assert result["after"].started_at is None
+    assert result["next"].started_at == (1.0 if executor is EagerExecutor else None)
+
+
+async def test_stop_inside_the_block_and_tasks_added_after_it(autojump_clock: trio.testing.MockClock) -> None:
+    async with EagerExecutor(SERVERS).open_run() as run:
+        run.add({"id": "a", "tool": "s:sleep", "arguments": {"seconds": 5}})
+        await trio.sleep(1)
+        run.stop()
+        run.stop("again")  # a no-op: the first reason stays
+        late = run.add({"id": "late", "tool": "s:sleep", "arguments": {"seconds": 1}})
+        assert late.id == "late"
+    assert {r.task_id: (r.status, r.error.message if r.error else None) for r in run.result.results} == {
+        "a": (TaskStatus.CANCELLED, "cancelled: the run was stopped"),
+        "late": (TaskStatus.CANCELLED, "cancelled: the run was stopped"),
+    }
+
+
+async def test_a_call_that_returns_as_the_run_stops_keeps_its_result() -> None:
+    """The stop comes from the task's own event, after its call returned: its output is kept."""
+    events: list[str] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, TaskFinished):
+            events.append(event.task_id)
+            run.stop("the first task finished")
+
+    wf = workflow(("a", 0.0, ()), ("b", 0.0, ()), ("c", 0.0, ("a", "b")))
+    async with EagerExecutor(SERVERS).open_run(wf, on_event=on_event) as run:
+        pass
+    statuses = {r.task_id: r.status for r in run.result.results}
+    first = events[0]
+    assert statuses[first] is TaskStatus.SUCCESS and run.result[first].output == 0.0
+    assert statuses["c"] is TaskStatus.CANCELLED
+    # the other call either ended first too (success) or was cancelled: never lost, never both
+    other = "b" if first == "a" else "a"
+    assert statuses[other] in (TaskStatus.SUCCESS, TaskStatus.CANCELLED)
+
+
+async def test_two_runs_of_one_executor_share_its_server_limit(autojump_clock: trio.testing.MockClock) -> None:
+    in_flight = 0
+    most = 0
+
+    async def call(seconds: float) -> float:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await trio.sleep(seconds)
+        in_flight -= 1
+        return seconds
+
+    executor = EagerExecutor({"db": LocalTools({"q": call})}, server_limits={"db": 2})
+    results = {}
+
+    async def one(name: str) -> None:
+        wf = workflow(*((f"{name}{i}", 1.0, ()) for i in range(3)), tool="db:q")
+        results[name] = await executor.execute(wf)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(one, "x")
+        nursery.start_soon(one, "y")
+    assert most == 2  # six calls, never more than two at once
+    assert trio.current_time() == 3.0  # 6 calls of 1 s, 2 at a time
+    assert all(r.ok for r in results.values())
+
+
+async def test_a_stopped_run_frees_the_slots_its_calls_held(autojump_clock: trio.testing.MockClock) -> None:
+    executor = EagerExecutor(SERVERS, max_concurrency=1)
+    async with executor.open_run(workflow(("long", 10.0, ()), ("queued", 1.0, ()))) as run:
+        await trio.sleep(1)
+        run.stop()
+    assert [r.status for r in run.result.results] == [TaskStatus.CANCELLED, TaskStatus.CANCELLED]
+    started = trio.current_time()
+    result = await executor.execute(workflow(("next", 1.0, ())))
+    assert result.ok and trio.current_time() - started == 1.0  # the slot was free at once
+
+
+REQUEST = contextvars.ContextVar("REQUEST", default="none")
+
+
+async def test_tasks_start_in_the_run_s_context_not_in_the_finishing_task_s() -> None:
+    seen: dict[str, str] = {}
+
+    async def mark(name: str) -> str:
+        seen[name] = REQUEST.get()
+        REQUEST.set(f"set by {name}")  # a tool's own context change stays in its own task
+        return name
+
+    wf = Workflow.from_dict(
+        {
+            "tasks": [
+                {"id": "a", "tool": "m:mark", "arguments": {"name": "a"}},
+                {"id": "b", "tool": "m:mark", "arguments": {"name": "b"}, "depends_on": ["a"]},
+            ]
+        }
+    )
+    REQUEST.set("the caller's")
+    await EagerExecutor({"m": LocalTools({"mark": mark})}).execute(wf)
+    assert seen == {"a": "the caller's", "b": "the caller's"}
+
+
+class QuotaError(ToolCallError):
+    code = "quota_exceeded"  # type: ignore[assignment]  # a code dagexec does not know
+
+
+async def test_a_tool_error_with_a_code_of_its_own_is_a_tool_error() -> None:
+    async def limited() -> None:
+        raise QuotaError("100 calls a day")
+
+    wf = Workflow.from_dict({"tasks": [{"id": "q", "tool": "t:limited"}, {"id": "ok", "tool": "t:fine"}]})
+    result = await EagerExecutor({"t": LocalTools({"limited": limited, "fine": lambda: "fine"})}).execute(wf)
+    q = result["q"]
+    assert q.status is TaskStatus.ERROR and q.error is not None
+    assert (q.error.code, q.error.message) == (ErrorCode.TOOL_ERROR, "quota_exceeded: 100 calls a day")
+    assert result["ok"].output == "fine"
+
+
+async def test_results_before_the_block_is_left_are_an_error() -> None:
+    async with EagerExecutor(SERVERS).open_run() as run:
+        with pytest.raises(RuntimeError, match="once its async with block is left"):
+            _ = run.result
+
+
+def _names(result: Any) -> list[str]:
+    return [r.task_id for r in result.results]
+
+
+async def test_a_workflow_with_tasks_added_reports_them_after_its_own(autojump_clock: trio.testing.MockClock) -> None:
+    async with EagerExecutor(SERVERS).open_run(workflow(("b", 1.0, ("a",)), ("a", 1.0, ()))) as run:
+        run.add({"id": "c", "tool": "s:sleep", "arguments": {"seconds": 1}, "depends_on": ["b"]})
+    assert _names(run.result) == ["b", "a", "c"]
+    assert run.result["c"].started_at == 2.0
+    assert [t.id for t in run.result.workflow.tasks] == ["b", "a", "c"]
