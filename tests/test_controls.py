@@ -10,7 +10,6 @@ import pytest
 import trio
 import trio.testing
 from hypothesis import given
-from hypothesis import strategies as st
 
 from dagexec import (
     EagerExecutor,
@@ -26,19 +25,15 @@ from dagexec import (
     Workflow,
 )
 
+from .helpers import SIM, max_in_flight, run_in_virtual_time, sleep, starts, t, wf
 from .strategies import DrawnDag, limited_runs, random_dag
 
 EXECUTORS = [EagerExecutor, LayeredExecutor]
 
 
 def make_servers(calls: Counter[str] | None = None) -> dict[str, LocalTools]:
+    """Servers ``sim`` and ``other``, each with ``sleep``, ``flaky`` (counted in ``calls``) and ``hang``."""
     calls = Counter() if calls is None else calls
-
-    async def sleep(seconds: float = 1.0, fail: bool = False) -> float:
-        await trio.sleep(seconds)
-        if fail:
-            raise RuntimeError("failed on purpose")
-        return seconds
 
     async def flaky(key: str, failures: int, seconds: float = 0.1) -> int:
         calls[key] += 1
@@ -52,33 +47,6 @@ def make_servers(calls: Counter[str] | None = None) -> dict[str, LocalTools]:
 
     tools = LocalTools({"sleep": sleep, "flaky": flaky, "hang": hang})
     return {"sim": tools, "other": tools}
-
-
-def wf(*tasks: dict[str, Any]) -> Workflow:
-    return Workflow.from_dict({"tasks": list(tasks)})
-
-
-def t(tid: str, seconds: float = 1.0, *deps: str, server: str = "sim", **fields: Any) -> dict[str, Any]:
-    arguments = {"seconds": seconds, **fields.pop("arguments", {})}
-    return {"id": tid, "tool": f"{server}:sleep", "arguments": arguments, "depends_on": list(deps), **fields}
-
-
-def max_in_flight(result: ExecutionResult, server: str | None = None) -> int:
-    """The most calls in flight at once, from the results' timelines."""
-    edges = []
-    for r in result.results:
-        if server is None or r.tool.startswith(server + ":"):
-            for attempt in r.timeline:
-                edges += [(attempt.started_at, 1), (attempt.finished_at, -1)]
-    level = peak = 0
-    for _, step in sorted(edges, key=lambda e: (round(e[0], 9), e[1])):  # ends before starts
-        level += step
-        peak = max(peak, level)
-    return peak
-
-
-def starts(result: ExecutionResult) -> dict[str, float | None]:
-    return {r.task_id: None if r.started_at is None else round(r.started_at, 9) for r in result.results}
 
 
 # -- limits and priority -------------------------------------------------------------------
@@ -95,7 +63,7 @@ async def test_max_concurrency(executor: type[EagerExecutor], autojump_clock: tr
 
 @pytest.mark.parametrize("executor", EXECUTORS)
 async def test_server_limits(executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock) -> None:
-    workflow = wf(*(t(f"s{i}", 1.0) for i in range(4)), *(t(f"o{i}", 1.0, server="other") for i in range(4)))
+    workflow = wf(*(t(f"s{i}", 1.0) for i in range(4)), *(t(f"o{i}", 1.0, tool="other:sleep") for i in range(4)))
     result = await executor(make_servers(), server_limits={"sim": 1}).execute(workflow)
     assert max_in_flight(result, "sim") == 1
     assert max_in_flight(result, "other") == 4
@@ -377,15 +345,11 @@ def run_limited(dag: DrawnDag, k: int, priority: str) -> ExecutionResult:
     for task in data["tasks"]:
         task["estimate"] = task["arguments"]["seconds"]
 
-    async def run(seconds: float, fail: bool) -> float:
-        await trio.sleep(seconds)
-        return seconds
-
     async def main() -> ExecutionResult:
-        executor = EagerExecutor({"sim": LocalTools({"run": run})}, max_concurrency=k, priority=priority)
+        executor = EagerExecutor(SIM, max_concurrency=k, priority=priority)
         return await executor.execute(Workflow.from_dict(data))
 
-    return trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    return run_in_virtual_time(main)
 
 
 def lower_bound(dag: DrawnDag, k: int) -> float:
