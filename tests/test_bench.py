@@ -32,11 +32,13 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow
 def test_machine_is_named(report: dict[str, Any]) -> None:
     assert report["quick"] is True
     assert set(report["machine"]) >= {"python", "platform", "cpus", "dagexec", "trio", "networkx"}
 
 
+@pytest.mark.slow
 def test_eager_makespan_is_the_critical_path_exactly(report: dict[str, Any]) -> None:
     rows = report["makespan"]["unlimited"]
     assert [r["family"] for r in rows] == ["random", "wide", "chains", "skewed"]
@@ -51,6 +53,7 @@ def test_eager_makespan_is_the_critical_path_exactly(report: dict[str, Any]) -> 
     assert by_family["chains"]["layered"] > 1.1
 
 
+@pytest.mark.slow
 def test_limited_makespans_respect_the_lower_bound(report: dict[str, Any]) -> None:
     limited = report["makespan"]["limited"]
     assert {(r["limit"], r["priority"]) for r in limited} == {
@@ -60,6 +63,7 @@ def test_limited_makespans_respect_the_lower_bound(report: dict[str, Any]) -> No
         assert 1.0 - 1e-9 <= row["ratio"] <= 2.0  # a list schedule is within twice the bound
 
 
+@pytest.mark.slow
 def test_overhead_rows_are_sane(report: dict[str, Any]) -> None:
     rows = report["overhead"]
     assert {(r["family"], r["tasks"]) for r in rows} == {
@@ -75,6 +79,7 @@ def test_overhead_rows_are_sane(report: dict[str, Any]) -> None:
         assert 0 < row["peak_kb_per_task"] < 20
 
 
+@pytest.mark.slow
 def test_mcp_latency(report: dict[str, Any]) -> None:
     mcp = report["mcp"]
     assert set(mcp) == {"runs", "tools", "tool_seconds", "ideal", "rows", "speedup_eager_over_one_at_a_time",
@@ -87,6 +92,7 @@ def test_mcp_latency(report: dict[str, Any]) -> None:
     assert 5 * mcp["ideal"] <= one["p50"] <= one["p95"]  # five calls, one after another
 
 
+@pytest.mark.slow
 def test_dask_part(report: dict[str, Any]) -> None:
     dask = report["dask"]
     assert set(dask) == {"calls", "call_seconds", "workers", "runs", "threads_wall", "cluster_wall", "speedup",

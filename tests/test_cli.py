@@ -328,6 +328,7 @@ def test_journal_flag(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "cannot open the journal" in bad.stderr
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_run_with_a_dask_entry_beside_an_mcp_server(tmp_path: Path) -> None:
     servers = write(
         tmp_path / "servers.json",

@@ -1,4 +1,7 @@
-"""CPU-bound tools on a real Dask cluster: worker processes on loopback."""
+"""CPU-bound tools on a real Dask cluster: worker processes on loopback.
+
+Every test that starts a cluster is marked slow.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ def client() -> Iterator[Client]:
             yield connected
 
 
+@pytest.mark.slow
 async def test_mixed_workflow(client: Client) -> None:
     async def draft(topic: str) -> str:
         return f"notes on {topic}"
@@ -52,6 +56,7 @@ async def test_mixed_workflow(client: Client) -> None:
     assert result["where"].output != os.getpid()  # it ran in a worker process
 
 
+@pytest.mark.slow
 async def test_calls_spread_over_the_workers(client: Client, tmp_path: Path) -> None:
     # Each call waits until two have arrived: on two single-threaded workers, the
     # first two can only both answer if they ran at once, in the two processes.
@@ -66,6 +71,7 @@ async def test_calls_spread_over_the_workers(client: Client, tmp_path: Path) -> 
     assert {r.output for r in result.results} == workers
 
 
+@pytest.mark.slow
 async def test_tool_errors_and_unknown_tools(client: Client) -> None:
     tools = {"cpu": DaskTools(client, dask_tools.TOOLS)}
     result = await EagerExecutor(tools).execute(wf({"id": "f", "tool": "cpu:fail", "arguments": {"message": "bad"}}))
@@ -81,6 +87,7 @@ def scheduler_tasks(client: Client) -> int:
     return count
 
 
+@pytest.mark.slow
 async def test_timeout_cancels_the_future_on_the_cluster(client: Client) -> None:
     tools = {"cpu": DaskTools(client, dask_tools.TOOLS)}
     workflow = wf(
@@ -100,6 +107,7 @@ async def test_timeout_cancels_the_future_on_the_cluster(client: Client) -> None
     assert scheduler_tasks(client) == 0  # the scheduler let go of the cancelled call
 
 
+@pytest.mark.slow
 async def test_a_worker_that_dies_fails_only_its_call(client: Client, tmp_path: Path) -> None:
     tools = {"cpu": DaskTools(client, dask_tools.TOOLS)}
     marker = str(tmp_path / "died")
@@ -121,6 +129,7 @@ async def test_a_worker_that_dies_fails_only_its_call(client: Client, tmp_path: 
     assert result["after"].output.startswith("SURVIVED IN ")
 
 
+@pytest.mark.slow
 async def test_dask_entry_in_the_servers_config_with_a_local_cluster() -> None:
     config = {
         "mcpServers": {
@@ -172,6 +181,7 @@ def scheduler_and_worker() -> Iterator[tuple[str, str]]:
                 proc.wait()
 
 
+@pytest.mark.slow
 async def test_separate_scheduler_and_worker_processes(scheduler_and_worker: tuple[str, str], tmp_path: Path) -> None:
     address, marker = scheduler_and_worker
     config = {"mcpServers": {"cpu": {"dask": {"scheduler": address, "tools": "tests.dask_tools:TOOLS"}}}}

@@ -18,6 +18,7 @@ from dagexec.mcp import load_config
 from .helpers import DOCS, EXAMPLES, code_blocks
 
 
+@pytest.mark.slow
 def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(DOCS), str(tmp_path)],
@@ -47,7 +48,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
         "streaming.py",
         "approval.py",
         "journal.py",
-        "scaling.py",
+        pytest.param("scaling.py", marks=pytest.mark.slow),  # a Dask cluster
     ],
 )
 def test_example_scripts_run(example: str) -> None:
