@@ -19,7 +19,17 @@ from typing import Any, TypeVar
 import trio
 import trio.testing
 
-from dagexec import ExecutionResult, LocalTools, Workflow
+from dagexec import (
+    Attempt,
+    ExecutionResult,
+    LocalTools,
+    TaskError,
+    TaskFinished,
+    TaskResult,
+    TaskSkipped,
+    TaskStatus,
+    Workflow,
+)
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
@@ -89,6 +99,30 @@ def timeline(result: ExecutionResult) -> dict[str, tuple[float, float] | None]:
 def starts(result: ExecutionResult) -> dict[str, float | None]:
     """Each task's start, rounded to the nanosecond; None if it never started."""
     return {r.task_id: None if r.started_at is None else round(r.started_at, 9) for r in result.results}
+
+
+def _ns(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 9)
+
+
+def outcome(
+    result: TaskResult,
+) -> tuple[TaskStatus, TaskError | None, float | None, float | None, int]:
+    """A task's status, error, start, end (rounded to the nanosecond) and attempts: one value to compare."""
+    return (result.status, result.error, _ns(result.started_at), _ns(result.finished_at), result.attempts)
+
+
+def calls(result: TaskResult) -> list[Attempt]:
+    """The task's calls (its timeline), their times rounded to the nanosecond."""
+    return [Attempt(round(a.started_at, 9), round(a.finished_at, 9), a.error) for a in result.timeline]
+
+
+def named(events: Iterable[object]) -> list[tuple[str, str]]:
+    """Each event as its kind and task id: ``("TaskStarted", "a")``."""
+    return [
+        (type(e).__name__, e.result.task_id if isinstance(e, TaskFinished | TaskSkipped) else e.task_id)  # type: ignore[attr-defined]
+        for e in events
+    ]
 
 
 def max_in_flight(result: ExecutionResult, server: str | None = None) -> int:

@@ -15,10 +15,12 @@ from dagexec import (
     LocalTools,
     NoSuchToolError,
     ServerError,
+    TaskError,
     TaskFinished,
     TaskSkipped,
     TaskStarted,
     TaskStatus,
+    ToolCallError,
     ToolError,
     UnknownServerError,
     UnknownToolError,
@@ -170,6 +172,43 @@ async def test_error_codes(
     assert x.started_at is not None and x.finished_at is not None
     assert result["src"].ok
     assert result["after"].status is TaskStatus.SKIPPED
+
+
+class QuotaError(ToolCallError):
+    """A server's own kind of failure, with a code dagexec does not know."""
+
+    code = "quota_exceeded"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ExceptionGroup,
+    reason="a ToolCallError code outside ErrorCode kills the run (ValueError: 'quota_exceeded' is not a valid "
+    "ErrorCode, out of the run's nursery); the fix lands with the next issue",
+)
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_tool_call_error_with_a_code_of_its_own_is_a_tool_error(executor: type[EagerExecutor]) -> None:
+    # A plain test around trio.run, so that the run's own error is what the xfail above names.
+    def over_quota() -> None:
+        raise QuotaError("100 calls a day, all used")
+
+    servers = {"sim": make_tools(), "api": LocalTools({"call": over_quota})}
+    workflow = wf(
+        {"id": "x", "tool": "api:call"},
+        {"id": "after", "tool": "sim:echo", "depends_on": ["x"]},
+        {"id": "other", "tool": "sim:echo", "arguments": {"n": 1}},
+    )
+    result = trio.run(executor(servers).execute, workflow)
+    x = result["x"]
+    assert x.status is TaskStatus.ERROR and x.error is not None
+    assert x.error.code is ErrorCode.TOOL_ERROR
+    assert "quota_exceeded" in x.error.message  # the server's own code is kept, in the message
+    assert "100 calls a day, all used" in x.error.message
+    assert (result["after"].status, result["after"].error) == (
+        TaskStatus.SKIPPED,
+        TaskError(ErrorCode.DEPENDENCY_FAILED, "depends on 'x', which ended error (tool_error)"),
+    )
+    assert (result["other"].status, result["other"].output) == (TaskStatus.SUCCESS, {"n": 1})
 
 
 def test_error_code_and_status_values() -> None:
