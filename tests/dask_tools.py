@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from pathlib import Path
 
 
@@ -43,4 +44,19 @@ def shout(text: str) -> str:
     return text.upper()
 
 
-TOOLS = {"cpu": cpu, "nap": nap, "pid": pid, "fail": fail, "die_once": die_once, "shout": shout}
+def meet(folder: str, size: int, timeout: float = 20.0) -> int:
+    """Return this process's pid once ``size`` calls have arrived in ``folder``: proof that calls overlap.
+
+    Each call leaves a file there, then waits for the others'; it fails if they
+    are not there within ``timeout`` seconds.
+    """
+    Path(folder, f"{os.getpid()}-{uuid.uuid4()}").touch()
+    deadline = time.monotonic() + timeout
+    while (arrived := len(os.listdir(folder))) < size:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {arrived} of {size} calls met within {timeout:g} s")
+        time.sleep(0.01)
+    return os.getpid()
+
+
+TOOLS = {"cpu": cpu, "nap": nap, "pid": pid, "fail": fail, "die_once": die_once, "shout": shout, "meet": meet}

@@ -18,7 +18,7 @@ class DrawnDag:
     durations: dict[str, float]
     failing: frozenset[str]
 
-    def workflow_dict(self, tool: str = "sim:run") -> dict[str, Any]:
+    def workflow_dict(self, tool: str = "sim:sleep") -> dict[str, Any]:
         """Tasks that call ``tool`` with their duration and whether they fail."""
         return {
             "tasks": [

@@ -1,4 +1,10 @@
-"""`dagexec bench --quick`: its structure, and its exact virtual-time results."""
+"""`dagexec bench --quick`: its structure, and its exact virtual-time results.
+
+The real-time parts (overhead, MCP latency, Dask) are figures to read, not
+claims to assert: their tests check only what holds on any machine, however
+loaded. That calls overlap is checked where it can be proved: test_mcp and
+test_dask.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ import pytest
 
 from dagexec.bench import chain_dag, makespan_family, wide_dag
 
-from .test_cli import dagexec
+from .helpers import dagexec
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +32,13 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow
 def test_machine_is_named(report: dict[str, Any]) -> None:
     assert report["quick"] is True
     assert set(report["machine"]) >= {"python", "platform", "cpus", "dagexec", "trio", "networkx"}
 
 
+@pytest.mark.slow
 def test_eager_makespan_is_the_critical_path_exactly(report: dict[str, Any]) -> None:
     rows = report["makespan"]["unlimited"]
     assert [r["family"] for r in rows] == ["random", "wide", "chains", "skewed"]
@@ -45,6 +53,7 @@ def test_eager_makespan_is_the_critical_path_exactly(report: dict[str, Any]) -> 
     assert by_family["chains"]["layered"] > 1.1
 
 
+@pytest.mark.slow
 def test_limited_makespans_respect_the_lower_bound(report: dict[str, Any]) -> None:
     limited = report["makespan"]["limited"]
     assert {(r["limit"], r["priority"]) for r in limited} == {
@@ -54,32 +63,43 @@ def test_limited_makespans_respect_the_lower_bound(report: dict[str, Any]) -> No
         assert 1.0 - 1e-9 <= row["ratio"] <= 2.0  # a list schedule is within twice the bound
 
 
+@pytest.mark.slow
 def test_overhead_rows_are_sane(report: dict[str, Any]) -> None:
     rows = report["overhead"]
     assert {(r["family"], r["tasks"]) for r in rows} == {
         (f, n) for f in ("random", "wide", "chain") for n in (1_000, 10_000)
     }
     for row in rows:
-        assert row["tasks_per_second"] > 1_000  # generous: a shared, noisy machine
-        assert row["us_per_task"] == pytest.approx(row["validate_us_per_task"] + row["execute_us_per_task"], rel=0.2)
+        assert row["tasks_per_second"] > 1_000  # a millisecond a task: some 30 times what it takes
+        # Each run's total is its validation plus its execution, so the median
+        # total is at least the median of either part (medians of sums and sums
+        # of medians are not otherwise comparable).
+        assert row["us_per_task"] >= max(row["validate_us_per_task"], row["execute_us_per_task"])
         assert 0.5 < row["ratio_to_minimal"] < 50
         assert 0 < row["peak_kb_per_task"] < 20
 
 
+@pytest.mark.slow
 def test_mcp_latency(report: dict[str, Any]) -> None:
     mcp = report["mcp"]
+    assert set(mcp) == {"runs", "tools", "tool_seconds", "ideal", "rows", "speedup_eager_over_one_at_a_time",
+                        "p95_eager_under_3s"}  # fmt: skip
+    assert (mcp["runs"], mcp["tools"]) == (5, 5)
     assert [r["strategy"] for r in mcp["rows"]] == ["eager", "layered", "one at a time"]
-    eager = mcp["rows"][0]
-    assert mcp["ideal"] <= eager["p50"] <= eager["p95"] < 3.0
-    assert mcp["speedup_eager_over_one_at_a_time"] > 2  # five parallel tools; ~5 ideally
+    eager, layered, one = mcp["rows"]
+    assert mcp["ideal"] <= eager["p50"] <= eager["p95"] < 3.0  # 15 times the call: a wide bound
+    assert mcp["ideal"] <= layered["p50"] <= layered["p95"]
+    assert 5 * mcp["ideal"] <= one["p50"] <= one["p95"]  # five calls, one after another
 
 
+@pytest.mark.slow
 def test_dask_part(report: dict[str, Any]) -> None:
     dask = report["dask"]
-    assert (dask["calls"], dask["workers"]) == (8, 2)
+    assert set(dask) == {"calls", "call_seconds", "workers", "runs", "threads_wall", "cluster_wall", "speedup",
+                         "noop_calls", "noop_us_per_call_parallel", "noop_ms_per_call_one_at_a_time",
+                         "bare_dask_ms_per_call_one_at_a_time"}  # fmt: skip
+    assert (dask["calls"], dask["workers"], dask["runs"], dask["noop_calls"]) == (8, 2, 1, 50)
     assert dask["threads_wall"] > 0 and dask["cluster_wall"] > 0
-    assert dask["speedup"] == pytest.approx(dask["threads_wall"] / dask["cluster_wall"])
-    assert dask["speedup"] > 1.1  # two worker processes beat one interpreter lock (about 2x; generous)
     assert dask["noop_ms_per_call_one_at_a_time"] > 0 and dask["bare_dask_ms_per_call_one_at_a_time"] > 0
 
 

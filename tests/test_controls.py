@@ -10,14 +10,15 @@ import pytest
 import trio
 import trio.testing
 from hypothesis import given
-from hypothesis import strategies as st
 
 from dagexec import (
+    Attempt,
     EagerExecutor,
     ErrorCode,
     ExecutionResult,
     LayeredExecutor,
     LocalTools,
+    TaskError,
     TaskFinished,
     TaskRetrying,
     TaskSkipped,
@@ -26,19 +27,15 @@ from dagexec import (
     Workflow,
 )
 
+from .helpers import SIM, calls, max_in_flight, named, outcome, run_in_virtual_time, sleep, starts, t, wf
 from .strategies import DrawnDag, limited_runs, random_dag
 
 EXECUTORS = [EagerExecutor, LayeredExecutor]
 
 
 def make_servers(calls: Counter[str] | None = None) -> dict[str, LocalTools]:
+    """Servers ``sim`` and ``other``, each with ``sleep``, ``flaky`` (counted in ``calls``) and ``hang``."""
     calls = Counter() if calls is None else calls
-
-    async def sleep(seconds: float = 1.0, fail: bool = False) -> float:
-        await trio.sleep(seconds)
-        if fail:
-            raise RuntimeError("failed on purpose")
-        return seconds
 
     async def flaky(key: str, failures: int, seconds: float = 0.1) -> int:
         calls[key] += 1
@@ -52,33 +49,6 @@ def make_servers(calls: Counter[str] | None = None) -> dict[str, LocalTools]:
 
     tools = LocalTools({"sleep": sleep, "flaky": flaky, "hang": hang})
     return {"sim": tools, "other": tools}
-
-
-def wf(*tasks: dict[str, Any]) -> Workflow:
-    return Workflow.from_dict({"tasks": list(tasks)})
-
-
-def t(tid: str, seconds: float = 1.0, *deps: str, server: str = "sim", **fields: Any) -> dict[str, Any]:
-    arguments = {"seconds": seconds, **fields.pop("arguments", {})}
-    return {"id": tid, "tool": f"{server}:sleep", "arguments": arguments, "depends_on": list(deps), **fields}
-
-
-def max_in_flight(result: ExecutionResult, server: str | None = None) -> int:
-    """The most calls in flight at once, from the results' timelines."""
-    edges = []
-    for r in result.results:
-        if server is None or r.tool.startswith(server + ":"):
-            for attempt in r.timeline:
-                edges += [(attempt.started_at, 1), (attempt.finished_at, -1)]
-    level = peak = 0
-    for _, step in sorted(edges, key=lambda e: (round(e[0], 9), e[1])):  # ends before starts
-        level += step
-        peak = max(peak, level)
-    return peak
-
-
-def starts(result: ExecutionResult) -> dict[str, float | None]:
-    return {r.task_id: None if r.started_at is None else round(r.started_at, 9) for r in result.results}
 
 
 # -- limits and priority -------------------------------------------------------------------
@@ -95,7 +65,7 @@ async def test_max_concurrency(executor: type[EagerExecutor], autojump_clock: tr
 
 @pytest.mark.parametrize("executor", EXECUTORS)
 async def test_server_limits(executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock) -> None:
-    workflow = wf(*(t(f"s{i}", 1.0) for i in range(4)), *(t(f"o{i}", 1.0, server="other") for i in range(4)))
+    workflow = wf(*(t(f"s{i}", 1.0) for i in range(4)), *(t(f"o{i}", 1.0, tool="other:sleep") for i in range(4)))
     result = await executor(make_servers(), server_limits={"sim": 1}).execute(workflow)
     assert max_in_flight(result, "sim") == 1
     assert max_in_flight(result, "other") == 4
@@ -319,6 +289,293 @@ async def test_callers_cancellation_propagates_with_limits(autojump_clock: trio.
     assert trio.current_time() == pytest.approx(3.0)
 
 
+# -- streamed runs under limits ------------------------------------------------------------
+
+
+async def test_a_streamed_run_ranks_waiting_tasks_by_their_own_estimate(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    tasks = [
+        t("first", 1.0),
+        t("head", 1.0, estimate=1),
+        t("other", 1.0, estimate=2),
+        t("tail", 1.0, "head", estimate=5),
+    ]
+    async with EagerExecutor(make_servers(), max_concurrency=1).open_run() as run:
+        for task in tasks:
+            run.add(task)
+    # Streamed: a task's successors are not known while it waits, so "other"
+    # (estimate 2) goes before "head" (1), although "tail" (5) follows head.
+    assert starts(run.result) == {"first": 0.0, "other": 1.0, "head": 2.0, "tail": 3.0}
+    assert max_in_flight(run.result) == 1
+    # The same tasks as one workflow: ranked by their longest remaining path.
+    whole = await EagerExecutor(make_servers(), max_concurrency=1).execute(wf(*tasks))
+    assert starts(whole) == {"head": 0.0, "tail": 1.0, "other": 2.0, "first": 3.0}
+
+
+async def test_a_streamed_run_keeps_server_limits_and_fifo(autojump_clock: trio.testing.MockClock) -> None:
+    executor = EagerExecutor(make_servers(), server_limits={"sim": 1}, priority="fifo")
+    async with executor.open_run() as run:
+        run.add(t("s0", 1.0))
+        run.add(t("small", 1.0, estimate=1))
+        run.add(t("big", 1.0, estimate=9))  # fifo: its estimate does not count
+        await trio.sleep(0.5)
+        for i in range(3):
+            run.add(t(f"o{i}", 1.0, tool="other:sleep"))
+    result = run.result
+    assert starts(result) == {"s0": 0.0, "small": 1.0, "big": 2.0, "o0": 0.5, "o1": 0.5, "o2": 0.5}
+    assert (max_in_flight(result, "sim"), max_in_flight(result, "other")) == (1, 3)
+    assert result.wall_time == pytest.approx(3.0)
+
+
+# -- stops and cancellation ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_a_retry_waiting_for_a_slot_is_cancelled_by_the_deadline(
+    executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock
+) -> None:
+    counted: Counter[str] = Counter()
+    workflow = wf(
+        {"id": "flaky", "tool": "sim:flaky", "arguments": {"key": "f", "failures": 1, "seconds": 1.0}},
+        t("long", 10.0),
+    )
+    options = {"max_concurrency": 1, "retries": 1, "retry_delay": 1.0, "retry_jitter": 0.0}
+    result = await executor(make_servers(counted), **options).execute(workflow, timeout=3.0)
+    # flaky fails at 1 s and frees the slot; long takes it; flaky's retry waits
+    # for it from 2 s until the deadline, at 3 s, cancels both.
+    deadline = TaskError(ErrorCode.CANCELLED, "cancelled: the run's deadline of 3 s passed")
+    assert outcome(result["flaky"]) == (TaskStatus.CANCELLED, deadline, 0.0, 3.0, 1)
+    assert calls(result["flaky"]) == [Attempt(0.0, 1.0, TaskError(ErrorCode.TOOL_ERROR, "RuntimeError: call 1 fails"))]
+    assert outcome(result["long"]) == (TaskStatus.CANCELLED, deadline, 1.0, 3.0, 1)
+    assert counted["f"] == 1
+    assert result.wall_time == pytest.approx(3.0)
+
+
+async def test_the_callers_cancellation_reaches_a_retry_waiting_for_a_slot(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    counted: Counter[str] = Counter()
+    events: list[object] = []
+    workflow = wf(
+        {"id": "flaky", "tool": "sim:flaky", "arguments": {"key": "f", "failures": 1, "seconds": 1.0}},
+        t("long", 10.0),
+    )
+    executor = EagerExecutor(make_servers(counted), max_concurrency=1, retries=1, retry_delay=1.0, retry_jitter=0.0)
+    with trio.move_on_after(3) as scope:
+        await executor.execute(workflow, on_event=events.append)
+    assert scope.cancelled_caught
+    assert trio.current_time() == pytest.approx(3.0)
+    assert counted["f"] == 1  # the retry never got its slot
+    assert named(events) == [("TaskStarted", "flaky"), ("TaskRetrying", "flaky"), ("TaskStarted", "long")]
+
+
+async def test_an_approved_task_waiting_for_a_slot_is_cancelled_by_fail_fast(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    asked: list[tuple[str, float]] = []
+    events: list[object] = []
+
+    async def approve(task: Any, arguments: dict[str, Any]) -> bool:
+        asked.append((task.id, trio.current_time()))
+        await trio.sleep(1.0)
+        return True
+
+    workflow = wf(
+        t("busy", 10.0),
+        t("gated", 1.0, approval=True),
+        t("bad", 2.0, tool="other:sleep", arguments={"fail": True}),
+    )
+    executor = EagerExecutor(make_servers(), server_limits={"sim": 1}, fail_fast=True, approve=approve)
+    result = await executor.execute(workflow, on_event=events.append)
+    # busy holds sim's one slot; gated is approved at 1 s and waits for it; bad
+    # (on the other server) fails at 2 s and stops the run.
+    stopped = TaskError(ErrorCode.CANCELLED, "cancelled: task 'bad' failed first (fail_fast)")
+    assert [name for name, _ in asked] == ["gated"]
+    assert outcome(result["busy"]) == (TaskStatus.CANCELLED, stopped, 0.0, 2.0, 1)
+    assert outcome(result["gated"]) == (TaskStatus.CANCELLED, stopped, None, None, 0)  # it never got to call
+    failed = TaskError(ErrorCode.TOOL_ERROR, "RuntimeError: failed after 2.0")
+    assert outcome(result["bad"]) == (TaskStatus.ERROR, failed, 0.0, 2.0, 1)
+    assert [e.result.task_id for e in events if isinstance(e, TaskSkipped)] == ["gated"]
+    assert sorted(e.task_id for e in events if isinstance(e, TaskStarted)) == ["bad", "busy"]
+    assert result.wall_time == pytest.approx(2.0)
+
+
+async def test_the_callers_cancellation_as_an_approval_comes_through(autojump_clock: trio.testing.MockClock) -> None:
+    go = trio.Event()
+    called: list[str] = []
+    events: list[object] = []
+
+    async def approve(task: Any, arguments: dict[str, Any]) -> bool:
+        await go.wait()
+        return True
+
+    async def act() -> str:
+        called.append("act")
+        return "acted"
+
+    with trio.CancelScope() as outer:
+
+        async def decide() -> str:
+            await trio.sleep(1.0)
+            go.set()  # the approval comes through...
+            outer.cancel()  # ...as the caller gives up, in the same instant
+            return "decided"
+
+        tools = LocalTools({"decide": decide, "act": act})
+        executor = EagerExecutor({"s": tools}, max_concurrency=1, approve=approve)
+        workflow = wf({"id": "decide", "tool": "s:decide"}, {"id": "act", "tool": "s:act", "approval": True})
+        await executor.execute(workflow, on_event=events.append)
+    # act got its slot, and the cancellation, before it could call its tool.
+    assert outer.cancelled_caught
+    assert trio.current_time() == pytest.approx(1.0)
+    assert called == []
+    assert named(events) == [("TaskStarted", "decide"), ("TaskFinished", "decide")]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_a_retried_task_cancelled_mid_call_records_the_cut_call(
+    executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock
+) -> None:
+    counted: Counter[str] = Counter()
+    workflow = wf({"id": "flaky", "tool": "sim:flaky", "arguments": {"key": "f", "failures": 1, "seconds": 1.0}})
+    run = executor(make_servers(counted), retries=3, retry_delay=1.0, retry_jitter=0.0)
+    result = await run.execute(workflow, timeout=2.5)
+    # The first call fails at 1 s; the second starts at 2 s and would succeed at
+    # 3 s, but the deadline cuts it at 2.5 s.
+    deadline = TaskError(ErrorCode.CANCELLED, "cancelled: the run's deadline of 2.5 s passed")
+    assert outcome(result["flaky"]) == (TaskStatus.CANCELLED, deadline, 0.0, 2.5, 2)
+    assert calls(result["flaky"]) == [
+        Attempt(0.0, 1.0, TaskError(ErrorCode.TOOL_ERROR, "RuntimeError: call 1 fails")),
+        Attempt(2.0, 2.5, deadline),
+    ]
+    assert counted["f"] == 2
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_a_call_that_answers_as_fail_fast_stops_the_run_keeps_its_answer(
+    executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock
+) -> None:
+    answered = trio.Event()
+
+    async def answer() -> str:
+        await answered.wait()
+        return "made it"
+
+    async def fail_and_answer() -> None:
+        await trio.sleep(1.0)
+        answered.set()  # the other call's answer is in, in the same instant...
+        raise RuntimeError("no")  # ...as this failure stops the run
+
+    tools = LocalTools({"answer": answer, "fail": fail_and_answer, "sleep": sleep})
+    events: list[object] = []
+    workflow = wf(
+        {"id": "good", "tool": "s:answer"},
+        {"id": "bad", "tool": "s:fail"},
+        t("after_good", 1.0, "good", tool="s:sleep"),
+        t("long", 5.0, tool="s:sleep"),
+    )
+    result = await executor({"s": tools}, fail_fast=True).execute(workflow, on_event=events.append)
+    stopped = TaskError(ErrorCode.CANCELLED, "cancelled: task 'bad' failed first (fail_fast)")
+    # The stop lands while good finishes: its answer stands, and nothing after it starts.
+    assert outcome(result["good"]) == (TaskStatus.SUCCESS, None, 0.0, 1.0, 1)
+    assert result["good"].output == "made it"
+    failed = TaskError(ErrorCode.TOOL_ERROR, "RuntimeError: no")
+    assert outcome(result["bad"]) == (TaskStatus.ERROR, failed, 0.0, 1.0, 1)
+    assert outcome(result["after_good"]) == (TaskStatus.CANCELLED, stopped, None, None, 0)
+    assert outcome(result["long"]) == (TaskStatus.CANCELLED, stopped, 0.0, 1.0, 1)
+    finals = [e.result.task_id for e in events if isinstance(e, TaskFinished | TaskSkipped)]
+    assert sorted(finals) == ["after_good", "bad", "good", "long"]  # one final event each
+    assert result.wall_time == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_a_call_that_outlives_the_deadline_keeps_its_answer(
+    executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock
+) -> None:
+    async def commit() -> str:
+        with trio.CancelScope(shield=True):  # a call that cannot be interrupted
+            await trio.sleep(2.0)
+        return "committed"
+
+    tools = LocalTools({"commit": commit, "sleep": sleep})
+    workflow = wf(
+        {"id": "commit", "tool": "s:commit"},
+        t("after", 1.0, "commit", tool="s:sleep"),
+        t("long", 5.0, tool="s:sleep"),
+    )
+    result = await executor({"s": tools}).execute(workflow, timeout=1.0)
+    deadline = TaskError(ErrorCode.CANCELLED, "cancelled: the run's deadline of 1 s passed")
+    assert outcome(result["commit"]) == (TaskStatus.SUCCESS, None, 0.0, 2.0, 1)
+    assert result["commit"].output == "committed"
+    assert outcome(result["after"]) == (TaskStatus.CANCELLED, deadline, None, None, 0)
+    assert outcome(result["long"]) == (TaskStatus.CANCELLED, deadline, 0.0, 1.0, 1)
+    assert result.wall_time == pytest.approx(2.0)  # the run waits for every call to end
+
+
+async def test_the_first_stop_gives_the_reason(autojump_clock: trio.testing.MockClock) -> None:
+    events: list[object] = []
+    with pytest.raises(KeyError, match="planner broke"):
+        async with EagerExecutor(make_servers()).open_run(timeout=1.0, on_event=events.append) as run:
+            run.add(t("a", 5.0))
+            await trio.sleep(2.0)  # the deadline stops the run at 1 s...
+            run.add(t("late", 1.0))
+            raise KeyError("planner broke")  # ...and this stops it again, at 2 s
+    assert trio.current_time() == pytest.approx(2.0)
+    finals = {e.result.task_id: outcome(e.result) for e in events if isinstance(e, TaskFinished | TaskSkipped)}
+    deadline = TaskError(ErrorCode.CANCELLED, "cancelled: the run's deadline of 1 s passed")
+    assert finals == {
+        "a": (TaskStatus.CANCELLED, deadline, 0.0, 1.0, 1),
+        "late": (TaskStatus.CANCELLED, deadline, None, None, 0),
+    }
+
+
+START_AFTER_STOP = pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="bug: without limits, a task made ready in the same step as a fail_fast reference error is still "
+    "started (TaskStarted, its tool entered) after the stop",
+)
+
+
+@pytest.mark.parametrize(
+    ("executor", "limit"),
+    [
+        (EagerExecutor, 1),
+        (LayeredExecutor, 1),
+        pytest.param(EagerExecutor, None, marks=START_AFTER_STOP),
+        pytest.param(LayeredExecutor, None, marks=START_AFTER_STOP),
+    ],
+)
+def test_no_task_starts_after_a_reference_error_stops_the_run(executor: type[EagerExecutor], limit: int | None) -> None:
+    # A plain test around trio.run, so that a failed assertion is not wrapped in
+    # an exception group and the xfail above can name it.
+    called: list[str] = []
+    events: list[object] = []
+
+    async def work(name: str, seconds: float = 1.0) -> dict[str, str]:
+        called.append(name)
+        await trio.sleep(seconds)
+        return {"name": name}
+
+    workflow = wf(
+        {"id": "src", "tool": "w:work", "arguments": {"name": "src"}},
+        {"id": "ref", "tool": "w:work", "arguments": {"name": "$OUTPUT[src].missing"}},
+        {"id": "ok", "tool": "w:work", "arguments": {"name": "ok"}, "depends_on": ["src"]},
+    )
+    run = executor({"w": LocalTools({"work": work})}, fail_fast=True, max_concurrency=limit)
+    result = run_in_virtual_time(lambda: run.execute(workflow, on_event=events.append))
+    # src ends at 1 s; ref and ok are ready together; ref's reference fails and stops the run.
+    reference = TaskError(ErrorCode.REFERENCE_ERROR, "$OUTPUT[src].missing: $OUTPUT[src] has no key 'missing'")
+    stopped = TaskError(ErrorCode.CANCELLED, "cancelled: task 'ref' failed first (fail_fast)")
+    assert outcome(result["src"]) == (TaskStatus.SUCCESS, None, 0.0, 1.0, 1)
+    assert outcome(result["ref"]) == (TaskStatus.ERROR, reference, 1.0, 1.0, 0)
+    assert called == ["src"]
+    assert outcome(result["ok"]) == (TaskStatus.CANCELLED, stopped, None, None, 0)
+    assert [e.task_id for e in events if isinstance(e, TaskStarted)] == ["src"]
+    assert result.wall_time == pytest.approx(1.0)
+
+
 # -- options -------------------------------------------------------------------------------
 
 
@@ -330,6 +587,10 @@ async def test_callers_cancellation_propagates_with_limits(autojump_clock: trio.
         ({"server_limits": {"sim": 0}}, ValueError, "server_limits['sim'] must be >= 1"),
         ({"task_timeout": 0}, ValueError, "task_timeout must be > 0"),
         ({"retries": -1}, ValueError, "retries must be >= 0"),
+        ({"retries": 1.0}, TypeError, "retries must be an int, not float"),
+        ({"retries": True}, TypeError, "retries must be an int, not bool"),
+        ({"retry_delay": -0.5}, ValueError, "retry_delay and retry_max_delay must be >= 0"),
+        ({"retry_max_delay": -1}, ValueError, "retry_delay and retry_max_delay must be >= 0"),
         ({"retry_jitter": 2}, ValueError, "retry_jitter must be between 0 and 1"),
         ({"priority": "lifo"}, ValueError, "priority must be 'critical_path' or 'fifo', not 'lifo'"),
     ],
@@ -377,15 +638,11 @@ def run_limited(dag: DrawnDag, k: int, priority: str) -> ExecutionResult:
     for task in data["tasks"]:
         task["estimate"] = task["arguments"]["seconds"]
 
-    async def run(seconds: float, fail: bool) -> float:
-        await trio.sleep(seconds)
-        return seconds
-
     async def main() -> ExecutionResult:
-        executor = EagerExecutor({"sim": LocalTools({"run": run})}, max_concurrency=k, priority=priority)
+        executor = EagerExecutor(SIM, max_concurrency=k, priority=priority)
         return await executor.execute(Workflow.from_dict(data))
 
-    return trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    return run_in_virtual_time(main)
 
 
 def lower_bound(dag: DrawnDag, k: int) -> float:

@@ -1,4 +1,7 @@
-"""CPU-bound tools on a real Dask cluster: worker processes on loopback."""
+"""CPU-bound tools on a real Dask cluster: worker processes on loopback.
+
+Every test that starts a cluster is marked slow.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +19,12 @@ import pytest
 import trio
 from distributed import Client, LocalCluster
 
-from dagexec import EagerExecutor, ErrorCode, LocalTools, TaskStatus, UnknownToolError, Workflow
+from dagexec import EagerExecutor, ErrorCode, LocalTools, TaskStatus, UnknownToolError
 from dagexec.dask import DaskTools, load_registry
 from dagexec.mcp import ServerConfigError, ServerStartError, load_config, open_servers
 
 from . import dask_tools
-from .test_mcp import free_port, processes_with, toolbox
-
-ROOT = Path(__file__).parent.parent
-
-
-def wf(*tasks: dict[str, Any]) -> Workflow:
-    return Workflow.from_dict({"tasks": list(tasks)})
+from .helpers import ROOT, free_port, processes_with, toolbox, wf
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +36,7 @@ def client() -> Iterator[Client]:
             yield connected
 
 
+@pytest.mark.slow
 async def test_mixed_workflow(client: Client) -> None:
     async def draft(topic: str) -> str:
         return f"notes on {topic}"
@@ -58,16 +56,22 @@ async def test_mixed_workflow(client: Client) -> None:
     assert result["where"].output != os.getpid()  # it ran in a worker process
 
 
-async def test_calls_spread_over_the_workers(client: Client) -> None:
-    workflow = wf(*({"id": f"p{i}", "tool": "cpu:nap", "arguments": {"seconds": 0.5}} for i in range(4)))
+@pytest.mark.slow
+async def test_calls_spread_over_the_workers(client: Client, tmp_path: Path) -> None:
+    # Each call waits until two have arrived: on two single-threaded workers, the
+    # first two can only both answer if they ran at once, in the two processes.
+    workflow = wf(*({"id": f"m{i}", "tool": "cpu:meet", "arguments": {"folder": str(tmp_path), "size": 2}}
+                    for i in range(4)))  # fmt: skip
     tools = {"cpu": DaskTools(client, dask_tools.TOOLS)}
-    started = time.perf_counter()
-    result = await EagerExecutor(tools).execute(workflow)
-    elapsed = time.perf_counter() - started
-    assert result.ok
-    assert elapsed < 1.9  # 4 naps of 0.5 s on 2 single-threaded workers: ~1 s, generous bound
+    with trio.fail_after(60):
+        result = await EagerExecutor(tools).execute(workflow)
+    assert result.ok, result.errors
+    workers = set(client.run(os.getpid).values())
+    assert len(workers) == 2 and os.getpid() not in workers
+    assert {r.output for r in result.results} == workers
 
 
+@pytest.mark.slow
 async def test_tool_errors_and_unknown_tools(client: Client) -> None:
     tools = {"cpu": DaskTools(client, dask_tools.TOOLS)}
     result = await EagerExecutor(tools).execute(wf({"id": "f", "tool": "cpu:fail", "arguments": {"message": "bad"}}))
@@ -83,23 +87,27 @@ def scheduler_tasks(client: Client) -> int:
     return count
 
 
+@pytest.mark.slow
 async def test_timeout_cancels_the_future_on_the_cluster(client: Client) -> None:
     tools = {"cpu": DaskTools(client, dask_tools.TOOLS)}
     workflow = wf(
-        {"id": "long", "tool": "cpu:nap", "arguments": {"seconds": 30}, "timeout": 0.5},
+        {"id": "long", "tool": "cpu:nap", "arguments": {"seconds": 10}, "timeout": 0.5},
         {"id": "short", "tool": "cpu:nap", "arguments": {"seconds": 0.2}},
     )
     with trio.fail_after(30):
         result = await EagerExecutor(tools).execute(workflow)
-    assert result["long"].error is not None and result["long"].error.code is ErrorCode.TIMEOUT
-    assert result["long"].duration is not None and result["long"].duration < 3
-    assert result["short"].ok
-    deadline = time.monotonic() + 10
+    long = result["long"]
+    assert long.error is not None
+    assert (long.error.code, long.error.message) == (ErrorCode.TIMEOUT, "no answer within 0.5 s")
+    assert long.duration is not None and 0.5 - 1e-6 <= long.duration < 5  # ended by its timeout (10x), not by the 10 s nap
+    assert result["short"].output == 0.2
+    deadline = time.monotonic() + 30
     while scheduler_tasks(client) and time.monotonic() < deadline:
         await trio.sleep(0.1)
     assert scheduler_tasks(client) == 0  # the scheduler let go of the cancelled call
 
 
+@pytest.mark.slow
 async def test_a_worker_that_dies_fails_only_its_call(client: Client, tmp_path: Path) -> None:
     tools = {"cpu": DaskTools(client, dask_tools.TOOLS)}
     marker = str(tmp_path / "died")
@@ -121,6 +129,7 @@ async def test_a_worker_that_dies_fails_only_its_call(client: Client, tmp_path: 
     assert result["after"].output.startswith("SURVIVED IN ")
 
 
+@pytest.mark.slow
 async def test_dask_entry_in_the_servers_config_with_a_local_cluster() -> None:
     config = {
         "mcpServers": {
@@ -172,6 +181,7 @@ def scheduler_and_worker() -> Iterator[tuple[str, str]]:
                 proc.wait()
 
 
+@pytest.mark.slow
 async def test_separate_scheduler_and_worker_processes(scheduler_and_worker: tuple[str, str], tmp_path: Path) -> None:
     address, marker = scheduler_and_worker
     config = {"mcpServers": {"cpu": {"dask": {"scheduler": address, "tools": "tests.dask_tools:TOOLS"}}}}

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import trio.testing
 
 from dagexec import Workflow
 from dagexec.mcp import load_config
 
-from .test_examples import code_blocks
-
-DOCS = Path(__file__).parent.parent / "docs"
+from .helpers import DOCS, EXAMPLES, code_blocks
 
 
+@pytest.mark.slow
 def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(DOCS), str(tmp_path)],
@@ -40,12 +41,18 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "example", ["controls.py", "mcp_time.py", "streaming.py", "approval.py", "journal.py", "scaling.py"]
+    "example",
+    [
+        "controls.py",
+        "mcp_time.py",
+        "streaming.py",
+        "approval.py",
+        "journal.py",
+        pytest.param("scaling.py", marks=pytest.mark.slow),  # a Dask cluster
+    ],
 )
 def test_example_scripts_run(example: str) -> None:
-    out = subprocess.run(
-        [sys.executable, str(DOCS / "examples" / example)], capture_output=True, text=True, timeout=120
-    )
+    out = subprocess.run([sys.executable, str(EXAMPLES / example)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     if example == "controls.py":
         lines = out.stdout.splitlines()
@@ -57,11 +64,16 @@ def test_example_scripts_run(example: str) -> None:
         assert "flaky    success  attempts=3 " in lines
         assert "cleanup  success  attempts=1 " in lines
     elif example == "streaming.py":
-        assert out.stdout.splitlines() == [
-            "news: started at 0.0 s, ['trio: first hit', 'trio: second hit']",
-            "papers: started at 0.2 s, ['DAG scheduling: first hit', 'DAG scheduling: second hit']",
-            "summary: started at 0.4 s, 2 hits summarized",
+        # Real time: the outputs, and starts no earlier than the plan allows (the
+        # exact starts are checked in virtual time below).
+        found = re.findall(r"^(\w+): started at (\d+\.\d) s, (.*)$", out.stdout, re.MULTILINE)
+        assert [(name, output) for name, _, output in found] == [
+            ("news", "['trio: first hit', 'trio: second hit']"),
+            ("papers", "['DAG scheduling: first hit', 'DAG scheduling: second hit']"),
+            ("summary", "2 hits summarized"),
         ]
+        news, papers, summary = (float(start) for _, start, _ in found)
+        assert news <= papers <= summary and papers >= 0.2 and summary >= 0.4
     elif example == "approval.py":
         assert out.stdout.splitlines() == [
             "note success A short note on eager DAGs.",
@@ -79,6 +91,20 @@ def test_example_scripts_run(example: str) -> None:
     else:
         assert out.stdout.startswith("tools: convert_time, get_current_time\n")
         assert re.search(r"noon UTC in Paris: \d{4}-\d\d-\d\dT13:00:00\+01:00|T14:00:00\+02:00", out.stdout)
+
+
+async def test_streaming_example_in_virtual_time(
+    autojump_clock: trio.testing.MockClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = runpy.run_path(str(EXAMPLES / "streaming.py"))  # not as __main__: nothing runs
+    await example["main"]()
+    # news is added at once; papers after the planner thinks 0.2 s; summary after
+    # another 0.2 s, when news (0.3 s) is already done.
+    assert capsys.readouterr().out.splitlines() == [
+        "news: started at 0.0 s, ['trio: first hit', 'trio: second hit']",
+        "papers: started at 0.2 s, ['DAG scheduling: first hit', 'DAG scheduling: second hit']",
+        "summary: started at 0.4 s, 2 hits summarized",
+    ]
 
 
 def rst_blocks(language: str) -> list[tuple[str, str]]:

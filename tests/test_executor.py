@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-import time
+import json
+import threading
 from typing import Any
 
 import pytest
@@ -10,26 +11,24 @@ import trio.testing
 from dagexec import (
     EagerExecutor,
     ErrorCode,
-    ExecutionResult,
     LayeredExecutor,
     LocalTools,
     NoSuchToolError,
     ServerError,
+    TaskError,
+    TaskFinished,
+    TaskSkipped,
+    TaskStarted,
     TaskStatus,
+    ToolCallError,
     ToolError,
     UnknownServerError,
     UnknownToolError,
-    Workflow,
 )
 
+from .helpers import all_overlap, sleep, t, timeline, wf
+
 EXECUTORS = [EagerExecutor, LayeredExecutor]
-
-
-async def sleep(seconds: float = 0.1, value: Any = None, fail: bool = False) -> Any:
-    await trio.sleep(seconds)
-    if fail:
-        raise RuntimeError(f"failed after {seconds}")
-    return {"slept": seconds, "value": value}
 
 
 def make_tools() -> LocalTools:
@@ -47,33 +46,11 @@ def make_tools() -> LocalTools:
 SERVERS = {"sim": make_tools()}
 
 
-def wf(*tasks: dict[str, Any]) -> Workflow:
-    return Workflow.from_dict({"tasks": list(tasks)})
-
-
-def t(tid: str, seconds: float = 0.1, *deps: str, **arguments: Any) -> dict[str, Any]:
-    return {
-        "id": tid,
-        "tool": "sim:sleep",
-        "arguments": {"seconds": seconds, **arguments},
-        "depends_on": list(deps),
-    }
-
-
-def timeline(result: ExecutionResult) -> dict[str, tuple[float, float] | None]:
-    return {
-        r.task_id: None
-        if r.started_at is None
-        else (round(r.started_at, 9), round(r.finished_at or 0.0, 9))
-        for r in result.results
-    }
-
-
 # -- virtual time --------------------------------------------------------------------------
 
 
 async def test_five_independent_tasks_take_one_task_time(autojump_clock: trio.testing.MockClock) -> None:
-    workflow = wf(*(t(f"t{i}") for i in range(1, 6)))
+    workflow = wf(*(t(f"t{i}", 0.1) for i in range(1, 6)))
     result = await EagerExecutor(SERVERS).execute(workflow)
     assert result.ok
     assert result.wall_time == pytest.approx(0.1, abs=1e-9)
@@ -85,7 +62,7 @@ async def test_five_independent_tasks_take_one_task_time(autojump_clock: trio.te
 async def test_seed_mixed_example_has_three_layers(
     executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock
 ) -> None:
-    workflow = wf(t("t1"), t("t2"), t("t3", 0.1, "t1", "t2"), t("t4", 0.1, "t3"), t("t5", 0.1, "t3"))
+    workflow = wf(t("t1", 0.1), t("t2", 0.1), t("t3", 0.1, "t1", "t2"), t("t4", 0.1, "t3"), t("t5", 0.1, "t3"))
     result = await executor(SERVERS).execute(workflow)
     assert result.parallelization_layers == 3
     assert result.generations == [["t1", "t2"], ["t3"], ["t4", "t5"]]
@@ -129,7 +106,7 @@ async def test_outputs_flow_through_references(executor: type[EagerExecutor]) ->
 async def test_failure_skips_descendants_and_runs_the_rest(executor: type[EagerExecutor]) -> None:
     workflow = wf(
         t("ok1", 0.01),
-        t("bad", 0.01, fail=True),
+        t("bad", 0.01, arguments={"fail": True}),
         t("child", 0.01, "bad"),
         t("grandchild", 0.01, "child", "ok1"),
         t("independent", 0.01, "ok1"),
@@ -197,6 +174,43 @@ async def test_error_codes(
     assert result["after"].status is TaskStatus.SKIPPED
 
 
+class QuotaError(ToolCallError):
+    """A server's own kind of failure, with a code dagexec does not know."""
+
+    code = "quota_exceeded"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ExceptionGroup,
+    reason="a ToolCallError code outside ErrorCode kills the run (ValueError: 'quota_exceeded' is not a valid "
+    "ErrorCode, out of the run's nursery); the fix lands with the next issue",
+)
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_tool_call_error_with_a_code_of_its_own_is_a_tool_error(executor: type[EagerExecutor]) -> None:
+    # A plain test around trio.run, so that the run's own error is what the xfail above names.
+    def over_quota() -> None:
+        raise QuotaError("100 calls a day, all used")
+
+    servers = {"sim": make_tools(), "api": LocalTools({"call": over_quota})}
+    workflow = wf(
+        {"id": "x", "tool": "api:call"},
+        {"id": "after", "tool": "sim:echo", "depends_on": ["x"]},
+        {"id": "other", "tool": "sim:echo", "arguments": {"n": 1}},
+    )
+    result = trio.run(executor(servers).execute, workflow)
+    x = result["x"]
+    assert x.status is TaskStatus.ERROR and x.error is not None
+    assert x.error.code is ErrorCode.TOOL_ERROR
+    assert "quota_exceeded" in x.error.message  # the server's own code is kept, in the message
+    assert "100 calls a day, all used" in x.error.message
+    assert (result["after"].status, result["after"].error) == (
+        TaskStatus.SKIPPED,
+        TaskError(ErrorCode.DEPENDENCY_FAILED, "depends on 'x', which ended error (tool_error)"),
+    )
+    assert (result["other"].status, result["other"].output) == (TaskStatus.SUCCESS, {"n": 1})
+
+
 def test_error_code_and_status_values() -> None:
     assert {c.value for c in ErrorCode} >= {
         "tool_error",
@@ -255,7 +269,7 @@ async def test_local_tools_unknown_name() -> None:
 
 @pytest.mark.parametrize("executor", EXECUTORS)
 async def test_results_in_workflow_order_and_to_dict(executor: type[EagerExecutor]) -> None:
-    workflow = wf(t("z", 0.01, "a"), t("a", 0.01), t("m", 0.01, fail=True))
+    workflow = wf(t("z", 0.01, "a"), t("a", 0.01), t("m", 0.01, arguments={"fail": True}))
     result = await executor(SERVERS).execute(workflow)
     assert [r.task_id for r in result.results] == ["z", "a", "m"]
     data = result.to_dict()
@@ -270,8 +284,6 @@ async def test_results_in_workflow_order_and_to_dict(executor: type[EagerExecuto
     assert m["error"] == {"code": "tool_error", "message": "RuntimeError: failed after 0.01"}
     assert m["duration"] == pytest.approx(m["finished_at"] - m["started_at"])
     assert data["results"][1]["output"] == {"slept": 0.01, "value": None}
-    import json
-
     assert json.loads(json.dumps(data)) == data
 
 
@@ -287,34 +299,36 @@ async def test_callers_cancellation_propagates(autojump_clock: trio.testing.Mock
 
 
 async def test_real_time_five_parallel_sleeps() -> None:
-    """The seed's benchmark: five 100 ms tools in parallel, well under 200 ms."""
+    """The seed's benchmark on the real clock: five 100 ms tools, all in flight at once."""
     workflow = wf(*(t(f"t{i}", 0.1) for i in range(1, 6)))
     result = await EagerExecutor(SERVERS).execute(workflow)
     assert result.ok
-    assert result.wall_time < 0.2
-    assert result.speedup > 3
+    spans = timeline(result).values()
+    assert all_overlap(span for span in spans if span is not None)  # each started before any ended
+    assert result.wall_time < 1.0  # ten times the work: a wide bound, not a speed claim
 
 
 async def test_blocking_sync_tools_run_side_by_side() -> None:
+    # Each call blocks its thread until all four are blocked at once: they can
+    # only return "done" if they ran side by side, never one after the other.
+    barrier = threading.Barrier(4, timeout=20)
+
     def block() -> str:
-        time.sleep(0.3)
+        barrier.wait()
         return "done"
 
     workflow = wf(*({"id": f"b{i}", "tool": "sync:block"} for i in range(4)))
-    started = time.perf_counter()
-    result = await EagerExecutor({"sync": LocalTools({"block": block})}).execute(workflow)
-    elapsed = time.perf_counter() - started
-    assert [r.output for r in result.results] == ["done"] * 4
-    assert elapsed < 0.9  # one at a time would take 1.2 s
-    assert result.speedup > 2
+    with trio.fail_after(60):
+        result = await EagerExecutor({"sync": LocalTools({"block": block})}).execute(workflow)
+    assert [(r.status, r.output, r.error) for r in result.results] == [(TaskStatus.SUCCESS, "done", None)] * 4
+    spans = timeline(result).values()
+    assert all_overlap(span for span in spans if span is not None)
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
 async def test_events_in_order(executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock) -> None:
-    from dagexec import TaskFinished, TaskSkipped, TaskStarted
-
     events: list[object] = []
-    workflow = wf(t("a", 0.1), t("b", 0.2, fail=True), t("c", 0.1, "b"), t("d", 0.1, "a"))
+    workflow = wf(t("a", 0.1), t("b", 0.2, arguments={"fail": True}), t("c", 0.1, "b"), t("d", 0.1, "a"))
     result = await executor(SERVERS).execute(workflow, on_event=events.append)
     def key(e: object) -> tuple[str, str]:
         if isinstance(e, TaskStarted):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -36,24 +35,11 @@ from dagexec import (
     WorkflowError,
 )
 
+from .helpers import SIM as SERVERS
+from .helpers import run_in_virtual_time, t
 from .strategies import DrawnDag, dags
 
 HERE = Path(__file__).parent
-
-
-async def sleep(seconds: float = 1.0, fail: bool = False, value: Any = None) -> Any:
-    await trio.sleep(seconds)
-    if fail:
-        raise RuntimeError("failed on purpose")
-    return {"slept": seconds, "value": value}
-
-
-SERVERS = {"sim": LocalTools({"sleep": sleep})}
-
-
-def t(tid: str, seconds: float = 1.0, *deps: str, **fields: Any) -> dict[str, Any]:
-    arguments = {"seconds": seconds, **fields.pop("arguments", {})}
-    return {"id": tid, "tool": "sim:sleep", "arguments": arguments, "depends_on": list(deps), **fields}
 
 
 # -- streaming plans -----------------------------------------------------------------------
@@ -75,7 +61,7 @@ def test_streamed_tasks_start_when_added_and_ready(dag: DrawnDag, data: st.DataO
                 run.add(t(tid, dag.durations[tid], *dag.deps[tid]))
         return run.result
 
-    result = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    result = run_in_virtual_time(main)
     finish: dict[str, float] = {}
     for tid in dag.ids:  # the start the definition demands: added, and every dependency done
         start = max([arrivals[tid], *(finish[d] for d in dag.deps[tid])])

@@ -5,32 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import trio
-import trio.testing
 from hypothesis import given
 
-from dagexec import EagerExecutor, ExecutionResult, LayeredExecutor, LocalTools, TaskStatus, Workflow
+from dagexec import EagerExecutor, ExecutionResult, LayeredExecutor, TaskStatus, Workflow
 
+from .helpers import SIM, run_in_virtual_time
 from .strategies import DrawnDag, dags, shuffled_workflow_dicts
-
-
-async def run(seconds: float, fail: bool) -> float:
-    await trio.sleep(seconds)
-    if fail:
-        raise RuntimeError("drawn to fail")
-    return seconds
-
-
-SERVERS = {"sim": LocalTools({"run": run})}
 
 
 def execute(executor: type[EagerExecutor], data: dict[str, Any]) -> ExecutionResult:
     workflow = Workflow.from_dict(data)
 
     async def main() -> ExecutionResult:
-        return await executor(SERVERS).execute(workflow)
+        return await executor(SIM).execute(workflow)
 
-    return trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    return run_in_virtual_time(main)
 
 
 def check_run(dag: DrawnDag, result: ExecutionResult) -> None:

@@ -16,12 +16,8 @@ from dagexec import (
     WorkflowError,
 )
 
+from .helpers import wf
 from .strategies import DrawnDag, dags
-
-
-def wf(*tasks: dict[str, Any]) -> Workflow:
-    return Workflow.from_dict({"tasks": list(tasks)})
-
 
 SEED_EXAMPLE = """
 {"tasks": [

@@ -16,12 +16,32 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 server = MCPServer("toolbox", log_level="WARNING")
 
+#: For :func:`meet`: how many calls of each group arrived, and the event that lets them all go.
+_groups: dict[str, tuple[list[int], anyio.Event]] = {}
+
 
 @server.tool()
 async def sleep(seconds: float, value: str = "") -> dict[str, Any]:
     """Sleep, then answer with structured content."""
     await anyio.sleep(seconds)
     return {"slept": seconds, "value": value}
+
+
+@server.tool()
+async def meet(group: str, size: int, value: str = "", timeout: float = 20.0) -> dict[str, Any]:
+    """Answer only once ``size`` calls of ``group`` are in flight at once: proof that calls overlap.
+
+    Fails with a tool error if they are not all there within ``timeout`` seconds.
+    """
+    arrived, everyone = _groups.setdefault(group, ([0], anyio.Event()))
+    arrived[0] += 1
+    if arrived[0] >= size:
+        everyone.set()
+    with anyio.move_on_after(timeout):
+        await everyone.wait()
+    if not everyone.is_set():
+        raise ToolError(f"only {arrived[0]} of {size} calls of {group!r} met within {timeout:g} s")
+    return {"value": value, "met": size}
 
 
 @server.tool()

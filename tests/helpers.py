@@ -1,0 +1,228 @@
+"""Everything the test modules share: workflow builders, a simulated tool, run readers, servers and processes.
+
+Test modules import from here (and Hypothesis strategies from ``strategies.py``),
+never from each other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+import trio.testing
+
+from dagexec import (
+    Attempt,
+    ExecutionResult,
+    LocalTools,
+    TaskError,
+    TaskFinished,
+    TaskResult,
+    TaskSkipped,
+    TaskStatus,
+    Workflow,
+)
+
+ROOT = Path(__file__).parent.parent
+DOCS = ROOT / "docs"
+EXAMPLES = DOCS / "examples"
+README = ROOT / "README.rst"
+
+T = TypeVar("T")
+
+# -- workflows -----------------------------------------------------------------------------
+
+
+def wf(*tasks: dict[str, Any]) -> Workflow:
+    """A workflow of these task dicts."""
+    return Workflow.from_dict({"tasks": list(tasks)})
+
+
+def t(
+    tid: str,
+    seconds: float = 1.0,
+    *deps: str,
+    tool: str = "sim:sleep",
+    arguments: dict[str, Any] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A task dict: ``tool`` (:func:`sleep` by default) called with ``seconds`` and ``arguments``.
+
+    ``deps`` go to ``depends_on``; other keywords are task fields (``timeout``,
+    ``retries``, ``trigger``, ``estimate``, ``approval``...).
+    """
+    return {
+        "id": tid,
+        "tool": tool,
+        "arguments": {"seconds": seconds, **(arguments or {})},
+        "depends_on": list(deps),
+        **fields,
+    }
+
+
+async def sleep(seconds: float = 1.0, value: Any = None, fail: bool = False) -> dict[str, Any]:
+    """The simulated tool: sleep, then answer, or fail with ``RuntimeError: failed after <seconds>``."""
+    await trio.sleep(seconds)
+    if fail:
+        raise RuntimeError(f"failed after {seconds}")
+    return {"slept": seconds, "value": value}
+
+
+#: One simulated server, ``sim``, with the :func:`sleep` tool.
+SIM = {"sim": LocalTools({"sleep": sleep})}
+
+
+def run_in_virtual_time(fn: Callable[[], Awaitable[T]]) -> T:
+    """``trio.run(fn)`` on a clock that jumps to the next deadline: for tests that cannot take a fixture."""
+    return trio.run(fn, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+# -- reading results -----------------------------------------------------------------------
+
+
+def timeline(result: ExecutionResult) -> dict[str, tuple[float, float] | None]:
+    """Each task's (start, end), rounded to the nanosecond; None if it never started."""
+    return {
+        r.task_id: None if r.started_at is None else (round(r.started_at, 9), round(r.finished_at or 0.0, 9))
+        for r in result.results
+    }
+
+
+def starts(result: ExecutionResult) -> dict[str, float | None]:
+    """Each task's start, rounded to the nanosecond; None if it never started."""
+    return {r.task_id: None if r.started_at is None else round(r.started_at, 9) for r in result.results}
+
+
+def _ns(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 9)
+
+
+def outcome(
+    result: TaskResult,
+) -> tuple[TaskStatus, TaskError | None, float | None, float | None, int]:
+    """A task's status, error, start, end (rounded to the nanosecond) and attempts: one value to compare."""
+    return (result.status, result.error, _ns(result.started_at), _ns(result.finished_at), result.attempts)
+
+
+def calls(result: TaskResult) -> list[Attempt]:
+    """The task's calls (its timeline), their times rounded to the nanosecond."""
+    return [Attempt(round(a.started_at, 9), round(a.finished_at, 9), a.error) for a in result.timeline]
+
+
+def named(events: Iterable[object]) -> list[tuple[str, str]]:
+    """Each event as its kind and task id: ``("TaskStarted", "a")``."""
+    return [
+        (type(e).__name__, e.result.task_id if isinstance(e, TaskFinished | TaskSkipped) else e.task_id)  # type: ignore[attr-defined]
+        for e in events
+    ]
+
+
+def max_in_flight(result: ExecutionResult, server: str | None = None) -> int:
+    """The most calls in flight at once (on ``server``, or on all), from the results' timelines."""
+    edges = []
+    for r in result.results:
+        if server is None or r.tool.startswith(server + ":"):
+            for attempt in r.timeline:
+                edges += [(attempt.started_at, 1), (attempt.finished_at, -1)]
+    level = peak = 0
+    for _, step in sorted(edges, key=lambda e: (round(e[0], 9), e[1])):  # ends before starts
+        level += step
+        peak = max(peak, level)
+    return peak
+
+
+def all_overlap(spans: Iterable[tuple[float, float]]) -> bool:
+    """Whether every span started before every other one ended: all were in flight at one instant."""
+    spans = list(spans)
+    return max(start for start, _ in spans) < min(end for _, end in spans)
+
+
+# -- real MCP servers and the processes they run -------------------------------------------
+
+TOOLBOX = str(Path(__file__).parent / "servers" / "toolbox.py")
+
+#: mcp-server-time, from PyPI, over stdio.
+TIME = {"command": sys.executable, "args": ["-m", "mcp_server_time", "--local-timezone", "UTC"]}
+
+
+def toolbox(marker: str = "") -> dict[str, Any]:
+    """The test toolbox's ``mcpServers`` entry; ``marker`` tags its command line for :func:`processes_with`."""
+    return {"command": sys.executable, "args": [TOOLBOX, *([marker] if marker else [])]}
+
+
+def processes_with(marker: str) -> list[int]:
+    """The pids of live (not zombie) processes whose command line contains ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            if marker.encode() in cmdline and "State:\tZ" not in status:
+                found.append(int(entry.name))
+    return found
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# -- the command line ----------------------------------------------------------------------
+
+# As in an activated virtual environment: `python` in a servers file is this one.
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "120"}
+
+
+def dagexec(*args: str, cwd: Path = EXAMPLES, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m dagexec ARGS`` as a user would, with no standard input."""
+    return subprocess.run(
+        [sys.executable, "-m", "dagexec", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=ENV,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def write(path: Path, data: Any) -> str:
+    """Write ``data`` as JSON to ``path``; return the path as a string."""
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def toolbox_servers(tmp_path: Path, marker: str = "") -> str:
+    """A servers file with the toolbox as server ``box``."""
+    return write(tmp_path / "servers.json", {"mcpServers": {"box": toolbox(marker)}})
+
+
+# -- docs ----------------------------------------------------------------------------------
+
+
+def code_blocks(path: Path, language: str) -> list[str]:
+    """The ``.. code-block:: language`` blocks of an rst file, dedented."""
+    blocks, lines = [], path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == f".. code-block:: {language}":
+            body = []
+            for following in lines[i + 2 :]:
+                if following and not following.startswith(" "):
+                    break
+                body.append(following)
+            blocks.append(textwrap.dedent("\n".join(body)).strip() + "\n")
+    return blocks
