@@ -185,6 +185,9 @@ class Driver:
         core, task = self.core, record.task
         server = self.servers[task.server]
         timeout = core.call_timeout(task)
+        # A call granted in the instant the run was stopped or cancelled must not start:
+        # its trio task may be new, and a tool need not reach a checkpoint before acting.
+        await trio.lowlevel.checkpoint_if_cancelled()
         core.call_started(record, self.now())
         if core.events:
             self.after()  # TaskStarted goes out before the call

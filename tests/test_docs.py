@@ -48,6 +48,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
         "streaming.py",
         "approval.py",
         "journal.py",
+        "stopping.py",
         pytest.param("scaling.py", marks=pytest.mark.slow),  # a Dask cluster
     ],
 )
@@ -85,6 +86,12 @@ def test_example_scripts_run(example: str) -> None:
             "first run: {'a': 'success', 'b': 'success', 'flaky': 'error'} calls: 3",
             "second run: {'a': 'reused', 'b': 'reused', 'flaky': 'success'}",
             "calls: 4",
+        ]
+    elif example == "stopping.py":
+        assert out.stdout.splitlines() == [
+            "quick  success   slept 0.01 s",
+            "slow   cancelled cancelled: SIGTERM received",
+            "after  cancelled cancelled: SIGTERM received",
         ]
     elif example == "scaling.py":
         assert out.stdout == "primes: 103988\n"

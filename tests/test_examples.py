@@ -10,7 +10,7 @@ import pytest
 import trio.testing
 
 from dagexec import EagerExecutor, LayeredExecutor, Workflow
-from dagexec._demo import DEMO_WORKFLOW, demo_servers
+from dagexec.cli._demo import DEMO_WORKFLOW, demo_servers
 
 from .helpers import EXAMPLES, README, code_blocks, starts
 
