@@ -70,6 +70,8 @@ class Driver:
         self.scope = trio.CancelScope()
         self.nursery: trio.Nursery | None = None
         self.closed = False
+        #: What ``on_event`` raised, if it did: the run stopped, and raises it at its end.
+        self.failure: Exception | None = None
         self._quiet = trio.Event()  # closed, and every task finished
         self._deadline = trio.CancelScope()
         # Tasks start in the context of the run's opening, not of the task that
@@ -113,17 +115,32 @@ class Driver:
         if self.slots is not None:
             for owner, record in self.slots.grant():
                 owner.granted(record)
-        events = core.events
-        if events:
-            core.events = []
-            assert self.on_event is not None
-            for event in events:
-                self.on_event(event)
+        if core.events:
+            self.deliver_events()
         if core.stop_reason is not None:
             self.scope.cancel()
         if self.closed and not core.active:
             self._deadline.cancel()
             self._quiet.set()
+
+    def deliver_events(self) -> None:
+        """Hand the core's events to ``on_event``; if it raises, stop the run.
+
+        The exception is kept in :attr:`failure` (the run raises it once every
+        task has ended), and no further event is handed to the failed callback.
+        """
+        core = self.core
+        events, core.events = core.events, []
+        if self.failure is not None or not events:
+            return
+        assert self.on_event is not None
+        try:
+            for event in events:
+                self.on_event(event)
+        except Exception as exc:
+            self.failure = exc
+            core.stop(f"on_event raised {type(exc).__name__}: {exc}", self.now())
+            core.events = []  # the callback failed: nothing more goes to it
 
     def start_ready(self) -> None:
         """Begin the tasks the core made ready (the eager driver: all of them, at once)."""
@@ -190,7 +207,8 @@ class Driver:
         await trio.lowlevel.checkpoint_if_cancelled()
         core.call_started(record, self.now())
         if core.events:
-            self.after()  # TaskStarted goes out before the call
+            self.deliver_events()  # TaskStarted goes out before the call
+            await trio.lowlevel.checkpoint_if_cancelled()  # in case on_event stopped the run
         try:
             if timeout is None:
                 output = await server.call_tool(task.tool_name, record.arguments)
@@ -200,7 +218,7 @@ class Driver:
                 if limit.cancelled_caught:
                     core.call_timed_out(record, self.now())
                     return
-        except Exception as exc:
+        except (Exception, SystemExit, GeneratorExit) as exc:  # a tool's failure is data, whatever it raised
             core.call_ended(record, self.now(), None, exc)
             return
         core.call_ended(record, self.now(), output, None)

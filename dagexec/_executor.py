@@ -168,9 +168,10 @@ class _Executor:
     ) -> ExecutionResult:
         """Run ``workflow`` and return every task's result.
 
-        A tool's failure is data in the result; only bad input and the caller's
-        own cancellation leave as exceptions (the latter after every task and
-        call has been cancelled). This is :meth:`open_run` with the workflow and
+        A tool's failure is data in the result. Three things leave as
+        exceptions: bad input (before anything runs), the caller's own
+        cancellation, and an exception raised by ``on_event`` (which stops the
+        run); the last two once every task has ended. This is :meth:`open_run` with the workflow and
         an empty block: use that to stop a run from outside and still get every
         result.
 
@@ -181,7 +182,9 @@ class _Executor:
                 ``cancelled``, and the full result is still returned.
             on_event: Called with each :class:`~dagexec.TaskStarted`,
                 :class:`~dagexec.TaskRetrying`, :class:`~dagexec.TaskFinished` and
-                :class:`~dagexec.TaskSkipped` as it happens, in order.
+                :class:`~dagexec.TaskSkipped` as it happens, in order. If it
+                raises, the run stops (every task ends ``cancelled``, with the
+                exception named) and ``execute`` raises that exception as it is.
 
         Raises:
             UnknownServerError: Tasks name servers the executor was not given.
@@ -265,6 +268,8 @@ class _Executor:
                 await driver.close()
             if body_error is not None:
                 raise body_error
+            if driver.failure is not None:
+                raise driver.failure
         finally:
             if journal is not None:
                 with trio.CancelScope(shield=True):

@@ -197,3 +197,45 @@ async def test_a_workflow_with_tasks_added_reports_them_after_its_own(autojump_c
     assert _names(run.result) == ["b", "a", "c"]
     assert run.result["c"].started_at == 2.0
     assert [t.id for t in run.result.workflow.tasks] == ["b", "a", "c"]
+
+
+@pytest.mark.parametrize("exception", [SystemExit(3), GeneratorExit()])
+async def test_a_tool_raising_systemexit_or_generatorexit_fails_only_its_task(exception: BaseException) -> None:
+    def bad() -> None:
+        raise exception
+
+    wf = Workflow.from_dict({"tasks": [{"id": "bad", "tool": "t:bad"}, {"id": "ok", "tool": "t:ok"}]})
+    result = await EagerExecutor({"t": LocalTools({"bad": bad, "ok": lambda: "fine"})}).execute(wf)
+    bad_result = result["bad"]
+    assert bad_result.status is TaskStatus.ERROR and bad_result.error is not None
+    assert (bad_result.error.code, bad_result.error.message) == (
+        ErrorCode.TOOL_ERROR,
+        f"{type(exception).__name__}: {exception}",
+    )
+    assert result["ok"].output == "fine"
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_an_on_event_that_raises_stops_the_run_and_surfaces_unwrapped(
+    executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock
+) -> None:
+    seen: list[object] = []
+
+    def on_event(event: object) -> None:
+        seen.append(event)
+        if isinstance(event, TaskFinished) and event.task_id == "quick":
+            raise KeyError("the dashboard broke")
+
+    wf = workflow(("quick", 1.0, ()), ("slow", 10.0, ()), ("after", 1.0, ("quick",)))
+    with pytest.raises(KeyError, match="the dashboard broke"):
+        async with executor(SERVERS).open_run(wf, on_event=on_event) as run:
+            pass
+    assert trio.current_time() == 1.0  # slow was cancelled, not waited for
+    result = run.result.results  # the result is there all the same
+    reason = "cancelled: on_event raised KeyError: 'the dashboard broke'"
+    assert [(r.status, r.error.message if r.error else None) for r in result] == [
+        (TaskStatus.SUCCESS, None),
+        (TaskStatus.CANCELLED, reason),
+        (TaskStatus.CANCELLED, reason),
+    ]
+    assert isinstance(seen[-1], TaskFinished)  # nothing more went to the callback once it raised
