@@ -26,7 +26,9 @@ from dagexec import (
     TaskError,
     TaskFinished,
     TaskResult,
+    TaskRetrying,
     TaskSkipped,
+    TaskStarted,
     TaskStatus,
     Workflow,
 )
@@ -119,10 +121,14 @@ def calls(result: TaskResult) -> list[Attempt]:
 
 def named(events: Iterable[object]) -> list[tuple[str, str]]:
     """Each event as its kind and task id: ``("TaskStarted", "a")``."""
-    return [
-        (type(e).__name__, e.result.task_id if isinstance(e, TaskFinished | TaskSkipped) else e.task_id)  # type: ignore[attr-defined]
-        for e in events
-    ]
+    found = []
+    for e in events:
+        if isinstance(e, TaskFinished | TaskSkipped):
+            found.append((type(e).__name__, e.result.task_id))
+        else:
+            assert isinstance(e, TaskStarted | TaskRetrying), e
+            found.append((type(e).__name__, e.task_id))
+    return found
 
 
 def max_in_flight(result: ExecutionResult, server: str | None = None) -> int:

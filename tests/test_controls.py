@@ -18,6 +18,7 @@ from dagexec import (
     ExecutionResult,
     LayeredExecutor,
     LocalTools,
+    Task,
     TaskError,
     TaskFinished,
     TaskRetrying,
@@ -389,7 +390,7 @@ async def test_an_approved_task_waiting_for_a_slot_is_cancelled_by_fail_fast(
     asked: list[tuple[str, float]] = []
     events: list[object] = []
 
-    async def approve(task: Any, arguments: dict[str, Any]) -> bool:
+    async def approve(task: Task, arguments: dict[str, Any]) -> bool:
         asked.append((task.id, trio.current_time()))
         await trio.sleep(1.0)
         return True
@@ -419,7 +420,7 @@ async def test_the_callers_cancellation_as_an_approval_comes_through(autojump_cl
     called: list[str] = []
     events: list[object] = []
 
-    async def approve(task: Any, arguments: dict[str, Any]) -> bool:
+    async def approve(task: Task, arguments: dict[str, Any]) -> bool:
         await go.wait()
         return True
 
