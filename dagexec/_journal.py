@@ -175,7 +175,7 @@ class Journal:
         journal, problems = await trio.to_thread.run_sync(connect)
         try:
             for problem in problems:
-                warnings.warn(problem)
+                warnings.warn(problem, stacklevel=2)
         except BaseException:  # the warning is an error: the run does not start
             with trio.CancelScope(shield=True):
                 await journal.aclose()
