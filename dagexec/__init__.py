@@ -11,6 +11,8 @@ from ._errors import CycleError as CycleError
 from ._errors import DagexecError as DagexecError
 from ._errors import DuplicateTaskError as DuplicateTaskError
 from ._errors import JournalError as JournalError
+from ._errors import JournalInUseError as JournalInUseError
+from ._errors import JournalWarning as JournalWarning
 from ._errors import NoSuchToolError as NoSuchToolError
 from ._errors import SchemaError as SchemaError
 from ._errors import ServerConfigError as ServerConfigError
@@ -33,6 +35,7 @@ from ._executor import EagerExecutor as EagerExecutor
 from ._executor import LayeredExecutor as LayeredExecutor
 from ._executor import Priority as Priority
 from ._executor import Run as Run
+from ._journal import check_journal as check_journal
 from ._results import Attempt as Attempt
 from ._results import ErrorCode as ErrorCode
 from ._results import ExecutionResult as ExecutionResult
@@ -61,6 +64,8 @@ __all__ = [
     "EventHandler",
     "ExecutionResult",
     "JournalError",
+    "JournalInUseError",
+    "JournalWarning",
     "LayeredExecutor",
     "ListsTools",
     "LocalTools",
@@ -89,4 +94,5 @@ __all__ = [
     "UnknownToolError",
     "Workflow",
     "WorkflowError",
+    "check_journal",
 ]

@@ -7,7 +7,10 @@
   ``execute``.
 - :class:`ServerConfigError`, :class:`ServerStartError`: a servers config that
   cannot be used, a server that cannot start.
-- :class:`JournalError`: a journal that cannot be opened or written.
+- :class:`JournalError`: a journal that cannot be opened or written;
+  :class:`JournalInUseError`: one that another run holds.
+
+And one warning, :class:`JournalWarning`: a journal row that cannot be used.
 """
 
 from __future__ import annotations
@@ -167,4 +170,57 @@ class ServerStartError(DagexecError):
 
 
 class JournalError(DagexecError):
-    """The journal file cannot be opened or written."""
+    """The journal file cannot be opened or written; the message names it.
+
+    Attributes:
+        path: The journal file, as it was given.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class JournalInUseError(JournalError):
+    """Another run holds the journal: a second process on it, or a second run of the same name.
+
+    Two runs of one plan at once would each call every task; two plans under one
+    run name would overwrite each other's rows. So a journal serves one process
+    at a time, and a run name one run at a time.
+
+    Attributes:
+        path: The journal file, as it was given.
+        pid: The process that holds it, if known (this process, for a run of
+            the same name).
+        run_name: The run name in use in this process; None when another
+            process holds the journal.
+    """
+
+    def __init__(self, path: str, pid: int | None, run_name: str | None = None) -> None:
+        self.pid = pid
+        self.run_name = run_name
+        if run_name is not None:
+            message = f"journal {path!r} is in use by another run named {run_name!r} in this process"
+        else:
+            holder = f" (pid {pid})" if pid is not None else ""
+            message = f"journal {path!r} is in use by another process{holder}"
+        super().__init__(path, message)
+
+
+class JournalWarning(UserWarning):
+    """A journal row that cannot be used: its task runs again, as if the row were absent.
+
+    Attributes:
+        path: The journal file, as it was given.
+        run_name: The run the row belongs to.
+        task_id: The task whose row it is.
+    """
+
+    def __init__(self, path: str, run_name: str, task_id: str, problem: str) -> None:
+        self.path = path
+        self.run_name = run_name
+        self.task_id = task_id
+        super().__init__(
+            f"journal {path!r}: the output recorded for task {task_id!r} of run {run_name!r} "
+            f"is not usable ({problem}); the task runs again"
+        )

@@ -20,7 +20,7 @@ from ._core import Approval, Rank, RetryPolicy, RunCore, Slots
 from ._driver import Approver, Driver, EagerDriver, LayeredDriver
 from ._errors import DuplicateTaskError, UnknownServerError, UnknownToolError, WorkflowError
 from ._events import EventHandler
-from ._journal import Journal
+from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
 from ._results import ExecutionResult, Strategy
 from ._tools import ListsTools, ToolServer
 from ._workflow import Task, Workflow, check_dependencies
@@ -92,10 +92,13 @@ class _Executor:
                 no concurrency slot.
             approve_all: Ask ``approve`` for every task, not only those with
                 ``"approval": true``.
-            journal: A path to a SQLite file that records each finished task. A
-                run with the same journal reuses the output of every task that
-                already succeeded with the same id, tool and resolved arguments
-                (``TaskResult.reused``), and runs the rest.
+            journal: A path to a SQLite file that records each finished task,
+                under the run's name (``run_name`` of :meth:`execute`). A run of
+                the same name with the same journal reuses the output of every
+                task that already succeeded with the same id, tool and resolved
+                arguments (``TaskResult.reused``), and runs the rest. Each run
+                opens it before any call, and fails if it cannot be written or is
+                in use (:class:`~dagexec.JournalError`).
 
         Raises:
             ValueError: An option is out of range.
@@ -164,7 +167,12 @@ class _Executor:
                     raise WorkflowError(f"task {task.id!r} needs approval, and the executor has no approve callable")
 
     async def execute(
-        self, workflow: Workflow, *, timeout: float | None = None, on_event: EventHandler | None = None
+        self,
+        workflow: Workflow,
+        *,
+        timeout: float | None = None,
+        on_event: EventHandler | None = None,
+        run_name: str = DEFAULT_RUN_NAME,
     ) -> ExecutionResult:
         """Run ``workflow`` and return every task's result.
 
@@ -185,14 +193,26 @@ class _Executor:
                 :class:`~dagexec.TaskSkipped` as it happens, in order. If it
                 raises, the run stops (every task ends ``cancelled``, with the
                 exception named) and ``execute`` raises that exception as it is.
+            run_name: The name the run's tasks are recorded under in the
+                executor's ``journal`` (unused without one): a run reuses only
+                the rows of its own name, so one journal serves many plans. Give
+                each plan its own name, and the same name to the run that resumes
+                it.
 
         Raises:
             UnknownServerError: Tasks name servers the executor was not given.
             UnknownToolError: Tasks name tools their server does not list.
             WorkflowError: Tasks need approval and there is no approver.
-            ValueError: ``timeout`` is not > 0.
+            JournalError: The journal cannot be opened or written (checked
+                before any call).
+            JournalInUseError: Another process holds the journal, or another
+                run of ``run_name`` in this process does.
+            JournalWarning: Where warnings are errors: a row of the journal
+                cannot be used (else it is a warning, and its task runs again).
+            ValueError: ``timeout`` is not > 0, or ``run_name`` is empty.
+            TypeError: ``run_name`` is not a string.
         """
-        async with self.open_run(workflow, timeout=timeout, on_event=on_event) as run:
+        async with self.open_run(workflow, timeout=timeout, on_event=on_event, run_name=run_name) as run:
             pass
         return run.result
 
@@ -203,6 +223,7 @@ class _Executor:
         *,
         timeout: float | None = None,
         on_event: EventHandler | None = None,
+        run_name: str = DEFAULT_RUN_NAME,
     ) -> AsyncIterator[Run]:
         """Open a run: of ``workflow``, of tasks added while it runs, or both.
 
@@ -228,6 +249,7 @@ class _Executor:
             workflow: Tasks to run from the start; None: only those added.
             timeout: A deadline for the whole run, as for :meth:`execute`.
             on_event: Called with each event as it happens, as for :meth:`execute`.
+            run_name: The run's name in the journal, as for :meth:`execute`.
 
         Yields:
             The :class:`Run`.
@@ -239,13 +261,19 @@ class _Executor:
                 not list.
             WorkflowError: Tasks of ``workflow`` need approval and there is no
                 approver.
-            ValueError: ``timeout`` is not > 0.
+            JournalError: The journal cannot be opened or written (checked
+                before any call).
+            JournalInUseError: Another process holds the journal, or another
+                run of ``run_name`` in this process does.
+            ValueError: ``timeout`` is not > 0, or ``run_name`` is empty.
+            TypeError: ``run_name`` is not a string.
         """
         if timeout is not None and not timeout > 0:
             raise ValueError("timeout must be > 0")
+        check_run_name(run_name)
         if workflow is not None:
             self.check(workflow.tasks)
-        journal = await Journal.open(self._journal) if self._journal is not None else None
+        journal = await Journal.open(self._journal, run_name) if self._journal is not None else None
         try:
             async with trio.open_nursery() as nursery:
                 driver = self._open_driver(workflow, journal, on_event)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Awaitable, Callable, Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -215,6 +218,56 @@ def write(path: Path, data: Any) -> str:
 def toolbox_servers(tmp_path: Path, marker: str = "") -> str:
     """A servers file with the toolbox as server ``box``."""
     return write(tmp_path / "servers.json", {"mcpServers": {"box": toolbox(marker)}})
+
+
+# -- the journal ---------------------------------------------------------------------------
+
+JOURNAL_WORKER = str(Path(__file__).parent / "scripts" / "journal_worker.py")
+
+
+def read_only_journal(path: Path) -> Path:
+    """A journal SQLite opens but cannot write: even for root, who ignores file modes.
+
+    Its header says it was written in a file format newer than SQLite's (write
+    version 3), which SQLite opens read-only, like a file it has no permission to
+    write.
+    """
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(
+            "CREATE TABLE finished (run_name, task_id, tool, arguments_hash, status, output, finished_at,"
+            " PRIMARY KEY (run_name, task_id))"
+        )
+    db.close()
+    header = bytearray(path.read_bytes())
+    assert header[18:20] == b"\x02\x02"  # write and read versions: WAL
+    header[18] = 3
+    path.write_bytes(header)
+    return path
+
+
+@contextmanager
+def journal_held(journal: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process runs with ``journal`` during the block: its calls wait until the block ends.
+
+    Yields the process once its first call has started (so it holds the journal);
+    after the block, checks that its run ended well.
+    """
+    effects, release = journal.with_name("held-effects.log"), journal.with_name("held-release")
+    worker = [sys.executable, JOURNAL_WORKER, str(journal), str(effects), str(release)]
+    proc = subprocess.Popen(worker, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (effects.exists() and "start t0" in effects.read_text()):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the worker's first call did not start within 60 s"
+            time.sleep(0.02)
+        yield proc
+    finally:
+        release.touch()
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.splitlines()[-1] == "ok 20 tasks"
 
 
 # -- docs ----------------------------------------------------------------------------------

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .helpers import ENV, ROOT, TOOLBOX, dagexec, processes_with, toolbox_servers, write
+from .helpers import (
+    ENV,
+    ROOT,
+    TOOLBOX,
+    dagexec,
+    journal_held,
+    processes_with,
+    read_only_journal,
+    toolbox_servers,
+    write,
+)
 
 
 def test_demo_compares_layered_and_eager() -> None:
@@ -326,6 +338,86 @@ def test_journal_flag(tmp_path: Path) -> None:
     assert [r["reused"] for r in two] == [True, True]
     bad = dagexec("run", workflow, "--servers", servers, "--journal", str(tmp_path))
     assert bad.returncode == 2 and "cannot open the journal" in bad.stderr
+
+
+def one_line(text: str) -> str:
+    """Output with rich's wrapping undone: words joined by single spaces."""
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("problem", ["unwritable", "in use"])
+def test_a_journal_that_cannot_be_used_stops_the_run_before_any_server_starts(tmp_path: Path, problem: str) -> None:
+    started = tmp_path / "server-started"
+    box = {"command": "sh", "args": ["-c", f'touch "{started}"; exec "{sys.executable}" "{TOOLBOX}"']}
+    servers = write(tmp_path / "servers.json", {"mcpServers": {"box": box}})
+    workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "e", "tool": "box:echo", "arguments": {"text": "x"}}]})
+    if problem == "unwritable":
+        journal = read_only_journal(tmp_path / "run.db")
+        out = dagexec("run", workflow, "--servers", servers, "--journal", str(journal))
+        expected = f"error: cannot write the journal '{journal}': attempt to write a readonly database"
+    else:
+        journal = tmp_path / "run.db"
+        with journal_held(journal) as holder:
+            out = dagexec("run", workflow, "--servers", servers, "--journal", str(journal))
+        expected = f"error: journal '{journal}' is in use by another process (pid {holder.pid})"
+    assert out.returncode == 2, out.stderr
+    assert one_line(out.stderr) == expected
+    assert not started.exists()  # checked before the servers start: no call made, no result lost
+
+
+def test_run_names_keep_plans_apart_in_one_journal(tmp_path: Path) -> None:
+    servers = toolbox_servers(tmp_path)
+    tasks = [{"id": "p", "tool": "box:pid"}, {"id": "e", "tool": "box:echo", "arguments": {"text": "x"}}]
+    workflow = write(tmp_path / "nightly.json", {"tasks": tasks})
+    journal = str(tmp_path / "run.db")
+
+    first = dagexec("run", workflow, "--servers", servers, "--journal", journal)
+    other = dagexec("run", workflow, "--servers", servers, "--journal", journal, "--run-name", "other")
+    again = dagexec("run", workflow, "--servers", servers, "--journal", journal)
+    assert first.returncode == other.returncode == again.returncode == 0
+    assert "(reused)" not in first.stdout + other.stdout  # run "other" has no rows yet
+    assert again.stdout.count("success (reused)") == 2  # run "nightly": the file's stem
+    with closing(sqlite3.connect(journal)) as db:
+        names = db.execute("SELECT run_name, task_id FROM finished ORDER BY run_name, task_id").fetchall()
+    assert names == [("nightly", "e"), ("nightly", "p"), ("other", "e"), ("other", "p")]
+
+    # A plan on standard input has no file name: it needs one to use a journal.
+    lines = "".join(json.dumps(task) + "\n" for task in tasks)
+    streamed = [sys.executable, "-m", "dagexec", "run", "-", "--servers", servers, "--journal", journal]
+    refused = subprocess.run(streamed, input=lines, capture_output=True, text=True, env=ENV, timeout=120)
+    assert refused.returncode == 2
+    assert one_line(refused.stderr) == (
+        "error: --journal with a plan on standard input needs --run-name: "
+        "a plan that comes on standard input has no file name to keep its journal rows apart"
+    )
+    named = subprocess.run(
+        [*streamed, "--run-name", "nightly"], input=lines, capture_output=True, text=True, env=ENV, timeout=120
+    )
+    assert named.returncode == 0, named.stderr
+    assert named.stdout.count("success (reused)") == 2
+
+    unused = dagexec("run", workflow, "--servers", servers, "--run-name", "nightly")
+    assert unused.returncode == 2 and one_line(unused.stderr) == "error: --run-name needs --journal"
+
+
+def test_a_bad_journal_row_runs_its_task_again_with_a_warning(tmp_path: Path) -> None:
+    workflow = write(
+        tmp_path / "wf.json",
+        {"tasks": [{"id": "p", "tool": "box:pid"}, {"id": "e", "tool": "box:echo", "arguments": {"text": "x"}}]},
+    )
+    servers = toolbox_servers(tmp_path)
+    journal = str(tmp_path / "run.db")
+    assert dagexec("run", workflow, "--servers", servers, "--journal", journal).returncode == 0
+    with closing(sqlite3.connect(journal)) as db, db:
+        db.execute("UPDATE finished SET output = 'not json' WHERE task_id = 'e'")
+
+    out = dagexec("run", workflow, "--servers", servers, "--journal", journal)
+    assert out.returncode == 0, out.stderr
+    assert one_line(out.stderr) == (
+        f"warning: journal '{journal}': the output recorded for task 'e' of run 'wf' is not usable "
+        "(not JSON: Expecting value: line 1 column 1 (char 0)); the task runs again"
+    )
+    assert out.stdout.count("success (reused)") == 1  # p; e ran again
 
 
 @pytest.mark.slow  # a Dask cluster

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,7 +21,17 @@ from typing import Any, TextIO
 
 import trio
 
-from dagexec import DagexecError, EagerExecutor, ExecutionResult, LayeredExecutor, Task, ToolServer, Workflow
+from dagexec import (
+    DagexecError,
+    EagerExecutor,
+    ExecutionResult,
+    JournalWarning,
+    LayeredExecutor,
+    Task,
+    ToolServer,
+    Workflow,
+    check_journal,
+)
 from dagexec.servers import open_servers
 
 try:
@@ -67,11 +78,15 @@ async def run_one(
     workflow: Workflow,
     timeout: float | None = None,
     live: bool = True,
+    run: Mapping[str, Any] | None = None,
 ) -> ExecutionResult:
-    """Run, with live progress on the console (not while approval prompts may show)."""
+    """Run, with live progress on the console (not while approval prompts may show).
+
+    ``run`` holds more options of ``execute`` (the journal's ``run_name``).
+    """
     progress = _render.LiveProgress(console, len(workflow.tasks), executor.strategy, live=live)
     with progress.shown():
-        return await executor.execute(workflow, timeout=timeout, on_event=progress.on_event)
+        return await executor.execute(workflow, timeout=timeout, on_event=progress.on_event, **(run or {}))
 
 
 class Prompter:
@@ -115,12 +130,17 @@ async def approval(args: argparse.Namespace, console: Console) -> AsyncIterator[
 
 
 async def stream_plan(
-    console: Console, errors: list[str], executor: EagerExecutor, timeout: float | None, live: bool
+    console: Console,
+    errors: list[str],
+    executor: EagerExecutor,
+    timeout: float | None,
+    live: bool,
+    options: Mapping[str, Any],
 ) -> ExecutionResult:
-    """Run tasks as their JSON lines arrive on standard input."""
+    """Run tasks as their JSON lines arrive on standard input (``options``: more of ``open_run``'s)."""
     progress = _render.LiveProgress(console, 0, "eager (streamed plan)", live=live)
     with progress.shown():
-        async with executor.open_run(timeout=timeout, on_event=progress.on_event) as run:
+        async with executor.open_run(timeout=timeout, on_event=progress.on_event, **options) as run:
             number = 0
             async for line in trio.wrap_file(sys.stdin):
                 number += 1
@@ -163,6 +183,37 @@ def report_error(message: str) -> None:
     Console(stderr=True).print(Text("error: ", style="bold red") + Text(message), highlight=False)
 
 
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """One warning line on stderr for a :class:`~dagexec.JournalWarning`; the usual form for others."""
+    if not issubclass(category, JournalWarning):
+        (file or sys.stderr).write(warnings.formatwarning(message, category, filename, lineno, line))
+        return
+    Console(stderr=True).print(Text("warning: ", style="bold yellow") + Text(str(message)), highlight=False)
+
+
+def journal_run(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's name in the journal (``--run-name``, or the workflow file's stem), as options of ``execute``."""
+    if not args.journal:
+        if args.run_name is not None:
+            raise UsageError("--run-name needs --journal")
+        return {}
+    if args.run_name is not None:
+        return {"run_name": args.run_name}
+    if args.workflow == "-":
+        raise UsageError(
+            "--journal with a plan on standard input needs --run-name: "
+            "a plan that comes on standard input has no file name to keep its journal rows apart"
+        )
+    return {"run_name": Path(args.workflow).stem}
+
+
 def status(results: Sequence[ExecutionResult]) -> int:
     return 0 if all(r.ok for r in results) else 1
 
@@ -185,19 +236,22 @@ async def cmd_run(args: argparse.Namespace, console: Console) -> int:
     streamed = args.workflow == "-"
     if streamed and args.strategy != "eager":
         raise UsageError("a plan on standard input runs eager: layers need the whole plan up front")
+    run_options = journal_run(args)
     workflow = None if streamed else load_workflow(args.workflow)
     rejected: list[str] = []
     options = executor_options(args)
     if args.journal:
         options["journal"] = args.journal
+        # Before any server starts: a journal that cannot be written, or is in use, stops here.
+        await check_journal(args.journal, **run_options)
     async with approval(args, console) as approver, open_servers(args.servers) as servers:
         live = not approver
         if workflow is None:
             eager = EagerExecutor(servers, **options, **approver)
-            result = await stream_plan(console, rejected, eager, args.timeout, live)
+            result = await stream_plan(console, rejected, eager, args.timeout, live, run_options)
         else:
             executor = EXECUTORS[args.strategy](servers, **options, **approver)
-            result = await run_one(console, executor, workflow, args.timeout, live)
+            result = await run_one(console, executor, workflow, args.timeout, live, run_options)
     for line in rejected:
         report_error(line)
     console.print(_render.results_table(result))
@@ -341,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
     run.add_argument("--journal", metavar="RUN.db", help="record finished tasks; reuse them when run again")
     run.add_argument(
+        "--run-name",
+        metavar="NAME",
+        help="the run's name in the journal (default: the workflow file's name without its suffix; "
+        "needed for a plan on stdin)",
+    )
+    run.add_argument(
         "--approve", action="store_true", help='ask at the terminal before each call of a task with "approval": true'
     )
     run.add_argument("--approve-all", action="store_true", help="ask before every call")
@@ -388,7 +448,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors = Console(stderr=True)
     handler: Callable[[argparse.Namespace, Console], Any] = args.handler
     try:
-        code: int = trio.run(handler, args, console)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", JournalWarning)  # one line for each task that runs again
+            warnings.showwarning = show_warning
+            code: int = trio.run(handler, args, console)
     except BaseException as exc:
         # trio may deliver an error, or Ctrl-C, inside a nursery: it can come in a group.
         leaves = list(_leaves(exc))

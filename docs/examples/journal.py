@@ -27,9 +27,9 @@ workflow = Workflow.from_dict(
 
 async def main(journal: Path) -> None:
     executor = EagerExecutor({"web": LocalTools({"fetch": fetch})}, journal=journal)
-    first = await executor.execute(workflow)  # "flaky" fails: imagine the process dies here
+    first = await executor.execute(workflow, run_name="pages")  # "flaky" fails: imagine the process dies here
     print("first run:", {r.task_id: r.status.value for r in first.results}, "calls:", len(calls))
-    second = await executor.execute(workflow)  # the same journal: only "flaky" is called again
+    second = await executor.execute(workflow, run_name="pages")  # the same journal and name: only "flaky" runs
     print("second run:", {r.task_id: ("reused" if r.reused else r.status.value) for r in second.results})
     print("calls:", len(calls))
 

@@ -1,11 +1,13 @@
 """Run a 20-task workflow with a journal; the tools log their calls to a file.
 
-Usage: python journal_worker.py JOURNAL EFFECTS. Killed and run again by
-test_live.test_journal_survives_sigkill.
+Usage: python journal_worker.py JOURNAL EFFECTS [RELEASE]. Killed and run again
+by test_live.test_journal_survives_sigkill. With RELEASE, no task ends before
+that file exists: the run holds its journal until the test lets it go.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import trio
@@ -13,12 +15,15 @@ import trio
 from dagexec import EagerExecutor, LocalTools, Workflow
 
 journal, effects = sys.argv[1], sys.argv[2]
+release = sys.argv[3] if len(sys.argv) > 3 else None
 
 
 async def work(name: str) -> dict[str, str]:
     with open(effects, "a") as log:
         log.write(f"start {name}\n")
     await trio.sleep(0.15)
+    while release is not None and not os.path.exists(release):
+        await trio.sleep(0.02)
     with open(effects, "a") as log:
         log.write(f"end {name}\n")
     return {"done": name}

@@ -1,0 +1,252 @@
+"""The journal's guarantees: checked before any call, bad rows run again, one holder, runs kept apart by name."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import warnings
+from collections import Counter
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from dagexec import (
+    EagerExecutor,
+    JournalError,
+    JournalInUseError,
+    JournalWarning,
+    LayeredExecutor,
+    LocalTools,
+    Workflow,
+    check_journal,
+)
+from dagexec._journal import arguments_hash
+
+from .helpers import journal_held, read_only_journal
+
+
+def counting(calls: Counter[str]) -> dict[str, LocalTools]:
+    async def work(key: str) -> dict[str, str]:
+        calls[key] += 1
+        await trio.sleep(0.01)
+        return {"key": key, "n": str(calls[key])}
+
+    return {"w": LocalTools({"work": work})}
+
+
+def plan(**keys: str) -> Workflow:
+    """One task per keyword: task id, and the key it passes to w:work."""
+    return Workflow.from_dict(
+        {"tasks": [{"id": tid, "tool": "w:work", "arguments": {"key": key}} for tid, key in keys.items()]}
+    )
+
+
+def rows(path: Path) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(path)) as db:
+        found = db.execute("SELECT run_name, task_id, status, output FROM finished ORDER BY run_name, task_id")
+        return found.fetchall()
+
+
+# -- checked before any call ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("executor", [EagerExecutor, LayeredExecutor])
+async def test_an_unwritable_journal_is_refused_before_any_call(
+    tmp_path: Path, executor: type[EagerExecutor] | type[LayeredExecutor]
+) -> None:
+    path = read_only_journal(tmp_path / "run.db")
+    calls: Counter[str] = Counter()
+    message = f"^cannot write the journal '{re.escape(str(path))}': attempt to write a readonly database$"
+    for _ in range(2):  # and a failed open lets the journal go
+        with pytest.raises(JournalError, match=message) as caught:
+            await executor(counting(calls), journal=path).execute(plan(a="a", b="b"))
+        assert caught.value.path == str(path)
+    assert calls == Counter()  # no call was made, so no result was lost
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.db"]  # no lock file left behind
+    with pytest.raises(JournalError, match=message):
+        await check_journal(path)
+
+
+async def test_check_journal_creates_a_journal_and_lets_it_go(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    await check_journal(path, run_name="nightly")
+    assert rows(path) == []
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT run_name FROM runs").fetchall() == [("nightly",)]
+    await check_journal(path, run_name="nightly")  # not held any more
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.db"]
+
+
+@pytest.mark.parametrize(
+    ("run_name", "error", "message"),
+    [("", ValueError, "^run_name must not be empty$"), (3, TypeError, "^run_name must be a str, not int$")],
+)
+async def test_a_bad_run_name_is_refused(tmp_path: Path, run_name: Any, error: type[Exception], message: str) -> None:
+    executor = EagerExecutor(counting(Counter()), journal=tmp_path / "run.db")
+    with pytest.raises(error, match=message):
+        await executor.execute(plan(a="a"), run_name=run_name)
+    with pytest.raises(error, match=message):
+        await check_journal(tmp_path / "run.db", run_name=run_name)
+    assert not (tmp_path / "run.db").exists()
+
+
+# -- a bad row -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "problem"),
+    [
+        ("{not json", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+        (b"\x80abc", "'utf-8' codec can't decode byte 0x80 in position 0: invalid start byte"),  # a blob
+    ],
+)
+async def test_a_row_that_is_not_json_runs_again_with_a_warning(tmp_path: Path, stored: object, problem: str) -> None:
+    path, calls = tmp_path / "run.db", Counter[str]()
+    await EagerExecutor(counting(calls), journal=path).execute(plan(a="a", b="b"))
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE finished SET output = ? WHERE task_id = 'a'", (stored,))
+    db.close()
+
+    expected = (
+        f"journal '{path}': the output recorded for task 'a' of run 'default' is not usable "
+        f"(not JSON: {problem}); the task runs again"
+    )
+    with pytest.warns(JournalWarning, match=f"^{re.escape(expected)}$") as caught:
+        second = await EagerExecutor(counting(calls), journal=path).execute(plan(a="a", b="b"))
+    assert len(caught) == 1
+    warning = caught[0].message
+    assert isinstance(warning, JournalWarning)
+    assert (warning.path, warning.run_name, warning.task_id) == (str(path), "default", "a")
+    assert second.ok and {r.task_id: r.reused for r in second.results} == {"a": False, "b": True}
+    assert second["a"].output == {"key": "a", "n": "2"} and calls == Counter({"a": 2, "b": 1})
+
+    # The new call's row replaced the bad one: reused from now on, without a word.
+    third = await EagerExecutor(counting(calls), journal=path).execute(plan(a="a", b="b"))
+    assert third["a"].reused and third["a"].output == {"key": "a", "n": "2"}
+
+
+async def test_a_bad_row_stops_the_run_before_any_call_where_warnings_are_errors(tmp_path: Path) -> None:
+    path, calls = tmp_path / "run.db", Counter[str]()
+    await EagerExecutor(counting(calls), journal=path).execute(plan(a="a", b="b"))
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE finished SET output = 'not json' WHERE task_id = 'b'")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JournalWarning)
+        with pytest.raises(JournalWarning, match="^journal .* task 'b' of run 'default' is not usable"):
+            await EagerExecutor(counting(calls), journal=path).execute(plan(a="a", b="b"))
+    assert calls == Counter({"a": 1, "b": 1})  # no call: the run did not start
+    with pytest.warns(JournalWarning):  # and the journal was let go
+        again = await EagerExecutor(counting(calls), journal=path).execute(plan(a="a", b="b"))
+    assert again["a"].reused and not again["b"].reused
+
+
+# -- one holder ----------------------------------------------------------------------------
+
+
+def test_a_second_process_is_refused_while_a_run_holds_the_journal(tmp_path: Path) -> None:
+    path, calls = tmp_path / "run.db", Counter[str]()
+
+    async def second_run() -> None:
+        await EagerExecutor(counting(calls), journal=path).execute(plan(t0="t0"), run_name="another")
+
+    with journal_held(path) as holder:
+        in_use = rf"^journal '{re.escape(str(path))}' is in use by another process \(pid {holder.pid}\)$"
+        with pytest.raises(JournalInUseError, match=in_use) as caught:
+            trio.run(second_run)
+        assert (caught.value.path, caught.value.pid, caught.value.run_name) == (str(path), holder.pid, None)
+        assert calls == Counter()
+        assert (tmp_path / "run.db-lock").read_text() == f"{holder.pid}\n"
+    # Once the holder is done, the journal is free, and nothing is left beside it.
+    assert not (tmp_path / "run.db-lock").exists()
+    trio.run(second_run)
+    assert calls == Counter({"t0": 1})  # another run name: the holder's rows are not ours
+
+
+async def test_one_run_name_serves_one_run_at_a_time_in_a_process(tmp_path: Path) -> None:
+    path, calls = tmp_path / "run.db", Counter[str]()
+    executor = EagerExecutor(counting(calls), journal=path)
+    in_use = f"^journal '{re.escape(str(path))}' is in use by another run named 'x' in this process$"
+    async with executor.open_run(run_name="x"):
+        with pytest.raises(JournalInUseError, match=in_use) as caught:
+            await executor.execute(plan(a="a"), run_name="x")
+        other = await executor.execute(plan(a="a"), run_name="y")  # another name runs at once
+    assert caught.value.run_name == "x"
+    assert other.ok and calls == Counter({"a": 1})
+    again = await executor.execute(plan(a="a"), run_name="x")  # let go at the end of its run
+    assert not again["a"].reused  # run y's row is not run x's
+    assert rows(path) == [
+        ("x", "a", "success", '{"key": "a", "n": "2"}'), ("y", "a", "success", '{"key": "a", "n": "1"}'),
+    ]  # fmt: skip
+
+
+# -- runs kept apart -----------------------------------------------------------------------
+
+
+async def test_plans_under_different_run_names_keep_their_rows_apart(tmp_path: Path) -> None:
+    path, calls = tmp_path / "run.db", Counter[str]()
+    # Two plans with the same task ids and different calls, one journal.
+    first, second = plan(fetch="first", sum="s1"), plan(fetch="second", sum="s2")
+    await EagerExecutor(counting(calls), journal=path).execute(first, run_name="first")
+    await EagerExecutor(counting(calls), journal=path).execute(second, run_name="second")
+    again = await EagerExecutor(counting(calls), journal=path).execute(first, run_name="first")
+    assert all(r.reused for r in again.results)  # the second plan did not overwrite the first's rows
+    assert calls == Counter({"first": 1, "s1": 1, "second": 1, "s2": 1})
+    assert [row[:2] for row in rows(path)] == [
+        ("first", "fetch"), ("first", "sum"), ("second", "fetch"), ("second", "sum"),
+    ]  # fmt: skip
+
+    # A run without a name is run "default": it reuses no other name's rows.
+    default = await EagerExecutor(counting(calls), journal=path).execute(first)
+    assert not any(r.reused for r in default.results)
+    assert {row[0] for row in rows(path)} == {"first", "second", "default"}
+
+
+_OLD_SCHEMA = """
+CREATE TABLE IF NOT EXISTS finished (
+    task_id TEXT PRIMARY KEY,
+    tool TEXT NOT NULL,
+    arguments_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    output TEXT,
+    finished_at REAL NOT NULL
+)
+"""
+
+
+async def test_a_journal_without_run_names_is_upgraded_its_rows_to_run_default(tmp_path: Path) -> None:
+    path, calls = tmp_path / "old.db", Counter[str]()
+    with sqlite3.connect(path) as db:  # a journal of dagexec before run names, with one success
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(_OLD_SCHEMA)
+        digest = arguments_hash("w:work", {"key": "a"})
+        db.execute("INSERT INTO finished VALUES ('a', 'w:work', ?, 'success', '{\"old\": true}', 1.5)", (digest,))
+    db.close()
+
+    result = await EagerExecutor(counting(calls), journal=path).execute(plan(a="a", b="b"))
+    assert result["a"].reused and result["a"].output == {"old": True}
+    assert calls == Counter({"b": 1})
+    with sqlite3.connect(path) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(finished)")]
+        assert columns == ["run_name", "task_id", "tool", "arguments_hash", "status", "output", "finished_at"]
+        assert db.execute("SELECT run_name, task_id, finished_at FROM finished WHERE task_id = 'a'").fetchall() == [
+            ("default", "a", 1.5)
+        ]
+    db.close()
+    named = await EagerExecutor(counting(calls), journal=path).execute(plan(a="a"), run_name="wf")
+    assert not named["a"].reused
+
+
+async def test_a_table_of_another_shape_is_not_taken_for_a_journal(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE finished (id INTEGER PRIMARY KEY, what TEXT)")
+    db.close()
+    message = f"^cannot open the journal '{re.escape(str(path))}': its table 'finished' is not a dagexec journal's$"
+    with pytest.raises(JournalError, match=message):
+        await EagerExecutor(counting(Counter()), journal=path).execute(plan(a="a"))
+    with sqlite3.connect(path) as db:  # untouched
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("finished",)]
+    db.close()
