@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import select
 import signal
 import sqlite3
 import subprocess
@@ -196,26 +200,141 @@ def test_bad_arguments_exit_2() -> None:
     assert "must be > 0" in out.stderr
 
 
-def test_ctrl_c_stops_cleanly_and_leaves_no_server(tmp_path: Path) -> None:
+def _wait_for(path: Path, proc: subprocess.Popen[str], seconds: float = 60) -> None:
+    """Wait until ``path`` exists (a marker a tool writes when its call starts)."""
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize(
+    ("command", "sig"),
+    [("run", signal.SIGTERM), ("run", signal.SIGINT), ("compare", signal.SIGTERM), ("run -", signal.SIGTERM)],
+)
+def test_a_signal_stops_the_run_prints_every_status_and_closes_the_server(
+    tmp_path: Path, command: str, sig: signal.Signals
+) -> None:
     marker = f"marker-{uuid.uuid4()}"
-    workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "h", "tool": "box:hang"}]})
+    started = tmp_path / "started"
+    tasks = [
+        {"id": "quick", "tool": "box:echo", "arguments": {"text": "hi"}},
+        {"id": "long", "tool": "box:sleep_marked", "arguments": {"path": str(started), "seconds": 120}},
+        {"id": "after", "tool": "box:echo", "arguments": {"text": "x"}, "depends_on": ["long"]},
+    ]
+    servers = toolbox_servers(tmp_path, marker)
+    out_json = str(tmp_path / "out.json")
+    journal = tmp_path / "run.db"
+    if command == "run -":  # the plan on standard input, which stays open
+        args = ["run", "-", "--servers", servers, "--json", out_json, "--journal", str(journal)]
+    elif command == "run":
+        args = ["run", write(tmp_path / "wf.json", {"tasks": tasks}), "--servers", servers, "--json", out_json]
+        args += ["--journal", str(journal)]
+    else:
+        args = ["compare", write(tmp_path / "wf.json", {"tasks": tasks}), "--servers", servers, "--json", out_json]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagexec", *args],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+    )  # fmt: skip
+    assert proc.stdin is not None
+    if command == "run -":
+        proc.stdin.write("".join(json.dumps(task) + "\n" for task in tasks))
+        proc.stdin.flush()
+    _wait_for(started, proc)
+    server_pids = processes_with(marker)
+    assert len(server_pids) == 1
+    proc.send_signal(sig)
+    try:
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + sig.value, stderr
+    assert stderr.splitlines() == [
+        f"{sig.name} received: stopping the run (a second signal ends at once)",
+        f"interrupted by {sig.name}: the run was stopped and its servers closed",
+    ]
+    assert "Traceback" not in stdout
+    # The table of what finished: the run that was under way, and no other.
+    data = json.loads(Path(out_json).read_text())
+    if command == "compare":  # layered runs first; eager never started
+        assert "layered run: tasks" in stdout and "eager" not in stdout
+        assert list(data) == ["layered"]
+        results = data["layered"]["results"]
+    else:
+        assert "eager run: tasks" in stdout and "layered" not in stdout
+        assert data["strategy"] == "eager"
+        results = data["results"]
+    assert f"cancelled: interrupted by {sig.name}" in stdout
+    assert "1 success, 2 cancelled" in stdout
+    assert [(r["task_id"], r["status"], r["error"] and r["error"]["message"]) for r in results] == [
+        ("quick", "success", None),
+        ("long", "cancelled", f"cancelled: interrupted by {sig.name}"),
+        ("after", "cancelled", f"cancelled: interrupted by {sig.name}"),
+    ]
+    assert not any(_alive(pid) for pid in server_pids)
+    if command != "compare":  # the journal holds what finished, and is whole
+        with contextlib.closing(sqlite3.connect(journal)) as db:
+            assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert db.execute("SELECT task_id, status FROM finished").fetchall() == [("quick", "success")]
+
+
+def test_a_second_signal_while_stopping_ends_at_once(tmp_path: Path) -> None:
+    marker = f"marker-{uuid.uuid4()}"
+    started = tmp_path / "started"
+    workflow = write(
+        tmp_path / "wf.json",
+        {"tasks": [{"id": "long", "tool": "box:sleep_marked", "arguments": {"path": str(started), "seconds": 120}}]},
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "dagexec", "run", workflow, "--servers", toolbox_servers(tmp_path, marker)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
-    deadline = time.monotonic() + 30
-    while not processes_with(marker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.0)  # the server is up; let the call start
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+    )  # fmt: skip
+    _wait_for(started, proc)
+    server_pids = processes_with(marker)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 130
-    assert "interrupted" in stderr
-    assert "Traceback" not in stderr
-    assert processes_with(marker) == []
+    proc.send_signal(signal.SIGTERM)
+    try:
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr  # the first signal's status
+    assert stderr.splitlines() == [
+        "SIGINT received: stopping the run (a second signal ends at once)",
+        "interrupted by SIGINT, then SIGTERM: stopped at once, the servers closed",
+    ]
+    assert "Traceback" not in stdout
+    assert len(server_pids) == 1 and not _alive(server_pids[0])
+
+
+def test_a_signal_before_the_run_started_ends_at_once(tmp_path: Path) -> None:
+    marker = f"marker-{uuid.uuid4()}"
+    silent = {"command": sys.executable, "args": ["-c", "import time; time.sleep(120)", marker]}  # never answers
+    servers = write(tmp_path / "servers.json", {"mcpServers": {"silent": silent}})
+    workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "a", "tool": "silent:anything"}]})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagexec", "run", workflow, "--servers", servers],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (server_pids := processes_with(marker)):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr
+    assert (stdout, stderr) == ("", "interrupted by SIGTERM before the run started\n")
+    assert len(server_pids) == 1 and not _alive(server_pids[0])
 
 
 def test_scheduling_flags(tmp_path: Path) -> None:
@@ -320,6 +439,87 @@ def test_interactive_approval(tmp_path: Path) -> None:
     assert "{'text': 'resolved value'}" in out.stdout  # the resolved arguments
     assert "rejected: refused at the prompt" in out.stdout
     assert out.stdout.count("go ahead? [y/N]") == 2
+
+
+# Makes the pseudo-terminal on its stderr the controlling terminal of a new session, with
+# Ctrl-C as its interrupt character, then becomes `python -m dagexec ARGS`.
+_ON_A_TERMINAL = """
+import fcntl, os, sys, termios
+fcntl.ioctl(2, termios.TIOCSCTTY, 0)
+attrs = termios.tcgetattr(2)
+attrs[3] |= termios.ISIG | termios.ICANON
+attrs[6][termios.VINTR] = b"\\x03"
+termios.tcsetattr(2, termios.TCSANOW, attrs)
+os.execv(sys.executable, [sys.executable, "-m", "dagexec", *sys.argv[1:]])
+"""
+
+
+def _read_until(master: int, text: str, seen: bytearray, seconds: float) -> bool:
+    """Read the terminal into ``seen`` until ``text`` shows (True) or it closes or time runs out (False)."""
+    deadline = time.monotonic() + seconds
+    while text.encode() not in seen and time.monotonic() < deadline:
+        if select.select([master], [], [], 0.1)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: every end of the terminal is closed
+                return False
+            if not chunk:
+                return False
+            seen += chunk
+    return text.encode() in seen
+
+
+@pytest.mark.parametrize("plan_on_stdin", [False, True])
+def test_ctrl_c_at_the_approval_prompt_exits_130_at_once(tmp_path: Path, plan_on_stdin: bool) -> None:
+    marker = f"marker-{uuid.uuid4()}"
+    tasks = [
+        {"id": "first", "tool": "box:echo", "arguments": {"text": "hi"}},
+        {"id": "ask", "tool": "box:pid", "depends_on": ["first"], "approval": True},
+    ]
+    servers = toolbox_servers(tmp_path, marker)
+    out_json = str(tmp_path / "out.json")
+    plan = "-" if plan_on_stdin else write(tmp_path / "wf.json", {"tasks": tasks})
+    master, terminal = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _ON_A_TERMINAL, "run", plan, "--servers", servers, "--approve", "--json", out_json],
+        stdin=subprocess.PIPE if plan_on_stdin else terminal, stdout=terminal, stderr=terminal,
+        env=ENV, start_new_session=True,
+    )  # fmt: skip
+    os.close(terminal)
+    seen = bytearray()
+    try:
+        if plan_on_stdin:  # the plan's lines, and standard input stays open
+            assert proc.stdin is not None
+            proc.stdin.write("".join(json.dumps(task) + "\n" for task in tasks).encode())
+            proc.stdin.flush()
+        assert _read_until(master, "y/N", seen, 60), seen.decode(errors="replace")
+        server_pids = processes_with(marker)
+        assert len(server_pids) == 1
+        os.write(master, b"\x03")  # Ctrl-C, typed at the prompt: the terminal sends SIGINT
+        sent = time.monotonic()
+        _read_until(master, "\0", seen, 10)  # until the terminal closes
+        proc.wait(timeout=max(0.1, 10 - (time.monotonic() - sent)))
+        waited = time.monotonic() - sent
+    finally:
+        proc.kill()
+        os.close(master)
+        if proc.stdin is not None:
+            proc.stdin.close()
+    output = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+    assert proc.returncode == 130, output
+    assert waited < 10
+    assert "Traceback" not in output
+    assert "SIGINT received: stopping the run (a second signal ends at once)" in output
+    assert "interrupted by SIGINT: the run was stopped and its servers closed" in output
+    assert "approve task ask calling box:pid with:" in output
+    results = {r["task_id"]: r for r in json.loads(Path(out_json).read_text())["results"]}
+    assert results["first"]["status"] == "success"
+    # The call was never made: the task ended at the prompt, cancelled.
+    ask = results["ask"]
+    assert (ask["status"], ask["error"]["message"], ask["attempts"], ask["timeline"]) == (
+        "cancelled", "cancelled: interrupted by SIGINT", 0, []
+    )
+    assert not any(_alive(pid) for pid in server_pids)
 
 
 def test_journal_flag(tmp_path: Path) -> None:

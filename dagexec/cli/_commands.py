@@ -3,20 +3,25 @@
 Exit status: 0 when every task succeeded, 1 when some task did not, 2 for
 unusable input (unreadable or invalid files, an invalid workflow, an unknown
 server or tool, a server that does not start), 3 for an internal error (a bug:
-``DAGEXEC_DEBUG=1`` shows its traceback), 130 when interrupted. Errors are
-reported in a line or two that name the problem, never as a traceback.
+``DAGEXEC_DEBUG=1`` shows its traceback), 130 when stopped by SIGINT (Ctrl-C)
+and 143 by SIGTERM (see :class:`Interruption`). Errors are reported in a line or
+two that name the problem, never as a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import functools
 import json
 import os
+import signal
 import sys
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO
 
 import trio
@@ -24,9 +29,11 @@ import trio
 from dagexec import (
     DagexecError,
     EagerExecutor,
+    EventHandler,
     ExecutionResult,
     JournalWarning,
     LayeredExecutor,
+    Run,
     Task,
     ToolServer,
     Workflow,
@@ -48,6 +55,9 @@ from ._demo import DEMO_WORKFLOW, demo_servers
 class UsageError(DagexecError):
     """Input the command cannot use: reported in a line, exit status 2."""
 
+
+#: Standard input's file descriptor: plans and answers are read from it directly (see LineReader).
+STDIN = 0
 
 EXECUTORS: dict[str, type[EagerExecutor] | type[LayeredExecutor]] = {
     "eager": EagerExecutor,
@@ -72,10 +82,177 @@ def load_workflow(path: str) -> Workflow:
         raise UsageError(f"invalid workflow {path!r}: {exc}") from None
 
 
+class Interruption:
+    """What SIGINT (Ctrl-C) and SIGTERM (``kill``, ``timeout``, docker, systemd) do to a command.
+
+    The first signal stops the run under way with :meth:`Run.stop
+    <dagexec.Run.stop>`: every unfinished task ends ``cancelled``, and the command
+    still prints every task's status, closes its servers and exits 128 + the
+    signal's number (130 for SIGINT, 143 for SIGTERM). A first signal before any
+    run started, or a second one while stopping, ends the command at once: its
+    servers are still closed, but nothing more is printed.
+    """
+
+    def __init__(self) -> None:
+        self.signals: list[signal.Signals] = []
+        #: The command's scope: cancelled to end it at once.
+        self.scope = trio.CancelScope()
+        self._ran = False
+        self._run: Run | None = None
+        self._block: trio.CancelScope | None = None
+
+    @property
+    def signal(self) -> signal.Signals | None:
+        """The first signal received, if any: it decides the exit status."""
+        return self.signals[0] if self.signals else None
+
+    def received(self, signum: int) -> None:
+        """Act on one signal."""
+        self.signals.append(signal.Signals(signum))
+        if len(self.signals) > 1 or not self._ran:
+            self.scope.cancel()
+        elif self._run is not None:
+            name = self.signals[0].name
+            Console(stderr=True).print(
+                f"{name} received: stopping the run (a second signal ends at once)", highlight=False
+            )
+            self._run.stop(f"interrupted by {name}")
+            if self._block is not None:  # a streamed plan: stop reading it
+                self._block.cancel()
+        # Else a run has ended: no other starts (see compare), and the exit status says so.
+
+    async def watch(self, receiver: AsyncIterator[int]) -> None:
+        async for signum in receiver:
+            self.received(signum)
+
+    @asynccontextmanager
+    async def open_run(
+        self,
+        executor: EagerExecutor | LayeredExecutor,
+        workflow: Workflow | None = None,
+        *,
+        timeout: float | None = None,
+        on_event: EventHandler | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[Run]:
+        """``executor.open_run(...)``, stopped by a signal; the block is cancelled too, quietly.
+
+        ``options`` holds more of ``open_run``'s (the journal's ``run_name``).
+        """
+        try:
+            async with executor.open_run(workflow, timeout=timeout, on_event=on_event, **(options or {})) as run:
+                self._run, self._ran = run, True
+                with trio.CancelScope() as self._block:
+                    yield run
+        finally:
+            self._run = self._block = None
+
+    def describe(self) -> str:
+        """The line that says how the command was interrupted."""
+        names = ", then ".join(s.name for s in self.signals)
+        if len(self.signals) > 1:
+            return f"interrupted by {names}: stopped at once, the servers closed"
+        if not self._ran:
+            return f"interrupted by {names} before the run started"
+        return f"interrupted by {names}: the run was stopped and its servers closed"
+
+
+@contextmanager
+def _recording(signals: list[int]) -> Iterator[None]:
+    """Record SIGINT and SIGTERM that come outside trio's signal receiver (just before or after it)."""
+
+    def record(signum: int, frame: FrameType | None) -> None:
+        signals.append(signum)
+
+    previous = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def interruptible(
+    command: Callable[[argparse.Namespace, Console, Interruption], Awaitable[int]],
+) -> Callable[[argparse.Namespace, Console], Awaitable[int]]:
+    """Run ``command`` with an :class:`Interruption` watching SIGINT and SIGTERM; exit 128 + the signal."""
+
+    @functools.wraps(command)
+    async def run(args: argparse.Namespace, console: Console) -> int:
+        interruption = Interruption()
+        outside: list[int] = []
+        code: int | None = None
+        with _recording(outside), trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as receiver:
+            for signum in outside:  # came before the receiver was there
+                interruption.received(signum)
+            outside.clear()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(interruption.watch, receiver)
+                with interruption.scope:
+                    code = await command(args, console, interruption)
+                nursery.cancel_scope.cancel()
+        # Signals that came as the receiver closed were delivered to the recorder.
+        interruption.signals += [signal.Signals(s) for s in outside]
+        if interruption.signal is None:
+            assert code is not None
+            return code
+        Console(stderr=True).print(interruption.describe(), highlight=False)
+        return 128 + interruption.signal.value
+
+    return run
+
+
+class LineReader:
+    """Lines of a file descriptor, read by trio itself rather than a worker thread, so that a stop cancels the wait.
+
+    Not :class:`trio.lowlevel.FdStream`: it puts the descriptor in non-blocking
+    mode, and a terminal's standard input shares that mode with standard output,
+    which rich would then fail to write (``BlockingIOError``).
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._pending = b""
+        self._pollable = True
+
+    async def readline(self) -> str:
+        """The next line with its newline (the last one may lack it); ``""`` at the end of input."""
+        while (end := self._pending.find(b"\n")) < 0:
+            chunk = await self._read()
+            if not chunk:
+                line, self._pending = self._pending, b""
+                return line.decode(errors="replace")
+            self._pending += chunk
+        line, self._pending = self._pending[: end + 1], self._pending[end + 1 :]
+        return line.decode(errors="replace")
+
+    def __aiter__(self) -> LineReader:
+        return self
+
+    async def __anext__(self) -> str:
+        line = await self.readline()
+        if not line:
+            raise StopAsyncIteration
+        return line
+
+    async def _read(self) -> bytes:
+        if self._pollable:
+            try:
+                await trio.lowlevel.wait_readable(self.fd)
+            except OSError as exc:
+                if exc.errno != errno.EPERM:
+                    raise
+                self._pollable = False  # a regular file or /dev/null: reading it never blocks
+        if not self._pollable:
+            await trio.lowlevel.checkpoint()
+        return os.read(self.fd, 65536)
+
+
 async def run_one(
     console: Console,
     executor: EagerExecutor | LayeredExecutor,
     workflow: Workflow,
+    interruption: Interruption,
     timeout: float | None = None,
     live: bool = True,
     run: Mapping[str, Any] | None = None,
@@ -86,13 +263,17 @@ async def run_one(
     """
     progress = _render.LiveProgress(console, len(workflow.tasks), executor.strategy, live=live)
     with progress.shown():
-        return await executor.execute(workflow, timeout=timeout, on_event=progress.on_event, **(run or {}))
+        async with interruption.open_run(
+            executor, workflow, timeout=timeout, on_event=progress.on_event, options=run
+        ) as handle:
+            pass
+    return handle.result
 
 
 class Prompter:
     """Asks at the terminal whether a task's call may go ahead: the ``--approve`` approver."""
 
-    def __init__(self, console: Console, answers: TextIO) -> None:
+    def __init__(self, console: Console, answers: LineReader) -> None:
         self._console = console
         self._answers = answers
         self._lock = trio.Lock()  # one question at a time
@@ -104,7 +285,7 @@ class Prompter:
                 Pretty(arguments),
             )
             self._console.print("go ahead? [y/N] ", end="", markup=False)
-            answer = await trio.to_thread.run_sync(self._answers.readline)
+            answer = await self._answers.readline()  # a stop of the run cancels the wait
         if not answer:
             return "no answer (end of input)"
         return True if answer.strip().lower() in ("y", "yes") else "refused at the prompt"
@@ -117,32 +298,37 @@ async def approval(args: argparse.Namespace, console: Console) -> AsyncIterator[
         yield {}
         return
     if args.workflow != "-":
-        yield {"approve": Prompter(console, sys.stdin), "approve_all": args.approve_all}
+        yield {"approve": Prompter(console, LineReader(STDIN)), "approve_all": args.approve_all}
         return
     try:  # the plan comes on standard input: ask at the terminal itself
-        tty = open("/dev/tty")  # noqa: SIM115 (closed below)
+        tty = os.open("/dev/tty", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         raise UsageError("--approve with a plan on standard input needs a terminal (/dev/tty)") from None
     try:
-        yield {"approve": Prompter(console, tty), "approve_all": args.approve_all}
+        yield {"approve": Prompter(console, LineReader(tty)), "approve_all": args.approve_all}
     finally:
-        tty.close()
+        trio.lowlevel.notify_closing(tty)
+        os.close(tty)
 
 
 async def stream_plan(
     console: Console,
     errors: list[str],
     executor: EagerExecutor,
+    interruption: Interruption,
     timeout: float | None,
     live: bool,
     options: Mapping[str, Any],
 ) -> ExecutionResult:
-    """Run tasks as their JSON lines arrive on standard input (``options``: more of ``open_run``'s)."""
+    """Run tasks as their JSON lines arrive on standard input (a signal stops reading them too).
+
+    ``options`` holds more of ``open_run``'s (the journal's ``run_name``).
+    """
     progress = _render.LiveProgress(console, 0, "eager (streamed plan)", live=live)
     with progress.shown():
-        async with executor.open_run(timeout=timeout, on_event=progress.on_event, **options) as run:
+        async with interruption.open_run(executor, timeout=timeout, on_event=progress.on_event, options=options) as run:
             number = 0
-            async for line in trio.wrap_file(sys.stdin):
+            async for line in LineReader(STDIN):
                 number += 1
                 if not line.strip():
                     continue
@@ -232,7 +418,8 @@ def executor_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-async def cmd_run(args: argparse.Namespace, console: Console) -> int:
+@interruptible
+async def cmd_run(args: argparse.Namespace, console: Console, interruption: Interruption) -> int:
     streamed = args.workflow == "-"
     if streamed and args.strategy != "eager":
         raise UsageError("a plan on standard input runs eager: layers need the whole plan up front")
@@ -248,10 +435,10 @@ async def cmd_run(args: argparse.Namespace, console: Console) -> int:
         live = not approver
         if workflow is None:
             eager = EagerExecutor(servers, **options, **approver)
-            result = await stream_plan(console, rejected, eager, args.timeout, live, run_options)
+            result = await stream_plan(console, rejected, eager, interruption, args.timeout, live, run_options)
         else:
             executor = EXECUTORS[args.strategy](servers, **options, **approver)
-            result = await run_one(console, executor, workflow, args.timeout, live, run_options)
+            result = await run_one(console, executor, workflow, interruption, args.timeout, live, run_options)
     for line in rejected:
         report_error(line)
     console.print(_render.results_table(result))
@@ -272,37 +459,47 @@ async def compare(
     console: Console,
     workflow: Workflow,
     servers: Mapping[str, ToolServer],
+    interruption: Interruption,
     json_path: str | None,
     options: Mapping[str, Any] | None = None,
     timeout: float | None = None,
     plot_path: str | None = None,
 ) -> int:
-    results = [
-        await run_one(console, executor(servers, **(options or {})), workflow, timeout)
-        for executor in (LayeredExecutor, EagerExecutor)
-    ]
-    console.print(_render.comparison(results))
+    """Run layered, then eager, and show both; once interrupted, show the runs made, each alone."""
+    results = []
+    for executor in (LayeredExecutor, EagerExecutor):
+        if interruption.signal is not None:
+            break  # no run starts once interrupted
+        results.append(await run_one(console, executor(servers, **(options or {})), workflow, interruption, timeout))
+    if interruption.signal is None:
+        console.print(_render.comparison(results))
+    else:
+        for result in results:
+            console.print(_render.results_table(result))
+            console.print(_render.summary(result))
     if json_path:
         write_json(json_path, {r.strategy: r.to_dict() for r in results})
     plot(plot_path, results)
     return status(results)
 
 
-async def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+@interruptible
+async def cmd_compare(args: argparse.Namespace, console: Console, interruption: Interruption) -> int:
     workflow = load_workflow(args.workflow)
     async with open_servers(args.servers) as servers:
         return await compare(
-            console, workflow, servers, args.json, executor_options(args), args.timeout, args.plot
+            console, workflow, servers, interruption, args.json, executor_options(args), args.timeout, args.plot
         )
 
 
-async def cmd_demo(args: argparse.Namespace, console: Console) -> int:
+@interruptible
+async def cmd_demo(args: argparse.Namespace, console: Console, interruption: Interruption) -> int:
     workflow = Workflow.from_dict(DEMO_WORKFLOW)
     console.print(
         f"A research-assistant plan of {len(workflow.tasks)} simulated tool calls "
         f"in {len(workflow.generations)} layers, run layered, then eager:"
     )
-    return await compare(console, workflow, demo_servers(args.speed), args.json, plot_path=args.plot)
+    return await compare(console, workflow, demo_servers(args.speed), interruption, args.json, plot_path=args.plot)
 
 
 async def cmd_bench(args: argparse.Namespace, console: Console) -> int:
@@ -455,8 +652,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BaseException as exc:
         # trio may deliver an error, or Ctrl-C, inside a nursery: it can come in a group.
         leaves = list(_leaves(exc))
-        if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
-            errors.print("interrupted: the run was stopped and its servers closed")
+        if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):  # a command without Interruption
+            errors.print("interrupted")
             return 130
         if len(leaves) == 1 and isinstance(leaves[0], DagexecError):
             report_error(str(leaves[0]))

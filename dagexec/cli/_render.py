@@ -47,8 +47,10 @@ def results_table(result: ExecutionResult) -> Table:
     for r in result.results:
         error = Text()
         if r.error is not None:
-            error.append(r.error.code.value, style="bold")
-            error.append(f": {r.error.message}")
+            code, message = r.error.code.value, r.error.message
+            error.append(code, style="bold")
+            # A cancelled task's message already starts with its code: "cancelled: <reason>".
+            error.append(message.removeprefix(code) if message.startswith(f"{code}: ") else f": {message}")
         else:
             error.append(_brief(r.output), style="dim")
         table.add_row(

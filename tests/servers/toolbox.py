@@ -45,6 +45,15 @@ async def meet(group: str, size: int, value: str = "", timeout: float = 20.0) ->
 
 
 @server.tool()
+async def sleep_marked(path: str, seconds: float) -> dict[str, Any]:
+    """Create the file ``path`` -- proof that the call started -- then sleep."""
+    with open(path, "w") as marker:
+        marker.write(str(os.getpid()))
+    await anyio.sleep(seconds)
+    return {"slept": seconds}
+
+
+@server.tool()
 def echo(text: str) -> str:
     """Answer with the text (structured as {"result": text})."""
     return text
