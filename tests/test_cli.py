@@ -234,7 +234,7 @@ def test_a_signal_stops_the_run_prints_every_status_and_closes_the_server(
     out_json = str(tmp_path / "out.json")
     journal = tmp_path / "run.db"
     if command == "run -":  # the plan on standard input, which stays open
-        args = ["run", "-", "--servers", servers, "--json", out_json, "--journal", str(journal)]
+        args = ["run", "-", "--servers", servers, "--json", out_json, "--journal", str(journal), "--run-name", "streamed"]
     elif command == "run":
         args = ["run", write(tmp_path / "wf.json", {"tasks": tasks}), "--servers", servers, "--json", out_json]
         args += ["--journal", str(journal)]
