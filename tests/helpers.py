@@ -12,7 +12,9 @@ import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import Awaitable, Callable, Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -156,6 +158,38 @@ TIME = {"command": sys.executable, "args": ["-m", "mcp_server_time", "--local-ti
 def toolbox(marker: str = "") -> dict[str, Any]:
     """The test toolbox's ``mcpServers`` entry; ``marker`` tags its command line for :func:`processes_with`."""
     return {"command": sys.executable, "args": [TOOLBOX, *([marker] if marker else [])]}
+
+
+#: A raw JSON-RPC server (no SDK) that misbehaves on purpose, over stdio or HTTP.
+RAW = str(Path(__file__).parent / "servers" / "raw.py")
+
+
+def raw(marker: str = "") -> dict[str, Any]:
+    """The raw server's ``mcpServers`` entry; ``marker`` tags its command line and its children's."""
+    return {"command": sys.executable, "args": [RAW, *([marker] if marker else [])]}
+
+
+@contextmanager
+def serving_http(script: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run a test server (``TOOLBOX``, ``RAW``) over HTTP; yield its URL and its process."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, script, "http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"the HTTP test server {script} did not start") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp", proc
+    finally:
+        proc.kill()
+        proc.wait(10)
 
 
 def processes_with(marker: str) -> list[int]:
