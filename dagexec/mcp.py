@@ -92,11 +92,11 @@ class MCPToolServer:
         tools: The tools it listed, by name (``mcp_types.Tool``).
     """
 
-    def __init__(self, name: str, client: Client, tools: list[mcp_types.Tool], *, link: _Link | None = None) -> None:
+    def __init__(self, name: str, client: Client, tools: list[mcp_types.Tool]) -> None:
         self.name = name
         self.tools = {tool.name: tool for tool in tools}
         self._client = client
-        self._link = link or _Link()
+        self._link = _Link()  # its transport's, set by _serve_mcp
         self._gone: str | None = None
         self._in_flight: set[trio.CancelScope] = set()
 
@@ -624,7 +624,8 @@ async def _serve_mcp(
                         if cursor is None:
                             break
                     starting.deadline = math.inf  # started: no deadline from now on
-                    server = MCPToolServer(name, client, tools, link=link)
+                    server = MCPToolServer(name, client, tools)
+                    server._link = link
                     task_status.started(server)
                     await trio.sleep_forever()
             raise ServerStartError(name, f"no answer within {start_timeout} s")
