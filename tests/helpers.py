@@ -167,6 +167,38 @@ def toolbox(marker: str = "") -> dict[str, Any]:
     return {"command": sys.executable, "args": [TOOLBOX, *([marker] if marker else [])]}
 
 
+#: A raw JSON-RPC server (no SDK) that misbehaves on purpose, over stdio or HTTP.
+RAW = str(Path(__file__).parent / "servers" / "raw.py")
+
+
+def raw(marker: str = "") -> dict[str, Any]:
+    """The raw server's ``mcpServers`` entry; ``marker`` tags its command line and its children's."""
+    return {"command": sys.executable, "args": [RAW, *([marker] if marker else [])]}
+
+
+@contextmanager
+def serving_http(script: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run a test server (``TOOLBOX``, ``RAW``) over HTTP; yield its URL and its process."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, script, "http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"the HTTP test server {script} did not start") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp", proc
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
 def processes_with(marker: str) -> list[int]:
     """The pids of live (not zombie) processes whose command line contains ``marker``."""
     found = []

@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 
 server = MCPServer("toolbox", log_level="WARNING")
 
@@ -75,6 +76,12 @@ def as_json(n: int):  # type: ignore[no-untyped-def]
 def fail(message: str) -> str:
     """Fail with a tool error (an error result)."""
     raise ToolError(message)
+
+
+@server.tool()
+def refuse(code: int, message: str) -> str:
+    """Answer with a JSON-RPC error reply (not an error result) of this code."""
+    raise MCPError(code, message)
 
 
 @server.tool()
