@@ -305,10 +305,13 @@ def test_a_second_signal_while_stopping_ends_at_once(tmp_path: Path) -> None:
         stdout, stderr = proc.communicate(timeout=30)
     finally:
         proc.kill()
-    assert proc.returncode == 130, stderr  # the first signal's status
+    # Two signals sent back to back may reach the handlers in either order: the exit
+    # status is the first one's, whichever it was.
+    assert proc.returncode in (130, 143), stderr
+    first, second = ("SIGINT", "SIGTERM") if proc.returncode == 130 else ("SIGTERM", "SIGINT")
     assert stderr.splitlines() == [
-        "SIGINT received: stopping the run (a second signal ends at once)",
-        "interrupted by SIGINT, then SIGTERM: stopped at once, the servers closed",
+        f"{first} received: stopping the run (a second signal ends at once)",
+        f"interrupted by {first}, then {second}: stopped at once, the servers closed",
     ]
     assert "Traceback" not in stdout
     assert len(server_pids) == 1 and not _alive(server_pids[0])
