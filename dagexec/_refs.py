@@ -95,17 +95,23 @@ def _scan_text(text: str, found: list[Reference]) -> bool:
     return escapes
 
 
+#: Values that hold nothing to scan, tested by exact type before the slower checks.
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
 def _scan(value: Mapping[Any, Any] | list[Any] | tuple[Any, ...], depth: int, found: list[Reference]) -> bool:
     # Recursive, but never deeper than MAX_ARGUMENT_DEPTH: it stops at the first level too many.
     if depth > MAX_ARGUMENT_DEPTH:
         raise _Problem(f"nested deeper than {MAX_ARGUMENT_DEPTH} levels", whole_argument=True)
     escapes = False
-    for key, item in value.items() if isinstance(value, Mapping) else enumerate(value):
+    for key, item in value.items() if isinstance(value, dict | Mapping) else enumerate(value):
         try:
             if isinstance(item, str):
                 if _MARK in item:
                     escapes |= _scan_text(item, found)
-            elif isinstance(item, Mapping | list | tuple):
+            elif type(item) in _SCALARS:
+                continue
+            elif isinstance(item, (dict | list | tuple, Mapping)):
                 escapes |= _scan(item, depth + 1, found)
         except _Problem as exc:
             exc.trail = [_segment(key)] if exc.whole_argument else [_segment(key), *exc.trail]
