@@ -36,6 +36,7 @@ from ._executor import LayeredExecutor as LayeredExecutor
 from ._executor import Priority as Priority
 from ._executor import Run as Run
 from ._journal import check_journal as check_journal
+from ._refs import MAX_ARGUMENT_DEPTH as MAX_ARGUMENT_DEPTH
 from ._results import Attempt as Attempt
 from ._results import ErrorCode as ErrorCode
 from ._results import ExecutionResult as ExecutionResult
@@ -53,6 +54,7 @@ from ._workflow import Workflow as Workflow
 __version__ = "0.1.0"
 
 __all__ = [
+    "MAX_ARGUMENT_DEPTH",
     "Approver",
     "Attempt",
     "CycleError",

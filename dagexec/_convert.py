@@ -6,6 +6,7 @@ cattrs' default hooks quietly turn ``5`` into ``"5"`` and the string ``"ab"`` in
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, get_args, get_origin
 
@@ -16,7 +17,18 @@ from ._errors import DagexecError
 
 
 class Invalid(ValueError):
-    """A value that a validator or hook rejects, with the message to show as is."""
+    """A value that a validator or hook rejects, with the message to show as is.
+
+    Args:
+        message: What is wrong, in words.
+        at: Where, below the object being checked (``arguments.q[0]``); the
+            problem's path then ends there.
+    """
+
+    def __init__(self, message: str, *, at: str = "") -> None:
+        super().__init__(f"{message} @ {at}" if at else message)
+        self.message = message
+        self.at = at
 
 
 class Problems(Exception):
@@ -29,10 +41,20 @@ class Problems(Exception):
 
 converter = cattrs.Converter(forbid_extra_keys=True, omit_if_default=False)
 
+# A value shown in a problem: shortened, and never deeper than a few levels, so
+# that a huge or deeply nested value gives a line, not a flood or a RecursionError.
+_repr = reprlib.Repr()
+_repr.maxlevel, _repr.maxstring, _repr.maxother, _repr.maxlist, _repr.maxdict = 3, 60, 60, 6, 4
+
+
+def show(value: Any) -> str:
+    """``type value`` for a problem's message: ``int 5``, ``list [1, 2]``."""
+    return f"{type(value).__name__} {_repr.repr(value)}"
+
 
 def _strict_str(value: Any, _: type) -> str:
     if not isinstance(value, str):
-        raise Invalid(f"expected a string, got {type(value).__name__} {value!r}")
+        raise Invalid(f"expected a string, got {show(value)}")
     return value
 
 
@@ -47,7 +69,7 @@ def _strict_tuple_factory(t: Any) -> Callable[[Any, Any], Any]:
 
     def structure(value: Any, _: Any) -> tuple[Any, ...]:
         if not isinstance(value, list | tuple):
-            raise Invalid(f"expected a list, got {type(value).__name__} {value!r}")
+            raise Invalid(f"expected a list, got {show(value)}")
         if item_type is str and all(type(item) is str for item in value):
             return tuple(value)  # the common case, such as depends_on, without a hook call per item
         items: list[Any] = []
@@ -70,7 +92,7 @@ def _strict_tuple_factory(t: Any) -> Callable[[Any, Any], Any]:
 
 def _mapping_hook(value: Any, _: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise Invalid(f"expected an object, got {type(value).__name__} {value!r}")
+        raise Invalid(f"expected an object, got {show(value)}")
     for key in value:
         if not isinstance(key, str):
             raise Invalid(f"expected string keys, got {key!r}")
@@ -79,19 +101,19 @@ def _mapping_hook(value: Any, _: Any) -> dict[str, Any]:
 
 def _strict_int(value: Any, _: type) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(f"expected an integer, got {type(value).__name__} {value!r}")
+        raise Invalid(f"expected an integer, got {show(value)}")
     return value
 
 
 def _strict_float(value: Any, _: type) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid(f"expected a number, got {type(value).__name__} {value!r}")
+        raise Invalid(f"expected a number, got {show(value)}")
     return float(value)
 
 
 def _strict_bool(value: Any, _: type) -> bool:
     if not isinstance(value, bool):
-        raise Invalid(f"expected true or false, got {type(value).__name__} {value!r}")
+        raise Invalid(f"expected true or false, got {show(value)}")
     return value
 
 
@@ -105,8 +127,26 @@ converter.register_structure_hook_factory(_is_homogeneous_tuple, _strict_tuple_f
 
 def _format(exc: BaseException, type_: type | None) -> str:
     if isinstance(exc, Invalid):
-        return str(exc)
+        return exc.message
     return format_exception(exc, type_)
+
+
+def _problems(exc: BaseException, path: str, type_: Any = None) -> list[str]:
+    """``cattrs.transform_error``, but a problem of :class:`Invalid` ends at its ``at``."""
+    if isinstance(exc, cattrs.IterableValidationError | cattrs.ClassValidationError):
+        with_notes, without = exc.group_exceptions()
+        lines = []
+        for inner, note in with_notes:
+            if isinstance(note, cattrs.IterableValidationNote):
+                lines += _problems(inner, f"{path}[{note.index!r}]", note.type)
+            else:
+                lines += _problems(inner, f"{path}.{note.name}", note.type)
+        for inner in without:
+            lines += _problems(inner, path)
+        return lines
+    if isinstance(exc, Invalid) and exc.at:
+        path = f"{path}.{exc.at}"
+    return [f"{_format(exc, type_)} @ {path}"]
 
 
 _T = TypeVar("_T")
@@ -127,4 +167,4 @@ def structure(data: Any, cls: type[_T], path: str) -> _T:
     except (cattrs.ClassValidationError, cattrs.IterableValidationError) as exc:
         if len(exc.exceptions) == 1 and isinstance(exc.exceptions[0], DagexecError):
             raise exc.exceptions[0] from None
-        raise Problems(cattrs.transform_error(exc, path=path, format_exception=_format)) from None
+        raise Problems(_problems(exc, path)) from None

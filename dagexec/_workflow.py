@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Literal, TypeVar, get_args
@@ -10,15 +11,17 @@ from typing import Any, Literal, TypeVar, get_args
 import attrs
 import cattrs.gen
 
-from ._convert import Invalid, Problems, converter, structure
+from ._convert import Invalid, Problems, converter, show, structure
 from ._errors import CycleError, DuplicateTaskError, SchemaError, UnknownDependencyError
 from ._graph import DependencyGraph, in_dependency_order
-from ._refs import Reference, find_references
+from ._refs import Reference, scan_arguments
 
 
 def _check_id(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not value:
         raise Invalid("id must not be empty")
+    if "[" in value or "]" in value:
+        raise Invalid(f"id {value!r} must not hold '[' or ']': no $OUTPUT[...] reference could name it")
 
 
 def _check_tool(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -49,8 +52,8 @@ def _check_retries(instance: object, attribute: attrs.Attribute[int | None], val
 
 
 def _check_estimate(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if value < 0:
-        raise Invalid(f"estimate must be >= 0, not {value!r}")
+    if not (value >= 0 and math.isfinite(value)):
+        raise Invalid(f"estimate must be a finite number >= 0, not {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -58,12 +61,14 @@ class Task:
     """One tool call of a workflow.
 
     Args:
-        id: Unique within the workflow; other tasks name it in ``depends_on`` and
-            in ``$OUTPUT[id]`` references.
+        id: Unique within the workflow, not empty, without ``[`` or ``]``; other
+            tasks name it in ``depends_on`` and in ``$OUTPUT[id]`` references.
         tool: ``"server:tool"``: the server, as keyed in the executor's servers,
             and the tool's name on it.
-        arguments: JSON arguments of the call; strings may hold ``$OUTPUT[...]``
-            references to earlier tasks' outputs.
+        arguments: JSON arguments of the call, nested at most
+            :data:`~dagexec.MAX_ARGUMENT_DEPTH` levels; strings may hold
+            ``$OUTPUT[...]`` references to earlier tasks' outputs, and
+            ``$$OUTPUT[`` for the text ``$OUTPUT[``.
         depends_on: Ids of the tasks that must succeed first. A reference in the
             arguments implies a dependency too.
         timeout: Seconds each attempt may take; the executor's ``task_timeout``
@@ -97,14 +102,18 @@ class Task:
     references: tuple[Reference, ...] = attrs.field(init=False, eq=False, repr=False)
     #: ``depends_on`` followed by the other tasks that references name, once each.
     dependencies: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
+    #: Whether the arguments hold references or ``$$OUTPUT[`` escapes: only then must a run resolve them.
+    needs_resolving: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         # Computed once here: the dispatcher reads them for every task of a run.
         server, _, tool_name = self.tool.partition(":")
         object.__setattr__(self, "server", server)
         object.__setattr__(self, "tool_name", tool_name)
-        references = tuple(find_references(self.arguments)) if self.arguments else ()
+        # One walk checks the arguments (depth, well-formed references) and finds the references.
+        references, escapes = scan_arguments(self.arguments) if self.arguments else ((), False)
         object.__setattr__(self, "references", references)
+        object.__setattr__(self, "needs_resolving", bool(references) or escapes)
         if references:
             dependencies = tuple(dict.fromkeys((*self.depends_on, *(r.task_id for r in references))))
         elif len(set(self.depends_on)) == len(self.depends_on):
@@ -266,13 +275,16 @@ class Workflow:
         """Build and validate a workflow from JSON text.
 
         Raises:
-            SchemaError: The text is not JSON, or its data is not a workflow.
+            SchemaError: The text is not JSON, is nested too deeply for Python's
+                JSON parser, or its data is not a workflow.
             WorkflowError: Any other problem (see :class:`Workflow`).
         """
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SchemaError([f"not valid JSON: {exc}"]) from None
+        except RecursionError:  # the parser's own limit, far beyond MAX_ARGUMENT_DEPTH
+            raise SchemaError(["JSON nested too deeply to read"]) from None
         return cls.from_dict(data)
 
 
@@ -285,7 +297,7 @@ _generated_task_hook = converter.get_structure_hook(Task)
 
 def _structure_task(value: Any, cls: type[Task]) -> Task:
     if not isinstance(value, Mapping):
-        raise Invalid(f"expected an object, got {type(value).__name__} {value!r}")
+        raise Invalid(f"expected an object, got {show(value)}")
     task: Task = _generated_task_hook(value, cls)
     return task
 
@@ -300,6 +312,7 @@ converter.register_unstructure_hook(
         tool_name=cattrs.gen.override(omit=True),
         references=cattrs.gen.override(omit=True),
         dependencies=cattrs.gen.override(omit=True),
+        needs_resolving=cattrs.gen.override(omit=True),
         timeout=cattrs.gen.override(omit_if_default=True),
         retries=cattrs.gen.override(omit_if_default=True),
         trigger=cattrs.gen.override(omit_if_default=True),
@@ -317,11 +330,16 @@ def _structure(data: Any, cls: type[_T], what: str) -> _T:
     try:
         return structure(data, cls, what)
     except Problems as exc:
-        raise SchemaError(_with_task_ids(exc.problems, data)) from None
+        raise SchemaError(_with_task_ids(exc.problems, data, what)) from None
 
 
-def _with_task_ids(problems: list[str], data: Any) -> list[str]:
+def _with_task_ids(problems: list[str], data: Any, what: str) -> list[str]:
     """Name the task by its id too where the data has one: ``tasks[3] (task 'fetch')``."""
+    if what == "task":
+        task_id = data.get("id") if isinstance(data, Mapping) else None
+        if not (isinstance(task_id, str) and task_id):
+            return problems
+        return [f"{problem} (task {task_id!r})" for problem in problems]
     tasks = data.get("tasks") if isinstance(data, Mapping) else None
     if not isinstance(tasks, list):
         return problems

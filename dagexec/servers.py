@@ -83,12 +83,23 @@ class HttpServerConfig:
     )
 
 
+def _check_at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise Invalid(f"{attribute.name} must be >= 1, not {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class LocalClusterConfig:
-    """A Dask cluster of worker processes on this machine, started for the run."""
+    """A Dask cluster of worker processes on this machine, started for the run.
 
-    n_workers: int = 2
-    threads_per_worker: int = 1
+    Args:
+        n_workers: How many worker processes (at least 1: with none, no tool
+            call could ever run).
+        threads_per_worker: How many calls each worker runs at once (at least 1).
+    """
+
+    n_workers: int = attrs.field(default=2, validator=_check_at_least_one)
+    threads_per_worker: int = attrs.field(default=1, validator=_check_at_least_one)
 
 
 def _check_dask(instance: DaskServerConfig, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -139,6 +150,8 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str,
             raise ServerConfigError([f"cannot read {path!r}: {exc.strerror}"]) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ServerConfigError([f"{path!r} is not valid JSON: {exc}"]) from None
+        except RecursionError:
+            raise ServerConfigError([f"{path!r} is nested too deeply to read as JSON"]) from None
     if not isinstance(config, Mapping) or not isinstance(config.get("mcpServers"), Mapping):
         raise ServerConfigError(['expected an object with an "mcpServers" object @ config'])
     servers: dict[str, ServerConfig] = {}

@@ -176,6 +176,11 @@ def test_server_dying_mid_call_still_prints_every_status(tmp_path: Path) -> None
             ["run", "wf.json", "--servers", "nope.json"],
             "error: invalid servers config:",
         ),
+        (
+            {"wf.json": {"tasks": []}, "s.json": {"mcpServers": {"cpu": {"dask": {"tools": "m:t", "local": {"n_workers": 0}}}}}},
+            ["run", "wf.json", "--servers", "s.json"],
+            "n_workers must be >= 1, not 0 @ mcpServers.cpu.dask.local",
+        ),
     ],
 )
 def test_unusable_input_exits_2_with_a_clear_line(
@@ -189,6 +194,35 @@ def test_unusable_input_exits_2_with_a_clear_line(
     assert message in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
     assert len(out.stderr.strip().splitlines()) <= 3
+
+
+def deep_arguments(depth: int) -> str:
+    return '{"tasks": [{"id": "a", "tool": "s:t", "arguments": {"x": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}}]}"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (deep_arguments(5000), "JSON nested too deeply to read"),
+        (deep_arguments(101), "nested deeper than 100 levels @ workflow.tasks[0].arguments.x (task 'a')"),
+        (
+            '{"tasks": [{"id": "a", "tool": "s:t", "arguments": {"q": "$OUTPUT[a[0]].x"}}]}',
+            "malformed reference '$OUTPUT[a[0]].x': $OUTPUT[ must be followed by a task id and ] "
+            "(write $$OUTPUT[ for the text $OUTPUT[) @ workflow.tasks[0].arguments.q (task 'a')",
+        ),
+        (
+            '{"tasks": [{"id": "a[0]", "tool": "s:t"}]}',
+            "id 'a[0]' must not hold '[' or ']': no $OUTPUT[...] reference could name it @ workflow.tasks[0] "
+            "(task 'a[0]')",
+        ),
+    ],
+)
+def test_a_workflow_too_deep_or_with_a_malformed_reference_exits_2(tmp_path: Path, text: str, problem: str) -> None:
+    (tmp_path / "wf.json").write_text(text)
+    out = dagexec("validate", "wf.json", cwd=tmp_path)
+    assert (out.returncode, out.stdout) == (2, "")
+    # Long lines wrap at the terminal's width: compare the words.
+    assert out.stderr.split() == f"error: invalid workflow 'wf.json': invalid workflow: {problem}".split()
 
 
 def test_bad_arguments_exit_2() -> None:
@@ -394,6 +428,8 @@ def test_plan_streamed_on_stdin(tmp_path: Path) -> None:
         "not json",
         {"id": "b", "tool": "box:echo", "arguments": {"text": "x"}, "depends_on": ["later"]},
         {"id": "c", "tool": "box:echo", "arguments": {"text": "$OUTPUT[a].value"}},
+        "[" * 100_000 + "]" * 100_000,
+        {"id": "d", "tool": "box:echo", "arguments": {"text": "$OUTPUT[a"}},
     ]
     text = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n"
     out = subprocess.run(
@@ -404,6 +440,11 @@ def test_plan_streamed_on_stdin(tmp_path: Path) -> None:
     assert out.returncode == 2  # some lines were refused
     assert "error: line 2: not valid JSON" in out.stderr
     assert "error: line 3: task 'b': depends_on names unknown task 'later'" in out.stderr
+    assert "error: line 5: JSON nested too deeply to read" in out.stderr
+    assert (
+        "error: line 6: invalid workflow: malformed reference '$OUTPUT[a': $OUTPUT[ must be followed by a task id "
+        "and ] (write $$OUTPUT[ for the text $OUTPUT[) @ task.arguments.text (task 'd')"
+    ) in " ".join(out.stderr.split())
     results = {r["task_id"]: r for r in json.loads((tmp_path / "out.json").read_text())["results"]}
     assert set(results) == {"a", "c"}
     assert results["c"]["output"] == {"result": "first"}

@@ -215,6 +215,12 @@ async def test_separate_scheduler_and_worker_processes(scheduler_and_worker: tup
             "needs either 'scheduler' (an address) or 'local' (a cluster started for the run) @ mcpServers.cpu.dask",
         ),
         ({"dask": {"tools": "m:t", "local": {"n_workers": "two"}}}, "expected an integer, got str 'two' @ mcpServers.cpu.dask.local.n_workers"),
+        # No worker: no call could ever run (the run would wait forever).
+        ({"dask": {"tools": "m:t", "local": {"n_workers": 0}}}, "n_workers must be >= 1, not 0 @ mcpServers.cpu.dask.local"),
+        (
+            {"dask": {"tools": "m:t", "local": {"threads_per_worker": -1}}},
+            "threads_per_worker must be >= 1, not -1 @ mcpServers.cpu.dask.local",
+        ),
         ({"dask": {"tools": "m:t", "scheduler": "tcp://x:1"}, "url": "u"}, "needs one of 'command'"),
         ({"dask": {"tools": "m:t", "scheduler": "tcp://x:1"}, "extra": 1}, "extra fields found (extra) @ mcpServers.cpu"),
     ],

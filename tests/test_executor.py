@@ -9,6 +9,7 @@ import trio
 import trio.testing
 
 from dagexec import (
+    MAX_ARGUMENT_DEPTH,
     EagerExecutor,
     ErrorCode,
     LayeredExecutor,
@@ -100,6 +101,55 @@ async def test_outputs_flow_through_references(executor: type[EagerExecutor]) ->
     assert result["c"].output == {"msg": "hi there, n=2"}
     assert [r.status for r in result.results] == [TaskStatus.SUCCESS] * 3
     assert all(r.error is None for r in result.results)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_an_escaped_marker_reaches_the_tool_as_text(executor: type[EagerExecutor]) -> None:
+    workflow = wf(
+        # No reference at all: the escape alone is resolved.
+        {"id": "a", "tool": "sim:echo", "arguments": {"text": "write $$OUTPUT[t1].x", "list": ["$$OUTPUT["]}},
+        {"id": "b", "tool": "sim:echo", "arguments": {"text": "$OUTPUT[a].list.0 and $$OUTPUT[a]", "n": 1}},
+    )
+    assert workflow["b"].dependencies == ("a",)
+    result = await executor(SERVERS).execute(workflow)
+    assert result["a"].output == {"text": "write $OUTPUT[t1].x", "list": ["$OUTPUT["]}
+    assert result["b"].output == {"text": "$OUTPUT[ and $OUTPUT[a]", "n": 1}
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_arguments_at_the_depth_limit_run(executor: type[EagerExecutor]) -> None:
+    deepest: Any = "$OUTPUT[a].text"
+    for _ in range(MAX_ARGUMENT_DEPTH - 1):
+        deepest = [deepest]
+    workflow = wf(
+        {"id": "a", "tool": "sim:echo", "arguments": {"text": "hi"}},
+        {"id": "b", "tool": "sim:echo", "arguments": {"deep": deepest}},
+    )
+    result = await executor(SERVERS).execute(workflow)
+    assert result.ok
+    value = result["b"].output["deep"]
+    for _ in range(MAX_ARGUMENT_DEPTH - 1):
+        (value,) = value
+    assert value == "hi"
+
+
+async def test_an_output_too_deep_for_text_fails_only_the_task_that_writes_it() -> None:
+    deep: Any = 1
+    for _ in range(10_000):
+        deep = {"a": deep}
+    servers = {"sim": LocalTools({"deep": lambda: deep, "echo": lambda **kw: kw})}
+    workflow = wf(
+        {"id": "a", "tool": "sim:deep"},
+        {"id": "text", "tool": "sim:echo", "arguments": {"v": "x $OUTPUT[a] y"}},
+        {"id": "whole", "tool": "sim:echo", "arguments": {"v": "$OUTPUT[a]"}},
+        {"id": "other", "tool": "sim:echo", "arguments": {"v": 1}},
+    )
+    result = await EagerExecutor(servers).execute(workflow)
+    assert [r.status for r in result.results] == [TaskStatus.SUCCESS, TaskStatus.ERROR, TaskStatus.SUCCESS, TaskStatus.SUCCESS]
+    assert result["text"].error == TaskError(
+        ErrorCode.REFERENCE_ERROR, "$OUTPUT[a]: the value nests too deeply to write as text"
+    )
+    assert result["whole"].output["v"] is deep
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)

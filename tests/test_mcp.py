@@ -201,6 +201,11 @@ def test_config_file_errors(tmp_path: Path) -> None:
     good.write_text('{"mcpServers": {"t": {"command": "python", "args": ["-m", "mcp_server_time"]}}}')
     (entry,) = load_config(good).values()
     assert (entry.command, entry.args) == ("python", ("-m", "mcp_server_time"))
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"mcpServers": {"t": {"command": "a", "args": ' + "[" * 100_000 + "]" * 100_000 + "}}}")
+    with pytest.raises(ServerConfigError) as info:
+        load_config(deep)
+    assert info.value.problems == (f"{str(deep)!r} is nested too deeply to read as JSON",)
 
 
 # -- streamable HTTP -----------------------------------------------------------------------

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from dagexec._refs import Reference, ReferenceResolutionError, find_references, resolve
+from dagexec._refs import Reference, ReferenceResolutionError, resolve, scan_arguments
 
 OUTPUTS: dict[str, Any] = {
     "t1": {"content": "hello", "n": 3, "items": [{"name": "x"}, {"name": "y"}], "k-1": {"a_b": 1}},
@@ -66,13 +66,12 @@ def test_references_resolve_in_nested_arguments() -> None:
     }
 
 
-def test_find_references_searches_everywhere() -> None:
+def test_scan_arguments_finds_references_everywhere() -> None:
     arguments = {"a": ["x $OUTPUT[t1].a.0 y $OUTPUT[t2]"], "b": {"c": "$OUTPUT[t3]"}, "d": 1}
-    assert list(find_references(arguments)) == [
-        Reference("t1", ("a", "0")),
-        Reference("t2", ()),
-        Reference("t3", ()),
-    ]
+    assert scan_arguments(arguments) == (
+        (Reference("t1", ("a", "0")), Reference("t2", ()), Reference("t3", ())),
+        False,
+    )
     assert str(Reference("t1", ("a", "0"))) == "$OUTPUT[t1].a.0"
 
 
@@ -99,3 +98,30 @@ def test_missing_path_names_the_path(value: str, message: str) -> None:
     with pytest.raises(ReferenceResolutionError) as info:
         resolve({"arg": value}, lookup)
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("$$OUTPUT[t1].content", "$OUTPUT[t1].content"),
+        ("$OUTPUT[t1].content and $$OUTPUT[t1]", "hello and $OUTPUT[t1]"),
+        ("$$OUTPUT[", "$OUTPUT["),
+        # Read left to right: a "$" and then the escape; the escape and then a reference.
+        ("$$$OUTPUT[t1]", "$$OUTPUT[t1]"),
+        ("$$OUTPUT[$OUTPUT[t3]", "$OUTPUT[plain"),
+    ],
+)
+def test_an_escape_stands_for_the_text_output_marker(value: str, expected: str) -> None:
+    assert scan_arguments({"arg": value})[1] is True  # so the run resolves it, reference or not
+    assert resolve({"arg": value}, lookup) == {"arg": expected}
+
+
+def test_a_value_too_deep_to_write_as_text_is_a_reference_error() -> None:
+    deep: Any = 1
+    for _ in range(100_000):
+        deep = {"a": deep}
+    with pytest.raises(ReferenceResolutionError) as info:
+        resolve({"arg": "x $OUTPUT[deep] y"}, {"deep": deep}.__getitem__)
+    assert str(info.value) == "$OUTPUT[deep]: the value nests too deeply to write as text"
+    # Whole, it is handed on as it is.
+    assert resolve({"arg": "$OUTPUT[deep]"}, {"deep": deep}.__getitem__)["arg"] is deep

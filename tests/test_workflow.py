@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 
 from dagexec import (
+    MAX_ARGUMENT_DEPTH,
     CycleError,
     DuplicateTaskError,
     SchemaError,
@@ -133,6 +134,23 @@ def test_reference_implies_dependency() -> None:
             {"tasks": [{"id": "a", "tool": "s:"}]},
             "tool 's:' is not of the form 'server:tool' @ workflow.tasks[0] (task 'a')",
         ),
+        (
+            {"tasks": [{"id": "a", "tool": "s:t", "estimate": float("nan")}]},
+            "estimate must be a finite number >= 0, not nan @ workflow.tasks[0] (task 'a')",
+        ),
+        (
+            {"tasks": [{"id": "a", "tool": "s:t", "estimate": float("inf")}]},
+            "estimate must be a finite number >= 0, not inf @ workflow.tasks[0] (task 'a')",
+        ),
+        (
+            {"tasks": [{"id": "a", "tool": "s:t", "estimate": -1}]},
+            "estimate must be a finite number >= 0, not -1.0 @ workflow.tasks[0] (task 'a')",
+        ),
+        # A huge or deep value is shown short, never in full.
+        ({"tasks": [{"id": "x" * 100, "tool": ["s:t"] * 50}]}, (
+            "expected a string, got list ['s:t', 's:t', 's:t', 's:t', 's:t', 's:t', ...] "
+            f"@ workflow.tasks[0].tool (task '{'x' * 100}')"
+        )),
     ],
 )
 def test_schema_errors_name_the_field(data: Any, problem: str) -> None:
@@ -154,6 +172,108 @@ def test_schema_errors_list_every_problem() -> None:
 def test_invalid_json_is_a_schema_error() -> None:
     with pytest.raises(SchemaError, match=r"not valid JSON: Expecting value: line 1 column 1"):
         Workflow.from_json("nope")
+
+
+def test_numbers_json_does_not_have_are_refused_where_they_make_no_sense() -> None:
+    # Python's parser reads NaN and Infinity; an estimate must still be a finite number.
+    with pytest.raises(SchemaError) as info:
+        Workflow.from_json('{"tasks": [{"id": "a", "tool": "s:t", "estimate": NaN},'
+                           ' {"id": "b", "tool": "s:t", "estimate": Infinity}]}')  # fmt: skip
+    assert info.value.problems == (
+        "estimate must be a finite number >= 0, not nan @ workflow.tasks[0] (task 'a')",
+        "estimate must be a finite number >= 0, not inf @ workflow.tasks[1] (task 'b')",
+    )
+
+
+# -- nesting, ids and references -----------------------------------------------------------
+
+
+def nested(depth: int, leaf: Any) -> Any:
+    """``leaf`` inside ``depth`` containers, objects and lists in turn (``depth`` 2: ``{"a": [leaf]}``)."""
+    value = leaf
+    for level in range(depth, 0, -1):
+        value = {"a": value} if level % 2 else [value]
+    return value
+
+
+def test_arguments_may_nest_max_argument_depth_levels() -> None:
+    assert MAX_ARGUMENT_DEPTH == 100
+    # The arguments object is level 1: the value of "data" holds the other 99.
+    deepest = {"data": nested(MAX_ARGUMENT_DEPTH - 1, "$OUTPUT[a].x")}
+    workflow = wf({"id": "a", "tool": "s:t"}, {"id": "b", "tool": "s:t", "arguments": deepest})
+    assert workflow["b"].dependencies == ("a",)
+    assert workflow.to_dict()["tasks"][1]["arguments"] == deepest
+    assert Workflow.from_json(json.dumps(workflow.to_dict())) == workflow
+
+
+@pytest.mark.parametrize("depth", [MAX_ARGUMENT_DEPTH + 1, 990, 100_000])
+def test_deeper_arguments_are_a_schema_error_naming_the_task(depth: int) -> None:
+    # Found before anything runs, even at a depth that Python's recursion cannot walk.
+    arguments = {"n": 1, "data": nested(depth - 1, "$OUTPUT[a]")}
+    with pytest.raises(SchemaError) as info:
+        wf({"id": "a", "tool": "s:t"}, {"id": "b", "tool": "s:t", "arguments": arguments})
+    assert info.value.problems == ("nested deeper than 100 levels @ workflow.tasks[1].arguments.data (task 'b')",)
+    with pytest.raises(ValueError, match=r"^nested deeper than 100 levels @ arguments\.data$"):
+        Task(id="b", tool="s:t", arguments=arguments)
+
+
+def test_json_too_deep_for_the_parser_is_a_schema_error() -> None:
+    text = '{"tasks": [{"id": "a", "tool": "s:t", "arguments": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}]}"
+    with pytest.raises(SchemaError) as info:
+        Workflow.from_json(text)
+    assert info.value.problems == ("JSON nested too deeply to read",)
+
+
+def test_a_deep_value_in_the_wrong_place_is_shown_short() -> None:
+    with pytest.raises(SchemaError) as info:
+        wf({"id": nested(5000, 1), "tool": "s:t"})
+    assert info.value.problems == ("expected a string, got dict {'a': [{'a': [...]}]} @ workflow.tasks[0].id",)
+
+
+@pytest.mark.parametrize("task_id", ["a[0]", "a]", "[", "x]y[z"])
+def test_ids_a_reference_cannot_name_are_refused(task_id: str) -> None:
+    with pytest.raises(SchemaError) as info:
+        wf({"id": task_id, "tool": "s:t"})
+    assert info.value.problems == (
+        f"id {task_id!r} must not hold '[' or ']': no $OUTPUT[...] reference could name it "
+        f"@ workflow.tasks[0] (task {task_id!r})",
+    )
+
+
+MALFORMED = "$OUTPUT[ must be followed by a task id and ] (write $$OUTPUT[ for the text $OUTPUT[)"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        ({"q": "$OUTPUT[a[0]].x"}, f"malformed reference '$OUTPUT[a[0]].x': {MALFORMED} @ workflow.tasks[1].arguments.q"),
+        ({"q": "$OUTPUT["}, f"malformed reference '$OUTPUT[': {MALFORMED} @ workflow.tasks[1].arguments.q"),
+        ({"q": "$OUTPUT[]"}, f"malformed reference '$OUTPUT[]': {MALFORMED} @ workflow.tasks[1].arguments.q"),
+        (
+            {"q": ["fine", {"a b": "ok $OUTPUT[a] then $OUTPUT[a and the rest of a long sentence"}]},
+            f"malformed reference '$OUTPUT[a and the rest of a long sentenc...': {MALFORMED} "
+            "@ workflow.tasks[1].arguments.q[1]['a b']",
+        ),
+        ({"q": "$OUTPUT[$OUTPUT[a]]"}, f"malformed reference '$OUTPUT[$OUTPUT[a]]': {MALFORMED} @ workflow.tasks[1].arguments.q"),
+    ],
+)
+def test_malformed_references_name_the_task_and_the_argument(arguments: dict[str, Any], problem: str) -> None:
+    with pytest.raises(SchemaError) as info:
+        wf({"id": "a", "tool": "s:t"}, {"id": "b", "tool": "s:t", "arguments": arguments})
+    assert info.value.problems == (f"{problem} (task 'b')",)
+
+
+def test_a_task_alone_names_its_id_and_the_argument() -> None:
+    with pytest.raises(SchemaError) as info:
+        Task.from_dict({"id": "b", "tool": "s:t", "arguments": {"q": "$OUTPUT[a"}})
+    assert info.value.problems == (f"malformed reference '$OUTPUT[a': {MALFORMED} @ task.arguments.q (task 'b')",)
+
+
+def test_an_escaped_marker_is_text_not_a_reference() -> None:
+    arguments = {"q": "literal $$OUTPUT[nowhere].x", "r": ["$$OUTPUT["]}
+    (task,) = wf({"id": "b", "tool": "s:t", "arguments": arguments}).tasks
+    assert (task.references, task.dependencies) == ((), ())
+    assert task.to_dict()["arguments"] == arguments  # kept as written: the run unescapes it
 
 
 # -- across tasks --------------------------------------------------------------------------

@@ -207,7 +207,8 @@ class RunCore:
             return  # the run was stopped after the task was handed out
         task = record.task
         try:
-            record.arguments = resolve(task.arguments, self._output_of) if task.references else dict(task.arguments)
+            arguments = task.arguments  # resolved only where it holds references or $$OUTPUT[ escapes
+            record.arguments = resolve(arguments, self._output_of) if task.needs_resolving else dict(arguments)
         except ReferenceResolutionError as exc:
             record.started_at = now
             self._finish(record, _ERROR, TaskError(ErrorCode.REFERENCE_ERROR, str(exc)), now)

@@ -336,6 +336,8 @@ async def stream_plan(
                     run.add(json.loads(line))
                 except json.JSONDecodeError as exc:
                     errors.append(f"line {number}: not valid JSON: {exc}")
+                except RecursionError:  # the JSON parser's own limit
+                    errors.append(f"line {number}: JSON nested too deeply to read")
                 except DagexecError as exc:
                     errors.append(f"line {number}: {exc}")
                 else:
