@@ -222,6 +222,12 @@ def _check_graph(dependencies: dict[str, tuple[str, ...]]) -> None:
     DependencyGraph(dependencies).check_acyclic()
 
 
+async def _streamed(servers: Mapping[str, LocalTools], workflow: Workflow) -> None:
+    async with EagerExecutor(servers).open_run() as run:
+        for task in workflow.tasks:
+            run.add(task)
+
+
 def _timed(fn: Callable[[], Any]) -> float:
     started = time.perf_counter()
     fn()
@@ -250,12 +256,15 @@ def bench_overhead(quick: bool) -> list[dict[str, Any]]:
                 execute.append(time.perf_counter() - loaded)
                 del workflow
             total = [v + e for v, e in zip(validate, execute, strict=True)]
-            graph = []  # the networkx part of validation, apart
+            graph = []  # networkx's acyclicity check, apart (validation needs it only out of order)
             no_gc = []  # execution with the cyclic garbage collector paused: its share of the cost
+            streamed = []  # the same tasks added one by one to open_run(): a plan streaming in
             for _ in range(reps):
                 workflow = Workflow.from_dict(data)
                 deps = {t.id: t.dependencies for t in workflow.tasks}
                 graph.append(_timed(functools.partial(_check_graph, deps)))
+                gc.collect()
+                streamed.append(_timed(functools.partial(trio.run, _streamed, servers, workflow)))
                 gc.collect()
                 gc.disable()
                 try:
@@ -277,6 +286,8 @@ def bench_overhead(quick: bool) -> list[dict[str, Any]]:
                     "execute_us_per_task": statistics.median(execute) / n * 1e6,
                     "graph_us_per_task": statistics.median(graph) / n * 1e6,
                     "execute_without_gc_us_per_task": statistics.median(no_gc) / n * 1e6,
+                    "streamed_us_per_task": statistics.median(streamed) / n * 1e6,
+                    "streamed_throughput_vs_execute": statistics.median(execute) / statistics.median(streamed),
                     "minimal_us_per_task": statistics.median(minimal) / n * 1e6,
                     "ratio_to_minimal": statistics.median(t / m for t, m in zip(total, minimal, strict=True)),
                     "peak_kb_per_task": peak / n / 1024,
