@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +22,7 @@ from dagexec import (
 )
 from dagexec.mcp import ServerConfigError, ServerStartError, load_config, open_servers
 
-from .helpers import TIME, TOOLBOX, free_port, processes_with, toolbox, wf
+from .helpers import TIME, TOOLBOX, processes_with, serving_http, toolbox, wf
 
 
 async def test_mcp_server_time_over_stdio() -> None:
@@ -213,26 +210,8 @@ def test_config_file_errors(tmp_path: Path) -> None:
 
 @pytest.fixture
 def http_toolbox() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, TOOLBOX, "http", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the HTTP test server did not start") from None
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with serving_http(TOOLBOX) as (url, _):
+        yield url
 
 
 async def test_streamable_http_server(http_toolbox: str) -> None:
