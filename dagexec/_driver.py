@@ -94,6 +94,9 @@ class Driver:
         self.core.stop(reason, self.now())
         self.after()
 
+    async def start(self, nursery: trio.Nursery) -> None:
+        """Start what the run needs in ``nursery`` before tasks are added (the eager driver: its host)."""
+
     async def watch_deadline(self, timeout: float) -> None:
         """Stop the run when ``timeout`` seconds have passed since it started."""
         with self._deadline:
@@ -231,6 +234,10 @@ class EagerDriver(Driver):
         """Begin every ready task, and those that became ready meanwhile, at once."""
         while ready := self.core.take_ready():
             self.begin(ready)
+
+    async def start(self, nursery: trio.Nursery) -> None:
+        """Start the host of the run's tasks in ``nursery``: they run while the run takes more."""
+        await nursery.start(self.host)
 
     async def host(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Hold the nursery the run's tasks run in, until the run is closed and quiet."""

@@ -278,8 +278,7 @@ class _Executor:
             async with trio.open_nursery() as nursery:
                 driver = self._open_driver(workflow, journal, on_event)
                 run = Run(self, driver, workflow)
-                if isinstance(driver, EagerDriver):
-                    await nursery.start(driver.host)
+                await driver.start(nursery)
                 if timeout is not None:
                     nursery.start_soon(driver.watch_deadline, timeout)
                 if workflow is not None:
