@@ -224,3 +224,11 @@ class JournalWarning(UserWarning):
             f"journal {path!r}: the output recorded for task {task_id!r} of run {run_name!r} "
             f"is not usable ({problem}); the task runs again"
         )
+
+
+def describe(exc: BaseException) -> str:
+    """Words for an exception: the first leaf of a group, its type and message."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    message = str(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

@@ -29,12 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ._errors import NoSuchToolError, ServerError, ServerStartError
+from ._errors import NoSuchToolError, ServerError, ServerStartError, describe
 from ._tools import ToolServer
-from .servers import _describe
 
 if TYPE_CHECKING:
-    from .servers import DaskServerConfig
+    from ._config import DaskServerConfig
 
 try:
     import distributed
@@ -200,7 +199,7 @@ async def _serve_dask(
     except trio.TooSlowError:
         raise ServerStartError(name, f"no Dask scheduler answered within {start_timeout} s") from None
     except Exception as exc:
-        raise ServerStartError(name, _describe(exc)) from None
+        raise ServerStartError(name, describe(exc)) from None
     try:
         task_status.started(DaskTools(client, tools))
         await trio.sleep_forever()

@@ -5,10 +5,13 @@ trio through anyio, so its sessions live in the same event loop as the run.
 
 :func:`~dagexec.servers.open_servers` starts the ``command`` and ``url`` entries
 of a servers config here, each as an :class:`MCPToolServer`. The config, its
-loading and ``open_servers`` live in :mod:`dagexec.servers`; this module
-re-exports them, and the errors they raise, under their former names.
+loading and ``open_servers`` live in :mod:`dagexec.servers` (this module still
+re-exports the config classes and their errors under their former names), and
+this module imports nothing from it.
 
 Example::
+
+    from dagexec.servers import open_servers
 
     async with open_servers("servers.json") as servers:
         result = await EagerExecutor(servers).execute(workflow)
@@ -31,18 +34,15 @@ from typing import Any, TextIO
 
 import trio
 
-from ._errors import NoSuchToolError, ServerError, ToolCallError, ToolError
+from ._config import DaskServerConfig as DaskServerConfig
+from ._config import HttpServerConfig as HttpServerConfig
+from ._config import LocalClusterConfig as LocalClusterConfig
+from ._config import ServerConfig as ServerConfig
+from ._config import StdioServerConfig as StdioServerConfig
+from ._errors import NoSuchToolError, ServerError, ToolCallError, ToolError, describe
 from ._errors import ServerConfigError as ServerConfigError
 from ._errors import ServerStartError as ServerStartError
 from ._tools import ToolServer
-from .servers import DaskServerConfig as DaskServerConfig
-from .servers import HttpServerConfig as HttpServerConfig
-from .servers import LocalClusterConfig as LocalClusterConfig
-from .servers import ServerConfig as ServerConfig
-from .servers import StdioServerConfig as StdioServerConfig
-from .servers import _describe
-from .servers import load_config as load_config
-from .servers import open_servers as open_servers
 
 try:
     import anyio
@@ -63,8 +63,6 @@ __all__ = [
     "ServerConfigError",
     "ServerStartError",
     "StdioServerConfig",
-    "load_config",
-    "open_servers",
 ]
 
 
@@ -129,7 +127,7 @@ class MCPToolServer:
             except MCPError as exc:
                 raise self._error_reply(exc) from None
             except Exception as exc:
-                raise ServerError(self._gone_message(_describe(exc))) from None
+                raise ServerError(self._gone_message(describe(exc))) from None
             finally:
                 self._in_flight.discard(scope)
         if scope.cancelled_caught:  # cancelled by _lost(), not by the caller
@@ -637,7 +635,7 @@ async def _serve_mcp(
                 leaf = leaf.exceptions[0]
             # "Connection closed" says less than the link: how the server exited.
             closed = isinstance(leaf, MCPError) and leaf.code == mcp_types.CONNECTION_CLOSED
-            cause = (link.closed if closed and link.closed else _describe(exc)) + (
+            cause = (link.closed if closed and link.closed else describe(exc)) + (
                 _stderr_tail(log) if own_log else ""
             )
             if server is None:

@@ -21,7 +21,8 @@ from distributed import Client, LocalCluster
 
 from dagexec import EagerExecutor, ErrorCode, LocalTools, TaskStatus, UnknownToolError
 from dagexec.dask import DaskTools, load_registry
-from dagexec.mcp import ServerConfigError, ServerStartError, load_config, open_servers
+from dagexec import ServerConfigError, ServerStartError
+from dagexec.servers import load_config, open_servers
 
 from . import dask_tools
 from .helpers import ROOT, free_port, processes_with, toolbox, wf

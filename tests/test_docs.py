@@ -13,7 +13,7 @@ import pytest
 import trio.testing
 
 from dagexec import Workflow
-from dagexec.mcp import load_config
+from dagexec.servers import load_config
 
 from .helpers import DOCS, EXAMPLES, code_blocks
 

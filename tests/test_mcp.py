@@ -20,7 +20,8 @@ from dagexec import (
     TaskStatus,
     UnknownToolError,
 )
-from dagexec.mcp import ServerConfigError, ServerStartError, load_config, open_servers
+from dagexec import ServerConfigError, ServerStartError
+from dagexec.servers import load_config, open_servers
 
 from .helpers import TIME, TOOLBOX, processes_with, serving_http, toolbox, wf
 

@@ -18,7 +18,7 @@ import pytest
 import trio
 
 from dagexec import EagerExecutor, ErrorCode, LocalTools, TaskError, TaskStatus
-from dagexec.mcp import open_servers
+from dagexec.servers import open_servers
 
 from .helpers import ENV, RAW, TOOLBOX, processes_with, raw, serving_http, toolbox, wf, write
 

@@ -105,3 +105,15 @@ def test_the_mcp_modules_do_not_import_dask() -> None:
         """,
     )
     assert lines == ["[]"]
+
+
+def test_the_config_names_dagexec_mcp_had_still_work() -> None:
+    import dagexec.mcp
+    import dagexec.servers
+
+    assert dagexec.mcp.StdioServerConfig is dagexec.servers.StdioServerConfig
+    assert dagexec.mcp.DaskServerConfig is dagexec.servers.DaskServerConfig
+    assert dagexec.mcp.ServerStartError is dagexec.ServerStartError
+    # open_servers and load_config live in dagexec.servers alone: dagexec.servers
+    # starts MCP entries through dagexec.mcp, which so imports nothing back.
+    assert not hasattr(dagexec.mcp, "open_servers") and not hasattr(dagexec.mcp, "load_config")

@@ -316,7 +316,7 @@ def _peak_memory(fn: Callable[[], Any]) -> int:
 def bench_mcp(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
     """Part 3: five tools on a real stdio MCP server, P50 and P95 wall times."""
     try:
-        from ..mcp import open_servers
+        from ..servers import open_servers
     except ImportError as exc:
         return {"skipped": str(exc)}
     runs = 5 if quick else 20
