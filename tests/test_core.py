@@ -500,3 +500,16 @@ def test_a_task_added_beside_a_running_and_a_failed_dependency_stays_skipped() -
     assert start(core, 2.0) == []
     assert status(core) == {"running": "success", "bad": "error", "late": "skipped"}
     assert not core.active
+
+
+def test_a_stop_leaves_a_call_whose_journal_row_is_being_written_to_finish() -> None:
+    core = core_of(task("written"), task("next", "written"), reusable=lambda *key: (False, None))
+    start(core)
+    end(core, "written", 1.0, output="done")
+    written = core.records["written"]
+    assert written.phase is Phase.RECORD
+    core.stop("stopped", 1.5)
+    assert written.phase is Phase.RECORD  # the driver's shielded write goes on
+    core.recorded(written, 2.0)
+    assert status(core) == {"written": "success", "next": "cancelled"}
+    assert written.result is not None and (written.result.output, written.result.finished_at) == ("done", 2.0)
