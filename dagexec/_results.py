@@ -41,9 +41,9 @@ class TaskResult:
     Attributes:
         task_id: The task's id.
         tool: The task's ``server:tool``.
-        status: Its final status.
+        status (TaskStatus): Its final status.
         output: The tool's output on success, else None.
-        error: None on success, else the code and message.
+        error (TaskError | None): None on success, else the code and message.
         started_at: Seconds from the start of the run to the start of the
             task's first call (or to its failure, for a task that failed before
             calling its tool), or None if it never started.
@@ -97,10 +97,10 @@ class ExecutionResult:
     ``result["t1"]`` looks up one task's result.
 
     Attributes:
-        workflow: The workflow that ran.
-        results: One result per task, in workflow order.
+        workflow (Workflow): The workflow that ran.
+        results (tuple[TaskResult, ...]): One result per task, in workflow order.
         wall_time: Seconds from the start of the run to its end.
-        strategy: ``"eager"`` or ``"layered"``: the executor that ran it.
+        strategy (Strategy): ``"eager"`` or ``"layered"``: the executor that ran it.
     """
 
     workflow: Workflow = attrs.field(repr=False)

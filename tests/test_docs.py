@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import runpy
@@ -15,7 +16,7 @@ import trio.testing
 from dagexec import Workflow
 from dagexec.servers import load_config
 
-from .helpers import DOCS, EXAMPLES, code_blocks
+from .helpers import DOCS, EXAMPLES, code_blocks, max_in_flight, starts
 
 
 @pytest.mark.slow
@@ -34,8 +35,33 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     assert "demo-timelines.svg" in concepts
     assert "limited-timelines.svg" in concepts
     assert list(tmp_path.glob("_images/demo-timelines*.svg"))
+    # The concepts page states the figures its example script measures, and each
+    # picture's title names what ran it.
+    f = runpy.run_path(str(EXAMPLES / "priority.py"))["figures"]()
+    text = " ".join(re.sub(r"<[^>]+>", "", concepts).split()).replace("\u2019", "'")
+    assert f"the run takes {f['fifo']:.1f} s. Critical-path priority" in text
+    assert f"the run takes {f['critical_path']:.1f} s, the plan's critical path" in text
+    assert (
+        f"finished first on {f['sooner']} of them, at the same time on {f['plans'] - f['sooner'] - f['later']}, "
+        f"and later on {f['later']} (by at most {f['worst_loss'] * 100:.0f} %). Its mean makespan is "
+        f"{f['mean_critical_path']:.3f} times the lower bound, against {f['mean_fifo']:.3f} for first come"
+    ) in text
+    titles = {
+        "demo": ["layered, one layer after another: 3.6 s", "eager, each task once its dependencies are done: 2.3 s"],
+        "limited": [
+            'first come, first served (priority="fifo"), 2 calls at most: 4.5 s',
+            "critical-path priority (the default), 2 calls at most: 3.5 s",
+        ],
+    }
+    for picture, expected in titles.items():
+        (svg,) = tmp_path.glob(f"_images/{picture}-timelines*.svg")
+        assert re.findall(r">((?:layered|eager|first|critical)[^<]*)</text>", svg.read_text()) == expected
     api = (tmp_path / "api.html").read_text()
     assert "max_concurrency" in api and "open_servers" in api
+    # The reference shows only public names (the build above resolves each, with
+    # no exception for dagexec's own).
+    shown = html.unescape(re.sub(r"<[^>]+>", " ", api))
+    assert re.findall(r"dagexec\._\w+|\b_[A-Z]\w*|\bDriver\b|Literal\['(?:eager|all_success)", shown) == []
     bench = (tmp_path / "benchmarks.html").read_text()
     assert "Scheduler overhead" in bench and "Real MCP latency" in bench
 
@@ -49,6 +75,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
         "approval.py",
         "journal.py",
         "stopping.py",
+        "priority.py",
         pytest.param("scaling.py", marks=pytest.mark.slow),  # a Dask cluster
     ],
 )
@@ -93,6 +120,15 @@ def test_example_scripts_run(example: str) -> None:
             "slow   cancelled cancelled: SIGTERM received",
             "after  cancelled cancelled: SIGTERM received",
         ]
+    elif example == "priority.py":
+        # Virtual time: exact, and the same on any machine.
+        assert out.stdout.splitlines() == [
+            "fifo: 4.5 s, starts weather and calendar",
+            "critical_path: 3.5 s, starts weather and search",
+            "lower bound: 3.5 s",
+            "150 random plans, mean makespan / lower bound: critical_path 1.007, fifo 1.040",
+            "critical_path finished first on 51, later on 2 (by at most 4 %), at the same time on 97",
+        ]
     elif example == "scaling.py":
         assert out.stdout == "primes: 103988\n"
     else:
@@ -112,6 +148,26 @@ async def test_streaming_example_in_virtual_time(
         "papers: started at 0.2 s, ['DAG scheduling: first hit', 'DAG scheduling: second hit']",
         "summary: started at 0.4 s, 2 hits summarized",
     ]
+
+
+def test_priority_example_in_virtual_time() -> None:
+    example = runpy.run_path(str(EXAMPLES / "priority.py"))  # not as __main__: nothing runs
+    runs = example["compare"]()
+    # First come, first served: the lookups in the order listed, then the chain of
+    # three 1 s calls, then the brief; one slot idles along the chain.
+    assert starts(runs["fifo"]) == {
+        "weather": 0.0, "calendar": 0.0, "stocks": 0.5, "news": 0.5,
+        "search": 1.0, "paper": 2.0, "summary": 3.0, "brief": 4.0,
+    }  # fmt: skip
+    # Critical-path priority: the chain at once, the lookups in the other slot.
+    assert starts(runs["critical_path"]) == {
+        "weather": 0.0, "calendar": 0.5, "stocks": 1.0, "news": 1.5,
+        "search": 0.0, "paper": 1.0, "summary": 2.0, "brief": 3.0,
+    }  # fmt: skip
+    assert max_in_flight(runs["fifo"]) == max_in_flight(runs["critical_path"]) == 2
+    assert runs["fifo"].wall_time == pytest.approx(4.5, abs=1e-9)
+    assert runs["critical_path"].wall_time == pytest.approx(3.5, abs=1e-9)
+    assert example["lower_bound"](example["plan"], 2) == 3.5
 
 
 def rst_blocks(language: str) -> list[tuple[str, str]]:
