@@ -64,6 +64,21 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     assert re.findall(r"dagexec\._\w+|\b_[A-Z]\w*|\bDriver\b|Literal\['(?:eager|all_success)", shown) == []
     bench = (tmp_path / "benchmarks.html").read_text()
     assert "Scheduler overhead" in bench and "Real MCP latency" in bench
+    # Each benchmark table fits furo's content column (46em: about 58 characters of
+    # cells at the widest, padding included; the one table that overflowed it had
+    # 86), and a legend under it says what each heading means.
+    found = re.findall(r"(<table.*?</table>)\s*</div>\s*<ul class=\"simple\">(.*?)</ul>", bench, re.DOTALL)
+    assert len(found) == bench.count("<table") == 6
+    for table, legend in found:
+        rows = [
+            [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<t[hd].*?</t[hd]>", tr, re.S)]
+            for tr in re.findall(r"<tr.*?</tr>", table, re.DOTALL)
+        ]
+        widest = [max(len(word) for row in rows for word in row[i].split()) for i in range(len(rows[0]))]
+        assert sum(widest) <= 58, rows[0]
+        explained = ", ".join(re.findall(r"<strong>(.*?)</strong>", html.unescape(legend)))
+        for heading in rows[0][1:]:
+            assert heading in explained or heading == "tasks", heading
 
 
 @pytest.mark.parametrize(
