@@ -68,7 +68,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     # cells at the widest, padding included; the one table that overflowed it had
     # 86), and a legend under it says what each heading means.
     found = re.findall(r"(<table.*?</table>)\s*</div>\s*<ul class=\"simple\">(.*?)</ul>", bench, re.DOTALL)
-    assert len(found) == bench.count("<table") == 6
+    assert found and len(found) == bench.count("<table")
     for table, legend in found:
         rows = [
             [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<t[hd].*?</t[hd]>", tr, re.S)]
