@@ -177,11 +177,14 @@ def raw(marker: str = "") -> dict[str, Any]:
 
 
 @contextmanager
-def serving_http(script: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run a test server (``TOOLBOX``, ``RAW``) over HTTP; yield its URL and its process."""
+def serving_http(script: str, transport: str = "http") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run a test server (``TOOLBOX``, ``RAW``) over streamable HTTP (or ``"sse"``: the toolbox over SSE).
+
+    Yields its URL and its process.
+    """
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, script, "http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, script, transport, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 30
@@ -193,7 +196,7 @@ def serving_http(script: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError(f"the HTTP test server {script} did not start") from None
                 time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp", proc
+        yield f"http://127.0.0.1:{port}/{'sse' if transport == 'sse' else 'mcp'}", proc
     finally:
         proc.kill()
         proc.wait(10)

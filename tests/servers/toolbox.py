@@ -1,7 +1,8 @@
 """An MCP server written for the tests with the SDK.
 
 Run over stdio: ``python toolbox.py``; over streamable HTTP:
-``python toolbox.py http PORT``.
+``python toolbox.py http PORT`` (at ``/mcp``); over SSE: ``python toolbox.py sse PORT``
+(at ``/sse``).
 """
 
 from __future__ import annotations
@@ -107,5 +108,7 @@ def pid() -> int:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["http"]:
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif sys.argv[1:2] == ["sse"]:
+        server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
     else:
         server.run()
