@@ -100,6 +100,12 @@ async def hang() -> str:
 
 
 @server.tool()
+def env(name: str) -> str:
+    """The value of this server's environment variable ``name`` ("" if unset)."""
+    return os.environ.get(name, "")
+
+
+@server.tool()
 def pid() -> int:
     """This server's process id."""
     return os.getpid()
