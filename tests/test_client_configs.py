@@ -128,7 +128,8 @@ def test_vscode_mcp_json(in_clients: None) -> None:
         (
             "cursor-mcp.json",
             [
-                "environment variable 'GITHUB_TOKEN' is not set @ mcpServers.github.env['GITHUB_PERSONAL_ACCESS_TOKEN']",
+                "environment variable 'GITHUB_TOKEN' is not set"
+                " @ mcpServers.github.env['GITHUB_PERSONAL_ACCESS_TOKEN']",
                 "environment variable 'API_KEY' is not set @ mcpServers.remote.headers['API_KEY']",
             ],
         ),
@@ -240,7 +241,10 @@ STDIO_KEYS = "command, args, env, cwd, type, envFile, disabled"
             {"mcpServers": {"x": {"command": "a", "envFile": "/no/such/file.env"}}},
             ["cannot read '/no/such/file.env': No such file or directory @ mcpServers.x.envFile"],
         ),
-        ({"mcpServers": {"x": {"command": "a", "envFile": 3}}}, ["expected a string, got int 3 @ mcpServers.x.envFile"]),
+        (
+            {"mcpServers": {"x": {"command": "a", "envFile": 3}}},
+            ["expected a string, got int 3 @ mcpServers.x.envFile"],
+        ),
         (
             {"mcpServers": {"x": {"command": "a", "env": {"K": "${input:key}"}}}},
             ["unknown input 'key': \"inputs\" does not declare it @ mcpServers.x.env['K']"],

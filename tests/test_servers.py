@@ -156,7 +156,9 @@ def test_run_asks_for_the_mcp_extra_in_one_line() -> None:
     out = dagexec_blocked("run", "time-workflow.json", "--servers", "servers.json", columns=None)
     assert out.returncode == 2
     assert out.stdout == ""
-    assert out.stderr == "error: server 'time' did not start: dagexec.mcp needs the mcp extra: pip install 'dagexec[mcp]'\n"
+    assert out.stderr == (
+        "error: server 'time' did not start: dagexec.mcp needs the mcp extra: pip install 'dagexec[mcp]'\n"
+    )
 
 
 def test_a_plain_install_has_what_the_command_line_needs() -> None:
