@@ -73,7 +73,7 @@ _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: Asks the user for an input's value (see :func:`open_servers`).
-Ask = Callable[[InputVariable], Awaitable[str]]
+_Ask = Callable[[InputVariable], Awaitable[str]]
 
 
 def load_config(
@@ -238,15 +238,24 @@ class _Loaded:
                 entry["env"] = {**variables, **env}
         self.servers[name] = structure(entry, cls, at)
 
-    def _expand(self, value: Any, at: str, items: bool = False) -> Any:
-        """``value`` with the variables in its strings replaced; ``items``: a mapping's keys go in brackets."""
+    def _expand(self, value: Any, at: str, items: bool = False, depth: int = 0) -> Any:
+        """``value`` with the variables in its strings replaced; ``items``: a mapping's keys go in brackets.
+
+        No entry holds strings deeper than three levels down (``dask.local``
+        holds numbers): deeper values are left as they are, for structuring to
+        name the problem.
+        """
         if isinstance(value, str):
             return _VARIABLE.sub(lambda match: self._variable(match, at), value)
+        if depth >= 3:
+            return value
         if isinstance(value, list):
-            return [self._expand(item, f"{at}[{index}]") for index, item in enumerate(value)]
+            return [self._expand(item, f"{at}[{index}]", depth=depth + 1) for index, item in enumerate(value)]
         if isinstance(value, Mapping):
             return {
-                key: self._expand(item, f"{at}[{key!r}]" if items else f"{at}.{key}", key in ("env", "headers"))
+                key: self._expand(
+                    item, f"{at}[{key!r}]" if items else f"{at}.{key}", key in ("env", "headers"), depth + 1
+                )
                 for key, item in value.items()
             }
         return value
@@ -350,7 +359,7 @@ async def open_servers(
     config: str | os.PathLike[str] | Mapping[str, Any],
     *,
     inputs: Mapping[str, str] | None = None,
-    ask: Ask | None = None,
+    ask: _Ask | None = None,
     errlog: TextIO | None = None,
     start_timeout: float = 30.0,
 ) -> AsyncIterator[dict[str, ToolServer]]:

@@ -275,6 +275,15 @@ def test_config_errors_name_the_key(config: dict[str, Any], problems: list[str])
     assert list(info.value.problems) == problems
 
 
+def test_deep_data_in_an_entry_is_named_not_followed() -> None:
+    args: list[Any] = []
+    for _ in range(100_000):
+        args = [args]
+    with pytest.raises(ServerConfigError) as info:
+        load_config({"mcpServers": {"x": {"command": "a", "args": args}}})
+    assert info.value.problems == ("expected a string, got list [[[[...]]]] @ mcpServers.x.args[0]",)
+
+
 def test_a_bad_env_file_line_is_named(tmp_path: Path) -> None:
     env_file = tmp_path / "bad.env"
     env_file.write_text("A=1\nthis is no variable\n")
