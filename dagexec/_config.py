@@ -7,12 +7,22 @@ build on it without depending on each other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
 from ._convert import Invalid
+
+
+def _one_of(*values: str) -> Callable[[object, attrs.Attribute[str], str], None]:
+    """A validator: the value is one of ``values``; the message names it and lists them."""
+
+    def check(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in values:
+            raise Invalid(f"unknown {attribute.name} {value!r} (accepted: {', '.join(values)})")
+
+    return check
 
 
 def _check_command(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -27,7 +37,8 @@ class StdioServerConfig:
     Args:
         command: The program to run (looked up on ``PATH``).
         args: Its arguments.
-        env: Variables added to the environment it runs in.
+        env: Variables added to the environment it runs in (with those of
+            the entry's ``envFile``, which ``env`` overrides).
         cwd: Its working directory.
         type: ``"stdio"``, as some configs say; optional.
     """
@@ -36,7 +47,7 @@ class StdioServerConfig:
     args: tuple[str, ...] = ()
     env: Mapping[str, str] = attrs.field(factory=dict)
     cwd: str | None = None
-    type: str = attrs.field(default="stdio", validator=attrs.validators.in_(["stdio"]))
+    type: str = attrs.field(default="stdio", validator=_one_of("stdio"))
 
 
 @attrs.frozen(kw_only=True)
@@ -51,9 +62,7 @@ class HttpServerConfig:
 
     url: str
     headers: Mapping[str, str] = attrs.field(factory=dict)
-    type: str = attrs.field(
-        default="http", validator=attrs.validators.in_(["http", "streamable-http", "streamable_http"])
-    )
+    type: str = attrs.field(default="http", validator=_one_of("http", "streamable-http", "streamable_http"))
 
 
 def _check_at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -96,5 +105,42 @@ class DaskServerConfig:
     local: LocalClusterConfig | None = attrs.field(default=None, validator=_check_dask)
 
 
-ServerConfig = StdioServerConfig | HttpServerConfig | DaskServerConfig
+@attrs.frozen(kw_only=True)
+class SseServerConfig:
+    """A running server that dagexec reaches over HTTP with Server-Sent Events (the SSE transport).
+
+    The transport that streamable HTTP replaced, which many hosted servers
+    still speak: an entry with ``"type": "sse"``.
+
+    Args:
+        url: Its SSE endpoint, such as ``http://127.0.0.1:8000/sse``.
+        headers: HTTP headers sent with every request (authorization, ...).
+        type: ``"sse"``.
+    """
+
+    url: str
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    type: str = attrs.field(default="sse", validator=_one_of("sse"))
+
+
+ServerConfig = StdioServerConfig | HttpServerConfig | SseServerConfig | DaskServerConfig
 """One entry of the config."""
+
+
+@attrs.frozen(kw_only=True)
+class InputVariable:
+    """A value that a config asks of the user, written ``${input:id}`` in its entries (VS Code's ``inputs``).
+
+    Args:
+        id: Its name in ``${input:id}``.
+        description: What to ask, in words.
+        password: Whether the value is secret: asked without showing it.
+        default: The value when none is given.
+        type: ``"promptString"``, as VS Code writes it.
+    """
+
+    id: str
+    description: str = ""
+    password: bool = False
+    default: str | None = None
+    type: str = attrs.field(default="promptString", validator=_one_of("promptString"))

@@ -7,9 +7,10 @@ cattrs' default hooks quietly turn ``5`` into ``"5"`` and the string ``"ab"`` in
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, get_args, get_origin
 
+import attrs
 import cattrs
 from cattrs.v import format_exception
 
@@ -125,9 +126,32 @@ converter.register_structure_hook_func(lambda t: t == Mapping[str, Any], _mappin
 converter.register_structure_hook_factory(_is_homogeneous_tuple, _strict_tuple_factory)
 
 
+#: The keys that data for a class may have, where its problems list them (see :func:`accept_keys`).
+_accepted: dict[type, tuple[str, ...]] = {}
+
+
+def accept_keys(cls: type, *also: str) -> None:
+    """Have a problem of data for ``cls`` with keys it does not know list the keys it accepts.
+
+    Args:
+        cls: An attrs class: its fields are accepted keys.
+        also: Keys accepted besides, which the caller handles before structuring.
+    """
+    _accepted[cls] = (*(field.name for field in attrs.fields(cls)), *also)
+
+
+def unknown_keys(keys: Iterable[str], accepted: Iterable[str]) -> str:
+    """The problem of keys that are not accepted: ``unknown key 'x' (accepted: a, b)``."""
+    found = sorted(keys)
+    named = ", ".join(repr(key) for key in found)
+    return f"unknown key{'s' if len(found) > 1 else ''} {named} (accepted: {', '.join(accepted)})"
+
+
 def _format(exc: BaseException, type_: type | None) -> str:
     if isinstance(exc, Invalid):
         return exc.message
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError) and exc.cl in _accepted:
+        return unknown_keys(exc.extra_fields, _accepted[exc.cl])
     return format_exception(exc, type_)
 
 

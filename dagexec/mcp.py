@@ -38,6 +38,7 @@ from ._config import DaskServerConfig as DaskServerConfig
 from ._config import HttpServerConfig as HttpServerConfig
 from ._config import LocalClusterConfig as LocalClusterConfig
 from ._config import ServerConfig as ServerConfig
+from ._config import SseServerConfig
 from ._config import StdioServerConfig as StdioServerConfig
 from ._errors import NoSuchToolError, ServerError, ToolCallError, ToolError, describe
 from ._errors import ServerConfigError as ServerConfigError
@@ -49,6 +50,7 @@ try:
     import httpx2
     import mcp_types
     from mcp import Client, MCPError
+    from mcp.client.sse import sse_client
     from mcp.client.stdio import get_default_environment
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared.message import SessionMessage
@@ -568,6 +570,16 @@ async def _open_http(config: HttpServerConfig, link: _Link) -> AsyncIterator[tup
         yield _WatchedStream(read_stream, link, sse=True), write_stream
 
 
+@asynccontextmanager
+async def _open_sse(config: SseServerConfig, link: _Link) -> AsyncIterator[tuple[Any, Any]]:
+    """The SDK's SSE transport, its read stream watched (:class:`_WatchedStream`)."""
+    async with sse_client(config.url, headers=dict(config.headers), timeout=30, sse_read_timeout=300) as (
+        read_stream,
+        write_stream,
+    ):
+        yield _WatchedStream(read_stream, link, sse=False), write_stream
+
+
 # -- starting and stopping -----------------------------------------------------------------
 
 
@@ -585,7 +597,7 @@ def _stderr_tail(log: TextIO | None) -> str:
 
 async def _serve_mcp(
     name: str,
-    config: StdioServerConfig | HttpServerConfig,
+    config: StdioServerConfig | HttpServerConfig | SseServerConfig,
     errlog: TextIO | None,
     start_timeout: float,
     *,
@@ -609,7 +621,11 @@ async def _serve_mcp(
             if isinstance(config, StdioServerConfig) and shutil.which(config.command) is None:
                 raise ServerStartError(name, f"command {config.command!r} not found")
             transport = (
-                _open_stdio(config, log, link) if isinstance(config, StdioServerConfig) else _open_http(config, link)
+                _open_stdio(config, log, link)
+                if isinstance(config, StdioServerConfig)
+                else _open_sse(config, link)
+                if isinstance(config, SseServerConfig)
+                else _open_http(config, link)
             )
             with trio.move_on_after(start_timeout) as starting:
                 async with Client(transport) as client:

@@ -1,10 +1,14 @@
-"""The ``mcpServers`` config, and :func:`open_servers`, which starts each entry with its backend.
+"""The servers config, and :func:`open_servers`, which starts each entry with its backend.
 
-A config names MCP servers (started over stdio or reached over streamable HTTP)
-and Dask clusters side by side. Loading it needs no extra: every entry is plain
-data. Starting an entry needs its backend, imported only then:
-:mod:`dagexec.mcp` (the ``mcp`` extra) for a ``command`` or ``url`` entry,
-:mod:`dagexec.dask` (the ``dask`` extra) for a ``dask`` entry.
+A config names MCP servers (started over stdio, or reached over streamable
+HTTP or SSE) and Dask clusters side by side, in the files that MCP clients
+write: Claude Desktop's ``claude_desktop_config.json``, Claude Code's
+``.mcp.json``, Cursor's ``mcp.json`` (all ``{"mcpServers": {...}}``) and VS
+Code's ``.vscode/mcp.json`` (``{"servers": {...}, "inputs": [...]}``).
+Loading it needs no extra: every entry is plain data. Starting an entry needs
+its backend, imported only then: :mod:`dagexec.mcp` (the ``mcp`` extra) for a
+``command`` or ``url`` entry, :mod:`dagexec.dask` (the ``dask`` extra) for a
+``dask`` entry.
 
 Example::
 
@@ -16,7 +20,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Mapping
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,39 +30,89 @@ import trio
 
 from ._config import DaskServerConfig as DaskServerConfig
 from ._config import HttpServerConfig as HttpServerConfig
+from ._config import InputVariable as InputVariable
 from ._config import LocalClusterConfig as LocalClusterConfig
 from ._config import ServerConfig as ServerConfig
+from ._config import SseServerConfig as SseServerConfig
 from ._config import StdioServerConfig as StdioServerConfig
-from ._convert import Problems, structure
+from ._convert import Problems, accept_keys, show, structure, unknown_keys
 from ._errors import ServerConfigError, ServerStartError
 from ._tools import ToolServer
 
 __all__ = [
     "DaskServerConfig",
     "HttpServerConfig",
+    "InputVariable",
     "LocalClusterConfig",
     "ServerConfig",
+    "SseServerConfig",
     "StdioServerConfig",
     "load_config",
     "open_servers",
 ]
 
+# The keys an entry may have besides its fields: handled here, before it is structured.
+accept_keys(StdioServerConfig, "envFile", "disabled")
+accept_keys(HttpServerConfig, "disabled")
+accept_keys(SseServerConfig, "disabled")
+accept_keys(InputVariable)
+accept_keys(LocalClusterConfig)
+accept_keys(DaskServerConfig)
 
-def load_config(config: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, ServerConfig]:
-    """Read and check a standard MCP servers config (``{"mcpServers": {...}}``).
+#: Each ``type`` an entry may say, and the kind of entry it is.
+_TYPES: dict[str, type[StdioServerConfig | HttpServerConfig | SseServerConfig]] = {
+    "stdio": StdioServerConfig,
+    "http": HttpServerConfig,
+    "streamable-http": HttpServerConfig,
+    "streamable_http": HttpServerConfig,
+    "sse": SseServerConfig,
+}
 
-    Each entry has ``command`` (with optional ``args``, ``env``, ``cwd``) for a
-    server started over stdio, ``url`` (with optional ``headers``) for one
-    reached over streamable HTTP, or ``dask`` for Python tools on a Dask cluster
-    (``{"dask": {"scheduler": "tcp://...", "tools": "package.module:name"}}``).
+#: ``${...}`` in a string of an entry: ``${VAR}``, ``${VAR:-default}``, ``${env:VAR}``, ``${input:id}``.
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+#: Asks the user for an input's value (see :func:`open_servers`).
+_Ask = Callable[[InputVariable], Awaitable[str]]
+
+
+def load_config(
+    config: str | os.PathLike[str] | Mapping[str, Any], *, inputs: Mapping[str, str] | None = None
+) -> dict[str, ServerConfig]:
+    """Read and check an MCP servers config, as MCP clients write it.
+
+    The servers are under ``"mcpServers"`` (Claude Desktop, Claude Code,
+    Cursor) or ``"servers"`` (VS Code). Each entry has ``command`` (with
+    optional ``args``, ``env``, ``envFile``, ``cwd``) for a server started over
+    stdio, ``url`` (with optional ``headers``) for one reached over streamable
+    HTTP, or over SSE with ``"type": "sse"``, or ``dask`` for Python tools on a
+    Dask cluster (``{"dask": {"scheduler": "tcp://...", "tools":
+    "package.module:name"}}``). An optional ``type`` says which (``stdio``,
+    ``http``, ``sse``); an entry with ``"disabled": true`` is skipped.
+
+    In the strings of an entry, ``${VAR}`` and ``${env:VAR}`` are the
+    environment variable ``VAR``, ``${VAR:-default}`` is ``default`` when it
+    is unset or empty, and ``${input:id}`` is the value of the input ``id``
+    declared in the config's ``"inputs"``.
 
     Args:
         config: The path of a JSON file, or its data.
+        inputs: The values of the config's inputs, by id. An input without
+            one takes its ``default``.
 
     Raises:
-        ServerConfigError: The file is unreadable, not JSON, or not such a config;
-            the message names the offending key.
+        ServerConfigError: The file is unreadable, not JSON, or not such a
+            config; an environment variable is unset, an input has no value.
+            Each problem names the key.
     """
+    data = _read(config)
+    loaded = _Loaded(data, inputs or {}, use_defaults=True)
+    loaded.check()
+    return loaded.servers
+
+
+def _read(config: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, Any]:
+    """The config's data: the file's, for a path."""
     if isinstance(config, str | os.PathLike):
         path = os.fspath(config)
         try:
@@ -68,35 +123,204 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str,
             raise ServerConfigError([f"{path!r} is not valid JSON: {exc}"]) from None
         except RecursionError:
             raise ServerConfigError([f"{path!r} is nested too deeply to read as JSON"]) from None
-    if not isinstance(config, Mapping) or not isinstance(config.get("mcpServers"), Mapping):
-        raise ServerConfigError(['expected an object with an "mcpServers" object @ config'])
-    servers: dict[str, ServerConfig] = {}
-    problems: list[str] = []
-    for name, entry in config["mcpServers"].items():
-        key = f"mcpServers.{name}"
-        if not isinstance(entry, Mapping):
-            problems.append(f"expected an object, got {type(entry).__name__} @ {key}")
-        elif sum(k in entry for k in ("command", "url", "dask")) != 1:
-            problems.append(
-                "needs one of 'command' (a server over stdio), 'url' (streamable HTTP) "
-                f"or 'dask' (tools on a Dask cluster) @ {key}"
-            )
-        else:
+    if not isinstance(config, Mapping):
+        raise ServerConfigError(['expected an object with an "mcpServers" (or "servers") object @ config'])
+    return config
+
+
+class _Loaded:
+    """A config's entries, their variables replaced, and every problem found on the way.
+
+    Args:
+        data: The config's data.
+        values: The inputs' values, by id.
+        use_defaults: Whether an input without a value takes its default;
+            if not, it is unanswered (to be asked).
+    """
+
+    def __init__(self, data: Mapping[str, Any], values: Mapping[str, str], *, use_defaults: bool) -> None:
+        self.servers: dict[str, ServerConfig] = {}
+        self.problems: list[str] = []
+        #: Each input that has no value, mapped to where it is first used.
+        self.unanswered: dict[str, str] = {}
+        self._values = values
+        self._use_defaults = use_defaults
+        self._invalid: set[str] = set()
+        self.inputs = self._inputs(data.get("inputs"))
+        keys = [key for key in ("mcpServers", "servers") if key in data]
+        if len(keys) != 1 or not isinstance(data[keys[0]], Mapping):
+            also = ', not both' if len(keys) > 1 else ''
+            self.problems.append(f'expected an object with an "mcpServers" (or "servers") object{also} @ config')
+            return
+        for name, entry in data[keys[0]].items():
+            self._entry(name, entry, f"{keys[0]}.{name}")
+
+    def check(self) -> None:
+        """Raise the problems, and an unanswered input as one.
+
+        Raises:
+            ServerConfigError: There are problems.
+        """
+        unanswered = [f"no value for input {id!r} @ {at}" for id, at in self.unanswered.items()]
+        if self.problems or unanswered:
+            raise ServerConfigError(self.problems + unanswered)
+
+    def _inputs(self, data: Any) -> dict[str, InputVariable]:
+        if data is None:
+            return {}
+        if not isinstance(data, list):
+            self.problems.append(f"expected a list, got {show(data)} @ inputs")
+            return {}
+        inputs: dict[str, InputVariable] = {}
+        for index, item in enumerate(data):
             try:
-                if "command" in entry:
-                    servers[name] = structure(entry, StdioServerConfig, key)
-                elif "url" in entry:
-                    servers[name] = structure(entry, HttpServerConfig, key)
-                elif set(entry) != {"dask"}:
-                    extra = ", ".join(sorted(set(entry) - {"dask"}))
-                    problems.append(f"extra fields found ({extra}) @ {key}")
-                else:
-                    servers[name] = structure(entry["dask"], DaskServerConfig, f"{key}.dask")
+                variable = structure(item, InputVariable, f"inputs[{index}]")
             except Problems as exc:
-                problems += exc.problems
-    if problems:
-        raise ServerConfigError(problems)
-    return servers
+                self.problems += exc.problems
+                if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+                    self._invalid.add(item["id"])  # declared: its uses are no problem of their own
+                continue
+            if variable.id in inputs:
+                self.problems.append(f"input {variable.id!r} is declared twice @ inputs[{index}].id")
+            inputs[variable.id] = variable
+        return inputs
+
+    def _entry(self, name: str, entry: Any, at: str) -> None:
+        if not isinstance(entry, Mapping):
+            self.problems.append(f"expected an object, got {type(entry).__name__} @ {at}")
+            return
+        disabled = entry.get("disabled", False)
+        if not isinstance(disabled, bool):
+            self.problems.append(f"expected true or false, got {show(disabled)} @ {at}.disabled")
+            return
+        if disabled:
+            return
+        entry = {key: self._expand(value, f"{at}.{key}", key in ("env", "headers")) for key, value in entry.items()}
+        entry.pop("disabled", None)
+        kind = entry.get("type")
+        try:
+            if kind is None and sum(key in entry for key in ("command", "url", "dask")) != 1:
+                self.problems.append(
+                    "needs one of 'command' (a server over stdio), 'url' (streamable HTTP, or SSE with "
+                    f"\"type\": \"sse\") or 'dask' (tools on a Dask cluster) @ {at}"
+                )
+            elif kind is None and "dask" in entry:
+                if set(entry) != {"dask"}:
+                    self.problems.append(f"{unknown_keys(set(entry) - {'dask'}, ('dask', 'disabled'))} @ {at}")
+                    return
+                self.servers[name] = structure(entry["dask"], DaskServerConfig, f"{at}.dask")
+            elif kind is None:
+                self._mcp(name, entry, StdioServerConfig if "command" in entry else HttpServerConfig, at)
+            elif not isinstance(kind, str):
+                self.problems.append(f"expected a string, got {show(kind)} @ {at}.type")
+            elif kind not in _TYPES:
+                self.problems.append(f"unknown type {kind!r} (accepted: stdio, http, sse) @ {at}.type")
+            else:
+                self._mcp(name, entry, _TYPES[kind], at)
+        except Problems as exc:
+            self.problems += exc.problems
+
+    def _mcp(
+        self,
+        name: str,
+        entry: dict[str, Any],
+        cls: type[StdioServerConfig | HttpServerConfig | SseServerConfig],
+        at: str,
+    ) -> None:
+        if cls is StdioServerConfig and "envFile" in entry:
+            env_file = entry.pop("envFile")
+            if not isinstance(env_file, str):
+                self.problems.append(f"expected a string, got {show(env_file)} @ {at}.envFile")
+                return
+            variables = _read_env_file(env_file, f"{at}.envFile")
+            env = entry.get("env", {})
+            if isinstance(env, Mapping):  # else structuring names the problem
+                entry["env"] = {**variables, **env}
+        self.servers[name] = structure(entry, cls, at)
+
+    def _expand(self, value: Any, at: str, items: bool = False, depth: int = 0) -> Any:
+        """``value`` with the variables in its strings replaced; ``items``: a mapping's keys go in brackets.
+
+        No entry holds strings deeper than three levels down (``dask.local``
+        holds numbers): deeper values are left as they are, for structuring to
+        name the problem.
+        """
+        if isinstance(value, str):
+            return _VARIABLE.sub(lambda match: self._variable(match, at), value)
+        if depth >= 3:
+            return value
+        if isinstance(value, list):
+            return [self._expand(item, f"{at}[{index}]", depth=depth + 1) for index, item in enumerate(value)]
+        if isinstance(value, Mapping):
+            return {
+                key: self._expand(
+                    item, f"{at}[{key!r}]" if items else f"{at}.{key}", key in ("env", "headers"), depth + 1
+                )
+                for key, item in value.items()
+            }
+        return value
+
+    def _variable(self, match: re.Match[str], at: str) -> str:
+        written, body = match.group(0), match.group(1)
+        kind, colon, rest = body.partition(":")
+        if colon and kind == "input":
+            return self._input(rest, written, at)
+        default: str | None = None
+        if colon and kind == "env":
+            name = rest
+        else:
+            name, dash, fallback = body.partition(":-")
+            default = fallback if dash else None
+        if not _NAME.fullmatch(name):
+            return written  # no variable: kept as written
+        value = os.environ.get(name)
+        if default is not None and not value:
+            return default
+        if value is None:
+            self.problems.append(f"environment variable {name!r} is not set @ {at}")
+            return written
+        return value
+
+    def _input(self, id: str, written: str, at: str) -> str:
+        if id in self._invalid:
+            return written
+        if id not in self.inputs:
+            self.problems.append(f'unknown input {id!r}: "inputs" does not declare it @ {at}')
+            return written
+        if id in self._values:
+            return self._values[id]
+        default = self.inputs[id].default
+        if default is not None and self._use_defaults:
+            return default
+        self.unanswered.setdefault(id, at)
+        return written
+
+
+def _read_env_file(path: str, at: str) -> dict[str, str]:
+    """The variables of an ``envFile``: ``NAME=value`` lines; ``#`` comments, ``export`` and quotes allowed.
+
+    Raises:
+        Problems: It cannot be read, or a line is no such variable.
+    """
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise Problems([f"cannot read {path!r}: {exc.strerror} @ {at}"]) from None
+    except UnicodeDecodeError as exc:
+        raise Problems([f"cannot read {path!r}: {exc} @ {at}"]) from None
+    variables: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or not _NAME.fullmatch(name):
+            raise Problems([f"line {number} of {path!r} is not NAME=value @ {at}"])
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        variables[name] = value
+    return variables
 
 
 # -- starting and stopping -----------------------------------------------------------------
@@ -134,13 +358,15 @@ async def _serve(
 async def open_servers(
     config: str | os.PathLike[str] | Mapping[str, Any],
     *,
+    inputs: Mapping[str, str] | None = None,
+    ask: _Ask | None = None,
     errlog: TextIO | None = None,
     start_timeout: float = 30.0,
 ) -> AsyncIterator[dict[str, ToolServer]]:
     """Start every server of an MCP config and yield them as tool servers.
 
     Every server starts concurrently: a ``command`` entry as a subprocess over
-    stdio, a ``url`` entry over streamable HTTP. Each gets one session, which is
+    stdio, a ``url`` entry over streamable HTTP (or SSE, with ``"type": "sse"``). Each gets one session, which is
     initialized and asked for its tools. A ``dask`` entry connects to a Dask
     scheduler (or starts a local cluster) and serves its tools as
     :class:`~dagexec.dask.DaskTools`, so one config can mix MCP servers and a
@@ -150,7 +376,17 @@ async def open_servers(
 
     Args:
         config: A path to a JSON file, or the config itself:
-            ``{"mcpServers": {"time": {"command": "python", "args": [...]}}}``.
+            ``{"mcpServers": {"time": {"command": "python", "args": [...]}}}``
+            (see :func:`load_config`).
+        inputs: The values of the config's inputs (``${input:id}``), by id.
+        ask: Asks for the value of an input that the entries use and
+            ``inputs`` lacks: awaited once for each, in the order of first
+            use, once the rest of the config is found valid, and before any
+            server starts. It is given the input (its ``description``,
+            ``password``, ``default``) and returns its value; it may raise
+            :class:`~dagexec.ServerConfigError` when it cannot ask. Without
+            it, such an input takes its ``default``, and one without a
+            default is a :class:`~dagexec.ServerConfigError`.
         errlog: Where the stdio servers' stderr goes; it must have a file
             descriptor (``sys.stderr``, an open file). By default each server's
             stderr is kept in a temporary file, and its last lines are quoted
@@ -163,11 +399,20 @@ async def open_servers(
         (or :class:`~dagexec.dask.DaskTools`).
 
     Raises:
-        ServerConfigError: The config is invalid; nothing was started.
+        ServerConfigError: The config is invalid, or an input has no value;
+            nothing was started.
         ServerStartError: A server did not start (also when the extra its entry
             needs is not installed); the others were stopped.
     """
-    configs = load_config(config)
+    data = _read(config)
+    loaded = _Loaded(data, inputs or {}, use_defaults=ask is None)
+    if ask is not None and loaded.unanswered and not loaded.problems:
+        answers = dict(inputs or {})
+        for id in loaded.unanswered:
+            answers[id] = await ask(loaded.inputs[id])
+        loaded = _Loaded(data, answers, use_defaults=False)
+    loaded.check()
+    configs = loaded.servers
     servers: dict[str, ToolServer] = {}
     failures: list[ServerStartError] = []
     body_error: BaseException | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import sqlite3
 import subprocess
@@ -177,11 +178,14 @@ def raw(marker: str = "") -> dict[str, Any]:
 
 
 @contextmanager
-def serving_http(script: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run a test server (``TOOLBOX``, ``RAW``) over HTTP; yield its URL and its process."""
+def serving_http(script: str, transport: str = "http") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run a test server (``TOOLBOX``, ``RAW``) over streamable HTTP (or ``"sse"``: the toolbox over SSE).
+
+    Yields its URL and its process.
+    """
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, script, "http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, script, transport, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 30
@@ -193,7 +197,7 @@ def serving_http(script: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError(f"the HTTP test server {script} did not start") from None
                 time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp", proc
+        yield f"http://127.0.0.1:{port}/{'sse' if transport == 'sse' else 'mcp'}", proc
     finally:
         proc.kill()
         proc.wait(10)
@@ -239,6 +243,34 @@ def dagexec(*args: str, cwd: Path = EXAMPLES, timeout: float = 120) -> subproces
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+#: ``python -c ON_A_TERMINAL ARGS``: makes the pseudo-terminal on its stderr the controlling terminal
+#: of a new session, with Ctrl-C as its interrupt character, then becomes ``python -m dagexec ARGS``.
+ON_A_TERMINAL = """
+import fcntl, os, sys, termios
+fcntl.ioctl(2, termios.TIOCSCTTY, 0)
+attrs = termios.tcgetattr(2)
+attrs[3] |= termios.ISIG | termios.ICANON | termios.ECHO
+attrs[6][termios.VINTR] = b"\\x03"
+termios.tcsetattr(2, termios.TCSANOW, attrs)
+os.execv(sys.executable, [sys.executable, "-m", "dagexec", *sys.argv[1:]])
+"""
+
+
+def read_until(master: int, text: str, seen: bytearray, seconds: float) -> bool:
+    """Read a pseudo-terminal into ``seen`` until ``text`` shows (True), or it closes or time runs out (False)."""
+    deadline = time.monotonic() + seconds
+    while text.encode() not in seen and time.monotonic() < deadline:
+        if select.select([master], [], [], 0.1)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: every end of the terminal is closed
+                return False
+            if not chunk:
+                return False
+            seen += chunk
+    return text.encode() in seen
 
 
 def write(path: Path, data: Any) -> str:

@@ -223,7 +223,7 @@ async def test_separate_scheduler_and_worker_processes(scheduler_and_worker: tup
             "threads_per_worker must be >= 1, not -1 @ mcpServers.cpu.dask.local",
         ),
         ({"dask": {"tools": "m:t", "scheduler": "tcp://x:1"}, "url": "u"}, "needs one of 'command'"),
-        ({"dask": {"tools": "m:t", "scheduler": "tcp://x:1"}, "extra": 1}, "extra fields found (extra) @ mcpServers.cpu"),
+        ({"dask": {"tools": "m:t", "scheduler": "tcp://x:1"}, "extra": 1}, "unknown key 'extra' (accepted: dask, disabled) @ mcpServers.cpu"),
     ],
 )
 def test_dask_config_errors(entry: dict[str, Any], problem: str) -> None:

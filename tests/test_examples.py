@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import runpy
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import trio.testing
 from dagexec import EagerExecutor, LayeredExecutor, Workflow
 from dagexec.cli._demo import DEMO_WORKFLOW, demo_servers
 
-from .helpers import EXAMPLES, README, code_blocks, starts
+from .helpers import EXAMPLES, README, ROOT, code_blocks, starts
 
 
 def test_quickstart_example() -> None:
@@ -74,3 +75,16 @@ def test_readme_workflow_is_valid() -> None:
     (block,) = code_blocks(README, "json")
     workflow = Workflow.from_json(block)
     assert workflow.generations == [["utc"], ["paris"]]
+
+
+def test_the_readme_set_up_commands_hold() -> None:
+    # Every editable install is strict: a plain directory on the path, which mypy finds
+    # (setuptools' default for this layout is an import hook, which mypy cannot follow).
+    commands = [line.strip() for line in README.read_text().splitlines() if "pip install -e" in line]
+    assert len(commands) == 3
+    for command in commands:
+        assert re.search(r"pip install -e '\.\[\w+\]' --config-settings editable_mode=strict( |$)", command), command
+    # CI runs the README's test command, exactly.
+    (test_command,) = [c for c in commands if "[test]" in c]
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert ci[-1] == test_command

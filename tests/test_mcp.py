@@ -162,24 +162,27 @@ async def test_a_server_that_cannot_start_is_named_and_the_others_are_stopped(
 @pytest.mark.parametrize(
     ("config", "problem"),
     [
-        ({}, 'expected an object with an "mcpServers" object @ config'),
+        ({}, 'expected an object with an "mcpServers" (or "servers") object @ config'),
         ({"mcpServers": {"x": []}}, "expected an object, got list @ mcpServers.x"),
         (
             {"mcpServers": {"x": {"args": []}}},
-            "needs one of 'command' (a server over stdio), 'url' (streamable HTTP) or 'dask' (tools on a Dask "
-            "cluster) @ mcpServers.x",
+            "needs one of 'command' (a server over stdio), 'url' (streamable HTTP, or SSE with \"type\": \"sse\") "
+            "or 'dask' (tools on a Dask cluster) @ mcpServers.x",
         ),
         (
             {"mcpServers": {"x": {"command": "a", "url": "b"}}},
-            "needs one of 'command' (a server over stdio), 'url' (streamable HTTP) or 'dask' (tools on a Dask "
-            "cluster) @ mcpServers.x",
+            "needs one of 'command' (a server over stdio), 'url' (streamable HTTP, or SSE with \"type\": \"sse\") "
+            "or 'dask' (tools on a Dask cluster) @ mcpServers.x",
         ),
         (
             {"mcpServers": {"x": {"command": "a", "args": "-m x"}}},
             "expected a list, got str '-m x' @ mcpServers.x.args",
         ),
         ({"mcpServers": {"x": {"command": "a", "env": {"A": 1}}}}, "expected a string, got int 1 @ mcpServers.x.env['A']"),
-        ({"mcpServers": {"x": {"url": "u", "bogus": 1}}}, "extra fields found (bogus) @ mcpServers.x"),
+        (
+            {"mcpServers": {"x": {"url": "u", "bogus": 1}}},
+            "unknown key 'bogus' (accepted: url, headers, type, disabled) @ mcpServers.x",
+        ),
     ],
 )
 def test_config_errors_name_the_key(config: Any, problem: str) -> None:

@@ -6,11 +6,14 @@ imported, as in an environment that never installed them.
 
 from __future__ import annotations
 
+import configparser
 import subprocess
 import sys
 import textwrap
 
 import pytest
+
+from .helpers import ENV, EXAMPLES, ROOT
 
 # Makes the named top-level packages (and their submodules) impossible to import; then a
 # config with an entry of each kind.
@@ -117,3 +120,52 @@ def test_the_config_names_dagexec_mcp_had_still_work() -> None:
     # open_servers and load_config live in dagexec.servers alone: dagexec.servers
     # starts MCP entries through dagexec.mcp, which so imports nothing back.
     assert not hasattr(dagexec.mcp, "open_servers") and not hasattr(dagexec.mcp, "load_config")
+
+
+# -- the command line, installed without any extra ----------------------------------------
+
+CLI = """
+import runpy
+
+sys.argv = ["dagexec", *sys.argv[1:]]
+runpy.run_module("dagexec", run_name="__main__", alter_sys=True)
+"""
+
+
+def dagexec_blocked(*args: str, columns: str | None = "120") -> subprocess.CompletedProcess[str]:
+    """``dagexec ARGS`` where neither the MCP SDK nor Dask (nor matplotlib) can be imported."""
+    script = BLOCK.format(blocked=set(MCP_SDK + DASK + ["matplotlib"])) + CLI
+    env = {key: value for key, value in ENV.items() if key != "COLUMNS"} | ({"COLUMNS": columns} if columns else {})
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120, cwd=EXAMPLES,
+        env=env, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def test_demo_and_validate_need_no_extra() -> None:
+    demo = dagexec_blocked("demo", "--speed", "50")
+    assert demo.returncode == 0, demo.stderr
+    assert "eager" in demo.stdout and "layered" in demo.stdout and demo.stderr == ""
+    validate = dagexec_blocked("validate", "time-workflow.json")
+    assert validate.returncode == 0, validate.stderr
+    assert validate.stdout.splitlines()[-1] == "longest chain (2 tasks): utc -> paris"
+
+
+def test_run_asks_for_the_mcp_extra_in_one_line() -> None:
+    # One line, also where stderr is no terminal of 120 columns (a log file).
+    out = dagexec_blocked("run", "time-workflow.json", "--servers", "servers.json", columns=None)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert out.stderr == (
+        "error: server 'time' did not start: dagexec.mcp needs the mcp extra: pip install 'dagexec[mcp]'\n"
+    )
+
+
+def test_a_plain_install_has_what_the_command_line_needs() -> None:
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    requires = setup["options"]["install_requires"].split()
+    extras = {name: value.split() for name, value in setup["options.extras_require"].items()}
+    assert "rich" in requires  # the command line's one dependency beyond the library's
+    assert extras["cli"] == extras["mcp"]  # "cli" stays, as an alias
+    assert {"mcp", "distributed"} <= set(extras["docs"])  # what the docs build imports

@@ -25,6 +25,9 @@ from types import FrameType
 from typing import Any, TextIO
 
 import trio
+from rich.console import Console
+from rich.pretty import Pretty
+from rich.text import Text
 
 from dagexec import (
     DagexecError,
@@ -34,19 +37,13 @@ from dagexec import (
     JournalWarning,
     LayeredExecutor,
     Run,
+    ServerConfigError,
     Task,
     ToolServer,
     Workflow,
     check_journal,
 )
-from dagexec.servers import open_servers
-
-try:
-    from rich.console import Console
-    from rich.pretty import Pretty
-    from rich.text import Text
-except ImportError:  # pragma: no cover - depends on the environment
-    sys.exit("the dagexec command needs the cli extra: pip install 'dagexec[cli]'")
+from dagexec.servers import InputVariable, open_servers
 
 from . import _render
 from ._demo import DEMO_WORKFLOW, demo_servers
@@ -291,6 +288,48 @@ class Prompter:
         return True if answer.strip().lower() in ("y", "yes") else "refused at the prompt"
 
 
+@contextmanager
+def _echo_off(hidden: bool) -> Iterator[None]:
+    """The terminal on standard input does not echo what is typed, if ``hidden`` (and it can be told)."""
+    try:
+        import termios
+    except ImportError:  # no termios (Windows): the answer shows
+        hidden = False
+    if not hidden:
+        yield
+        return
+    shown = termios.tcgetattr(STDIN)
+    termios.tcsetattr(STDIN, termios.TCSADRAIN, [*shown[:3], shown[3] & ~termios.ECHO, *shown[4:]])
+    try:
+        yield
+    finally:
+        termios.tcsetattr(STDIN, termios.TCSADRAIN, shown)
+
+
+async def ask_input(variable: InputVariable) -> str:
+    """Ask at the terminal for the value of a servers config's input (``${input:id}``), hidden for a password.
+
+    Raises:
+        ServerConfigError: Standard input is not a terminal, or it ended.
+    """
+    if not os.isatty(STDIN):
+        raise ServerConfigError(
+            [f"input {variable.id!r} needs a value: it is asked at a terminal, and standard input is not one"]
+        )
+    default = f" [{variable.default}]" if variable.default is not None and not variable.password else ""
+    errors = Console(stderr=True)
+    with _echo_off(variable.password):  # before the prompt shows: what is typed after it is not echoed
+        prompt = f"{variable.description or variable.id} ({variable.id}){default}: "
+        errors.print(prompt, end="", markup=False, highlight=False)
+        answer = await LineReader(STDIN).readline()  # a signal cancels the wait
+    if variable.password:
+        errors.print()  # the newline the terminal did not echo
+    if not answer:
+        raise ServerConfigError([f"input {variable.id!r} needs a value: the input ended"])
+    value = answer.removesuffix("\n").removesuffix("\r")
+    return variable.default if not value and variable.default is not None else value
+
+
 @asynccontextmanager
 async def approval(args: argparse.Namespace, console: Console) -> AsyncIterator[dict[str, Any]]:
     """The approver options of ``--approve`` and ``--approve-all``."""
@@ -367,8 +406,8 @@ def plot(path: str | None, results: Sequence[ExecutionResult]) -> None:
 
 
 def report_error(message: str) -> None:
-    """One error line on stderr (markup-free: messages hold ``$OUTPUT[...]`` and such)."""
-    Console(stderr=True).print(Text("error: ", style="bold red") + Text(message), highlight=False)
+    """One error line on stderr (markup-free: messages hold ``$OUTPUT[...]`` and such), never wrapped."""
+    Console(stderr=True).print(Text("error: ", style="bold red") + Text(message), highlight=False, soft_wrap=True)
 
 
 def show_warning(
@@ -433,7 +472,7 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
         options["journal"] = args.journal
         # Before any server starts: a journal that cannot be written, or is in use, stops here.
         await check_journal(args.journal, **run_options)
-    async with approval(args, console) as approver, open_servers(args.servers) as servers:
+    async with approval(args, console) as approver, open_servers(args.servers, ask=ask_input) as servers:
         live = not approver
         if workflow is None:
             eager = EagerExecutor(servers, **options, **approver)
@@ -488,7 +527,7 @@ async def compare(
 @interruptible
 async def cmd_compare(args: argparse.Namespace, console: Console, interruption: Interruption) -> int:
     workflow = load_workflow(args.workflow)
-    async with open_servers(args.servers) as servers:
+    async with open_servers(args.servers, ask=ask_input) as servers:
         return await compare(
             console, workflow, servers, interruption, args.json, executor_options(args), args.timeout, args.plot
         )

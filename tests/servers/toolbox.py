@@ -1,7 +1,8 @@
 """An MCP server written for the tests with the SDK.
 
 Run over stdio: ``python toolbox.py``; over streamable HTTP:
-``python toolbox.py http PORT``.
+``python toolbox.py http PORT`` (at ``/mcp``); over SSE: ``python toolbox.py sse PORT``
+(at ``/sse``).
 """
 
 from __future__ import annotations
@@ -99,6 +100,12 @@ async def hang() -> str:
 
 
 @server.tool()
+def env(name: str) -> str:
+    """The value of this server's environment variable ``name`` ("" if unset)."""
+    return os.environ.get(name, "")
+
+
+@server.tool()
 def pid() -> int:
     """This server's process id."""
     return os.getpid()
@@ -107,5 +114,7 @@ def pid() -> int:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["http"]:
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif sys.argv[1:2] == ["sse"]:
+        server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
     else:
         server.run()
