@@ -24,7 +24,7 @@ exclude_patterns = ["_build", "examples"]
 nitpicky = True
 # Names from other projects: no intersphinx inventories here (the build runs offline).
 nitpick_ignore_regex = [
-    (r"py:.*", r"(collections\.abc|typing|trio|mcp|mcp_types|httpx2|matplotlib|os|cattrs|attrs|networkx)(\..*)?"),
+    (r"py:.*", r"(collections\.abc|typing|trio|mcp|opentelemetry|mcp_types|httpx2|matplotlib|os|cattrs|attrs|networkx)(\..*)?"),
     (r"py:.*", r"(Any|Mapping|Sequence|Iterable|Callable|TextIO|Figure|PathLike|AsyncIterator)"),
     (r"py:.*", r"(dagexec\._[a-z_]+\..*|_Executor|Driver|Priority|Strategy|EventHandler|ServerConfig|Event|Data|Approver|Client)"),
     (r"py:.*", r"(float|int|str|bool|dict|list|tuple|object|None|ValueError|TypeError|Exception)"),
@@ -70,6 +70,20 @@ def draw_pictures() -> None:
         f".. |fifo_time| replace:: {limited[0].wall_time:.1f} s\n"
         f".. |cp_time| replace:: {limited[1].wall_time:.1f} s\n"
     )
+
+
+def draw_trace() -> None:
+    """Run the tracing example against its real MCP server: its printed span tree, and its picture."""
+    import contextlib
+    import io
+    import runpy
+
+    example = runpy.run_path(str(HERE / "examples" / "tracing.py"))  # not as __main__: nothing runs yet
+    GENERATED.mkdir(exist_ok=True)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        example["main"](str(GENERATED / "trace.svg"))
+    (GENERATED / "trace-tree.txt").write_text(printed.getvalue())
 
 
 def bench_tables() -> None:
@@ -118,6 +132,17 @@ def bench_tables() -> None:
             for r in report["overhead"]
         ],
     )  # fmt: skip
+    traced = [r for r in report["overhead"] if r.get("traced_us_per_task") is not None]
+    if traced:
+        table(
+            "Traced: execute with an OpenTelemetry SDK tracer provider (spans made, none exported), real time (medians)",
+            ["family", "tasks", "execute µs", "traced µs", "tracing µs/task"],
+            [
+                [r["family"], f"{r['tasks']:,}", f"{r['execute_us_per_task']:.1f}", f"{r['traced_us_per_task']:.1f}",
+                 f"{r['tracing_us_per_task']:.1f}"]
+                for r in traced
+            ],
+        )  # fmt: skip
     mcp = report["mcp"]
     table(
         f"Real MCP latency: {mcp['tools']} tools of {mcp['tool_seconds']} s on one stdio server, {mcp['runs']} runs",
@@ -150,4 +175,5 @@ def bench_tables() -> None:
 
 
 draw_pictures()
+draw_trace()
 bench_tables()

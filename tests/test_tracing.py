@@ -327,14 +327,21 @@ async def whoami() -> dict[str, str]:
     return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
 
 
+def whoami_in_a_thread() -> dict[str, str]:
+    """The same, as a plain function: LocalTools calls it in a worker thread."""
+    context = trace.get_current_span().get_span_context()
+    return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
+
+
 async def test_a_call_runs_with_its_task_span_current_and_a_run_nests_in_the_callers_span(
     provider: TracerProvider, exporter: Spans
 ) -> None:
-    executor = EagerExecutor({"me": LocalTools({"whoami": whoami})}, tracer_provider=provider)
+    tools = LocalTools({"whoami": whoami, "whoami_in_a_thread": whoami_in_a_thread})
+    executor = EagerExecutor({"me": tools}, tracer_provider=provider)
     tracer = provider.get_tracer("the caller")
     with tracer.start_as_current_span("caller") as caller:
         result = await executor.execute(
-            wf({"id": "a", "tool": "me:whoami"}, {"id": "b", "tool": "me:whoami", "depends_on": ["a"]})
+            wf({"id": "a", "tool": "me:whoami"}, {"id": "b", "tool": "me:whoami_in_a_thread", "depends_on": ["a"]})
         )
     spans = exporter.get_finished_spans()
     run, tasks = by_task([s for s in spans if s.name != "caller"])
@@ -544,3 +551,25 @@ def test_otel_without_the_extra_says_what_to_install(tmp_path: Path) -> None:
     assert done.stderr == (
         "error: --otel needs the otel extra: pip install 'dagexec[otel]' (opentelemetry.sdk is missing)\n"
     )
+
+
+# -- the documentation's example ------------------------------------------------------------------
+
+
+def test_the_tracing_example_prints_the_span_tree_of_its_run() -> None:
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "tracing.py")], capture_output=True, text=True, timeout=120, env=ENV
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "dagexec run",
+        "  not_run sleep report skipped dependency_failed",
+        "  execute_tool sleep search_papers success",
+        "    MCP send tools/call sleep",
+        "  execute_tool sleep search_web success",
+        "    MCP send tools/call sleep",
+        "  execute_tool sleep slow_source error timeout",
+        "    MCP send tools/call sleep",
+        "  execute_tool sleep summarize success",
+        "    MCP send tools/call sleep",
+    ]
