@@ -12,9 +12,10 @@ import inspect
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import trio
+from opentelemetry.trace import TracerProvider
 
 from ._core import Approval, Rank, RetryPolicy, RunCore, Slots
 from ._driver import Approver, Driver, EagerDriver, LayeredDriver
@@ -25,9 +26,6 @@ from ._results import ExecutionResult, Strategy
 from ._tools import ListsTools, ToolServer
 from ._tracing import RunTrace, tracer_for
 from ._workflow import Task, Workflow, check_dependencies
-
-if TYPE_CHECKING:
-    from opentelemetry.trace import TracerProvider
 
 __all__ = ["Approver", "EagerExecutor", "LayeredExecutor", "Priority", "Run"]
 
@@ -135,6 +133,9 @@ class _Executor:
             raise TypeError("approve must be an async callable (async def)")
         if approve_all and approve is None:
             raise ValueError("approve_all needs an approve callable")
+        if tracer_provider is not None and not isinstance(tracer_provider, TracerProvider):
+            kind = type(tracer_provider).__name__
+            raise TypeError(f"tracer_provider must be an OpenTelemetry TracerProvider, not {kind}")
         self.servers = servers
         self._listed = {name: s.tool_names for name, s in servers.items() if isinstance(s, ListsTools)}
         limited = max_concurrency is not None or bool(server_limits)

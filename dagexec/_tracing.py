@@ -172,18 +172,18 @@ class RunTrace:
             )
             if record.cause is not None:
                 span.set_attribute("dagexec.cause", record.cause.task.id)
-        span.set_attribute("dagexec.status", status.value)
-        span.set_attribute("dagexec.attempts", result.attempts)
+        attributes: dict[str, str | int | bool] = {"dagexec.status": status.value, "dagexec.attempts": result.attempts}
         if result.reused:
-            span.set_attribute("dagexec.reused", True)
+            attributes["dagexec.reused"] = True
         if error is not None:
-            span.set_attribute("error.type", error.code.value)
+            attributes["error.type"] = error.code.value
             if status is _ERROR:
                 span.set_status(Status(StatusCode.ERROR, error.message))
                 if len(self._failed) < MAX_IDS:
                     self._failed.append(result.task_id)
             else:
-                span.set_attribute("dagexec.error.message", error.message)
+                attributes["dagexec.error.message"] = error.message
+        span.set_attributes(attributes)  # at once: the SDK takes a lock for each call
         finished = result.finished_at
         span.end(self._ns(now if finished is None else finished))
 

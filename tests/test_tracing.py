@@ -353,6 +353,11 @@ async def test_a_call_runs_with_its_task_span_current_and_a_run_nests_in_the_cal
     assert trace.get_current_span() is trace.INVALID_SPAN  # nothing stays current after the run
 
 
+def test_a_tracer_provider_of_the_wrong_kind_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"^tracer_provider must be an OpenTelemetry TracerProvider, not Tracer$"):
+        EagerExecutor(SIM, tracer_provider=TracerProvider().get_tracer("x"))  # type: ignore[arg-type]
+
+
 def test_without_a_tracer_provider_there_is_no_tracer() -> None:
     assert trace.get_tracer_provider().__class__ is trace.ProxyTracerProvider  # no provider set in this process
     assert tracer_for(None) is None
