@@ -25,7 +25,7 @@ nitpicky = True
 # Names from other projects: no intersphinx inventories here (the build runs offline).
 nitpick_ignore_regex = [
     (r"py:.*", r"(collections\.abc|typing|trio|mcp|opentelemetry|mcp_types|httpx2|matplotlib|os|cattrs|attrs|networkx)(\..*)?"),
-    (r"py:.*", r"(Any|Mapping|Sequence|Iterable|Callable|TextIO|Figure|PathLike|AsyncIterator)"),
+    (r"py:.*", r"(Any|Mapping|Sequence|Iterable|Callable|TextIO|Figure|PathLike|AsyncIterator|TracerProvider)"),
     (r"py:.*", r"(dagexec\._[a-z_]+\..*|_Executor|Driver|Priority|Strategy|EventHandler|ServerConfig|Event|Data|Approver|Client)"),
     (r"py:.*", r"(float|int|str|bool|dict|list|tuple|object|None|ValueError|TypeError|Exception)"),
 ]
