@@ -70,7 +70,7 @@ class RunTrace:
 
     Args:
         tracer: The tracer from :func:`tracer_for`.
-        records: The core's records by task id (read only: causes of skips).
+        records: The core's records by task id (read only: the causes of skips, the critical path).
         strategy: ``"eager"`` or ``"layered"``.
         run_name: The run's name (for the journal).
     """
