@@ -25,6 +25,7 @@ from ._core import APPROVE, BACKOFF, CALL, RECORD, RunCore, Slots, TaskRecord
 from ._events import EventHandler
 from ._journal import Journal
 from ._tools import ToolServer
+from ._tracing import RunTrace
 from ._workflow import Task
 
 #: What an approver is: given the task and its resolved arguments, True to let
@@ -45,6 +46,7 @@ class Driver:
         approve: The approver, for cores that ask one.
         journal: The open journal, for cores that record to one.
         on_event: Called with each event the core reports.
+        trace: The run's spans, when it is traced (the core then reports events).
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class Driver:
         approve: Approver | None,
         journal: Journal | None,
         on_event: EventHandler | None,
+        trace: RunTrace | None = None,
     ) -> None:
         self.core = core
         core.owner = self  # calls of this run that get a slot come back to it
@@ -64,6 +67,7 @@ class Driver:
         self.approve = approve
         self.journal = journal
         self.on_event = on_event
+        self.trace = trace
         self.clock = trio.lowlevel.current_clock()
         self.started = self.clock.current_time()
         #: Cancelled by a stop: every trio task of the run runs inside it.
@@ -125,34 +129,45 @@ class Driver:
         if self.closed and not core.active:
             self._deadline.cancel()
             self._quiet.set()
+            if self.trace is not None:
+                self.trace.end(self.now(), core.stop_reason)
 
     def deliver_events(self) -> None:
-        """Hand the core's events to ``on_event``; if it raises, stop the run.
+        """Hand the core's events to the trace and ``on_event``; if ``on_event`` raises, stop the run.
 
         The exception is kept in :attr:`failure` (the run raises it once every
         task has ended), and no further event is handed to the failed callback.
         """
         core = self.core
         events, core.events = core.events, []
-        if self.failure is not None or not events:
+        assert events is not None  # called only when the core collects events
+        if self.trace is not None:
+            self.trace.events(events, self.now())
+        if self.failure is not None or self.on_event is None or not events:
             return
-        assert self.on_event is not None
         try:
             for event in events:
                 self.on_event(event)
         except Exception as exc:
             self.failure = exc
             core.stop(f"on_event raised {type(exc).__name__}: {exc}", self.now())
-            core.events = []  # the callback failed: nothing more goes to it
+            stopped, core.events = core.events, []  # the callback failed: nothing more goes to it
+            if self.trace is not None and stopped:
+                self.trace.events(stopped, self.now())
 
     def start_ready(self) -> None:
         """Begin the tasks the core made ready (the eager driver: all of them, at once)."""
 
     def begin(self, records: list[TaskRecord]) -> None:
         """Begin each task; start a trio task for those that ask or call now."""
-        core, now = self.core, self.now()
+        core, now, trace = self.core, self.now(), self.trace
         for record in records:
-            core.begin(record, now)
+            if trace is None:
+                core.begin(record, now)
+            else:
+                trace.begin(record, now)
+                core.begin(record, now)
+                trace.waits(record, now)
             if record.phase in _TRIO_TASK_PHASES:
                 self.spawn(record)
 
@@ -164,9 +179,19 @@ class Driver:
     def spawn(self, record: TaskRecord) -> None:
         """Start the trio task that takes ``record`` through its phases."""
         assert self.nursery is not None
-        self._context.run(self.nursery.start_soon, self.run_task, record)
+        self._context.run(self.nursery.start_soon, self.run_task if self.trace is None else self.run_traced, record)
 
     # -- one task ----------------------------------------------------------------------------
+
+    async def run_traced(self, record: TaskRecord) -> None:
+        """:meth:`run_task` with the task's span current: what the approver and the tool trace nests under it."""
+        trace = self.trace
+        assert trace is not None
+        token = trace.attach(record)
+        try:
+            await self.run_task(record)
+        finally:
+            trace.detach(token)
 
     async def run_task(self, record: TaskRecord) -> None:
         """Take a task through its phases, until it waits for a slot or is done."""
@@ -183,9 +208,13 @@ class Driver:
                     except Exception as exc:
                         verdict = exc
                     core.approved(record, self.now(), verdict)
+                    if self.trace is not None:
+                        self.trace.answered(record, self.now())
                 elif phase is BACKOFF:
                     await trio.sleep(record.wait)
                     core.backoff_over(record)
+                    if self.trace is not None:
+                        self.trace.waits(record, self.now())
                 else:  # RECORD: once the call ended, its row is written whatever happens
                     assert self.journal is not None
                     with trio.CancelScope(shield=True):

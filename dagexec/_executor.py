@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any, ClassVar, Literal
 
 import trio
+from opentelemetry.trace import TracerProvider
 
 from ._core import Approval, Rank, RetryPolicy, RunCore, Slots
 from ._driver import Approver, Driver, EagerDriver, LayeredDriver
@@ -23,6 +24,7 @@ from ._events import EventHandler
 from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
 from ._results import ExecutionResult, Strategy
 from ._tools import ListsTools, ToolServer
+from ._tracing import RunTrace, tracer_for
 from ._workflow import Task, Workflow, check_dependencies
 
 __all__ = ["Approver", "EagerExecutor", "LayeredExecutor", "Priority", "Run"]
@@ -60,6 +62,7 @@ class _Executor:
         approve: Approver | None = None,
         approve_all: bool = False,
         journal: str | os.PathLike[str] | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         """Set up an executor; every option after ``servers`` is keyword-only.
 
@@ -99,6 +102,9 @@ class _Executor:
                 arguments (``TaskResult.reused``), and runs the rest. Each run
                 opens it before any call, and fails if it cannot be written or is
                 in use (:class:`~dagexec.JournalError`).
+            tracer_provider: The OpenTelemetry tracer provider each run makes
+                its spans with (a span per run, one per task); None: the global
+                one. Without one set, runs make no spans at all.
 
         Raises:
             ValueError: An option is out of range.
@@ -127,6 +133,9 @@ class _Executor:
             raise TypeError("approve must be an async callable (async def)")
         if approve_all and approve is None:
             raise ValueError("approve_all needs an approve callable")
+        if tracer_provider is not None and not isinstance(tracer_provider, TracerProvider):
+            kind = type(tracer_provider).__name__
+            raise TypeError(f"tracer_provider must be an OpenTelemetry TracerProvider, not {kind}")
         self.servers = servers
         self._listed = {name: s.tool_names for name, s in servers.items() if isinstance(s, ListsTools)}
         limited = max_concurrency is not None or bool(server_limits)
@@ -141,6 +150,7 @@ class _Executor:
         self._approve = approve
         self._approval: Approval = "off" if approve is None else "all" if approve_all else "flagged"
         self._journal = journal
+        self._tracer_provider = tracer_provider
 
     def check(self, tasks: Iterable[Task]) -> None:
         """Check tasks against the executor: servers and tools it has, approvals it can give.
@@ -276,7 +286,7 @@ class _Executor:
         journal = await Journal.open(self._journal, run_name) if self._journal is not None else None
         try:
             async with trio.open_nursery() as nursery:
-                driver = self._open_driver(workflow, journal, on_event)
+                driver = self._open_driver(workflow, journal, on_event, run_name)
                 run = Run(self, driver, workflow)
                 await driver.start(nursery)
                 if timeout is not None:
@@ -303,8 +313,9 @@ class _Executor:
                     await journal.aclose()
 
     def _open_driver(
-        self, workflow: Workflow | None, journal: Journal | None, on_event: EventHandler | None
+        self, workflow: Workflow | None, journal: Journal | None, on_event: EventHandler | None, run_name: str
     ) -> Driver:
+        tracer = tracer_for(self._tracer_provider)
         core = RunCore(
             slots=self._slots,
             rank=self._rank(workflow),
@@ -313,10 +324,17 @@ class _Executor:
             fail_fast=self._fail_fast,
             approval=self._approval,
             reusable=journal.reusable if journal is not None else None,
-            events=on_event is not None,
+            events=on_event is not None or tracer is not None,
         )
+        trace = None if tracer is None else RunTrace(tracer, core.records, strategy=self.strategy, run_name=run_name)
         return self._driver(
-            core, servers=self.servers, slots=self._slots, approve=self._approve, journal=journal, on_event=on_event
+            core,
+            servers=self.servers,
+            slots=self._slots,
+            approve=self._approve,
+            journal=journal,
+            on_event=on_event,
+            trace=trace,
         )
 
     def _rank(self, workflow: Workflow | None) -> Callable[[Task], Rank]:

@@ -26,6 +26,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert run.returncode == 0, run.stderr
     assert "1. makespan / critical path" in run.stdout
     assert "2. scheduler overhead" in run.stdout
+    assert "traced: execute with an OpenTelemetry SDK tracer provider" in run.stdout
     assert "3. real MCP latency" in run.stdout
     assert "4. 8 CPU-bound calls" in run.stdout
     data: dict[str, Any] = json.loads(out.read_text())
@@ -77,6 +78,7 @@ def test_overhead_rows_are_sane(report: dict[str, Any]) -> None:
         assert row["us_per_task"] >= max(row["validate_us_per_task"], row["execute_us_per_task"])
         assert 0.5 < row["ratio_to_minimal"] < 50
         assert 0 < row["peak_kb_per_task"] < 20
+        assert row["traced_us_per_task"] > 0  # the same execution, with a span per run and per task
 
 
 @pytest.mark.slow

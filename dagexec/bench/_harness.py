@@ -11,7 +11,9 @@ Four parts, each reproducible on the user's own machine:
 2. **Scheduler overhead in real time**: no-op tools, the whole pipeline
    (``Workflow.from_dict`` then ``execute``), against a minimal trio executor
    written here (in-degree counters and ``nursery.start_soon``: the floor for
-   any trio design), measured in the same run.
+   any trio design), measured in the same run; and the same execution traced,
+   with an OpenTelemetry SDK tracer provider whose spans go nowhere: the cost of
+   the spans.
 3. **Real MCP latency**: five tools of one real stdio MCP server, eager,
    layered and one at a time, P50 and P95 over repeated runs.
 4. **Past one machine**: eight CPU-bound calls in threads (one interpreter
@@ -33,7 +35,7 @@ import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import networkx
@@ -228,6 +230,26 @@ async def _streamed(servers: Mapping[str, LocalTools], workflow: Workflow) -> No
             run.add(task)
 
 
+def sdk_tracer_provider() -> Any:
+    """An OpenTelemetry SDK tracer provider that makes every span and exports none (None without the SDK).
+
+    What a traced run costs in dagexec and the SDK, without any exporter's own cost.
+    """
+    try:
+        from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+    except ImportError:
+        return None
+
+    class Discard(SpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(Discard()))
+    return provider
+
+
 def _timed(fn: Callable[[], Any]) -> float:
     started = time.perf_counter()
     fn()
@@ -238,6 +260,7 @@ def bench_overhead(quick: bool) -> list[dict[str, Any]]:
     """Part 2: the whole pipeline on no-op tools, against the minimal executor."""
     sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
     servers = {"noop": LocalTools({"noop": _noop})}
+    provider = sdk_tracer_provider()
     rows = []
     for n in sizes:
         for family in ("random", "wide", "chain"):
@@ -259,6 +282,7 @@ def bench_overhead(quick: bool) -> list[dict[str, Any]]:
             graph = []  # networkx's acyclicity check, apart (validation needs it only out of order)
             no_gc = []  # execution with the cyclic garbage collector paused: its share of the cost
             streamed = []  # the same tasks added one by one to open_run(): a plan streaming in
+            traced = []  # execution with a tracer provider: a span per run and per task
             for _ in range(reps):
                 workflow = Workflow.from_dict(data)
                 deps = {t.id: t.dependencies for t in workflow.tasks}
@@ -271,6 +295,10 @@ def bench_overhead(quick: bool) -> list[dict[str, Any]]:
                     no_gc.append(_timed(functools.partial(trio.run, EagerExecutor(servers).execute, workflow)))
                 finally:
                     gc.enable()
+                if provider is not None:
+                    gc.collect()
+                    traced_executor = EagerExecutor(servers, tracer_provider=provider)
+                    traced.append(_timed(functools.partial(trio.run, traced_executor.execute, workflow)))
                 del workflow
             peak = _peak_memory(functools.partial(_pipeline, servers, data))
             peak_minimal = _peak_memory(functools.partial(trio.run, minimal_executor, data))
@@ -292,6 +320,10 @@ def bench_overhead(quick: bool) -> list[dict[str, Any]]:
                     "ratio_to_minimal": statistics.median(t / m for t, m in zip(total, minimal, strict=True)),
                     "peak_kb_per_task": peak / n / 1024,
                     "minimal_peak_kb_per_task": peak_minimal / n / 1024,
+                    "traced_us_per_task": statistics.median(traced) / n * 1e6 if traced else None,
+                    "tracing_us_per_task": (
+                        (statistics.median(traced) - statistics.median(execute)) / n * 1e6 if traced else None
+                    ),
                 }
             )
     return rows

@@ -47,6 +47,7 @@ from dagexec.servers import InputVariable, open_servers
 
 from . import _render
 from ._demo import DEMO_WORKFLOW, demo_servers
+from ._otel import add_otel_flag, otel_tracing
 
 
 class UsageError(DagexecError):
@@ -644,6 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--approve-all", action="store_true", help="ask before every call")
     add_controls(run)
     add_plot(run)
+    add_otel_flag(run)
     run.set_defaults(handler=cmd_run)
 
     validate = commands.add_parser("validate", help="check a workflow without running it")
@@ -656,6 +658,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--json", metavar="OUT.json", help="write both results as JSON")
     add_controls(comp)
     add_plot(comp)
+    add_otel_flag(comp)
     comp.set_defaults(handler=cmd_compare)
 
     demo = commands.add_parser("demo", help="compare layered and eager on a built-in example")
@@ -686,7 +689,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors = Console(stderr=True)
     handler: Callable[[argparse.Namespace, Console], Any] = args.handler
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), otel_tracing(getattr(args, "otel", False)):
             warnings.simplefilter("always", JournalWarning)  # one line for each task that runs again
             warnings.showwarning = show_warning
             code: int = trio.run(handler, args, console)

@@ -249,6 +249,20 @@ def bench_report(report: dict[str, Any]) -> RenderableType:
                 f"{row['peak_kb_per_task']:.2f}", f"{row['minimal_peak_kb_per_task']:.2f}",
             )  # fmt: skip
         parts.append(table)
+        traced = [row for row in report["overhead"] if row.get("traced_us_per_task") is not None]
+        if traced:
+            tracing = Table(
+                title="   traced: execute with an OpenTelemetry SDK tracer provider (spans made, none exported)",
+                title_justify="left",
+            )
+            for heading in ("family", "tasks", "execute µs", "traced µs", "tracing µs/task"):
+                tracing.add_column(heading, justify="left" if heading == "family" else "right")
+            for row in traced:
+                tracing.add_row(
+                    row["family"], f"{row['tasks']:,}", f"{row['execute_us_per_task']:.1f}",
+                    f"{row['traced_us_per_task']:.1f}", f"{row['tracing_us_per_task']:.1f}",
+                )  # fmt: skip
+            parts.append(tracing)
     if "mcp" in report:
         mcp = report["mcp"]
         if "skipped" in mcp:

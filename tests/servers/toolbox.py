@@ -106,6 +106,19 @@ def env(name: str) -> str:
 
 
 @server.tool()
+def trace_context() -> dict[str, str]:
+    """The trace the call arrived in, as the server sees it (the W3C trace context in the request's ``_meta``).
+
+    The server sets up no tracer provider, so its span of the call is a no-op one
+    that carries the caller's context: the ids of the client's span of the call.
+    """
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
+
+
+@server.tool()
 def pid() -> int:
     """This server's process id."""
     return os.getpid()
