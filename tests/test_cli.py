@@ -86,7 +86,7 @@ def test_run_the_time_example(strategy: str, tmp_path: Path) -> None:
 def test_validate_prints_structure() -> None:
     out = dagexec("validate", "time-workflow.json")
     assert out.returncode == 0, out.stderr
-    assert "valid: 4 tasks, 2 layers" in out.stdout
+    assert "valid: 4 tasks in 2 layers" in out.stdout
     assert "utc, tokyo" in out.stdout
     assert "paris, new_york" in out.stdout
     assert "longest chain (2 tasks)" in out.stdout
@@ -140,7 +140,11 @@ def test_server_dying_mid_call_still_prints_every_status(tmp_path: Path) -> None
     ("files", "args", "message"),
     [
         ({}, ["validate", "missing.json"], "error: cannot read workflow 'missing.json': No such file or directory"),
-        ({"wf.json": "{nope"}, ["validate", "wf.json"], "error: invalid workflow 'wf.json': invalid workflow:"),
+        (
+            {"wf.json": "{nope"},
+            ["validate", "wf.json"],
+            "error: invalid workflow 'wf.json':\n  not valid JSON: Expecting property name enclosed in double quotes",
+        ),
         (
             {"wf.json": {"tasks": [{"id": "a", "tool": "s:t", "depends_on": ["a"]}]}},
             ["validate", "wf.json"],
@@ -222,7 +226,7 @@ def test_a_workflow_too_deep_or_with_a_malformed_reference_exits_2(tmp_path: Pat
     out = dagexec("validate", "wf.json", cwd=tmp_path)
     assert (out.returncode, out.stdout) == (2, "")
     # Long lines wrap at the terminal's width: compare the words.
-    assert out.stderr.split() == f"error: invalid workflow 'wf.json': invalid workflow: {problem}".split()
+    assert out.stderr.split() == f"error: invalid workflow 'wf.json': {problem}".split()
 
 
 def test_bad_arguments_exit_2() -> None:
@@ -480,7 +484,7 @@ def test_interactive_approval(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 1, out.stderr
     assert "approve task ok calling box:echo with:" in out.stdout
-    assert "{'text': 'resolved value'}" in out.stdout  # the resolved arguments
+    assert '{\n  "text": "resolved value"\n}' in out.stdout  # the resolved arguments, as JSON
     assert "rejected: refused at the prompt" in out.stdout
     assert out.stdout.count("go ahead? [y/N]") == 2
 
