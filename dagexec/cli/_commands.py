@@ -104,7 +104,8 @@ def load_workflow(path: str) -> Workflow:
     except DagexecError as exc:
         # A SchemaError's message starts "invalid workflow:" already: say it once.
         message = str(exc)
-        problem = message.removeprefix("invalid workflow:") if message.startswith("invalid workflow:") else f" {message}"
+        prefix = "invalid workflow:"
+        problem = message.removeprefix(prefix) if message.startswith(prefix) else f" {message}"
         raise UsageError(f"invalid workflow {path!r}:{problem}") from None
 
 

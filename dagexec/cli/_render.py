@@ -284,8 +284,8 @@ class LiveProgress:
 
     @contextmanager
     def shown(self) -> Iterator[LiveProgress]:
-        """Show the progress while the block runs (if live)."""
-        if not self._live:
+        """Show the progress while the block runs (if live, and on a terminal: piped, it is only a blank line)."""
+        if not (self._live and self._progress.console.is_terminal):
             yield self
             return
         with self._progress:
