@@ -408,6 +408,7 @@ def test_fail_fast_and_deadline_flags(tmp_path: Path) -> None:
     out = dagexec("run", workflow, "--servers", servers, "--fail-fast")
     assert out.returncode == 1
     assert "cancelled: task 'bad' failed first (fail_fast)" in out.stdout
+    assert "cancelled: cancelled" not in out.stdout  # the code, then the reason: said once
     out = dagexec("run", workflow, "--servers", servers, "--timeout", "1.5")
     assert out.returncode == 1
     assert "cancelled: the run's deadline of 1.5 s passed" in out.stdout
