@@ -46,7 +46,6 @@ from dagexec import (
     Workflow,
     check_journal,
 )
-from dagexec.cli._render import printable
 from dagexec.servers import open_servers
 
 try:
@@ -57,6 +56,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 from . import _render
 from ._demo import DEMO_WORKFLOW, demo_servers
+from ._render import printable
 
 
 class UsageError(DagexecError):
@@ -527,8 +527,12 @@ class FullLogs(logging.Formatter):
 
 @contextmanager
 def logs_on_stderr(verbose: bool) -> Iterator[None]:
-    """Send log records (the MCP SDK's, httpx's) to stderr: a line each, or in full if ``verbose``."""
+    """Send log records of level warning and above (the MCP SDK's, httpx's) to stderr.
+
+    A line each, or in full (tracebacks) if ``verbose``.
+    """
     handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)  # a library's debug chatter stays out, whatever its logger's level
     handler.setFormatter(FullLogs() if verbose else OneLineLogs())
     root = logging.getLogger()
     root.addHandler(handler)
