@@ -96,3 +96,8 @@ def timeline_figure(results: Sequence[ExecutionResult], *, width: float = 8.0) -
 def save_timelines(results: Sequence[ExecutionResult], path: str | os.PathLike[str]) -> None:
     """Draw runs with :func:`timeline_figure` and save the picture (SVG, PNG, PDF: by suffix)."""
     timeline_figure(results).savefig(path)
+
+
+def formats() -> dict[str, str]:
+    """The picture formats :func:`save_timelines` can write: each file suffix (no dot) and its name."""
+    return dict(Figure().canvas.get_supported_filetypes())

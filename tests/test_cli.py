@@ -21,12 +21,14 @@ import pytest
 
 from .helpers import (
     ENV,
+    RAW,
     ROOT,
     TOOLBOX,
     dagexec,
     journal_held,
     processes_with,
     read_only_journal,
+    serving_http,
     toolbox_servers,
     write,
 )
@@ -86,7 +88,7 @@ def test_run_the_time_example(strategy: str, tmp_path: Path) -> None:
 def test_validate_prints_structure() -> None:
     out = dagexec("validate", "time-workflow.json")
     assert out.returncode == 0, out.stderr
-    assert "valid: 4 tasks, 2 layers" in out.stdout
+    assert "valid: 4 tasks in 2 layers" in out.stdout
     assert "utc, tokyo" in out.stdout
     assert "paris, new_york" in out.stdout
     assert "longest chain (2 tasks)" in out.stdout
@@ -140,7 +142,11 @@ def test_server_dying_mid_call_still_prints_every_status(tmp_path: Path) -> None
     ("files", "args", "message"),
     [
         ({}, ["validate", "missing.json"], "error: cannot read workflow 'missing.json': No such file or directory"),
-        ({"wf.json": "{nope"}, ["validate", "wf.json"], "error: invalid workflow 'wf.json': invalid workflow:"),
+        (
+            {"wf.json": "{nope"},
+            ["validate", "wf.json"],
+            "error: invalid workflow 'wf.json':\n  not valid JSON: Expecting property name enclosed in double quotes",
+        ),
         (
             {"wf.json": {"tasks": [{"id": "a", "tool": "s:t", "depends_on": ["a"]}]}},
             ["validate", "wf.json"],
@@ -222,7 +228,7 @@ def test_a_workflow_too_deep_or_with_a_malformed_reference_exits_2(tmp_path: Pat
     out = dagexec("validate", "wf.json", cwd=tmp_path)
     assert (out.returncode, out.stdout) == (2, "")
     # Long lines wrap at the terminal's width: compare the words.
-    assert out.stderr.split() == f"error: invalid workflow 'wf.json': invalid workflow: {problem}".split()
+    assert out.stderr.split() == f"error: invalid workflow 'wf.json': {problem}".split()
 
 
 def test_bad_arguments_exit_2() -> None:
@@ -402,6 +408,7 @@ def test_fail_fast_and_deadline_flags(tmp_path: Path) -> None:
     out = dagexec("run", workflow, "--servers", servers, "--fail-fast")
     assert out.returncode == 1
     assert "cancelled: task 'bad' failed first (fail_fast)" in out.stdout
+    assert "cancelled: cancelled" not in out.stdout  # the code, then the reason: said once
     out = dagexec("run", workflow, "--servers", servers, "--timeout", "1.5")
     assert out.returncode == 1
     assert "cancelled: the run's deadline of 1.5 s passed" in out.stdout
@@ -480,7 +487,7 @@ def test_interactive_approval(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 1, out.stderr
     assert "approve task ok calling box:echo with:" in out.stdout
-    assert "{'text': 'resolved value'}" in out.stdout  # the resolved arguments
+    assert '{\n  "text": "resolved value"\n}' in out.stdout  # the resolved arguments, as JSON
     assert "rejected: refused at the prompt" in out.stdout
     assert out.stdout.count("go ahead? [y/N]") == 2
 
@@ -688,3 +695,328 @@ def test_run_with_a_dask_entry_beside_an_mcp_server(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     results = {r["task_id"]: r for r in json.loads((tmp_path / "o.json").read_text())["results"]}
     assert results["echo"]["output"] == {"result": "FROM THE CLUSTER"}
+
+
+# -- checked before the first call ---------------------------------------------------------
+
+
+def _hidden_matplotlib(tmp_path: Path) -> dict[str, str]:
+    """An environment in which ``import matplotlib`` fails, as it does without the plot extra."""
+    shadow = tmp_path / "shadow" / "matplotlib"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named matplotlib')\n")
+    return {**ENV, "PYTHONPATH": str(shadow.parent)}
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        (
+            "--json",
+            "missing/out.json",
+            "error: cannot write the results 'missing/out.json': no such directory 'missing'",
+        ),
+        ("--json", ".", "error: cannot write the results '.': it is a directory"),
+        ("--plot", "missing/out.svg", "error: cannot write the picture 'missing/out.svg': no such directory 'missing'"),
+        ("--plot", "out.nope", "error: cannot draw the picture 'out.nope': unknown format 'nope' (known: "),
+        ("--plot", "out", "error: cannot draw the picture 'out': no suffix to tell its format (known: "),
+        (
+            "--plot",
+            "out.svg",
+            "error: cannot draw the picture 'out.svg': dagexec.plot needs the plot extra: pip install 'dagexec[plot]'",
+        ),
+    ],
+)
+def test_json_and_plot_are_checked_before_any_server_starts(
+    tmp_path: Path, command: str, flag: str, value: str, message: str
+) -> None:
+    started, called = tmp_path / "server-started", tmp_path / "called"
+    box = {"command": "sh", "args": ["-c", f'touch "{started}"; exec "{sys.executable}" "{TOOLBOX}"']}
+    servers = write(tmp_path / "servers.json", {"mcpServers": {"box": box}})
+    workflow = write(tmp_path / "wf.json", {"tasks": [
+        {"id": "effect", "tool": "box:sleep_marked", "arguments": {"path": str(called), "seconds": 0}},
+    ]})  # fmt: skip
+    env = _hidden_matplotlib(tmp_path) if value == "out.svg" else ENV
+    out = subprocess.run(
+        [sys.executable, "-m", "dagexec", command, workflow, "--servers", servers, flag, value],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert (out.returncode, out.stdout) == (2, ""), out.stderr
+    assert out.stderr.startswith(message), out.stderr
+    assert len(out.stderr.splitlines()) == 1
+    assert not started.exists() and not called.exists()  # no server started, no call made
+
+
+def test_demo_checks_json_and_plot_before_it_runs(tmp_path: Path) -> None:
+    out = dagexec("demo", "--json", "missing/demo.json", cwd=tmp_path)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == "error: cannot write the results 'missing/demo.json': no such directory 'missing'\n"
+    out = dagexec("demo", "--plot", "demo.doc", cwd=tmp_path)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr.startswith("error: cannot draw the picture 'demo.doc': unknown format 'doc' (known: ")
+
+
+def test_a_plot_is_written_in_a_format_matplotlib_knows(tmp_path: Path) -> None:
+    out = dagexec("demo", "--speed", "20", "--plot", "demo.svg", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "demo.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_version() -> None:
+    out = dagexec("--version")
+    assert (out.returncode, out.stdout, out.stderr) == (0, "dagexec 0.1.0\n", "")
+    import dagexec as package
+
+    assert package.__version__ == "0.1.0"
+
+
+def test_validate_with_servers_checks_every_tool_against_them(tmp_path: Path) -> None:
+    marker = f"marker-{uuid.uuid4()}"
+    servers = toolbox_servers(tmp_path, marker)
+    good = write(tmp_path / "good.json", {"tasks": [
+        {"id": "a", "tool": "box:echo", "arguments": {"text": "x"}},
+        {"id": "b", "tool": "box:pid", "depends_on": ["a"], "approval": True},  # run asks; validate need not
+    ]})  # fmt: skip
+    out = dagexec("validate", good, "--servers", servers)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "valid: 2 tasks in 2 layers"
+    assert out.stdout.splitlines()[-1] == f"checked against {servers}: every task's tool is listed by its server"
+    bad = write(tmp_path / "bad.json", {"tasks": [
+        {"id": "a", "tool": "box:echo", "arguments": {"text": "x"}},
+        {"id": "b", "tool": "box:nope"},
+        {"id": "c", "tool": "box:gone"},
+    ]})  # fmt: skip
+    out = dagexec("validate", bad, "--servers", servers)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == "error: task 'b' names unknown tool 'box:nope'; task 'c' names unknown tool 'box:gone'\n"
+    unknown = write(tmp_path / "unknown.json", {"tasks": [{"id": "a", "tool": "web:get"}]})
+    out = dagexec("validate", unknown, "--servers", servers)
+    assert (out.returncode, out.stdout, out.stderr) == (2, "", "error: task 'a' names unknown server 'web'\n")
+    # Without --servers, no server is started and the tools are not checked.
+    out = dagexec("validate", bad)
+    assert out.returncode == 0 and out.stdout.startswith("valid: 3 tasks in 1 layer\n")
+    assert "checked against" not in out.stdout
+    assert processes_with(marker) == []
+
+
+def test_validate_reports_a_server_that_does_not_start_as_run_does(tmp_path: Path) -> None:
+    workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "a", "tool": "x:t"}]})
+    servers = write(tmp_path / "s.json", {"mcpServers": {"x": {"command": "dagexec-nope"}}})
+    for command in ("validate", "run"):
+        out = dagexec(command, workflow, "--servers", servers)
+        assert (out.returncode, out.stdout) == (2, "")
+        assert out.stderr == "error: server 'x' did not start: command 'dagexec-nope' not found\n"
+
+
+@pytest.mark.parametrize("command", ["validate", "run", "compare"])
+def test_start_timeout(tmp_path: Path, command: str) -> None:
+    slow = {"command": "sh", "args": ["-c", f'sleep 3; exec "{sys.executable}" "{TOOLBOX}"']}
+    servers = write(tmp_path / "servers.json", {"mcpServers": {"slow": slow}})
+    workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "a", "tool": "slow:echo", "arguments": {"text": "x"}}]})
+    out = dagexec(command, workflow, "--servers", servers, "--start-timeout", "0.5")
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == "error: server 'slow' did not start: no answer within 0.5 s\n"
+    out = dagexec(command, workflow, "--servers", servers, "--start-timeout", "60")
+    assert out.returncode == 0, out.stderr
+    out = dagexec(command, workflow, "--servers", servers, "--start-timeout", "0")
+    assert out.returncode == 2 and "argument --start-timeout: must be > 0: '0'" in out.stderr
+
+
+# -- output a person can trust -------------------------------------------------------------
+
+#: Sequences a terminal acts on: clear the screen, set the window's title, move the cursor
+#: (CSI in its one-byte C1 form), reset the terminal. Rich itself writes none of them.
+CLEAR, TITLE, MOVE, RESET = "\x1b[2J", "\x1b]0;pwned\x07", "\x9b5;5H", "\x1bc"
+EVIL_ID = f"evil{MOVE}{RESET}"  # no [ or ] in an id
+
+
+@pytest.mark.parametrize("approve", [False, True])
+def test_control_sequences_from_ids_errors_and_outputs_show_escaped_on_a_terminal(
+    tmp_path: Path, approve: bool
+) -> None:
+    payload = CLEAR + TITLE + MOVE + RESET
+    workflow = write(tmp_path / "wf.json", {"tasks": [
+        {"id": EVIL_ID, "tool": "box:echo", "arguments": {"text": payload}, "approval": approve},
+        {"id": "bad", "tool": "box:fail", "arguments": {"message": payload + "red"}},
+        {"id": "slow", "tool": "box:sleep", "arguments": {"seconds": 0.5}, "depends_on": [EVIL_ID]},
+    ]})  # fmt: skip
+    master, terminal = os.openpty()
+    args = ["run", workflow, "--servers", toolbox_servers(tmp_path), *(["--approve"] if approve else [])]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _ON_A_TERMINAL, *args],
+        stdin=terminal, stdout=terminal, stderr=terminal, env={**ENV, "COLUMNS": "250"}, start_new_session=True,
+    )  # fmt: skip
+    os.close(terminal)
+    seen = bytearray()
+    try:
+        if approve:
+            assert _read_until(master, "y/N", seen, 60), seen.decode(errors="replace")
+            os.write(master, b"y\n")
+        _read_until(master, "\0", seen, 60)  # until the terminal closes
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        os.close(master)
+    raw_output = seen.decode(errors="replace")
+    for sequence in (CLEAR, TITLE[:4], MOVE, RESET):
+        assert sequence not in raw_output  # nothing from outside acts on the terminal
+    output = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw_output)  # rich's own styles
+    assert proc.returncode == 1, output
+    shown_id = "evil\\x9b5;5H\\x1bc"
+    assert f"│ {shown_id} │ box:echo  │ success" in output
+    # The output went through JSON (\u escapes; C1 as \x); the error as it came.
+    assert '{"result": "\\u001b[2J\\u001b]0;pwned\\u0007\\u009b5;5H\\u001bc"}' in output
+    assert "tool_error: Error executing tool fail: \\x1b[2J\\x1b]0;pwned\\x07\\x9b5;5H\\x1bcred" in output
+    assert f" {shown_id} " in output.split("eager timeline")[1]  # the timeline's rows
+    assert f"({shown_id} -> slow); 2 success, 1 error" in output  # the critical path
+    if approve:
+        assert f"approve task {shown_id} calling box:echo with:" in output
+        assert '"text": "\\u001b[2J\\u001b]0;pwned\\u0007\\x9b5;5H\\u001bc"' in output  # JSON, then escaped
+
+
+def test_a_servers_stderr_in_an_error_line_shows_escaped(tmp_path: Path) -> None:
+    noisy = {"command": "sh", "args": ["-c", "printf 'boom\\033[2J\\033]0;pwned\\007\\n' >&2; exit 1"]}
+    servers = write(tmp_path / "s.json", {"mcpServers": {"noisy": noisy}})
+    out = dagexec("run", write(tmp_path / "wf.json", {"tasks": []}), "--servers", servers)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == (
+        "error: server 'noisy' did not start: it exited with code 1; "
+        "its stderr ended with: boom\\x1b[2J\\x1b]0;pwned\\x07\n"
+    )
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_the_sdks_log_records_of_a_bad_http_reply_are_a_line_each(tmp_path: Path, verbose: bool) -> None:
+    workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "bad", "tool": "h:garbage", "arguments": {"text": "x"}}]})
+    with serving_http(RAW) as (url, _):
+        servers = write(tmp_path / "s.json", {"mcpServers": {"h": {"url": url}}})
+        out = dagexec("run", workflow, "--servers", servers, *(["-v"] if verbose else []))
+    assert out.returncode == 1, out.stderr
+    assert "tool_error: error reply -32700: Failed to parse JSON response" in out.stdout
+    record = "mcp.client.streamable_http: Error parsing JSON response"
+    if verbose:  # in full: the traceback
+        lines = out.stderr.splitlines()
+        assert lines[:2] == [f"ERROR {record}", "Traceback (most recent call last):"]
+        assert len(lines) > 10
+    else:
+        assert out.stderr == (
+            f"error: {record} (ValidationError: 1 validation error for "
+            "union[JSONRPCRequest,JSONRPCNotification,JSONRPCResponse,JSONRPCError])\n"
+        )
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_a_garbage_line_on_a_servers_stdout_logs_nothing(tmp_path: Path, verbose: bool) -> None:
+    workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "ok", "tool": "s:garbage", "arguments": {"text": "x"}}]})
+    servers = write(tmp_path / "s.json", {"mcpServers": {"s": {"command": sys.executable, "args": [RAW]}}})
+    out = dagexec("run", workflow, "--servers", servers, *(["-v"] if verbose else []))
+    assert (out.returncode, out.stderr) == (0, "")  # the stray line is skipped: no record, no traceback
+    assert '│ ok   │ s:garbage │ success │' in out.stdout
+
+
+def test_long_lines_are_not_wrapped_when_piped(tmp_path: Path) -> None:
+    servers = toolbox_servers(tmp_path)
+    unknown = write(tmp_path / "unknown.json", {"tasks": [{"id": "a" * 200, "tool": "nope:t"}]})
+    out = dagexec("run", unknown, "--servers", servers)
+    assert out.returncode == 2
+    assert out.stderr == f"error: task '{'a' * 200}' names unknown server 'nope'\n"
+    message = "a long message " + "x" * 300
+    failing = write(tmp_path / "wf.json", {"tasks": [{"id": "bad", "tool": "box:fail", "arguments": {"message": message}}]})
+    out = dagexec("run", failing, "--servers", servers)
+    assert out.returncode == 1
+    assert f"│ tool_error: Error executing tool fail: {message} │" in out.stdout
+
+
+def test_wording_of_small_and_empty_workflows(tmp_path: Path) -> None:
+    one = write(tmp_path / "one.json", {"tasks": [{"id": "a", "tool": "box:echo", "arguments": {"text": "x"}}]})
+    out = dagexec("validate", one)
+    assert out.returncode == 0
+    lines = out.stdout.splitlines()
+    assert (lines[0], lines[-1]) == ("valid: 1 task in 1 layer", "longest chain (1 task): a")
+    empty = write(tmp_path / "empty.json", {"tasks": []})
+    out = dagexec("validate", empty)
+    assert (out.returncode, out.stdout) == (0, "valid, but empty: the workflow has no tasks\n")
+    servers = toolbox_servers(tmp_path)
+    out = dagexec("run", empty, "--servers", servers)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "eager: the workflow has no tasks: nothing ran\n", "")
+    out = dagexec("compare", empty, "--servers", servers)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "the workflow has no tasks: nothing ran\n", "")
+
+
+def test_a_task_that_needs_approval_without_approve_says_to_pass_it(tmp_path: Path) -> None:
+    started = tmp_path / "server-started"
+    box = {"command": "sh", "args": ["-c", f'touch "{started}"; exec "{sys.executable}" "{TOOLBOX}"']}
+    servers = write(tmp_path / "servers.json", {"mcpServers": {"box": box}})
+    tasks = [
+        {"id": "a", "tool": "box:echo", "arguments": {"text": "x"}},
+        {"id": "gated", "tool": "box:pid", "approval": True},
+    ]
+    needs = (
+        "task 'gated' needs approval before its call: pass --approve to be asked at the terminal "
+        "(or --approve-all to be asked before every call)"
+    )
+    out = dagexec("run", write(tmp_path / "wf.json", {"tasks": tasks}), "--servers", servers)
+    assert (out.returncode, out.stdout, out.stderr) == (2, "", f"error: {needs}\n")
+    assert not started.exists()  # said before any server started
+    # A plan on standard input: that line is refused, the others run.
+    streamed = subprocess.run(
+        [sys.executable, "-m", "dagexec", "run", "-", "--servers", servers],
+        input="".join(json.dumps(task) + "\n" for task in tasks), capture_output=True, text=True, env=ENV,
+        timeout=120,
+    )  # fmt: skip
+    assert streamed.returncode == 2
+    assert streamed.stderr == f"error: line 2: {needs}\n"
+    assert "│ a    │ box:echo │ success │" in streamed.stdout
+
+
+def test_summaries_say_what_speedup_is_relative_to_and_timelines_have_an_axis(tmp_path: Path) -> None:
+    workflow = write(tmp_path / "wf.json", {"tasks": [
+        {"id": "a", "tool": "box:sleep", "arguments": {"seconds": 0.2}},
+        {"id": "b", "tool": "box:sleep", "arguments": {"seconds": 0.2}, "depends_on": ["a"]},
+    ]})  # fmt: skip
+    servers = toolbox_servers(tmp_path)
+    figures = (
+        r"\d+\.\d{3}s wall%s, \d+\.\d\dx as fast as one call at a time \(\d+\.\d{3}s of calls\); "
+        r"critical path \d+\.\d{3}s \(a -> b\); 2 success"
+    )
+    eager = dagexec("run", workflow, "--servers", servers)
+    assert eager.returncode == 0, eager.stderr
+    assert re.fullmatch("eager: " + figures % "", eager.stdout.splitlines()[-1])  # no layers: it ran eager
+    layered = dagexec("run", workflow, "--servers", servers, "--strategy", "layered")
+    assert re.fullmatch("layered: " + figures % " in 2 layers", layered.stdout.splitlines()[-1])
+    # The time axis under the bars: ticks at 0, the quarters and the end, with their seconds.
+    lines = eager.stdout.splitlines()
+    axis = next(i for i, line in enumerate(lines) if line.startswith(" seconds "))
+    assert lines[axis] == " seconds │ ┬" + "───────────┬" * 2 + "────────────┬" + "───────────┬ "
+    wall = float(re.match(r"eager: (\d+\.\d{3})s wall", lines[-1]).group(1))  # type: ignore[union-attr]
+    labels = lines[axis + 1].split("│")[1].split()
+    assert labels[0] == "0" and abs(float(labels[-1]) - wall) < 0.01 and len(labels) == 5
+    compared = dagexec("compare", workflow, "--servers", servers)
+    assert compared.returncode == 0, compared.stderr
+    rows = {line.split()[1]: line.split("│") for line in compared.stdout.splitlines() if line.startswith("│ ")}
+    assert rows["layered"][3].strip() == "2" and rows["eager"][3].strip() == "-"  # layers: of the layered run
+    assert "*speedup: how many times as fast as one call at a time (the calls' total time / the wall time)" in (
+        compared.stdout
+    )
+    assert re.search(r"eager is \d+\.\d\dx as fast as layered \(wall time\)", compared.stdout)
+
+
+def test_validate_summarizes_a_large_workflow(tmp_path: Path) -> None:
+    # 100 layers of 1,000 tasks: task k of layer l waits for task k of layer l - 1.
+    tasks = [
+        {"id": f"t{layer}_{k}", "tool": "box:echo", **({"depends_on": [f"t{layer - 1}_{k}"]} if layer else {})}
+        for layer in range(100)
+        for k in range(1000)
+    ]
+    workflow = write(tmp_path / "big.json", {"tasks": tasks})
+    out = dagexec("validate", workflow, timeout=60)  # a few seconds; drawing every row took 30-45 s
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "valid: 100000 tasks in 100 layers"
+    assert len(lines) < 200
+    first = ", ".join(f"t0_{k}" for k in range(20))
+    assert re.search(rf"^│  1 │ {first} \(\+980 more\) +│$", out.stdout, re.MULTILINE)
+    assert "the first 50 of 100 layers" in lines and "the first 50 of 100000 tasks" in lines
+    chain = [f"t{layer}_0" for layer in range(100)]
+    assert lines[-1] == f"longest chain (100 tasks): {' -> '.join(chain[:20])} -> ... -> {' -> '.join(chain[-20:])}"

@@ -2,10 +2,15 @@
 
 Exit status: 0 when every task succeeded, 1 when some task did not, 2 for
 unusable input (unreadable or invalid files, an invalid workflow, an unknown
-server or tool, a server that does not start), 3 for an internal error (a bug:
+server or tool, a server that does not start, an output file that cannot be
+written), 3 for an internal error (a bug:
 ``DAGEXEC_DEBUG=1`` shows its traceback), 130 when stopped by SIGINT (Ctrl-C)
 and 143 by SIGTERM (see :class:`Interruption`). Errors are reported in a line or
 two that name the problem, never as a traceback.
+
+What a workflow, a server or a tool says reaches the terminal escaped (see
+:func:`~dagexec.cli._render.printable`); the MCP SDK's own log records are a
+line each on stderr, in full with ``--verbose``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import argparse
 import errno
 import functools
 import json
+import logging
 import os
 import signal
 import sys
@@ -26,9 +32,9 @@ from typing import Any, TextIO
 
 import trio
 from rich.console import Console
-from rich.pretty import Pretty
 from rich.text import Text
 
+import dagexec
 from dagexec import (
     DagexecError,
     EagerExecutor,
@@ -48,6 +54,7 @@ from dagexec.servers import InputVariable, open_servers
 from . import _render
 from ._demo import DEMO_WORKFLOW, demo_servers
 from ._otel import add_otel_flag, otel_tracing
+from ._render import printable
 
 
 class UsageError(DagexecError):
@@ -63,7 +70,23 @@ EXECUTORS: dict[str, type[EagerExecutor] | type[LayeredExecutor]] = {
 }
 
 
+#: Seconds a server has to start, initialize and list its tools, unless ``--start-timeout`` says.
+START_TIMEOUT = 30.0
+
+
 # -- helpers -------------------------------------------------------------------------------
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console on stdout (or stderr): on a terminal, its width; piped, lines as long as they are.
+
+    Piped to a file or another program, text is not wrapped at all (rich would
+    wrap at 80 columns), and a table is as wide as its widest row needs.
+    """
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=100_000, soft_wrap=True)
 
 
 def load_workflow(path: str) -> Workflow:
@@ -77,7 +100,11 @@ def load_workflow(path: str) -> Workflow:
     try:
         return Workflow.from_json(text)
     except DagexecError as exc:
-        raise UsageError(f"invalid workflow {path!r}: {exc}") from None
+        # A SchemaError's message starts "invalid workflow:" already: say it once.
+        message = str(exc)
+        prefix = "invalid workflow:"
+        problem = message.removeprefix(prefix) if message.startswith(prefix) else f" {message}"
+        raise UsageError(f"invalid workflow {path!r}:{problem}") from None
 
 
 class Interruption:
@@ -111,7 +138,7 @@ class Interruption:
             self.scope.cancel()
         elif self._run is not None:
             name = self.signals[0].name
-            Console(stderr=True).print(
+            make_console(stderr=True).print(
                 f"{name} received: stopping the run (a second signal ends at once)", highlight=False
             )
             self._run.stop(f"interrupted by {name}")
@@ -194,7 +221,7 @@ def interruptible(
         if interruption.signal is None:
             assert code is not None
             return code
-        Console(stderr=True).print(interruption.describe(), highlight=False)
+        make_console(stderr=True).print(interruption.describe(), highlight=False)
         return 128 + interruption.signal.value
 
     return run
@@ -278,9 +305,12 @@ class Prompter:
 
     async def __call__(self, task: Task, arguments: dict[str, Any]) -> bool | str:
         async with self._lock:
+            shown = json.dumps(arguments, indent=2, ensure_ascii=False, default=repr)
             self._console.print(
-                Text.assemble("approve task ", (task.id, "bold"), " calling ", (task.tool, "bold"), " with:"),
-                Pretty(arguments),
+                Text.assemble(
+                    "approve task ", (printable(task.id), "bold"), " calling ", (printable(task.tool), "bold"), " with:"
+                ),
+                Text(printable(shown)),
             )
             self._console.print("go ahead? [y/N] ", end="", markup=False)
             answer = await self._answers.readline()  # a stop of the run cancels the wait
@@ -359,10 +389,13 @@ async def stream_plan(
     timeout: float | None,
     live: bool,
     options: Mapping[str, Any],
+    approval_flag: str | None = None,
 ) -> ExecutionResult:
     """Run tasks as their JSON lines arrive on standard input (a signal stops reading them too).
 
-    ``options`` holds more of ``open_run``'s (the journal's ``run_name``).
+    ``options`` holds more of ``open_run``'s (the journal's ``run_name``);
+    ``approval_flag`` is the ``--approve`` flag given, if any: without one, a
+    task that needs approval is a refused line.
     """
     progress = _render.LiveProgress(console, 0, "eager (streamed plan)", live=live)
     with progress.shown():
@@ -373,7 +406,10 @@ async def stream_plan(
                 if not line.strip():
                     continue
                 try:
-                    run.add(json.loads(line))
+                    task = Task.from_dict(json.loads(line))
+                    if task.approval and approval_flag is None:
+                        raise UsageError(needs_approval(task))
+                    run.add(task)
                 except json.JSONDecodeError as exc:
                     errors.append(f"line {number}: not valid JSON: {exc}")
                 except RecursionError:  # the JSON parser's own limit
@@ -383,6 +419,49 @@ async def stream_plan(
                 else:
                     progress.grow()
     return run.result
+
+
+def needs_approval(task: Task) -> str:
+    return (
+        f"task {task.id!r} needs approval before its call: pass --approve to be asked at the terminal "
+        "(or --approve-all to be asked before every call)"
+    )
+
+
+def check_output(path: str, what: str) -> None:
+    """Refuse a file the command could not write, before anything runs.
+
+    ``--json`` and ``--plot`` are written after the run: a run whose tools have
+    side effects should not be made only to find that its results have nowhere to go.
+    """
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise UsageError(f"cannot write {what} {path!r}: it is a directory")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {what} {path!r}: no such directory {str(folder)!r}")
+    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UsageError(f"cannot write {what} {path!r}: permission denied")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Check ``--json`` and ``--plot`` (the extra installed, the format known) before any server starts."""
+    if args.json:
+        check_output(args.json, "the results")
+    if args.plot:
+        check_output(args.plot, "the picture")
+        try:
+            from dagexec.plot import formats
+        except ImportError as exc:
+            raise UsageError(f"cannot draw the picture {args.plot!r}: {exc}") from None
+        suffix = Path(args.plot).suffix.removeprefix(".").lower()
+        known = formats()
+        if suffix not in known:
+            raise UsageError(
+                f"cannot draw the picture {args.plot!r}: "
+                + (f"unknown format {suffix!r}" if suffix else "no suffix to tell its format")
+                + f" (known: {', '.join(sorted(known))})"
+            )
 
 
 def write_json(path: str, data: Any) -> None:
@@ -408,7 +487,9 @@ def plot(path: str | None, results: Sequence[ExecutionResult]) -> None:
 
 def report_error(message: str) -> None:
     """One error line on stderr (markup-free: messages hold ``$OUTPUT[...]`` and such), never wrapped."""
-    Console(stderr=True).print(Text("error: ", style="bold red") + Text(message), highlight=False, soft_wrap=True)
+    make_console(stderr=True).print(
+        Text("error: ", style="bold red") + Text(printable(message)), highlight=False, soft_wrap=True
+    )
 
 
 def show_warning(
@@ -423,7 +504,9 @@ def show_warning(
     if not issubclass(category, JournalWarning):
         (file or sys.stderr).write(warnings.formatwarning(message, category, filename, lineno, line))
         return
-    Console(stderr=True).print(Text("warning: ", style="bold yellow") + Text(str(message)), highlight=False)
+    make_console(stderr=True).print(
+        Text("warning: ", style="bold yellow") + Text(printable(message)), highlight=False
+    )
 
 
 def journal_run(args: argparse.Namespace) -> dict[str, Any]:
@@ -446,6 +529,61 @@ def status(results: Sequence[ExecutionResult]) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def show(console: Console, result: ExecutionResult, *, timeline: bool = True) -> None:
+    """A run's table of tasks, its timeline and its figures; a line for a run of no task."""
+    if not result.results:
+        console.print(f"{result.strategy}: the workflow has no tasks: nothing ran", highlight=False)
+        return
+    console.print(_render.results_table(result))
+    if timeline:
+        console.print(_render.timeline(result))
+    console.print(_render.summary(result))
+
+
+class OneLineLogs(logging.Formatter):
+    """A log record as one line: ``warning: mcp.client.streamable_http: Error parsing JSON response (...)``.
+
+    The MCP SDK logs what goes wrong on a connection, often with a traceback
+    (twenty lines for a bad HTTP reply): the task's own result already says what
+    failed, so a line each is enough. ``--verbose`` shows the records in full.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            first = str(exc).strip().splitlines()
+            message += f" ({type(exc).__name__}{': ' + first[0] if first else ''})"
+        return printable(f"{record.levelname.lower()}: {record.name}: {message}".replace("\n", " "))
+
+
+class FullLogs(logging.Formatter):
+    """A log record in full, traceback included (``--verbose``), its control characters escaped."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+@contextmanager
+def logs_on_stderr(verbose: bool) -> Iterator[None]:
+    """Send log records of level warning and above (the MCP SDK's, httpx's) to stderr.
+
+    A line each, or in full (tracebacks) if ``verbose``.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)  # a library's debug chatter stays out, whatever its logger's level
+    handler.setFormatter(FullLogs() if verbose else OneLineLogs())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+
+
 # -- commands ------------------------------------------------------------------------------
 
 
@@ -466,34 +604,60 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
     if streamed and args.strategy != "eager":
         raise UsageError("a plan on standard input runs eager: layers need the whole plan up front")
     run_options = journal_run(args)
+    check_outputs(args)
     workflow = None if streamed else load_workflow(args.workflow)
+    flag = "--approve-all" if args.approve_all else "--approve" if args.approve else None
+    for task in workflow.tasks if workflow is not None and flag is None else ():
+        if task.approval:
+            raise UsageError(needs_approval(task))
     rejected: list[str] = []
     options = executor_options(args)
     if args.journal:
         options["journal"] = args.journal
         # Before any server starts: a journal that cannot be written, or is in use, stops here.
         await check_journal(args.journal, **run_options)
-    async with approval(args, console) as approver, open_servers(args.servers, ask=ask_input) as servers:
+    async with (
+        approval(args, console) as approver,
+        open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers,
+    ):
         live = not approver
         if workflow is None:
             eager = EagerExecutor(servers, **options, **approver)
-            result = await stream_plan(console, rejected, eager, interruption, args.timeout, live, run_options)
+            result = await stream_plan(
+                console, rejected, eager, interruption, args.timeout, live, run_options, approval_flag=flag
+            )
         else:
             executor = EXECUTORS[args.strategy](servers, **options, **approver)
             result = await run_one(console, executor, workflow, interruption, args.timeout, live, run_options)
     for line in rejected:
         report_error(line)
-    console.print(_render.results_table(result))
-    console.print(_render.timeline(result))
-    console.print(_render.summary(result))
+    show(console, result)
     if args.json:
         write_json(args.json, result.to_dict())
     plot(args.plot, [result])
     return 2 if rejected else status([result])
 
 
-async def cmd_validate(args: argparse.Namespace, console: Console) -> int:
-    console.print(_render.validation_report(load_workflow(args.workflow)))
+async def _never_asked(task: Task, arguments: dict[str, Any]) -> bool:
+    """The approver of ``validate``'s check: nothing runs, so nobody is asked (see :func:`cmd_validate`)."""
+    raise AssertionError("validate makes no call")  # pragma: no cover
+
+
+@interruptible
+async def cmd_validate(args: argparse.Namespace, console: Console, interruption: Interruption) -> int:
+    """Check a workflow's structure; with ``--servers``, start them and check every task's tool too.
+
+    The tools are checked by the executor's own :meth:`~dagexec.EagerExecutor.check`,
+    the check a run makes before its first call. Approval is not checked:
+    ``run`` asks for it with ``--approve``.
+    """
+    workflow = load_workflow(args.workflow)
+    if args.servers:
+        async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
+            EagerExecutor(servers, approve=_never_asked).check(workflow.tasks)
+    console.print(_render.validation_report(workflow))
+    if args.servers and workflow.tasks:
+        console.print(f"checked against {args.servers}: every task's tool is listed by its server", highlight=False)
     return 0
 
 
@@ -513,12 +677,13 @@ async def compare(
         if interruption.signal is not None:
             break  # no run starts once interrupted
         results.append(await run_one(console, executor(servers, **(options or {})), workflow, interruption, timeout))
-    if interruption.signal is None:
+    if not workflow.tasks:
+        console.print("the workflow has no tasks: nothing ran", highlight=False)
+    elif interruption.signal is None:
         console.print(_render.comparison(results))
     else:
         for result in results:
-            console.print(_render.results_table(result))
-            console.print(_render.summary(result))
+            show(console, result, timeline=False)
     if json_path:
         write_json(json_path, {r.strategy: r.to_dict() for r in results})
     plot(plot_path, results)
@@ -527,8 +692,9 @@ async def compare(
 
 @interruptible
 async def cmd_compare(args: argparse.Namespace, console: Console, interruption: Interruption) -> int:
+    check_outputs(args)
     workflow = load_workflow(args.workflow)
-    async with open_servers(args.servers, ask=ask_input) as servers:
+    async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
         return await compare(
             console, workflow, servers, interruption, args.json, executor_options(args), args.timeout, args.plot
         )
@@ -536,6 +702,7 @@ async def cmd_compare(args: argparse.Namespace, console: Console, interruption: 
 
 @interruptible
 async def cmd_demo(args: argparse.Namespace, console: Console, interruption: Interruption) -> int:
+    check_outputs(args)
     workflow = Workflow.from_dict(DEMO_WORKFLOW)
     console.print(
         f"A research-assistant plan of {len(workflow.tasks)} simulated tool calls "
@@ -547,8 +714,8 @@ async def cmd_demo(args: argparse.Namespace, console: Console, interruption: Int
 async def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     from dagexec.bench import PARTS, run_bench
 
-    if args.json and not Path(args.json).parent.is_dir():  # say so now, not after minutes of running
-        raise UsageError(f"cannot write {args.json!r}: no such directory")
+    if args.json:  # say so now, not after minutes of running
+        check_output(args.json, "the results")
     parts = tuple(args.part) if args.part else PARTS
     console.print(f"dagexec bench{' --quick' if args.quick else ''}: {', '.join(parts)}...")
     report = await trio.to_thread.run_sync(lambda: run_bench(quick=args.quick, parts=parts))
@@ -614,6 +781,22 @@ def add_controls(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=positive, metavar="SECONDS", help="deadline of the whole run")
 
 
+def add_servers(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument(
+        "--servers",
+        required=required,
+        metavar="SERVERS.json",
+        help="an mcpServers config" + ("" if required else ": start its servers and check each task's tool"),
+    )
+    parser.add_argument(
+        "--start-timeout",
+        type=positive,
+        default=START_TIMEOUT,
+        metavar="SECONDS",
+        help=f"time each server has to start and list its tools (default {START_TIMEOUT:g})",
+    )
+
+
 def add_plot(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--plot", metavar="OUT.svg", help="save the timelines as a picture (SVG, PNG, PDF; the plot extra)"
@@ -625,11 +808,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dagexec",
         description="Run tool-call workflows as fast as their dependencies allow.",
     )
+    parser.add_argument("--version", action="version", version=f"dagexec {dagexec.__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", help="show the log records of the MCP SDK in full (tracebacks)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run a workflow against MCP servers")
+    run = commands.add_parser("run", help="run a workflow against MCP servers", parents=[common])
     run.add_argument("workflow", metavar="WORKFLOW.json", help="a workflow file, or - for JSON lines on stdin")
-    run.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
+    add_servers(run)
     run.add_argument("--strategy", choices=sorted(EXECUTORS), default="eager")
     run.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
     run.add_argument("--journal", metavar="RUN.db", help="record finished tasks; reuse them when run again")
@@ -648,27 +836,30 @@ def build_parser() -> argparse.ArgumentParser:
     add_otel_flag(run)
     run.set_defaults(handler=cmd_run)
 
-    validate = commands.add_parser("validate", help="check a workflow without running it")
+    validate = commands.add_parser("validate", help="check a workflow without running it", parents=[common])
     validate.add_argument("workflow", metavar="WORKFLOW.json")
+    add_servers(validate, required=False)
     validate.set_defaults(handler=cmd_validate)
 
-    comp = commands.add_parser("compare", help="run a workflow layered, then eager, side by side")
+    comp = commands.add_parser("compare", help="run a workflow layered, then eager, side by side", parents=[common])
     comp.add_argument("workflow", metavar="WORKFLOW.json")
-    comp.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
+    add_servers(comp)
     comp.add_argument("--json", metavar="OUT.json", help="write both results as JSON")
     add_controls(comp)
     add_plot(comp)
     add_otel_flag(comp)
     comp.set_defaults(handler=cmd_compare)
 
-    demo = commands.add_parser("demo", help="compare layered and eager on a built-in example")
+    demo = commands.add_parser("demo", help="compare layered and eager on a built-in example", parents=[common])
     demo.add_argument(
         "--speed", type=positive, default=1.0, help="run the simulated tools this many times faster"
     )
     demo.add_argument("--json", metavar="OUT.json", help="write both results as JSON")
     add_plot(demo)
     demo.set_defaults(handler=cmd_demo)
-    bench = commands.add_parser("bench", help="measure eager against layered and against the limits")
+    bench = commands.add_parser(
+        "bench", help="measure eager against layered and against the limits", parents=[common]
+    )
     bench.add_argument("--quick", action="store_true", help="a short run: fewer sizes, seeds and repeats")
     bench.add_argument(
         "--part",
@@ -684,12 +875,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
     args = build_parser().parse_args(argv)
-    # Wide enough for the tables when the output is a file or a pipe.
-    console = Console() if sys.stdout.isatty() else Console(width=140)
-    errors = Console(stderr=True)
+    console = make_console()
+    errors = make_console(stderr=True)
     handler: Callable[[argparse.Namespace, Console], Any] = args.handler
     try:
-        with warnings.catch_warnings(), otel_tracing(getattr(args, "otel", False)):
+        with warnings.catch_warnings(), logs_on_stderr(args.verbose), otel_tracing(getattr(args, "otel", False)):
             warnings.simplefilter("always", JournalWarning)  # one line for each task that runs again
             warnings.showwarning = show_warning
             code: int = trio.run(handler, args, console)
@@ -706,7 +896,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         described = "; ".join(f"{type(leaf).__name__}: {leaf}" for leaf in leaves)
         errors.print(
-            Text(f"internal error: {described} (set DAGEXEC_DEBUG=1 for the traceback)"), highlight=False
+            Text(printable(f"internal error: {described} (set DAGEXEC_DEBUG=1 for the traceback)")), highlight=False
         )
         return 3
     return code

@@ -1,8 +1,14 @@
-"""Terminal output with rich: result tables, timelines (Gantt charts) and live progress."""
+"""Terminal output with rich: result tables, timelines (Gantt charts) and live progress.
+
+Every piece of text that comes from outside -- a workflow's ids and tools, a
+server's errors, a tool's output -- goes through :func:`printable` before it
+reaches the terminal, and into a :class:`~rich.text.Text`, never into markup.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +29,32 @@ STATUS_STYLE = {
 }
 
 
+#: Rows a table of ``validate`` shows at most: a person reads no more, and drawing more takes time.
+ROWS = 50
+
+#: Task ids a cell shows at most (the tasks of one generation).
+IDS = 20
+
+#: Control characters: C0 (but newline), DEL and C1. A terminal acts on them (ESC starts
+#: the sequences that move the cursor, clear the screen, set the title).
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x0A), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def printable(text: object) -> str:
+    """``text`` with every control character but newline shown escaped (``ESC`` as ``\\x1b``).
+
+    Every piece of text that comes from a workflow, a server or a tool passes
+    through here on its way to the terminal: none of it can move the cursor,
+    clear the screen or retitle the window.
+    """
+    return str(text).translate(_CONTROLS)
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 task``, ``2 tasks``."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def _seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}s"
 
@@ -32,6 +64,7 @@ def _brief(value: object, limit: int = 60) -> str:
         text = json.dumps(value, default=repr)
     except (TypeError, ValueError):
         text = repr(value)
+    text = printable(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -47,15 +80,15 @@ def results_table(result: ExecutionResult) -> Table:
     for r in result.results:
         error = Text()
         if r.error is not None:
-            code, message = r.error.code.value, r.error.message
+            code, message = r.error.code.value, printable(r.error.message)
             error.append(code, style="bold")
             # A cancelled task's message already starts with its code: "cancelled: <reason>".
             error.append(message.removeprefix(code) if message.startswith(f"{code}: ") else f": {message}")
         else:
             error.append(_brief(r.output), style="dim")
         table.add_row(
-            r.task_id,
-            r.tool,
+            Text(printable(r.task_id)),
+            Text(printable(r.tool)),
             Text(r.status.value + (" (reused)" if r.reused else ""), style=STATUS_STYLE[r.status]),
             _seconds(r.started_at),
             _seconds(r.duration),
@@ -65,7 +98,7 @@ def results_table(result: ExecutionResult) -> Table:
 
 
 def timeline(result: ExecutionResult, *, scale: float | None = None, width: int = 50) -> Table:
-    """A Gantt chart: one bar per task on a time axis shared by every row.
+    """A Gantt chart: one bar per task on a time axis shared by every row, labelled below.
 
     Args:
         result: The run to draw.
@@ -76,34 +109,64 @@ def timeline(result: ExecutionResult, *, scale: float | None = None, width: int 
     size = scale if scale is not None else result.wall_time
     size = size if size > 0 else 1.0
     table = Table(
-        title=f"{result.strategy} timeline: {result.wall_time:.3f}s, 0 to {size:.3f}s across",
+        title=f"{result.strategy} timeline: {result.wall_time:.3f}s wall",
         title_justify="left",
         show_edge=False,
     )
     table.add_column("task")
-    table.add_column("timeline", width=width, no_wrap=True)
+    table.add_column("time", width=width, no_wrap=True)
     for r in result.results:
+        task = Text(printable(r.task_id))
         if r.started_at is None or r.finished_at is None:
-            table.add_row(r.task_id, Text(r.status.value, style=STATUS_STYLE[r.status]))
+            table.add_row(task, Text(r.status.value, style=STATUS_STYLE[r.status]))
         else:
             table.add_row(
-                r.task_id,
+                task,
                 Bar(size, r.started_at, max(r.finished_at, r.started_at + size / width / 2),
                     width=width, color=STATUS_STYLE[r.status]),
-            )
+            )  # fmt: skip
+    table.add_section()
+    table.add_row(Text("seconds", style="dim"), time_axis(size, width))
     return table
 
 
+def time_axis(size: float, width: int) -> Text:
+    """The axis under a timeline's bars: ticks at the start, the quarters and the end, with their times."""
+    ticks = [round(i * (width - 1) / 4) for i in range(5)]
+    line = ["─"] * width
+    for at in ticks:
+        line[at] = "┬"
+    labels = [" "] * width
+    decimals = max(0, 2 - math.floor(math.log10(size)))  # three significant digits at the end
+    for i, at in enumerate(ticks):
+        label = "0" if i == 0 else f"{size * i / 4:.{decimals}f}"
+        start = min(max(at - len(label) // 2, 0), width - len(label))
+        if all(c == " " for c in labels[max(start - 1, 0) : start + len(label) + 1]):
+            labels[start : start + len(label)] = label
+    return Text("".join(line) + "\n" + "".join(labels), style="dim")
+
+
+#: What the speedup figure is relative to, said wherever it is shown.
+SPEEDUP = "as fast as one call at a time"
+
+
 def summary(result: ExecutionResult) -> Text:
-    """A line of figures: wall time, layers, speedup, critical path, failures."""
+    """A line of figures: wall time, layers (of a layered run), speedup, critical path, statuses.
+
+    The speedup is the calls' total time over the wall time: how much faster
+    than making the same calls one at a time.
+    """
     counts = {status: 0 for status in TaskStatus}
     for r in result.results:
         counts[r.status] += 1
     text = Text(f"{result.strategy}: ", style="bold")
+    if not result.results:
+        return text.append("no tasks ran")
+    layers = f" in {count(result.parallelization_layers, 'layer')}" if result.strategy == "layered" else ""
     text.append(
-        f"{result.wall_time:.3f}s wall, {result.parallelization_layers} layers, "
-        f"speedup {result.speedup:.2f}x, critical path {result.critical_path_time:.3f}s "
-        f"({' -> '.join(result.critical_path)}); "
+        f"{result.wall_time:.3f}s wall{layers}, {result.speedup:.2f}x {SPEEDUP} "
+        f"({result.total_task_time:.3f}s of calls); critical path {result.critical_path_time:.3f}s "
+        f"({' -> '.join(printable(t) for t in result.critical_path)}); "
     )
     text.append(", ".join(f"{n} {status.value}" for status, n in counts.items() if n))
     return text
@@ -113,45 +176,75 @@ def comparison(results: Sequence[ExecutionResult]) -> RenderableType:
     """Runs of one workflow side by side: a table of figures and timelines on one axis."""
     table = Table(title="comparison", title_justify="left")
     table.add_column("strategy")
-    for heading in ("wall time", "layers", "speedup", "critical path", "failed"):
+    for heading in ("wall time", "layers", "speedup*", "critical path", "failed"):
         table.add_column(heading, justify="right")
     for r in results:
         table.add_row(
             r.strategy,
             _seconds(r.wall_time),
-            str(r.parallelization_layers),
+            str(r.parallelization_layers) if r.strategy == "layered" else "-",
             f"{r.speedup:.2f}x",
             _seconds(r.critical_path_time),
             str(len(r.errors)),
         )
+    caption = [f"*speedup: how many times {SPEEDUP} (the calls' total time / the wall time)"]
     if len(results) == 2 and results[1].wall_time > 0:
-        table.caption = (
+        caption.insert(
+            0,
             f"{results[1].strategy} is {results[0].wall_time / results[1].wall_time:.2f}x "
-            f"as fast as {results[0].strategy}"
+            f"as fast as {results[0].strategy} (wall time)",
         )
+    table.caption = "\n".join(caption)
+    table.caption_justify = "left"
     scale = max(r.wall_time for r in results)
     return Group(table, *(timeline(r, scale=scale) for r in results))
 
 
-def validation_report(workflow: Workflow) -> RenderableType:
-    """Generations, each task's dependencies, and the longest chain of a workflow."""
-    generations = Table(title="generations (layers)", title_justify="left")
-    generations.add_column("#", justify="right")
-    generations.add_column("tasks")
-    for i, gen in enumerate(workflow.generations, 1):
-        generations.add_row(str(i), ", ".join(gen))
+def _ids(ids: Sequence[str], limit: int = IDS) -> Text:
+    """Task ids, joined; past ``limit``, the first ones and how many more."""
+    shown = ", ".join(printable(i) for i in ids[:limit])
+    return Text(shown + (f" (+{len(ids) - limit} more)" if len(ids) > limit else ""))
+
+
+def _more(table: Table, shown: int, total: int, noun: str) -> None:
+    if total > shown:
+        table.caption = f"the first {shown} of {total} {noun}"
+        table.caption_justify = "left"
+
+
+def validation_report(workflow: Workflow, *, rows: int = ROWS) -> RenderableType:
+    """Generations, each task's dependencies, and the longest chain of a workflow.
+
+    A large workflow is summarized: its first ``rows`` generations and tasks,
+    each cell's first task ids, and how many more there are.
+    """
+    tasks = workflow.tasks
+    if not tasks:
+        return Text("valid, but empty: the workflow has no tasks", style="yellow")
+    generations = workflow.generations
+    gens = Table(title="generations (layers)", title_justify="left")
+    gens.add_column("#", justify="right")
+    gens.add_column("tasks")
+    for i, gen in enumerate(generations[:rows], 1):
+        gens.add_row(str(i), _ids(gen))
+    _more(gens, rows, len(generations), "layers")
     deps = Table(title="dependencies", title_justify="left")
     deps.add_column("task")
     deps.add_column("tool")
     deps.add_column("waits for")
-    for task in workflow.tasks:
-        deps.add_row(task.id, task.tool, ", ".join(task.dependencies) or "-")
+    for task in tasks[:rows]:
+        deps.add_row(Text(printable(task.id)), Text(printable(task.tool)), _ids(task.dependencies) or "-")
+    _more(deps, rows, len(tasks), "tasks")
     chain = workflow.longest_chain()
+    if len(chain) > 2 * IDS:
+        path = " -> ".join(map(printable, chain[:IDS])) + " -> ... -> " + " -> ".join(map(printable, chain[-IDS:]))
+    else:
+        path = " -> ".join(map(printable, chain))
     return Group(
-        Text(f"valid: {len(workflow.tasks)} tasks, {len(workflow.generations)} layers", style="green"),
-        generations,
+        Text(f"valid: {count(len(tasks), 'task')} in {count(len(generations), 'layer')}", style="green"),
+        gens,
         deps,
-        Text(f"longest chain ({len(chain)} tasks): {' -> '.join(chain)}"),
+        Text(f"longest chain ({count(len(chain), 'task')}): {path}"),
     )
 
 
@@ -163,11 +256,11 @@ class LiveProgress:
         self._total = total
         self._running: dict[str, None] = {}
         self._progress = Progress(
-            TextColumn("[bold]{task.fields[label]}"),
+            TextColumn("{task.fields[label]}", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("{task.fields[running]}"),
+            TextColumn("{task.fields[running]}", markup=False),  # task ids: not markup
             console=console,
             transient=True,
         )
@@ -183,16 +276,16 @@ class LiveProgress:
         if isinstance(event, TaskStarted):
             self._running[event.task_id] = None
         elif isinstance(event, TaskFinished | TaskSkipped):
-            self._running.pop(event.result.task_id, None)
+            self._running.pop(event.task_id, None)
             self._progress.advance(self._bar)
-        names = list(self._running)
+        names = [printable(name) for name in self._running]
         running = ", ".join(names[:6]) + (f" +{len(names) - 6}" if len(names) > 6 else "")
         self._progress.update(self._bar, running=f"running: {running}" if names else "")
 
     @contextmanager
     def shown(self) -> Iterator[LiveProgress]:
-        """Show the progress while the block runs (if live)."""
-        if not self._live:
+        """Show the progress while the block runs (if live, and on a terminal: piped, it is only a blank line)."""
+        if not (self._live and self._progress.console.is_terminal):
             yield self
             return
         with self._progress:

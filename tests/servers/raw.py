@@ -12,6 +12,9 @@ Its tools:
   before the reply on its line, ``"between"`` two of its tokens, ``"suffix"``
   just after it, ``"inside"`` inside the reply's text, or ``"only"`` instead of
   any reply.
+- ``garbage(text)``: answers like ``echo``, after a line that is not JSON: over
+  stdio a stray line before the reply; over HTTP the reply's body is then no
+  JSON at all (a bad reply).
 - ``refuse(code, message)``: answers with a JSON-RPC error reply.
 - ``drop``: over HTTP, opens an SSE response and ends it without a reply; over
   stdio, never answers.
@@ -33,7 +36,7 @@ MARKER = sys.argv[-1] if len(sys.argv) > 1 and sys.argv[1] != "http" else ""
 
 TOOLS = [
     {"name": name, "inputSchema": {"type": "object"}}
-    for name in ("echo", "noisy", "refuse", "drop", "spawn")
+    for name in ("echo", "noisy", "garbage", "refuse", "drop", "spawn")
 ]
 
 BAD = b"\xff"
@@ -85,6 +88,8 @@ def answer(message: dict[str, Any]) -> bytes | None:
         if noise == "inside":
             return reply(rid, text("@")).replace(b"@", args["text"].encode() + BAD)
         return BAD
+    if name == "garbage":
+        return b"this is not JSON\n" + reply(rid, text(args["text"]))
     if name == "refuse":
         return error(rid, args["code"], args["message"])
     if name == "drop":
