@@ -106,7 +106,7 @@ def test_failed_tasks_exit_1_and_every_status_is_shown(tmp_path: Path) -> None:
             "tasks": [
                 {"id": "ok", "tool": "box:echo", "arguments": {"text": "fine"}},
                 {"id": "bad", "tool": "box:fail", "arguments": {"message": "nope"}},
-                {"id": "after", "tool": "box:echo", "arguments": {"text": "$OUTPUT[bad]"}},
+                {"id": "after", "tool": "box:echo", "arguments": {"text": "$OUTPUT[bad].result"}},
             ]
         },
     )
