@@ -429,6 +429,7 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
     workflow = None if streamed else load_workflow(args.workflow)
     rejected: list[str] = []
     options = executor_options(args)
+    options["check_schemas"] = not args.no_schema_check
     if args.journal:
         options["journal"] = args.journal
         # Before any server starts: a journal that cannot be written, or is in use, stops here.
@@ -574,6 +575,14 @@ def add_controls(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=positive, metavar="SECONDS", help="deadline of the whole run")
 
 
+def add_schema_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-schema-check",
+        action="store_true",
+        help="do not check the plan against the schemas its tools publish (for servers that accept more)",
+    )
+
+
 def add_plot(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--plot", metavar="OUT.svg", help="save the timelines as a picture (SVG, PNG, PDF; the plot extra)"
@@ -603,12 +612,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--approve", action="store_true", help='ask at the terminal before each call of a task with "approval": true'
     )
     run.add_argument("--approve-all", action="store_true", help="ask before every call")
+    add_schema_check(run)
     add_controls(run)
     add_plot(run)
     run.set_defaults(handler=cmd_run)
 
     validate = commands.add_parser("validate", help="check a workflow without running it")
     validate.add_argument("workflow", metavar="WORKFLOW.json")
+    add_schema_check(validate)
     validate.set_defaults(handler=cmd_validate)
 
     comp = commands.add_parser("compare", help="run a workflow layered, then eager, side by side")
