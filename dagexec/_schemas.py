@@ -87,8 +87,8 @@ def _kinds(types: Iterable[str]) -> str:
 def _value(value: object) -> str:
     """A value as a problem names it: ``the string 'x'``, ``the number 3``, ``an object``."""
     kind = _json_type(value)
-    if kind == "string":
-        text = repr(value) if len(value) <= 40 else repr(value[:40]) + "..."  # type: ignore[arg-type]
+    if isinstance(value, str):
+        text = repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
         return f"the string {text}"
     if kind in ("integer", "number"):
         return f"the number {value!r}"
@@ -256,7 +256,7 @@ def _output_types(ref: Reference, output: Schema, owner: str) -> Types:
     return _union_types(current)
 
 
-def _accepted_types(schema: Schema, path: Sequence[str | int]) -> Types:
+def _accepted_types(schema: Schema, path: Sequence[object]) -> Types:
     """What the input schema accepts at an argument's path; None: anything (or it cannot tell)."""
     current = _branches(schema, schema)
     for key in path:
@@ -287,7 +287,9 @@ def _path(keys: Iterable[object]) -> str:
 def _words(error: jsonschema.exceptions.ValidationError, tool: str) -> Iterator[tuple[tuple[object, ...], str]]:
     """One jsonschema error as ``(path, problem)`` pairs, in dagexec's words where they are common."""
     path = tuple(error.absolute_path)
-    kind, expected, instance = error.validator, error.validator_value, error.instance
+    kind = error.validator
+    expected: Any = error.validator_value
+    instance: Any = error.instance
     if kind == "type":
         types = [expected] if isinstance(expected, str) else list(expected)
         yield path, f"expected {_kinds(types)}, got {_value(instance)}"
@@ -304,7 +306,7 @@ def _words(error: jsonschema.exceptions.ValidationError, tool: str) -> Iterator[
         properties = schema.get("properties") or {}
         patterns = schema.get("patternProperties") or {}
         listed = ", ".join(sorted(properties)) or "none"
-        where = f"an argument of {tool!r} (its arguments: {listed})" if not path else f"allowed here (allowed: {listed})"
+        where = f"allowed here (allowed: {listed})" if path else f"an argument of {tool!r} (its arguments: {listed})"
         for name in instance:
             if name not in properties and not any(re.search(p, name) for p in patterns):
                 yield (*path, name), f"not {where}"
@@ -338,7 +340,7 @@ class _Tool:
 
     def __init__(self, name: str, schemas: ToolSchemas) -> None:
         self.name = name
-        self.input = schemas.input
+        self.input = dict(schemas.input) if schemas.input is not None else None
         self.output = schemas.output
         self.validator: jsonschema.protocols.Validator | None = None
         if self.input is not None:

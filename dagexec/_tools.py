@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import trio
 
@@ -139,7 +139,7 @@ def input_schema(fn: Callable[..., Any]) -> dict[str, Any] | None:
     try:
         import pydantic
 
-        schema: dict[str, Any] = pydantic.TypeAdapter(fn).json_schema()
+        schema: dict[str, Any] = pydantic.TypeAdapter(cast(Any, fn)).json_schema()
     except Exception:  # any hint pydantic cannot turn into a schema: not checked
         return None
     return schema

@@ -192,12 +192,12 @@ async def test_output_without_schema_is_checked_before_the_call(executor: type[E
 
 
 async def test_a_streamed_task_is_checked_against_the_tasks_added_before_it() -> None:
-    async with open_servers({"mcpServers": {"typed": TYPED}}) as servers:
-        async with EagerExecutor(servers).open_run() as run:
-            run.add({"id": "b", "tool": "typed:box", "arguments": {"label": "b"}})
-            with pytest.raises(InvalidArgumentsError) as exc:
-                run.add({"id": "s", "tool": "typed:scale", "arguments": {"box": "$OUTPUT[b]", "factor": "$OUTPUT[b].label"}})
-            run.add({"id": "a", "tool": "typed:area", "arguments": {"box": "$OUTPUT[b]"}})
+    bad = {"id": "s", "tool": "typed:scale", "arguments": {"box": "$OUTPUT[b]", "factor": "$OUTPUT[b].label"}}
+    async with open_servers({"mcpServers": {"typed": TYPED}}) as servers, EagerExecutor(servers).open_run() as run:
+        run.add({"id": "b", "tool": "typed:box", "arguments": {"label": "b"}})
+        with pytest.raises(InvalidArgumentsError) as exc:
+            run.add(bad)
+        run.add({"id": "a", "tool": "typed:area", "arguments": {"box": "$OUTPUT[b]"}})
     assert problems(exc) == [
         "task 's': arguments.factor: expected a number, and $OUTPUT[b].label is a string "
         "(the output schema of 'typed:box')"
