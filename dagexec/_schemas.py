@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import jsonschema
@@ -330,19 +330,241 @@ def _problems(
     return said
 
 
+# -- the fast path ------------------------------------------------------------------------
+
+#: Where a whole-value reference stands in the arguments checked before the run:
+#: every keyword lets it pass (its type is checked apart, against the output schema).
+STAND_IN: Any = type("StandIn", (), {"__repr__": lambda self: "<a reference>"})()
+
+Accepts = Callable[[Any], bool]
+
+#: Keywords that say nothing about a value (annotations, and ``format``, which
+#: jsonschema does not assert by default).
+_ANNOTATIONS = frozenset(
+    {
+        "title", "description", "default", "examples", "$schema", "$id", "$comment", "$defs",
+        "definitions", "format", "deprecated", "readOnly", "writeOnly", "contentMediaType",
+        "contentEncoding", "$anchor",
+    }
+)  # fmt: skip
+_FAST = _ANNOTATIONS | {
+    "$ref", "type", "enum", "const", "properties", "required", "additionalProperties", "items",
+    "anyOf", "allOf", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+    "maxLength", "pattern", "minItems", "maxItems",
+}  # fmt: skip
+#: The drafts whose keywords above mean what the fast path takes them to mean.
+_FAST_DRAFTS = frozenset(
+    {
+        "https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2019-09/schema",
+        "http://json-schema.org/draft-07/schema#", "http://json-schema.org/draft-06/schema#",
+        "http://json-schema.org/draft-07/schema", "http://json-schema.org/draft-06/schema",
+    }
+)  # fmt: skip
+_TYPE_TESTS: dict[str, Accepts] = {
+    "string": lambda v: type(v) is str,
+    "integer": lambda v: type(v) is int,
+    "number": lambda v: type(v) is int or type(v) is float,
+    "boolean": lambda v: type(v) is bool,
+    "null": lambda v: v is None,
+    "array": lambda v: type(v) is list,
+    "object": lambda v: type(v) is dict,
+}
+_SCALAR_TYPES = (str, int, float, bool, type(None))
+
+
+class _Unsupported(Exception):
+    """A keyword the fast path does not read: jsonschema alone decides for this tool."""
+
+
+def fast_accepts(schema: Schema) -> Accepts | None:
+    """A quick test that accepts only what jsonschema accepts too, for the keywords most tools use.
+
+    jsonschema decides: where the test says no (or cannot be built), the
+    arguments go to jsonschema, which finds the problems, if any. The test is
+    what keeps the check within microseconds for a plan's many valid calls.
+
+    Returns:
+        The test, or None where the schema uses a keyword (or a draft) it does not read.
+    """
+    draft = schema.get("$schema")
+    if draft is not None and draft not in _FAST_DRAFTS:
+        return None
+    try:
+        return _compile(schema, schema, {})
+    except _Unsupported:
+        return None
+
+
+def _compile(root: Schema, node: Any, memo: dict[int, Accepts]) -> Accepts:
+    if node is True:
+        return _anything
+    if not isinstance(node, Mapping) or not node.keys() <= _FAST:
+        raise _Unsupported
+    tests: list[Accepts] = []
+    if "$ref" in node:
+        tests.append(_compile_ref(root, node["$ref"], memo))
+    if "type" in node:
+        tests.append(_compile_type(node["type"]))
+    for key in ("enum", "const"):
+        if key in node:
+            tests.append(_compile_values(node["enum"] if key == "enum" else [node["const"]]))
+    for key, combine in (("anyOf", any), ("allOf", all)):
+        if key in node:
+            if not isinstance(node[key], list):
+                raise _Unsupported
+            parts = [_compile(root, sub, memo) for sub in node[key]]
+            tests.append(lambda v, parts=parts, combine=combine: combine(part(v) for part in parts))  # type: ignore[misc]
+    tests += _bounds(node)
+    object_test = _compile_object(root, node, memo)
+    if object_test is not None:
+        tests.append(object_test)
+    if "items" in node:
+        items = _compile(root, node["items"], memo)
+        tests.append(lambda v: type(v) is not list or all(items(x) for x in v))
+    if not tests:
+        return _anything
+    if len(tests) == 1:
+        only = tests[0]
+        return lambda v: v is STAND_IN or only(v)
+    return lambda v: v is STAND_IN or all(test(v) for test in tests)
+
+
+def _anything(value: Any) -> bool:
+    return True
+
+
+def _compile_type(declared: Any) -> Accepts:
+    names = [declared] if isinstance(declared, str) else declared
+    if not isinstance(names, list) or not all(isinstance(n, str) and n in _TYPE_TESTS for n in names):
+        raise _Unsupported
+    kinds = [_TYPE_TESTS[n] for n in names]
+    return kinds[0] if len(kinds) == 1 else lambda v: any(k(v) for k in kinds)
+
+
+def _compile_values(values: Any) -> Accepts:
+    if not isinstance(values, list) or not all(isinstance(x, _SCALAR_TYPES) for x in values):
+        raise _Unsupported
+    allowed = frozenset((type(x), x) for x in values)
+    return lambda v: isinstance(v, _SCALAR_TYPES) and (type(v), v) in allowed
+
+
+def _compile_ref(root: Schema, ref: Any, memo: dict[int, Accepts]) -> Accepts:
+    target = _pointer(root, ref) if isinstance(ref, str) else None
+    if target is None:
+        raise _Unsupported
+    key = id(target)
+    if key not in memo:
+        cell: list[Accepts] = []
+        memo[key] = lambda v: cell[0](v)  # a schema that refers to itself: filled in below
+        cell.append(_compile(root, target, memo))
+    return memo[key]
+
+
+def _compile_object(root: Schema, node: Mapping[str, Any], memo: dict[int, Accepts]) -> Accepts | None:
+    properties = node.get("properties", {})
+    required = node.get("required", [])
+    extra = node.get("additionalProperties", True)
+    if not (isinstance(properties, Mapping) and isinstance(required, list)):
+        raise _Unsupported
+    if not properties and not required and extra is True:
+        return None
+    known = {name: _compile(root, sub, memo) for name, sub in properties.items()}
+    other: Accepts | None = None
+    if extra is False:
+        other = _nothing
+    elif extra is not True:
+        other = _compile(root, extra, memo)
+
+    def test(value: Any) -> bool:
+        if type(value) is not dict:
+            return True  # object keywords hold only for objects
+        for name in required:
+            if name not in value:
+                return False
+        for name, item in value.items():
+            check = known.get(name, other)
+            if check is not None and not check(item):
+                return False
+        return True
+
+    return test
+
+
+def _nothing(value: Any) -> bool:
+    return False
+
+
+def _numeric(value: Any) -> bool:
+    return type(value) is int or type(value) is float
+
+
+def _bounds(node: Mapping[str, Any]) -> list[Accepts]:
+    tests: list[Accepts] = []
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength"):
+        if key in node and not _numeric(node[key]):
+            raise _Unsupported  # draft 4's boolean exclusiveMinimum among others
+    for key in ("minItems", "maxItems"):
+        if key in node and not _numeric(node[key]):
+            raise _Unsupported
+    if "minimum" in node:
+        low = node["minimum"]
+        tests.append(lambda v: not _numeric(v) or v >= low)
+    if "maximum" in node:
+        high = node["maximum"]
+        tests.append(lambda v: not _numeric(v) or v <= high)
+    if "exclusiveMinimum" in node:
+        above = node["exclusiveMinimum"]
+        tests.append(lambda v: not _numeric(v) or v > above)
+    if "exclusiveMaximum" in node:
+        below = node["exclusiveMaximum"]
+        tests.append(lambda v: not _numeric(v) or v < below)
+    if "minLength" in node:
+        shortest = node["minLength"]
+        tests.append(lambda v: type(v) is not str or len(v) >= shortest)
+    if "maxLength" in node:
+        longest = node["maxLength"]
+        tests.append(lambda v: type(v) is not str or len(v) <= longest)
+    if "pattern" in node:
+        try:
+            pattern = re.compile(node["pattern"])
+        except (re.error, TypeError):
+            raise _Unsupported from None
+        tests.append(lambda v: type(v) is not str or pattern.search(v) is not None)
+    if "minItems" in node:
+        fewest = node["minItems"]
+        tests.append(lambda v: type(v) is not list or len(v) >= fewest)
+    if "maxItems" in node:
+        most = node["maxItems"]
+        tests.append(lambda v: type(v) is not list or len(v) <= most)
+    return tests
+
+
+def _passing_stand_in(keyword: Callable[..., Any]) -> Callable[..., Any]:
+    def checked(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+        if instance is STAND_IN:
+            return None
+        return keyword(validator, value, instance, schema)
+
+    return checked
+
+
 # -- the check -----------------------------------------------------------------------------
 
 
 class _Tool:
-    """One tool's schemas and its input validator (built once, on first use)."""
+    """One tool's schemas, its validators and its fast test (built once, on first use)."""
 
-    __slots__ = ("input", "name", "output", "validator")
+    __slots__ = ("accepts", "input", "name", "output", "planned", "validator")
 
     def __init__(self, name: str, schemas: ToolSchemas) -> None:
         self.name = name
         self.input = dict(schemas.input) if schemas.input is not None else None
         self.output = schemas.output
+        #: The draft's validator: for resolved arguments.
         self.validator: jsonschema.protocols.Validator | None = None
+        #: The same, letting STAND_IN pass every keyword: for arguments that hold references.
+        self.planned: jsonschema.protocols.Validator | None = None
+        self.accepts: Accepts | None = None
         if self.input is not None:
             cls = jsonschema.validators.validator_for(self.input, default=jsonschema.Draft202012Validator)
             try:
@@ -351,40 +573,75 @@ class _Tool:
                 self.input = None  # not a schema at all: the tool is not checked
             else:
                 self.validator = cls(self.input)
+                keywords = {name: _passing_stand_in(fn) for name, fn in cls.VALIDATORS.items()}
+                self.planned = jsonschema.validators.extend(cls, keywords)(self.input)  # type: ignore[no-untyped-call]
+                self.accepts = fast_accepts(self.input)
 
 
-def _view(value: Any, path: tuple[object, ...], refs: list[tuple[tuple[object, ...], Reference, bool]]) -> Any:
+#: Where a reference stands in a task's arguments: the keys leading there, the task it
+#: reads, its path as written (``".a.0"``), and whether it is the whole value.
+Place = tuple[tuple[object, ...], str, str, bool]
+
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
+def _view(value: Mapping[str, Any] | list[Any] | tuple[Any, ...], path: tuple[object, ...], refs: list[Place]) -> Any:
     """The arguments as the check before the run sees them, and where their references stand.
 
-    A whole-value reference stays as it is (what is found under it is not
-    reported: its type is checked apart); a string with references inside stays
-    a string; ``$$OUTPUT[`` becomes the ``$OUTPUT[`` it stands for.
+    A whole-value reference becomes :data:`STAND_IN`, which every keyword lets
+    pass (its type is checked apart); a string with references inside stays a
+    string; ``$$OUTPUT[`` becomes the ``$OUTPUT[`` it stands for.
     """
-    if isinstance(value, str):
-        if _MARK not in value:
-            return value
-        whole = REFERENCE.fullmatch(value)
-        if whole is not None:
-            refs.append((path, _reference(whole.group(1), whole.group(2)), True))
-            return value
+    items = value.items() if isinstance(value, Mapping) else enumerate(value)
+    seen: dict[Any, Any] = {}
+    for key, item in items:
+        kind = type(item)
+        if kind is str:
+            seen[key] = _text(item, (*path, key), refs) if _MARK in item else item
+        elif kind in _PLAIN:
+            seen[key] = item
+        elif isinstance(item, Mapping | list | tuple):
+            seen[key] = _view(item, (*path, key), refs)
+        else:
+            seen[key] = item
+    return seen if isinstance(value, Mapping) else list(seen.values())
 
-        def text(match: re.Match[str]) -> str:
-            if match.group(1) is not None:
-                return _MARK
-            if match.group(2) is not None:
-                refs.append((path, _reference(match.group(2), match.group(3)), False))
-            return match.group(0)
 
-        return _TOKEN.sub(text, value)
-    if isinstance(value, Mapping):
-        return {key: _view(item, (*path, key), refs) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_view(item, (*path, i), refs) for i, item in enumerate(value)]
-    return value
+def _text(text: str, place: tuple[object, ...], refs: list[Place]) -> Any:
+    whole = REFERENCE.fullmatch(text)
+    if whole is not None:
+        refs.append((place, whole.group(1), whole.group(2), True))
+        return STAND_IN
+    if "$" + _MARK not in text:
+        for match in REFERENCE.finditer(text):
+            refs.append((place, match.group(1), match.group(2), False))
+        return text
+
+    def unescaped(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            return _MARK
+        if match.group(2) is not None:
+            refs.append((place, match.group(2), match.group(3), False))
+        return match.group(0)
+
+    return _TOKEN.sub(unescaped, text)
 
 
 def _under(path: tuple[object, ...], place: tuple[object, ...]) -> bool:
     return path[: len(place)] == place
+
+
+#: Keywords that judge an object's or array's shape, not the values in it: their
+#: errors hold above a reference, whatever it turns out to be.
+_SHAPE = frozenset(
+    {"type", "required", "additionalProperties", "propertyNames", "minProperties", "maxProperties",
+     "minItems", "maxItems", "dependentRequired", "unevaluatedProperties"}
+)  # fmt: skip
+
+#: Stands for the id of the task a reference reads, in the messages kept for each path.
+_ANY_TASK = "\x00"
+_ANONYMOUS = f"$OUTPUT[{_ANY_TASK}]"
+_UNSEEN: Any = object()
 
 
 class SchemaCheck:
@@ -402,6 +659,9 @@ class SchemaCheck:
             if tool.input is not None or tool.output is not None
         }
         self._tools: dict[str, _Tool] = {}
+        # What each output path gives, and each argument path takes: the same few, for many tasks.
+        self._given: dict[tuple[str, str], Types | str] = {}
+        self._verdicts: dict[tuple[str, str, str, tuple[object, ...], bool], str | None] = {}
 
     def __bool__(self) -> bool:
         """Whether any tool has a schema: without one, there is nothing to check."""
@@ -437,50 +697,81 @@ class SchemaCheck:
         self, task: Task, producer: Callable[[str], Task | None]
     ) -> list[tuple[tuple[object, ...], str]]:
         tool = self._tool(task.tool)
-        refs: list[tuple[tuple[object, ...], Reference, bool]] = []
+        refs: list[Place] = []
         arguments = task.arguments
         instance = _view(arguments, (), refs) if task.needs_resolving else arguments
+        if not isinstance(instance, dict):
+            instance = dict(instance)
         found: list[tuple[tuple[object, ...], str]] = []
-        if tool is not None and tool.validator is not None:
-            if not isinstance(instance, dict):
-                instance = dict(instance)
-            errors = tool.validator.iter_errors(instance)
+        if tool is not None and tool.planned is not None and not (tool.accepts is not None and tool.accepts(instance)):
+            errors = tool.planned.iter_errors(instance)
             found += _problems((e for e in errors if not (refs and self._hidden(e, refs))), task.tool)
-        for path, ref, whole in refs:
-            source = producer(ref.task_id)
-            output_tool = self._tool(source.tool) if source is not None else None
-            if output_tool is None or output_tool.output is None:
+        verdicts = self._verdicts
+        for path, task_id, written, whole in refs:
+            source = producer(task_id)
+            if source is None:
                 continue
-            try:
-                given = _output_types(ref, output_tool.output, output_tool.name)
-            except _Undeclared as exc:
-                found.append((path, f"{ref}: {exc}"))
-                continue
-            if not whole or given is None or tool is None or tool.input is None:
-                continue
-            accepted = _accepted_types(tool.input, path)
-            if accepted is not None and not _share(given, accepted):
-                found.append(
-                    (
-                        path,
-                        f"expected {_kinds(accepted)}, and {ref} is {_kinds(given)} "
-                        f"(the output schema of {output_tool.name!r})",
-                    )
-                )
+            key = (task.tool, source.tool, written, path, whole)
+            verdict = verdicts.get(key, _UNSEEN)
+            if verdict is _UNSEEN:
+                verdict = verdicts[key] = self._verdict(tool, source.tool, written, path, whole)
+            if verdict is not None:
+                found.append((path, verdict.replace(_ANONYMOUS, f"$OUTPUT[{task_id}]")))
         return found
 
+    def _verdict(
+        self, tool: _Tool | None, source: str, written: str, path: tuple[object, ...], whole: bool
+    ) -> str | None:
+        """What is wrong with a reference (to the task ``_ANY_TASK``) at ``path``; None: nothing.
+
+        The same for every reference of one path between the same two tools, so
+        it is worked out once (a plan repeats a few patterns many times).
+        """
+        producer = self._tool(source)
+        if producer is None or producer.output is None:
+            return None
+        given = self._given_types(producer, written)
+        if isinstance(given, str):
+            return given
+        if not whole or given is None or tool is None or tool.input is None:
+            return None
+        accepted = _accepted_types(tool.input, path)
+        if accepted is None or _share(given, accepted):
+            return None
+        return (
+            f"expected {_kinds(accepted)}, and {_ANONYMOUS}{written} is {_kinds(given)} "
+            f"(the output schema of {producer.name!r})"
+        )
+
+    def _given_types(self, producer: _Tool, written: str) -> Types | str:
+        """What a reference's path (as written) gives by its producer's output schema.
+
+        Returns:
+            Its types (None: any), or the message that says the path is
+            undeclared, for a reference to the task ``_ANY_TASK``.
+        """
+        key = (producer.name, written)
+        found = self._given.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            assert producer.output is not None
+            anonymous = _reference(_ANY_TASK, written)
+            try:
+                found = _output_types(anonymous, producer.output, producer.name)
+            except _Undeclared as exc:
+                found = f"{anonymous}: {exc}"
+            self._given[key] = found
+        return cast(Types | str, found)
+
     @staticmethod
-    def _hidden(
-        error: jsonschema.exceptions.ValidationError, refs: list[tuple[tuple[object, ...], Reference, bool]]
-    ) -> bool:
+    def _hidden(error: jsonschema.exceptions.ValidationError, refs: list[Place]) -> bool:
         """Whether an error is about a reference's stand-in, not about the plan's own values."""
         path = tuple(error.absolute_path)
-        for place, _, whole in refs:
+        for place, _, _, whole in refs:
             if _under(path, place):
                 if whole or error.validator != "type":
-                    return True
-            elif error.context and _under(place, path):
-                return True  # an anyOf/oneOf above a reference: its branches cannot be told apart yet
+                    return True  # a reference's value, or text around one: not known yet
+            elif whole and _under(place, path) and error.validator not in _SHAPE:
+                return True  # above a reference, a keyword that reads its value (enum, oneOf...)
         return False
 
     def call_problems(self, task: Task, arguments: Mapping[str, Any]) -> str | None:
@@ -491,6 +782,8 @@ class SchemaCheck:
         """
         tool = self._tool(task.tool)
         if tool is None or tool.validator is None:
+            return None
+        if tool.accepts is not None and tool.accepts(arguments):
             return None
         if tool.validator.is_valid(arguments):
             return None
