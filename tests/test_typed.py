@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import jsonschema
 import pytest
 import trio
+from hypothesis import given, settings
 
 from dagexec import (
     ArgumentProblem,
@@ -22,9 +24,11 @@ from dagexec import (
     ToolSchemas,
 )
 from dagexec._core import Phase, RunCore
+from dagexec._schemas import fast_accepts
 from dagexec.servers import open_servers
 
 from .helpers import TIME, TYPED, dagexec, wf, write
+from .strategies import SAMPLE_VALUES, json_schemas, json_values
 
 EXECUTORS = [EagerExecutor, LayeredExecutor]
 
@@ -332,3 +336,30 @@ def test_run_reports_every_problem_and_exits_2_before_anything_runs(tmp_path: Pa
     out = dagexec("run", plan, "--servers", servers, "--no-schema-check")
     assert out.returncode == 1, out.stderr
     assert marker.exists()  # unchecked, the plan ran: the server refused task a itself
+
+
+# -- the fast path never accepts what jsonschema refuses ------------------------------------
+
+
+@settings(max_examples=200)
+@given(schema=json_schemas(), value=json_values)
+def test_the_fast_test_accepts_only_what_jsonschema_accepts(schema: dict[str, Any], value: Any) -> None:
+    accepts = fast_accepts(schema)
+    assert accepts is not None  # every keyword drawn is one it reads
+    validator = jsonschema.Draft202012Validator(schema)
+    for tried in (value, *SAMPLE_VALUES):
+        if accepts(tried):
+            assert validator.is_valid(tried), tried
+
+
+def test_the_fast_test_leaves_what_it_does_not_read_to_jsonschema() -> None:
+    assert fast_accepts({"type": "object", "oneOf": [{"required": ["a"]}, {"required": ["b"]}]}) is None
+    assert fast_accepts({"items": [{"type": "string"}]}) is None  # draft 7's tuple form
+    assert fast_accepts({"$schema": "http://json-schema.org/draft-04/schema#", "type": "integer"}) is None
+    assert fast_accepts({"properties": {"a": {"$ref": "#/$defs/missing"}}}) is None
+    # A schema that refers to itself.
+    tree = {"$defs": {"Node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/Node"}}}}}
+    accepts = fast_accepts({**tree, "$ref": "#/$defs/Node"})
+    assert accepts is not None
+    assert accepts({"child": {"child": {}}}) is True
+    assert accepts({"child": {"child": 3}}) is False
