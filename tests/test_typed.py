@@ -27,7 +27,7 @@ from dagexec._core import Phase, RunCore
 from dagexec._schemas import fast_accepts
 from dagexec.servers import open_servers
 
-from .helpers import TIME, TYPED, dagexec, wf, write
+from .helpers import EXAMPLES, TIME, TYPED, dagexec, wf, write
 from .strategies import SAMPLE_VALUES, json_schemas, json_values
 
 EXECUTORS = [EagerExecutor, LayeredExecutor]
@@ -363,3 +363,12 @@ def test_the_fast_test_leaves_what_it_does_not_read_to_jsonschema() -> None:
     assert accepts is not None
     assert accepts({"child": {"child": {}}}) is True
     assert accepts({"child": {"child": 3}}) is False
+
+
+def test_the_docs_plan_is_refused_by_the_command_line_before_anything_runs() -> None:
+    # docs/examples: typed-plan.json against servers.json (mcp-server-time), as docs/typed.rst says.
+    out = dagexec("run", "typed-plan.json", "--servers", "servers.json")
+    assert (out.returncode, out.stdout.strip()) == (2, "")
+    expected = ["error: arguments do not fit their tools' schemas:", *(EXAMPLES / "typed.out").read_text().split("\n")[1:5]]
+    # The same lines as the example prints; the terminal may wrap the long ones.
+    assert out.stderr.split() == " ".join(expected).split()
