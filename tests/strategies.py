@@ -157,7 +157,8 @@ def json_schemas(draw: st.DrawFn, depth: int = 2, root: bool = True) -> dict[str
         schema["const"] = draw(_SCALARS)
     for key, values in (
         ("minimum", st.integers(-1, 1)), ("exclusiveMaximum", st.sampled_from([1, 1.5])),
-        ("minLength", st.integers(0, 2)), ("maxItems", st.integers(0, 2)), ("pattern", st.sampled_from(["^a", "[0-9]"])),
+        ("minLength", st.integers(0, 2)), ("maxItems", st.integers(0, 2)),
+        ("pattern", st.sampled_from(["^a", "[0-9]"])),
     ):  # fmt: skip
         if draw(st.integers(0, 5)) == 0:
             schema[key] = draw(values)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import jsonschema
 import pytest
@@ -27,7 +30,7 @@ from dagexec._core import Phase, RunCore
 from dagexec._schemas import fast_accepts
 from dagexec.servers import open_servers
 
-from .helpers import EXAMPLES, TIME, TYPED, dagexec, wf, write
+from .helpers import ENV, EXAMPLES, TIME, TYPED, dagexec, wf, write
 from .strategies import SAMPLE_VALUES, json_schemas, json_values
 
 EXECUTORS = [EagerExecutor, LayeredExecutor]
@@ -369,6 +372,104 @@ def test_the_docs_plan_is_refused_by_the_command_line_before_anything_runs() -> 
     # docs/examples: typed-plan.json against servers.json (mcp-server-time), as docs/typed.rst says.
     out = dagexec("run", "typed-plan.json", "--servers", "servers.json")
     assert (out.returncode, out.stdout.strip()) == (2, "")
-    expected = ["error: arguments do not fit their tools' schemas:", *(EXAMPLES / "typed.out").read_text().split("\n")[1:5]]
+    printed = (EXAMPLES / "typed.out").read_text().split("\n")[1:5]
+    expected = ["error: arguments do not fit their tools' schemas:", *printed]
     # The same lines as the example prints; the terminal may wrap the long ones.
     assert out.stderr.split() == " ".join(expected).split()
+
+
+def test_a_streamed_task_that_does_not_fit_is_refused_alone(tmp_path: Path) -> None:
+    servers = write(tmp_path / "servers.json", {"mcpServers": {"typed": TYPED}})
+    lines = [
+        {"id": "b", "tool": "typed:box", "arguments": {"label": "b"}},
+        {"id": "bad", "tool": "typed:box", "arguments": {"label": "$OUTPUT[b].size"}},
+        {"id": "a", "tool": "typed:area", "arguments": {"box": "$OUTPUT[b]"}},
+    ]
+    out = subprocess.run(
+        [sys.executable, "-m", "dagexec", "run", "-", "--servers", servers],
+        input="".join(json.dumps(line) + "\n" for line in lines), capture_output=True, text=True, env=ENV, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [
+        "error: line 2: arguments do not fit their tools' schemas:",
+        "  task 'bad': arguments.label: expected a string, and $OUTPUT[b].size is an object (the output schema of "
+        "'typed:box')",
+    ]
+    assert "2 success" in out.stdout
+
+
+# -- any tool server that publishes schemas -------------------------------------------------
+
+
+class Declared:
+    """A tool server of its own that publishes hand-written schemas (the ListsSchemas protocol)."""
+
+    tool_schemas: ClassVar[dict[str, ToolSchemas]] = {
+        "make": ToolSchemas(
+            output={
+                "type": "object",
+                "properties": {"n": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}}},
+                "additionalProperties": {"type": "number"},
+            }
+        ),
+        "take": ToolSchemas(
+            input={
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string", "maxLength": 3},
+                    "kind": {"enum": ["a", "b"]},
+                    "sizes": {"type": "array", "items": {"type": "number"}},
+                    "either": {"oneOf": [{"type": "object", "required": ["x"]}, {"type": "object", "required": ["y"]}]},
+                },
+                "additionalProperties": False,
+            }
+        ),
+        "broken": ToolSchemas(input={"type": 12}),  # not a schema: not checked
+    }
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        return {"n": 1, "tags": ["t"], "extra": 2.5}
+
+
+def test_a_server_of_its_own_publishes_schemas_and_each_rule_holds() -> None:
+    executor = EagerExecutor({"own": Declared()})  # type: ignore[dict-item]
+    fine = wf(
+        {"id": "m", "tool": "own:make"},
+        {
+            "id": "t",
+            "tool": "own:take",
+            "arguments": {
+                "code": "$$OUTPUT[",  # 8 characters as written, the 7 of $OUTPUT[ as sent: too long either way
+                "kind": "$OUTPUT[m].tags.0",  # a string: whether it is in the enum is known only when resolved
+                "sizes": [1, "$OUTPUT[m].n", "$OUTPUT[m].anything"],  # integer, and additionalProperties' number
+                "either": {"x": "$OUTPUT[m].n"},
+            },
+        },
+        {"id": "b", "tool": "own:broken", "arguments": {"whatever": True}},
+    )
+    with pytest.raises(InvalidArgumentsError) as exc:
+        executor.check(fine.tasks)
+    assert problems(exc) == ["task 't': arguments.code: '$OUTPUT[' is too long"]
+    wrong = wf(
+        {"id": "m", "tool": "own:make"},
+        {
+            "id": "t",
+            "tool": "own:take",
+            "arguments": {
+                "kind": "c",
+                "sizes": ["$OUTPUT[m].tags", "$OUTPUT[m].tags.x", "$OUTPUT[m].n.x"],
+                "code": "$OUTPUT[m].tags.0 and more",  # a string: its length is known only when resolved
+                "other": 1,
+            },
+        },
+    )
+    with pytest.raises(InvalidArgumentsError) as exc:
+        executor.check(wrong.tasks)
+    assert problems(exc) == [
+        "task 't': arguments.kind: expected one of 'a', 'b', got the string 'c'",
+        "task 't': arguments.other: not an argument of 'own:take' (its arguments: code, either, kind, sizes)",
+        "task 't': arguments.sizes[0]: expected a number, and $OUTPUT[m].tags is an array "
+        "(the output schema of 'own:make')",
+        "task 't': arguments.sizes[1]: $OUTPUT[m].tags.x: $OUTPUT[m].tags is an array, and 'x' is not an index",
+        "task 't': arguments.sizes[2]: $OUTPUT[m].n.x: $OUTPUT[m].n is an integer, which has no key 'x'",
+    ]
