@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
-import jsonschema
-import jsonschema.exceptions
-import jsonschema.protocols
-import jsonschema.validators
 
 from ._errors import ArgumentProblem
 from ._refs import _MARK, _TOKEN, REFERENCE, Reference, _reference, _segment
 from ._workflow import Task
+
+if TYPE_CHECKING:  # imported where the first validator is built: importing dagexec does not pay for it
+    import jsonschema.exceptions
+    import jsonschema.protocols
 
 __all__ = ["SchemaCheck", "ToolSchemas"]
 
@@ -566,6 +566,10 @@ class _Tool:
         self.planned: jsonschema.protocols.Validator | None = None
         self.accepts: Accepts | None = None
         if self.input is not None:
+            import jsonschema
+            import jsonschema.exceptions
+            import jsonschema.validators
+
             cls = jsonschema.validators.validator_for(self.input, default=jsonschema.Draft202012Validator)
             try:
                 cls.check_schema(self.input)
