@@ -69,7 +69,8 @@ class LocalTools:
     (pydantic's, as an MCP server written with the SDK publishes): a plan that
     passes it a string where it takes an ``int``, or an argument it does not
     take, is refused before anything runs. A function without hints on its
-    parameters is not checked.
+    parameters is not checked, nor one with ``*args`` or positional-only
+    parameters.
 
     Args:
         tools: Each tool's name, mapped to its function.
@@ -127,8 +128,9 @@ def input_schema(fn: Callable[..., Any]) -> dict[str, Any] | None:
     """The JSON schema of a function's keyword arguments, from its type hints.
 
     Returns:
-        None for a function without hints on its parameters, and for one whose
-        hints pydantic cannot describe.
+        None for a function without hints on its parameters, one with
+        parameters that no keyword fills (``*args``, positional-only), and one
+        whose hints pydantic cannot describe.
     """
     try:
         parameters = inspect.signature(fn).parameters.values()
@@ -136,10 +138,12 @@ def input_schema(fn: Callable[..., Any]) -> dict[str, Any] | None:
         return None
     if not any(p.annotation is not inspect.Parameter.empty for p in parameters):
         return None
+    if any(p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.POSITIONAL_ONLY) for p in parameters):
+        return None
     try:
         import pydantic
 
         schema: dict[str, Any] = pydantic.TypeAdapter(cast(Any, fn)).json_schema()
     except Exception:  # any hint pydantic cannot turn into a schema: not checked
         return None
-    return schema
+    return schema if schema.get("type") == "object" else None

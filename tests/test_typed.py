@@ -232,8 +232,15 @@ async def noop() -> None:
     return None
 
 
+def spread(first: int, *rest: int) -> int:
+    return first + sum(rest)
+
+
+
 def test_local_tools_derive_input_schemas_from_type_hints() -> None:
-    tools = LocalTools({"add": add, "unit": unit, "raw": unannotated, "noop": noop, "upper": str.upper})
+    tools = LocalTools(
+        {"add": add, "unit": unit, "raw": unannotated, "noop": noop, "upper": str.upper, "spread": spread}
+    )
     assert dict(tools.tool_schemas) == {
         "add": ToolSchemas(
             input={
