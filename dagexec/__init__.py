@@ -7,9 +7,11 @@ the :class:`LayeredExecutor` is the layer-by-layer baseline it is measured
 against.
 """
 
+from ._errors import ArgumentProblem as ArgumentProblem
 from ._errors import CycleError as CycleError
 from ._errors import DagexecError as DagexecError
 from ._errors import DuplicateTaskError as DuplicateTaskError
+from ._errors import InvalidArgumentsError as InvalidArgumentsError
 from ._errors import JournalError as JournalError
 from ._errors import JournalInUseError as JournalInUseError
 from ._errors import JournalWarning as JournalWarning
@@ -44,6 +46,8 @@ from ._results import Strategy as Strategy
 from ._results import TaskError as TaskError
 from ._results import TaskResult as TaskResult
 from ._results import TaskStatus as TaskStatus
+from ._schemas import ToolSchemas as ToolSchemas
+from ._tools import ListsSchemas as ListsSchemas
 from ._tools import ListsTools as ListsTools
 from ._tools import LocalTools as LocalTools
 from ._tools import ToolServer as ToolServer
@@ -56,6 +60,7 @@ __version__ = "0.1.0"
 __all__ = [
     "MAX_ARGUMENT_DEPTH",
     "Approver",
+    "ArgumentProblem",
     "Attempt",
     "CycleError",
     "DagexecError",
@@ -65,10 +70,12 @@ __all__ = [
     "Event",
     "EventHandler",
     "ExecutionResult",
+    "InvalidArgumentsError",
     "JournalError",
     "JournalInUseError",
     "JournalWarning",
     "LayeredExecutor",
+    "ListsSchemas",
     "ListsTools",
     "LocalTools",
     "NoSuchToolError",
@@ -89,6 +96,7 @@ __all__ = [
     "TaskStatus",
     "ToolCallError",
     "ToolError",
+    "ToolSchemas",
     "ToolServer",
     "Trigger",
     "UnknownDependencyError",

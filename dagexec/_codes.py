@@ -27,6 +27,8 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_TOOL = "unknown_tool"
     #: An ``$OUTPUT[...]`` reference could not be resolved against the actual output.
     REFERENCE_ERROR = "reference_error"
+    #: The resolved arguments do not fit the tool's input schema, so the tool was not called.
+    INVALID_ARGUMENTS = "invalid_arguments"
     #: A dependency did not succeed, so the task was skipped.
     DEPENDENCY_FAILED = "dependency_failed"
     #: The server died or the connection to it broke.

@@ -1,7 +1,8 @@
 """Every error dagexec raises on purpose, each a :class:`DagexecError` carrying its data.
 
 - :class:`WorkflowError` and its subclasses: a workflow that cannot run, found
-  before anything runs.
+  before anything runs; :class:`InvalidArgumentsError` among them, for calls
+  that do not fit their tools' schemas.
 - :class:`ToolCallError` and its subclasses: raised by tool servers to say how a
   call failed; it becomes data in the task's result, never an exception out of
   ``execute``.
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
+
+import attrs
 
 from ._codes import ErrorCode
 
@@ -110,6 +113,41 @@ class UnknownToolError(WorkflowError):
         self.missing = dict(missing)
         lines = [f"task {t!r} names unknown tool {s!r}" for t, s in self.missing.items()]
         super().__init__("; ".join(lines))
+
+
+@attrs.frozen
+class ArgumentProblem:
+    """One argument of one task that does not fit its tool's input schema.
+
+    Attributes:
+        task_id: The task.
+        path: Where in its arguments, such as ``arguments.target.timezone``.
+        problem: What the schema expects there, and what the plan gives.
+    """
+
+    task_id: str
+    path: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"task {self.task_id!r}: {self.path}: {self.problem}"
+
+
+class InvalidArgumentsError(WorkflowError):
+    """Tasks whose arguments do not fit their tools' schemas: every problem, found before any call.
+
+    Literal arguments are checked against the tool's input schema, and each
+    ``$OUTPUT[...]`` reference against the output schema of the task it reads.
+
+    Attributes:
+        problems: Every problem found, task by task, each an
+            :class:`ArgumentProblem`.
+    """
+
+    def __init__(self, problems: Sequence[ArgumentProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"arguments do not fit their tools' schemas:\n{lines}")
 
 
 class ToolCallError(DagexecError):

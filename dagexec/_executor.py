@@ -19,11 +19,18 @@ from opentelemetry.trace import TracerProvider
 
 from ._core import Approval, Rank, RetryPolicy, RunCore, Slots
 from ._driver import Approver, Driver, EagerDriver, LayeredDriver
-from ._errors import DuplicateTaskError, UnknownServerError, UnknownToolError, WorkflowError
+from ._errors import (
+    DuplicateTaskError,
+    InvalidArgumentsError,
+    UnknownServerError,
+    UnknownToolError,
+    WorkflowError,
+)
 from ._events import EventHandler
 from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
 from ._results import ExecutionResult, Strategy
-from ._tools import ListsTools, ToolServer
+from ._schemas import SchemaCheck
+from ._tools import ListsSchemas, ListsTools, ToolServer
 from ._tracing import RunTrace, tracer_for
 from ._workflow import Task, Workflow, check_dependencies
 
@@ -63,6 +70,7 @@ class _Executor:
         approve_all: bool = False,
         journal: str | os.PathLike[str] | None = None,
         tracer_provider: TracerProvider | None = None,
+        check_schemas: bool = True,
     ) -> None:
         """Set up an executor; every option after ``servers`` is keyword-only.
 
@@ -75,8 +83,9 @@ class _Executor:
             task_timeout: Seconds each call of a task may take before it fails with
                 ``timeout``; a task's own ``timeout`` overrides it. None: no limit.
             retries: Extra calls after a failed one (``tool_error``,
-                ``server_error`` or ``timeout``; never after ``reference_error`` or
-                ``unknown_tool``); a task's own ``retries`` overrides it.
+                ``server_error`` or ``timeout``; never after ``reference_error``,
+                ``invalid_arguments`` or ``unknown_tool``); a task's own ``retries``
+                overrides it.
             retry_delay: Seconds before the first retry; it doubles for each next
                 one, up to ``retry_max_delay``.
             retry_max_delay: The longest delay between two calls of a task.
@@ -105,6 +114,13 @@ class _Executor:
             tracer_provider: The OpenTelemetry tracer provider each run makes
                 its spans with (a span per run, one per task); None: the global
                 one. Without one set, runs make no spans at all.
+            check_schemas: Check each task against the schemas its server
+                publishes (:class:`~dagexec.ListsSchemas`: MCP servers, and
+                :class:`~dagexec.LocalTools` with type hints): the whole plan
+                before anything runs, and each task's resolved arguments before
+                its call (a mismatch fails the task with ``invalid_arguments``,
+                uncalled). False: no check, for servers whose schemas are looser
+                than what they accept.
 
         Raises:
             ValueError: An option is out of range.
@@ -138,6 +154,10 @@ class _Executor:
             raise TypeError(f"tracer_provider must be an OpenTelemetry TracerProvider, not {kind}")
         self.servers = servers
         self._listed = {name: s.tool_names for name, s in servers.items() if isinstance(s, ListsTools)}
+        published = {name: s.tool_schemas for name, s in servers.items() if isinstance(s, ListsSchemas)}
+        schemas = SchemaCheck(published) if check_schemas else None
+        # None when no tool has a schema: then the checks cost nothing at all.
+        self._schemas = schemas if schemas else None
         limited = max_concurrency is not None or bool(server_limits)
         # The concurrency slots every run of this executor shares (None: no limits).
         self._slots = Slots(max_concurrency, server_limits) if limited else None
@@ -152,13 +172,21 @@ class _Executor:
         self._journal = journal
         self._tracer_provider = tracer_provider
 
-    def check(self, tasks: Iterable[Task]) -> None:
-        """Check tasks against the executor: servers and tools it has, approvals it can give.
+    def check(self, tasks: Iterable[Task], *, earlier: Callable[[str], Task | None] | None = None) -> None:
+        """Check tasks against the executor: servers and tools it has, their schemas, approvals it can give.
+
+        Args:
+            tasks: The tasks to check (a workflow's, or one added to a run).
+            earlier: Gives the task of an id that a reference names, for tasks
+                outside ``tasks`` (those added to a run before); by default,
+                references are looked up among ``tasks``.
 
         Raises:
             UnknownServerError: Tasks name servers the executor was not given; all
                 are named.
             UnknownToolError: Tasks name tools that their server does not list.
+            InvalidArgumentsError: Tasks' arguments do not fit their tools'
+                schemas; every problem is named (unless ``check_schemas=False``).
             WorkflowError: A task needs approval and the executor has no approver.
         """
         tasks = list(tasks)
@@ -171,6 +199,13 @@ class _Executor:
         }
         if unknown_tools:
             raise UnknownToolError(unknown_tools)
+        if self._schemas is not None:
+            if earlier is None:
+                by_id = {t.id: t for t in tasks}
+                earlier = by_id.get
+            problems = self._schemas.plan_problems(tasks, earlier)
+            if problems:
+                raise InvalidArgumentsError(problems)
         if self._approve is None:
             for task in tasks:
                 if task.approval:
@@ -212,6 +247,8 @@ class _Executor:
         Raises:
             UnknownServerError: Tasks name servers the executor was not given.
             UnknownToolError: Tasks name tools their server does not list.
+            InvalidArgumentsError: Tasks' arguments do not fit their tools'
+                schemas (every problem named).
             WorkflowError: Tasks need approval and there is no approver.
             JournalError: The journal cannot be opened or written (checked
                 before any call).
@@ -269,6 +306,8 @@ class _Executor:
                 was not given.
             UnknownToolError: Tasks of ``workflow`` name tools their server does
                 not list.
+            InvalidArgumentsError: Tasks of ``workflow`` have arguments that do
+                not fit their tools' schemas (every problem named).
             WorkflowError: Tasks of ``workflow`` need approval and there is no
                 approver.
             JournalError: The journal cannot be opened or written (checked
@@ -325,6 +364,7 @@ class _Executor:
             approval=self._approval,
             reusable=journal.reusable if journal is not None else None,
             events=on_event is not None or tracer is not None,
+            check_arguments=self._schemas.call_problems if self._schemas is not None else None,
         )
         trace = None if tracer is None else RunTrace(tracer, core.records, strategy=self.strategy, run_name=run_name)
         return self._driver(
@@ -378,8 +418,9 @@ class Run:
 
         Raises:
             WorkflowError: The task is invalid alone or against the run (its
-                shape, a repeated id, an unknown dependency, server or tool); the
-                run and its other tasks go on untouched.
+                shape, a repeated id, an unknown dependency, server or tool,
+                arguments that do not fit its tool's schemas); the run and its
+                other tasks go on untouched.
             RuntimeError: The run's block was left.
         """
         driver = self._driver
@@ -391,7 +432,7 @@ class Run:
         if task.id in records:
             raise DuplicateTaskError([task.id])
         check_dependencies(task, records)
-        self._executor.check((task,))
+        self._executor.check((task,), earlier=lambda task_id: records[task_id].task)
         driver.add(task)
         return task
 

@@ -43,6 +43,7 @@ from ._config import StdioServerConfig as StdioServerConfig
 from ._errors import NoSuchToolError, ServerError, ToolCallError, ToolError, describe
 from ._errors import ServerConfigError as ServerConfigError
 from ._errors import ServerStartError as ServerStartError
+from ._schemas import ToolSchemas
 from ._tools import ToolServer
 
 try:
@@ -87,6 +88,9 @@ class MCPToolServer:
     reply was lost (an HTTP response stream that dropped, a reply that is not
     valid UTF-8), the next call goes through.
 
+    It publishes each tool's ``inputSchema`` and ``outputSchema`` as listed
+    (:attr:`tool_schemas`), so that executors check plans against them.
+
     Attributes:
         name: The server's name in the config.
         tools: The tools it listed, by name (``mcp_types.Tool``).
@@ -95,6 +99,9 @@ class MCPToolServer:
     def __init__(self, name: str, client: Client, tools: list[mcp_types.Tool]) -> None:
         self.name = name
         self.tools = {tool.name: tool for tool in tools}
+        self._schemas = {
+            tool.name: ToolSchemas(input=tool.input_schema, output=tool.output_schema) for tool in tools
+        }
         self._client = client
         self._link = _Link()  # its transport's, set by _serve_mcp
         self._gone: str | None = None
@@ -107,6 +114,11 @@ class MCPToolServer:
     def tool_names(self) -> frozenset[str]:
         """The names of the tools the server listed when it started."""
         return frozenset(self.tools)
+
+    @property
+    def tool_schemas(self) -> dict[str, ToolSchemas]:
+        """Each tool's input and output schema, as the server listed them when it started."""
+        return self._schemas
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         """Call tool ``name`` on the server.

@@ -168,6 +168,10 @@ def toolbox(marker: str = "") -> dict[str, Any]:
     return {"command": sys.executable, "args": [TOOLBOX, *([marker] if marker else [])]}
 
 
+#: An SDK server whose tools declare nested input and output schemas ($defs, an enum).
+TYPED = {"command": sys.executable, "args": [str(Path(__file__).parent / "servers" / "typed.py")]}
+
+
 #: A raw JSON-RPC server (no SDK) that misbehaves on purpose, over stdio or HTTP.
 RAW = str(Path(__file__).parent / "servers" / "raw.py")
 

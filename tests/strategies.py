@@ -106,3 +106,73 @@ def random_dag(rnd: random.Random, max_tasks: int = 25) -> DrawnDag:
         tid: tuple(rnd.sample(ids[max(0, i - 8) : i], min(i, 8, rnd.randint(0, 3)))) for i, tid in enumerate(ids)
     }
     return DrawnDag(tuple(ids), deps, {tid: rnd.randint(1, 20) / 10 for tid in ids}, frozenset())
+
+
+# -- JSON values and the schemas of typed tools --------------------------------------------
+
+#: Keys that schemas and values share, so that drawn values often meet drawn schemas.
+_KEYS = st.sampled_from(["a", "b", "c"])
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.sampled_from([0.0, 1.0, 1.5, -2.5])
+    | st.sampled_from(["", "x", "ab", "a1"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+    max_leaves=8,
+)
+"""Small JSON values: ``1`` and ``1.0``, ``True`` and ``1``, empty and nested containers."""
+
+_SAMPLE_SCALARS: list[Any] = [None, True, False, 0, 1, -1, 2, 1.0, 0.0, 1.5, 0.5, "", "x", "ab", "a1", "1"]
+#: Values to try every drawn schema on: each scalar alone, in a list, and under each key.
+SAMPLE_VALUES: list[Any] = [
+    *_SAMPLE_SCALARS,
+    *([v] for v in _SAMPLE_SCALARS),
+    *({key: v} for key in ("a", "b", "c", "thing") for v in _SAMPLE_SCALARS),
+    [],
+    {},
+    [1, "x"],
+    {"a": 1, "b": "x"},
+    {"a": {"a": 1}},
+    {"a": [1]},
+    {"thing": {"a": 1}},
+    {"thing": {"a": "x", "b": None}},
+    {"a": 1, "b": 2, "c": 3},
+]
+
+_TYPES = st.sampled_from(["string", "integer", "number", "boolean", "null", "array", "object"])
+_SCALARS = st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from([1.0, 0.5, "x", "ab"])
+
+
+@st.composite
+def json_schemas(draw: st.DrawFn, depth: int = 2, root: bool = True) -> dict[str, Any]:
+    """A schema of the keywords that tools' input schemas use most, ``$defs`` and ``$ref`` among them."""
+    schema: dict[str, Any] = {}
+    if draw(st.booleans()):
+        schema["type"] = draw(_TYPES | st.lists(_TYPES, min_size=1, max_size=3, unique=True))
+    if draw(st.integers(0, 5)) == 0:
+        schema["enum"] = draw(st.lists(_SCALARS, min_size=1, max_size=3))
+    if draw(st.integers(0, 7)) == 0:
+        schema["const"] = draw(_SCALARS)
+    for key, values in (
+        ("minimum", st.integers(-1, 1)), ("exclusiveMaximum", st.sampled_from([1, 1.5])),
+        ("minLength", st.integers(0, 2)), ("maxItems", st.integers(0, 2)),
+        ("pattern", st.sampled_from(["^a", "[0-9]"])),
+    ):  # fmt: skip
+        if draw(st.integers(0, 5)) == 0:
+            schema[key] = draw(values)
+    if depth > 0:
+        if draw(st.booleans()):
+            schema["properties"] = draw(st.dictionaries(_KEYS, json_schemas(depth - 1, root=False), max_size=3))
+            schema["required"] = draw(st.lists(_KEYS, max_size=2, unique=True))
+            schema["additionalProperties"] = draw(st.booleans() | json_schemas(depth - 1, root=False))
+        if draw(st.integers(0, 3)) == 0:
+            schema["items"] = draw(json_schemas(depth - 1, root=False))
+        if draw(st.integers(0, 4)) == 0:
+            branches = st.lists(json_schemas(depth - 1, root=False), min_size=1, max_size=2)
+            schema["anyOf" if draw(st.booleans()) else "allOf"] = draw(branches)
+        if root and draw(st.integers(0, 3)) == 0:
+            schema["$defs"] = {"Thing": draw(json_schemas(depth - 1, root=False))}
+            schema["properties"] = {**schema.get("properties", {}), "thing": {"$ref": "#/$defs/Thing"}}
+    return schema

@@ -29,6 +29,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert "traced: execute with an OpenTelemetry SDK tracer provider" in run.stdout
     assert "3. real MCP latency" in run.stdout
     assert "4. 8 CPU-bound calls" in run.stdout
+    assert "5. schema checks" in run.stdout
     data: dict[str, Any] = json.loads(out.read_text())
     return data
 
@@ -103,6 +104,18 @@ def test_dask_part(report: dict[str, Any]) -> None:
     assert (dask["calls"], dask["workers"], dask["runs"], dask["noop_calls"]) == (8, 2, 1, 50)
     assert dask["threads_wall"] > 0 and dask["cluster_wall"] > 0
     assert dask["noop_ms_per_call_one_at_a_time"] > 0 and dask["bare_dask_ms_per_call_one_at_a_time"] > 0
+
+
+@pytest.mark.slow
+def test_schema_check_part(report: dict[str, Any]) -> None:
+    schemas = report["schemas"]
+    assert set(schemas) == {"tasks", "runs", "referencing_tasks", "plan_us_per_task", "call_us_per_task",
+                            "total_us_per_task", "within_20us", "no_schema_us_per_task",
+                            "no_schema_unchecked_us_per_task"}  # fmt: skip
+    assert (schemas["tasks"], schemas["referencing_tasks"], schemas["runs"]) == (10_000, 5_000, 5)
+    assert schemas["call_us_per_task"] > 0
+    assert schemas["total_us_per_task"] == pytest.approx(schemas["plan_us_per_task"] + schemas["call_us_per_task"])
+    assert schemas["within_20us"] is (schemas["total_us_per_task"] <= 20.0)
 
 
 def test_dag_families() -> None:

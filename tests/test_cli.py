@@ -108,7 +108,7 @@ def test_failed_tasks_exit_1_and_every_status_is_shown(tmp_path: Path) -> None:
             "tasks": [
                 {"id": "ok", "tool": "box:echo", "arguments": {"text": "fine"}},
                 {"id": "bad", "tool": "box:fail", "arguments": {"message": "nope"}},
-                {"id": "after", "tool": "box:echo", "arguments": {"text": "$OUTPUT[bad]"}},
+                {"id": "after", "tool": "box:echo", "arguments": {"text": "$OUTPUT[bad].result"}},
             ]
         },
     )
@@ -781,6 +781,25 @@ def test_validate_with_servers_checks_every_tool_against_them(tmp_path: Path) ->
     out = dagexec("validate", good, "--servers", servers)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0] == "valid: 2 tasks in 2 layers"
+    assert out.stdout.splitlines()[-1] == (
+        f"checked against {servers}: every task's tool is listed by its server, "
+        "and its arguments fit the schemas the tools publish"
+    )
+    # The arguments are checked against the tools' schemas (echo takes a string
+    # "text"), every problem at once; --no-schema-check leaves them unchecked.
+    typo = write(tmp_path / "typo.json", {"tasks": [
+        {"id": "a", "tool": "box:echo", "arguments": {"text": 3}},
+        {"id": "b", "tool": "box:echo", "arguments": {"txt": "x"}},
+    ]})  # fmt: skip
+    out = dagexec("validate", typo, "--servers", servers)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == (
+        "error: arguments do not fit their tools' schemas:\n"
+        "  task 'a': arguments.text: expected a string, got the number 3\n"
+        "  task 'b': arguments.text: missing (required)\n"
+    )
+    out = dagexec("validate", typo, "--servers", servers, "--no-schema-check")
+    assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1] == f"checked against {servers}: every task's tool is listed by its server"
     bad = write(tmp_path / "bad.json", {"tasks": [
         {"id": "a", "tool": "box:echo", "arguments": {"text": "x"}},

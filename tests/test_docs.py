@@ -29,7 +29,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     for page in ("index", "quickstart", "concepts", "workflows", "mcp", "controls", "live", "scaling", "failures", "cli",
-                 "benchmarks", "api"):  # fmt: skip
+                 "benchmarks", "api", "typed"):  # fmt: skip
         assert (tmp_path / f"{page}.html").exists(), page
     concepts = (tmp_path / "concepts.html").read_text()
     assert "demo-timelines.svg" in concepts
@@ -91,6 +91,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
         "journal.py",
         "stopping.py",
         "priority.py",
+        "typed.py",
         pytest.param("scaling.py", marks=pytest.mark.slow),  # a Dask cluster
     ],
 )
@@ -146,6 +147,9 @@ def test_example_scripts_run(example: str) -> None:
         ]
     elif example == "scaling.py":
         assert out.stdout == "primes: 103988\n"
+    elif example == "typed.py":
+        # What the page shows is what the script prints.
+        assert out.stdout == (EXAMPLES / "typed.out").read_text()
     else:
         assert out.stdout.startswith("tools: convert_time, get_current_time\n")
         assert re.search(r"noon UTC in Paris: \d{4}-\d\d-\d\dT13:00:00\+01:00|T14:00:00\+02:00", out.stdout)

@@ -63,7 +63,8 @@ async def test_outputs_errors_and_concurrency_over_one_session() -> None:
     )
     with trio.fail_after(60):
         async with open_servers({"mcpServers": {"box": toolbox()}}) as servers:
-            result = await EagerExecutor(servers).execute(workflow)
+            # Unchecked, so that bad_args reaches the server, which refuses it itself.
+            result = await EagerExecutor(servers, check_schemas=False).execute(workflow)
     # The five calls ran side by side over the one session: each answered, so all met.
     assert [result[f"s{i}"].output for i in range(5)] == [{"value": f"v{i}", "met": 5} for i in range(5)]
     assert result["echo"].output == {"result": "v0"}

@@ -118,6 +118,10 @@ class RunCore:
         events: Collect :class:`~dagexec.TaskStarted` and the other events in
             :attr:`events` for the driver to hand on.
         randomness: Draws the jitter of retry waits, in [0, 1).
+        check_arguments: Says what is wrong with a task's resolved arguments
+            (None: nothing), before its call; None: no check. Only tasks with
+            references or escapes are checked: the others' arguments were
+            checked before the run, as they are.
     """
 
     def __init__(
@@ -132,6 +136,7 @@ class RunCore:
         reusable: Reusable | None = None,
         events: bool = False,
         randomness: Callable[[], float] = random.random,
+        check_arguments: Callable[[Task, dict[str, Any]], str | None] | None = None,
     ) -> None:
         #: Handed back by ``slots.grant()`` beside each of this run's calls, so
         #: that whoever grants can tell whose call got a slot: the run's driver.
@@ -144,6 +149,7 @@ class RunCore:
         self._approval = approval
         self._reusable = reusable
         self._randomness = randomness
+        self._check_arguments = check_arguments
         self.records: dict[str, TaskRecord] = {}  # in the order added
         self._ready: list[TaskRecord] = []
         self._unfinished = 0
@@ -198,10 +204,12 @@ class RunCore:
         return ready
 
     def begin(self, record: TaskRecord, now: float) -> None:
-        """Start a ready task: resolve its arguments, then reuse, ask, wait or call.
+        """Start a ready task: resolve and check its arguments, then reuse, ask, wait or call.
 
-        A task whose references cannot be resolved fails here; one whose call
-        the journal holds a success of ends here, with that output.
+        A task whose references cannot be resolved fails here (``reference_error``),
+        and so does one whose resolved arguments do not fit its tool's input
+        schema (``invalid_arguments``); one whose call the journal holds a
+        success of ends here, with that output.
         """
         if record.phase is not READY:
             return  # the run was stopped after the task was handed out
@@ -213,6 +221,12 @@ class RunCore:
             record.started_at = now
             self._finish(record, _ERROR, TaskError(ErrorCode.REFERENCE_ERROR, str(exc)), now)
             return
+        if self._check_arguments is not None and task.needs_resolving:
+            problem = self._check_arguments(task, record.arguments)
+            if problem is not None:
+                record.started_at = now
+                self._finish(record, _ERROR, TaskError(ErrorCode.INVALID_ARGUMENTS, problem), now)
+                return
         if self._reusable is not None:
             record.digest = arguments_hash(task.tool, record.arguments)
             found, output = self._reusable(task.id, task.tool, record.digest)

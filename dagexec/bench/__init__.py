@@ -1,8 +1,9 @@
 """``dagexec bench``: the benchmark harness, and the MCP server it measures.
 
 The harness (:func:`run_bench` and its parts) measures eager against layered
-and against the physical limits; ``python -m dagexec.bench.server`` runs its
-MCP server (a tool that sleeps, over stdio; the ``mcp`` extra).
+and against the physical limits, and what the schema checks cost;
+``python -m dagexec.bench.server`` runs its MCP server (a tool that sleeps and
+two typed tools, over stdio; the ``mcp`` extra).
 """
 
 from ._harness import MAKESPAN_FAMILIES as MAKESPAN_FAMILIES
@@ -11,6 +12,7 @@ from ._harness import bench_dask as bench_dask
 from ._harness import bench_makespan as bench_makespan
 from ._harness import bench_mcp as bench_mcp
 from ._harness import bench_overhead as bench_overhead
+from ._harness import bench_schemas as bench_schemas
 from ._harness import chain_dag as chain_dag
 from ._harness import cpu_work as cpu_work
 from ._harness import machine as machine
@@ -20,6 +22,7 @@ from ._harness import noop_tool as noop_tool
 from ._harness import overhead_family as overhead_family
 from ._harness import random_dag as random_dag
 from ._harness import run_bench as run_bench
+from ._harness import typed_plan as typed_plan
 from ._harness import wide_dag as wide_dag
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "bench_makespan",
     "bench_mcp",
     "bench_overhead",
+    "bench_schemas",
     "chain_dag",
     "cpu_work",
     "machine",
@@ -38,5 +42,6 @@ __all__ = [
     "overhead_family",
     "random_dag",
     "run_bench",
+    "typed_plan",
     "wide_dag",
 ]

@@ -595,6 +595,7 @@ def executor_options(args: argparse.Namespace) -> dict[str, Any]:
         "task_timeout": args.task_timeout,
         "retries": args.retries,
         "fail_fast": args.fail_fast,
+        "check_schemas": not args.no_schema_check,
     }
 
 
@@ -654,10 +655,14 @@ async def cmd_validate(args: argparse.Namespace, console: Console, interruption:
     workflow = load_workflow(args.workflow)
     if args.servers:
         async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
-            EagerExecutor(servers, approve=_never_asked).check(workflow.tasks)
+            executor = EagerExecutor(servers, approve=_never_asked, check_schemas=not args.no_schema_check)
+            executor.check(workflow.tasks)
     console.print(_render.validation_report(workflow))
     if args.servers and workflow.tasks:
-        console.print(f"checked against {args.servers}: every task's tool is listed by its server", highlight=False)
+        checked = "every task's tool is listed by its server"
+        if not args.no_schema_check:
+            checked += ", and its arguments fit the schemas the tools publish"
+        console.print(f"checked against {printable(args.servers)}: {checked}", highlight=False)
     return 0
 
 
@@ -797,6 +802,14 @@ def add_servers(parser: argparse.ArgumentParser, *, required: bool = True) -> No
     )
 
 
+def add_schema_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-schema-check",
+        action="store_true",
+        help="do not check the plan against the schemas its tools publish (for servers that accept more)",
+    )
+
+
 def add_plot(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--plot", metavar="OUT.svg", help="save the timelines as a picture (SVG, PNG, PDF; the plot extra)"
@@ -831,6 +844,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--approve", action="store_true", help='ask at the terminal before each call of a task with "approval": true'
     )
     run.add_argument("--approve-all", action="store_true", help="ask before every call")
+    add_schema_check(run)
     add_controls(run)
     add_plot(run)
     add_otel_flag(run)
@@ -839,11 +853,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a workflow without running it", parents=[common])
     validate.add_argument("workflow", metavar="WORKFLOW.json")
     add_servers(validate, required=False)
+    add_schema_check(validate)
     validate.set_defaults(handler=cmd_validate)
 
     comp = commands.add_parser("compare", help="run a workflow layered, then eager, side by side", parents=[common])
     comp.add_argument("workflow", metavar="WORKFLOW.json")
     add_servers(comp)
+    add_schema_check(comp)
     comp.add_argument("--json", metavar="OUT.json", help="write both results as JSON")
     add_controls(comp)
     add_plot(comp)
@@ -864,8 +880,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--part",
         action="append",
-        choices=["makespan", "overhead", "mcp", "dask"],
-        help="run only this part (repeatable); all four by default",
+        choices=["makespan", "overhead", "mcp", "dask", "schemas"],
+        help="run only this part (repeatable); all five by default",
     )
     bench.add_argument("--json", metavar="OUT.json", help="write every figure as JSON")
     bench.set_defaults(handler=cmd_bench)

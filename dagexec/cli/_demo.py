@@ -94,7 +94,7 @@ def demo_servers(speed: float = 1.0) -> dict[str, LocalTools]:
         await wait(LATENCY["summarize_long" if detail == "long" else "summarize"])
         return f"{detail} summary of {text}"
 
-    async def extract_entities(text: str) -> dict[str, list[str]]:
+    async def extract_entities(text: str | list[str]) -> dict[str, list[str]]:
         await wait(LATENCY["extract_entities"])
         return {"names": ["trio", "MCP"]}
 

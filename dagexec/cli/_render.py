@@ -401,4 +401,25 @@ def bench_report(report: dict[str, Any]) -> RenderableType:
                 f"(Dask's own submit and result: {d['bare_dask_ms_per_call_one_at_a_time']:.1f} ms)"
             )
             parts.append(table)
+    if "schemas" in report:
+        sc = report["schemas"]
+        if "skipped" in sc:
+            parts.append(Text(f"5. schema checks: skipped ({sc['skipped']})"))
+        else:
+            table = Table(
+                title=(
+                    f"5. schema checks: a {sc['tasks']:,}-task plan on one stdio server's typed tools, "
+                    f"{sc['referencing_tasks']:,} with references (median of {sc['runs']})"
+                ),
+                title_justify="left",
+            )
+            for heading in ("check", "µs/task"):
+                table.add_column(heading, justify="left" if heading == "check" else "right")
+            table.add_row("before the run (the whole plan)", f"{sc['plan_us_per_task']:.1f}")
+            table.add_row("before each call (resolved arguments)", f"{sc['call_us_per_task']:.1f}")
+            table.add_row("together", f"{sc['total_us_per_task']:.1f}")
+            table.add_row("tools without schemas: check()", f"{sc['no_schema_us_per_task']:.2f}")
+            table.add_row("   the same, check_schemas=False", f"{sc['no_schema_unchecked_us_per_task']:.2f}")
+            table.caption = f"within 20 µs per task: {'yes' if sc['within_20us'] else 'NO'}"
+            parts.append(table)
     return Group(*parts)
