@@ -57,7 +57,7 @@ class ListsSchemas(Protocol):
         ...
 
 
-class LocalTools:
+class LocalTools(ToolServer):
     """Plain Python callables served as tools, arguments passed as keywords.
 
     Async functions are awaited in the run's trio loop. Sync functions run in a

@@ -56,6 +56,13 @@ def _check_estimate(instance: object, attribute: attrs.Attribute[float], value: 
         raise Invalid(f"estimate must be a finite number >= 0, not {value!r}")
 
 
+def _id_tuple(ids: Iterable[str]) -> tuple[str, ...]:
+    """``depends_on`` as given (a list, a tuple, ...) as a tuple; a lone string is refused, not split."""
+    if isinstance(ids, str):
+        raise TypeError(f"depends_on must be a list of task ids, not the string {ids!r}")
+    return tuple(ids)
+
+
 @attrs.frozen(kw_only=True)
 class Task:
     """One tool call of a workflow.
@@ -69,8 +76,9 @@ class Task:
             :data:`~dagexec.MAX_ARGUMENT_DEPTH` levels; strings may hold
             ``$OUTPUT[...]`` references to earlier tasks' outputs, and
             ``$$OUTPUT[`` for the text ``$OUTPUT[``.
-        depends_on: Ids of the tasks that must succeed first. A reference in the
-            arguments implies a dependency too.
+        depends_on: Ids of the tasks that must succeed first, in any sequence
+            (kept as a tuple; a lone string is a ``TypeError``). A reference in
+            the arguments implies a dependency too.
         timeout: Seconds each attempt may take; the executor's ``task_timeout``
             when None.
         retries: Extra attempts after a failed one; the executor's ``retries``
@@ -86,7 +94,7 @@ class Task:
     id: str = attrs.field(validator=_check_id)
     tool: str = attrs.field(validator=_check_tool)
     arguments: Mapping[str, Any] = attrs.field(factory=dict)
-    depends_on: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    depends_on: tuple[str, ...] = attrs.field(default=(), converter=_id_tuple)
     timeout: float | None = attrs.field(default=None, validator=_check_positive)
     retries: int | None = attrs.field(default=None, validator=_check_retries)
     trigger: Trigger = attrs.field(default="all_success", validator=_check_trigger)

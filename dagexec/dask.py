@@ -57,7 +57,7 @@ def _apply(fn: Callable[..., Any], arguments: dict[str, Any]) -> Any:
     return fn(**arguments)
 
 
-class DaskTools:
+class DaskTools(ToolServer):
     """Python callables served as tools, each call a future on a Dask cluster.
 
     Waiting for a future never blocks the trio loop: the future's done callback

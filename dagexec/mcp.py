@@ -72,7 +72,7 @@ __all__ = [
 # -- the tool server -----------------------------------------------------------------------
 
 
-class MCPToolServer:
+class MCPToolServer(ToolServer):
     """One connected MCP server, as a tool server for the executors.
 
     Every task on this server shares its session; their calls run concurrently

@@ -45,6 +45,14 @@ def test_arguments_and_depends_on_default_to_empty() -> None:
     assert task.depends_on == ()
 
 
+def test_depends_on_takes_any_sequence_of_ids_but_not_a_string() -> None:
+    assert Task(id="a", tool="s:t", depends_on=["b", "c"]).depends_on == ("b", "c")
+    assert Task(id="a", tool="s:t", depends_on=("b",)).depends_on == ("b",)
+    # A lone string would be split into one-letter ids.
+    with pytest.raises(TypeError, match=r"^depends_on must be a list of task ids, not the string 'bc'$"):
+        Task(id="a", tool="s:t", depends_on="bc")
+
+
 def test_to_dict_round_trips() -> None:
     workflow = Workflow.from_json(SEED_EXAMPLE)
     data = workflow.to_dict()

@@ -1,5 +1,7 @@
 """Approval before a tool runs: a human (here, a rule) says yes or no to each gated call."""
 
+from typing import Any
+
 import trio
 
 from dagexec import EagerExecutor, LocalTools, Task, Workflow
@@ -14,7 +16,7 @@ async def draft(topic: str) -> str:
     return f"A short note on {topic}."
 
 
-async def approve(task: Task, arguments: dict) -> bool | str:
+async def approve(task: Task, arguments: dict[str, Any]) -> bool | str:
     # A real approver would ask a person; it sees the resolved arguments.
     if arguments["to"].endswith("@example.com"):
         return True

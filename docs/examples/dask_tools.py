@@ -1,5 +1,8 @@
 """CPU-bound tools for the scaling example. Workers import this module, so it is a file of its own."""
 
+from collections.abc import Callable
+from typing import Any
+
 
 def count_primes(below: int) -> int:
     """Pure Python: it holds the interpreter lock the whole time."""
@@ -15,4 +18,4 @@ def total(counts: list[int]) -> int:
     return sum(counts)
 
 
-TOOLS = {"count_primes": count_primes, "total": total}
+TOOLS: dict[str, Callable[..., Any]] = {"count_primes": count_primes, "total": total}

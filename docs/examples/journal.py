@@ -8,7 +8,7 @@ import trio
 
 from dagexec import EagerExecutor, LocalTools, Workflow
 
-calls = []
+calls: list[str] = []
 
 
 async def fetch(url: str) -> str:

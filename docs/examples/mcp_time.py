@@ -4,7 +4,7 @@ import sys
 
 import trio
 
-from dagexec import EagerExecutor, Workflow
+from dagexec import EagerExecutor, ListsTools, Workflow
 from dagexec.servers import open_servers
 
 CONFIG = {
@@ -34,7 +34,9 @@ workflow = Workflow.from_dict(
 
 async def main() -> None:
     async with open_servers(CONFIG) as servers:
-        print("tools:", ", ".join(sorted(servers["time"].tool_names)))
+        time = servers["time"]
+        assert isinstance(time, ListsTools)  # an MCP server lists its tools
+        print("tools:", ", ".join(sorted(time.tool_names)))
         result = await EagerExecutor(servers).execute(workflow)
     print("noon UTC in Paris:", result["paris"].output["target"]["datetime"])
 

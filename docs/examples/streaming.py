@@ -1,5 +1,8 @@
 """A plan that streams in: tasks start while the planner is still writing the rest."""
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 import trio
 
 from dagexec import EagerExecutor, LocalTools
@@ -15,7 +18,7 @@ async def summarize(texts: list[str]) -> str:
     return f"{len(texts)} hits summarized"
 
 
-async def planner():  # stands in for an LLM that emits one task at a time
+async def planner() -> AsyncIterator[dict[str, Any]]:  # stands in for an LLM that emits one task at a time
     yield {"id": "news", "tool": "web:search", "arguments": {"query": "trio"}}
     await trio.sleep(0.2)  # the planner thinks; the search already runs
     yield {"id": "papers", "tool": "web:search", "arguments": {"query": "DAG scheduling"}}

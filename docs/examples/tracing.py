@@ -77,6 +77,12 @@ def describe(span: ReadableSpan) -> str:
     return " ".join([span.name, *(str(value) for value in found if value is not None)])
 
 
+def times(span: ReadableSpan) -> tuple[int, int]:
+    """A finished span's start and end, in nanoseconds."""
+    assert span.start_time is not None and span.end_time is not None
+    return span.start_time, span.end_time
+
+
 def draw(spans: list[ReadableSpan], path: str) -> None:
     """A Gantt chart of the trace: a row per span, indented by depth, calls marked on their task's row."""
     import matplotlib
@@ -85,12 +91,12 @@ def draw(spans: list[ReadableSpan], path: str) -> None:
     from matplotlib.figure import Figure
 
     rows = tree(spans)
-    start = rows[0][1].start_time
+    start = times(rows[0][1])[0]
     figure = Figure(figsize=(8.0, 0.8 + 0.3 * len(rows)), layout="constrained")
     ax = figure.subplots()
     for row, (depth, span) in enumerate(rows):
         attributes = span.attributes or {}
-        begin, end = (span.start_time - start) / 1e9, (span.end_time - start) / 1e9
+        begin, end = ((t - start) / 1e9 for t in times(span))
         if span.name == "dagexec run":
             color = "#7f7f7f"
         elif span.kind is trace.SpanKind.CLIENT:
