@@ -30,6 +30,7 @@ from .helpers import (
     read_only_journal,
     serving_http,
     toolbox_servers,
+    wf,
     write,
 )
 
@@ -1039,3 +1040,27 @@ def test_validate_summarizes_a_large_workflow(tmp_path: Path) -> None:
     assert "the first 50 of 100 layers" in lines and "the first 50 of 100000 tasks" in lines
     chain = [f"t{layer}_0" for layer in range(100)]
     assert lines[-1] == f"longest chain (100 tasks): {' -> '.join(chain[:20])} -> ... -> {' -> '.join(chain[-20:])}"
+
+
+async def test_picture_titles_say_what_speedup_is_and_give_layers_only_to_a_layered_run(autojump_clock: Any) -> None:
+    from dagexec import EagerExecutor, LayeredExecutor, LocalTools
+    from dagexec.plot import timeline_figure
+
+    async def nap(seconds: float) -> float:
+        import trio
+
+        await trio.sleep(seconds)
+        return seconds
+
+    workflow = wf(
+        {"id": "a", "tool": "s:nap", "arguments": {"seconds": 1}},
+        {"id": "b", "tool": "s:nap", "arguments": {"seconds": 3}},
+        {"id": "c", "tool": "s:nap", "arguments": {"seconds": 1}, "depends_on": ["a"]},
+    )
+    servers = {"s": LocalTools({"nap": nap})}
+    runs = [await LayeredExecutor(servers).execute(workflow), await EagerExecutor(servers).execute(workflow)]
+    titles = [axes.get_title(loc="left") for axes in timeline_figure(runs).axes]
+    assert titles == [
+        "layered: 4.00 s in 2 layers, 1.25x as fast as one call at a time",
+        "eager: 3.00 s, 1.67x as fast as one call at a time",
+    ]
