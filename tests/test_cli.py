@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import re
-import select
 import signal
 import sqlite3
 import subprocess
@@ -21,6 +20,7 @@ import pytest
 
 from .helpers import (
     ENV,
+    ON_A_TERMINAL,
     RAW,
     ROOT,
     TOOLBOX,
@@ -28,6 +28,7 @@ from .helpers import (
     journal_held,
     processes_with,
     read_only_journal,
+    read_until,
     serving_http,
     toolbox_servers,
     wf,
@@ -493,34 +494,6 @@ def test_interactive_approval(tmp_path: Path) -> None:
     assert out.stdout.count("go ahead? [y/N]") == 2
 
 
-# Makes the pseudo-terminal on its stderr the controlling terminal of a new session, with
-# Ctrl-C as its interrupt character, then becomes `python -m dagexec ARGS`.
-_ON_A_TERMINAL = """
-import fcntl, os, sys, termios
-fcntl.ioctl(2, termios.TIOCSCTTY, 0)
-attrs = termios.tcgetattr(2)
-attrs[3] |= termios.ISIG | termios.ICANON
-attrs[6][termios.VINTR] = b"\\x03"
-termios.tcsetattr(2, termios.TCSANOW, attrs)
-os.execv(sys.executable, [sys.executable, "-m", "dagexec", *sys.argv[1:]])
-"""
-
-
-def _read_until(master: int, text: str, seen: bytearray, seconds: float) -> bool:
-    """Read the terminal into ``seen`` until ``text`` shows (True) or it closes or time runs out (False)."""
-    deadline = time.monotonic() + seconds
-    while text.encode() not in seen and time.monotonic() < deadline:
-        if select.select([master], [], [], 0.1)[0]:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: every end of the terminal is closed
-                return False
-            if not chunk:
-                return False
-            seen += chunk
-    return text.encode() in seen
-
-
 @pytest.mark.parametrize("plan_on_stdin", [False, True])
 def test_ctrl_c_at_the_approval_prompt_exits_130_at_once(tmp_path: Path, plan_on_stdin: bool) -> None:
     marker = f"marker-{uuid.uuid4()}"
@@ -533,7 +506,7 @@ def test_ctrl_c_at_the_approval_prompt_exits_130_at_once(tmp_path: Path, plan_on
     plan = "-" if plan_on_stdin else write(tmp_path / "wf.json", {"tasks": tasks})
     master, terminal = os.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-c", _ON_A_TERMINAL, "run", plan, "--servers", servers, "--approve", "--json", out_json],
+        [sys.executable, "-c", ON_A_TERMINAL, "run", plan, "--servers", servers, "--approve", "--json", out_json],
         stdin=subprocess.PIPE if plan_on_stdin else terminal, stdout=terminal, stderr=terminal,
         env=ENV, start_new_session=True,
     )  # fmt: skip
@@ -544,12 +517,12 @@ def test_ctrl_c_at_the_approval_prompt_exits_130_at_once(tmp_path: Path, plan_on
             assert proc.stdin is not None
             proc.stdin.write("".join(json.dumps(task) + "\n" for task in tasks).encode())
             proc.stdin.flush()
-        assert _read_until(master, "y/N", seen, 60), seen.decode(errors="replace")
+        assert read_until(master, "y/N", seen, 60), seen.decode(errors="replace")
         server_pids = processes_with(marker)
         assert len(server_pids) == 1
         os.write(master, b"\x03")  # Ctrl-C, typed at the prompt: the terminal sends SIGINT
         sent = time.monotonic()
-        _read_until(master, "\0", seen, 10)  # until the terminal closes
+        read_until(master, "\0", seen, 10)  # until the terminal closes
         proc.wait(timeout=max(0.1, 10 - (time.monotonic() - sent)))
         waited = time.monotonic() - sent
     finally:
@@ -864,16 +837,16 @@ def test_control_sequences_from_ids_errors_and_outputs_show_escaped_on_a_termina
     master, terminal = os.openpty()
     args = ["run", workflow, "--servers", toolbox_servers(tmp_path), *(["--approve"] if approve else [])]
     proc = subprocess.Popen(
-        [sys.executable, "-c", _ON_A_TERMINAL, *args],
+        [sys.executable, "-c", ON_A_TERMINAL, *args],
         stdin=terminal, stdout=terminal, stderr=terminal, env={**ENV, "COLUMNS": "250"}, start_new_session=True,
     )  # fmt: skip
     os.close(terminal)
     seen = bytearray()
     try:
         if approve:
-            assert _read_until(master, "y/N", seen, 60), seen.decode(errors="replace")
+            assert read_until(master, "y/N", seen, 60), seen.decode(errors="replace")
             os.write(master, b"y\n")
-        _read_until(master, "\0", seen, 60)  # until the terminal closes
+        read_until(master, "\0", seen, 60)  # until the terminal closes
         proc.wait(timeout=30)
     finally:
         proc.kill()
