@@ -44,6 +44,7 @@ from ._results import Strategy as Strategy
 from ._results import TaskError as TaskError
 from ._results import TaskResult as TaskResult
 from ._results import TaskStatus as TaskStatus
+from ._schema import workflow_schema as workflow_schema
 from ._tools import ListsTools as ListsTools
 from ._tools import LocalTools as LocalTools
 from ._tools import ToolServer as ToolServer
@@ -97,4 +98,5 @@ __all__ = [
     "Workflow",
     "WorkflowError",
     "check_journal",
+    "workflow_schema",
 ]

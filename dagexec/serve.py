@@ -1,0 +1,293 @@
+"""dagexec as an MCP server: a gateway that runs whole plans of calls to the tools of other servers.
+
+An MCP client (Claude Desktop, Claude Code, the MCP Inspector) sees one server
+with one tool, ``run_workflow``: it sends a plan of calls to the downstream
+servers' tools, and gets every result back in the time of the plan's critical
+path, instead of paying a model round trip per call. ``dagexec serve`` (the
+command line) starts the downstream servers of an ``mcpServers`` config and
+serves a :class:`Gateway` over stdio. Install with the ``mcp`` extra.
+
+Example::
+
+    async with open_servers("servers.json") as servers:
+        await Gateway(servers).serve_stdio()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import suppress
+from typing import Any
+
+import trio
+
+from . import DagexecError, EagerExecutor, ExecutionResult, ListsTools, SchemaError, TaskStatus, ToolServer, Workflow
+from . import __version__ as _version
+from . import workflow_schema as _workflow_schema
+
+try:
+    import anyio
+    import mcp_types
+    from mcp.server.context import ServerRequestContext
+    from mcp.server.lowlevel import Server
+    from mcp.shared.message import SessionMessage
+
+    from .mcp import MCPToolServer
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("dagexec.serve needs the mcp extra: pip install 'dagexec[mcp]'") from exc
+
+__all__ = ["RUN_WORKFLOW", "Gateway"]
+
+#: The name of the gateway's tool that runs a plan.
+RUN_WORKFLOW = "run_workflow"
+
+_ABOUT = (
+    "Run a plan of calls to the tools listed below as one workflow: a DAG of tasks, each task starting the "
+    "moment the tasks it depends on are done, so the whole plan takes the time of its longest chain. A task "
+    'is {"id": ..., "tool": "server:tool", "arguments": {...}, "depends_on": [...]}. An argument '
+    "string may use an earlier task's output: \"$OUTPUT[t1]\" is task t1's whole output, "
+    '"$OUTPUT[t1].key.0" a part of it, and text may hold references ("Summarise: $OUTPUT[t1].text"); a '
+    "reference makes the task depend on t1. A failed task skips only the tasks that need it. Returns every "
+    "task's status, output or error, and timing. An invalid plan is refused with every problem named, and "
+    "nothing runs."
+)
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0].strip() if (text or "").strip() else ""
+
+
+def _argument_names(schema: Mapping[str, Any]) -> str:
+    """A tool's argument names, the optional ones marked with ``?``: ``(path, depth?)``."""
+    properties = schema.get("properties")
+    if not isinstance(properties, Mapping):
+        return "()"
+    required = schema.get("required")
+    needed = set(required) if isinstance(required, list) else set()
+    return "(" + ", ".join(name if name in needed else f"{name}?" for name in properties) + ")"
+
+
+def describe_tools(servers: Mapping[str, ToolServer]) -> list[str]:
+    """One line per downstream tool: ``server:tool (arguments) - its description's first line``.
+
+    An MCP server gives each tool's description and argument names; a server
+    that lists only names gives those; any other server gives one line saying
+    that its tools are not listed.
+    """
+    lines = []
+    for name, server in servers.items():
+        if isinstance(server, MCPToolServer):
+            for tool in server.tools.values():
+                about = _first_line(tool.description)
+                lines.append(
+                    f"- {name}:{tool.name} {_argument_names(tool.input_schema)}" + (f": {about}" if about else "")
+                )
+        elif isinstance(server, ListsTools):
+            lines += [f"- {name}:{tool}" for tool in sorted(server.tool_names)]
+        else:
+            lines.append(f"- {name}:<tool> (this server does not list its tools)")
+    return lines
+
+
+def _text(text: str) -> mcp_types.TextContent:
+    return mcp_types.TextContent(type="text", text=text)
+
+
+def _plain(data: Any) -> Any:
+    """JSON-ready data, as ``dagexec run --json`` writes it (values JSON cannot hold become their repr)."""
+    return json.loads(json.dumps(data, default=repr))
+
+
+def summary(result: ExecutionResult) -> str:
+    """A short text summary of a run: its counts, wall time and critical path, and each task that did not succeed."""
+    counts = {status: 0 for status in TaskStatus}
+    for r in result.results:
+        counts[r.status] += 1
+    lines = [
+        f"{len(result.results)} tasks: "
+        + ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
+        + f"; {result.wall_time:.3f}s wall, critical path {' -> '.join(result.critical_path)} "
+        f"({result.critical_path_time:.3f}s)"
+    ]
+    for r in result.results:
+        if r.error is not None:
+            lines.append(f"task {r.task_id!r} {r.status.value}: {r.error.code.value}: {r.error.message}")
+    return "\n".join(lines)
+
+
+def refusal(exc: DagexecError) -> mcp_types.CallToolResult:
+    """The tool result of a plan that cannot run: ``isError``, the problems as text and as data."""
+    problems = list(exc.problems) if isinstance(exc, SchemaError) else [str(exc)]
+    text = f"invalid plan, nothing ran: {exc}" if not isinstance(exc, SchemaError) else f"{exc}\nnothing ran"
+    return mcp_types.CallToolResult(
+        content=[_text(text)], structured_content={"ok": False, "problems": problems}, is_error=True
+    )
+
+
+class Gateway:
+    """An MCP server whose ``run_workflow`` tool runs plans of calls to the tools of ``servers``.
+
+    One executor serves every request: the servers are shared by every run,
+    and so are the executor's limits (its slots). Each request is a run of its
+    own.
+
+    Args:
+        servers: The downstream tool servers, keyed by name (as
+            :func:`~dagexec.servers.open_servers` yields them).
+        options: Options of :class:`~dagexec.EagerExecutor`.
+
+    Attributes:
+        executor: The executor every run goes through.
+        server: The SDK's low-level MCP server: serve it over any transport.
+    """
+
+    def __init__(self, servers: Mapping[str, ToolServer], **options: Any) -> None:
+        self.executor = EagerExecutor(servers, **options)
+        self._tools = [
+            mcp_types.Tool(
+                name=RUN_WORKFLOW,
+                description=_ABOUT
+                + "\n\nTools (server:tool (arguments, ? = optional): what it does):\n"
+                + "\n".join(describe_tools(servers)),
+                input_schema=_workflow_schema(),
+            )
+        ]
+        self.server: Server[Any] = Server(
+            "dagexec",
+            version=_version,
+            instructions="Run a whole plan of tool calls with run_workflow, rather than one call at a time.",
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+        )
+
+    @property
+    def tools(self) -> list[mcp_types.Tool]:
+        """The tools the gateway offers."""
+        return list(self._tools)
+
+    async def _list_tools(
+        self, ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
+    ) -> mcp_types.ListToolsResult:
+        return mcp_types.ListToolsResult(tools=self.tools)
+
+    async def _call_tool(
+        self, ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
+    ) -> mcp_types.CallToolResult:
+        if params.name != RUN_WORKFLOW:
+            return mcp_types.CallToolResult(
+                content=[_text(f"unknown tool {params.name!r}: this server has {RUN_WORKFLOW!r}")], is_error=True
+            )
+        return await self.run_workflow(params.arguments or {})
+
+    async def run_workflow(self, plan: Any) -> mcp_types.CallToolResult:
+        """Check a plan, run it, and answer as the ``run_workflow`` tool does.
+
+        Args:
+            plan: The workflow's data (``{"tasks": [...]}``).
+
+        Returns:
+            The tool result, with the run's JSON (as ``dagexec run --json``
+            writes it) as structured content, and as text after a short
+            summary; for a plan that cannot run, ``isError`` with every
+            problem, nothing run.
+        """
+        try:
+            workflow = Workflow.from_dict(plan)
+            self.executor.check(workflow.tasks)
+        except DagexecError as exc:
+            return refusal(exc)
+        result = await self.executor.execute(workflow)
+        data = _plain(result.to_dict())
+        return mcp_types.CallToolResult(
+            content=[_text(summary(result)), _text(json.dumps(data))], structured_content=data
+        )
+
+    async def serve_stdio(self, *, stdin: int = 0, stdout: int = 1) -> None:
+        """Serve MCP over standard input and output until the client closes its end.
+
+        While serving, descriptors ``stdin`` and ``stdout`` point at the null
+        device and at standard error, so that a stray print cannot break the
+        messages; both are restored on return. Cancel the caller to stop
+        serving at once.
+        """
+        wire_in, wire_out = os.dup(stdin), os.dup(stdout)
+        kept_in, kept_out = os.dup(stdin), os.dup(stdout)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, stdin)
+        os.dup2(2, stdout)
+        os.close(null)
+        try:
+            await self._serve_fds(wire_in, wire_out)
+        finally:
+            os.dup2(kept_in, stdin)
+            os.dup2(kept_out, stdout)
+            for fd in (wire_in, wire_out, kept_in, kept_out):
+                os.close(fd)
+
+    async def _serve_fds(self, wire_in: int, wire_out: int) -> None:
+        incoming_send, incoming = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+        outgoing, outgoing_receive = anyio.create_memory_object_stream[SessionMessage](0)
+
+        async def read() -> None:
+            async with incoming_send:
+                async for line in _lines(wire_in):
+                    try:
+                        message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+                    except ValueError as exc:
+                        await incoming_send.send(exc)
+                        continue
+                    await incoming_send.send(SessionMessage(message))
+
+        async def write() -> None:
+            async with outgoing_receive:
+                async for message in outgoing_receive:
+                    text = message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                    await _write_all(wire_out, (text + "\n").encode())
+
+        reading = trio.CancelScope()
+
+        async def read_until_cancelled() -> None:
+            with reading:
+                await read()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read_until_cancelled)
+            nursery.start_soon(write)  # ends once every reply is written
+            async with outgoing:
+                await self.server.run(incoming, outgoing, self.server.create_initialization_options())
+            reading.cancel()
+
+
+async def _lines(fd: int) -> AsyncIterator[str]:
+    """The lines of a descriptor, read when trio says it is readable (so cancelling the wait works)."""
+    pending = b""
+    pollable = True
+    while True:
+        if pollable:
+            try:
+                await trio.lowlevel.wait_readable(fd)
+            except OSError:  # a regular file: reading it never blocks
+                pollable = False
+        if not pollable:
+            await trio.lowlevel.checkpoint()
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            if pending.strip():
+                yield pending.decode(errors="replace")
+            return
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield line.decode(errors="replace")
+
+
+async def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte, in a worker thread: a client slow to read never blocks the gateway's loop."""
+    view = memoryview(data)
+    while view:
+        with suppress(InterruptedError):
+            written = await trio.to_thread.run_sync(os.write, fd, view, abandon_on_cancel=True)
+            view = view[written:]

@@ -1,0 +1,293 @@
+"""``dagexec serve``: dagexec as an MCP server, driven by the SDK's real client over real stdio."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from mcp import Client, StdioServerParameters
+
+from dagexec import DagexecError, SchemaError, Workflow, workflow_schema
+
+from .helpers import ENV, EXAMPLES, dagexec, processes_with, toolbox, write
+
+# -- the schema ----------------------------------------------------------------------------
+
+TASK = {"id": "a", "tool": "s:t"}
+
+#: Documents whose shape is right: the schema and Workflow.from_dict accept them.
+ACCEPTED: list[Any] = [
+    {"tasks": []},
+    {"tasks": [TASK]},
+    {"tasks": [{"id": "a:b c", "tool": "s:t:u", "arguments": {"x": [1, {"y": None}]}, "depends_on": []}]},
+    {"tasks": [TASK, {"id": "b", "tool": "s:t", "depends_on": ["a"], "trigger": "all_done"}]},
+    {"tasks": [{**TASK, "timeout": 0.5, "retries": 0, "estimate": 0, "approval": True}]},
+    {"tasks": [{**TASK, "timeout": None, "retries": None, "trigger": "all_success", "estimate": 3}]},
+    {"tasks": [{**TASK, "tool": "s:multi\nline"}]},
+]
+
+#: Documents of the wrong shape: both refuse them.
+REFUSED: list[Any] = [
+    [],
+    "tasks",
+    {},
+    {"tasks": {}},
+    {"tasks": [], "name": "x"},
+    {"tasks": ["a"]},
+    {"tasks": [{"id": "a"}]},
+    {"tasks": [{"tool": "s:t"}]},
+    {"tasks": [{**TASK, "id": ""}]},
+    {"tasks": [{**TASK, "id": "a[0]"}]},
+    {"tasks": [{**TASK, "id": 1}]},
+    {"tasks": [{**TASK, "tool": "st"}]},
+    {"tasks": [{**TASK, "tool": ":t"}]},
+    {"tasks": [{**TASK, "tool": "s:"}]},
+    {"tasks": [{**TASK, "arguments": []}]},
+    {"tasks": [{**TASK, "depends_on": "b"}]},
+    {"tasks": [{**TASK, "depends_on": [1]}]},
+    {"tasks": [{**TASK, "timeout": 0}]},
+    {"tasks": [{**TASK, "timeout": "1"}]},
+    {"tasks": [{**TASK, "timeout": True}]},
+    {"tasks": [{**TASK, "retries": -1}]},
+    {"tasks": [{**TASK, "retries": 1.5}]},
+    {"tasks": [{**TASK, "retries": True}]},
+    {"tasks": [{**TASK, "trigger": "any"}]},
+    {"tasks": [{**TASK, "trigger": None}]},
+    {"tasks": [{**TASK, "estimate": -1}]},
+    {"tasks": [{**TASK, "estimate": None}]},
+    {"tasks": [{**TASK, "approval": "yes"}]},
+    {"tasks": [{**TASK, "approval": None}]},
+    {"tasks": [{**TASK, "extra": 1}]},
+]
+
+
+def _schema_accepts(document: Any) -> bool:
+    return jsonschema.Draft202012Validator(workflow_schema()).is_valid(document)
+
+
+def _shape_accepted(document: Any) -> bool:
+    """Whether ``Workflow.from_dict`` finds the document's shape right (graph checks aside)."""
+    try:
+        Workflow.from_dict(document)
+    except SchemaError:
+        return False
+    except DagexecError:  # a graph problem: the shape was right
+        return True
+    return True
+
+
+def test_schema_is_a_valid_draft_2020_12_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(workflow_schema())
+
+
+@pytest.mark.parametrize("document", ACCEPTED)
+def test_schema_and_from_dict_accept_the_same_documents(document: Any) -> None:
+    assert (_schema_accepts(document), _shape_accepted(document)) == (True, True)
+
+
+@pytest.mark.parametrize("document", REFUSED)
+def test_schema_and_from_dict_refuse_the_same_documents(document: Any) -> None:
+    assert (_schema_accepts(document), _shape_accepted(document)) == (False, False)
+
+
+def test_schema_leaves_the_graph_to_from_dict() -> None:
+    """A cycle, a duplicate id, an unknown dependency: the schema cannot see them; from_dict refuses them."""
+    for document, message in [
+        ({"tasks": [{"id": "a", "tool": "s:t", "depends_on": ["a"]}]}, "tasks form a cycle: a -> a"),
+        ({"tasks": [TASK, TASK]}, "duplicate task ids: 'a'"),
+        (
+            {"tasks": [{**TASK, "arguments": {"x": "$OUTPUT[b]"}}]},
+            "task 'a': arguments ($OUTPUT[b]) names unknown task 'b'",
+        ),
+    ]:
+        assert _schema_accepts(document)
+        with pytest.raises(DagexecError) as caught:
+            Workflow.from_dict(document)
+        assert str(caught.value) == message
+
+
+def test_schema_command_prints_the_schema() -> None:
+    done = dagexec("schema")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout) == workflow_schema()
+
+
+# -- the gateway over stdio ----------------------------------------------------------------
+
+
+def _servers(tmp_path: Path, marker: str = "") -> str:
+    return write(tmp_path / "servers.json", {"mcpServers": {"box": toolbox(marker)}})
+
+
+@asynccontextmanager
+async def gateway(servers: str, *args: str) -> AsyncIterator[Client]:
+    """A real ``dagexec serve`` process, and the SDK's client connected to it over stdio."""
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "dagexec", "serve", "--servers", servers, *args], env=ENV, cwd=EXAMPLES
+    )
+    async with Client(params, mode="legacy") as client:
+        yield client
+
+
+def _text(result: Any) -> list[str]:
+    return [block.text for block in result.content]
+
+
+async def test_gateway_offers_run_workflow_with_the_schema_and_every_tool(tmp_path: Path) -> None:
+    async with gateway(_servers(tmp_path)) as client:
+        tools = (await client.list_tools()).tools
+    assert [tool.name for tool in tools] == ["run_workflow"]
+    assert tools[0].input_schema == workflow_schema()
+    lines = tools[0].description.splitlines()
+    assert lines[2] == "Tools (server:tool (arguments, ? = optional): what it does):"
+    assert lines[3:] == [
+        "- box:sleep (seconds, value?): Sleep, then answer with structured content.",
+        "- box:meet (group, size, value?, timeout?): Answer only once ``size`` calls of ``group`` are in flight "
+        "at once: proof that calls overlap.",
+        "- box:sleep_marked (path, seconds): Create the file ``path`` -- proof that the call started -- then sleep.",
+        '- box:echo (text): Answer with the text (structured as {"result": text}).',
+        "- box:plain (text): Answer with unstructured text content only.",
+        "- box:as_json (n): Answer with unstructured content that is JSON text.",
+        "- box:fail (message): Fail with a tool error (an error result).",
+        "- box:refuse (code, message): Answer with a JSON-RPC error reply (not an error result) of this code.",
+        "- box:die (after?): Kill this server's own process in the middle of the call.",
+        "- box:hang (): Never answer.",
+        "- box:pid (): This server's process id.",
+    ]
+
+
+PLAN = {
+    "tasks": [
+        {"id": "a", "tool": "box:echo", "arguments": {"text": "hi"}},
+        {"id": "b", "tool": "box:echo", "arguments": {"text": "$OUTPUT[a].result!"}},
+        {"id": "c", "tool": "box:fail", "arguments": {"message": "no"}},
+        {"id": "d", "tool": "box:echo", "arguments": {"text": "$OUTPUT[c]"}},
+        {"id": "p", "tool": "box:pid"},
+    ]
+}
+
+
+async def test_gateway_runs_plans_on_servers_started_once(tmp_path: Path) -> None:
+    async with gateway(_servers(tmp_path)) as client:
+        first = await client.call_tool("run_workflow", PLAN)
+        second = await client.call_tool("run_workflow", PLAN)
+    data = first.structured_content
+    assert first.is_error is False
+    # The same JSON as `dagexec run --json`, as structured content and as the second text block.
+    assert json.loads(_text(first)[1]) == data
+    assert set(data) == {
+        "strategy", "ok", "wall_time", "speedup", "parallelization_layers", "generations", "critical_path",
+        "critical_path_time", "results", "errors",
+    }  # fmt: skip
+    assert (data["strategy"], data["ok"], data["errors"]) == ("eager", False, ["c", "d"])
+    outcomes = {r["task_id"]: (r["status"], r["output"], r["error"]) for r in data["results"]}
+    pid = outcomes.pop("p")[1]
+    assert outcomes == {
+        "a": ("success", {"result": "hi"}, None),
+        "b": ("success", {"result": "hi!"}, None),
+        "c": ("error", None, {"code": "tool_error", "message": "Error executing tool fail: no"}),
+        "d": (
+            "skipped",
+            None,
+            {"code": "dependency_failed", "message": "depends on 'c', which ended error (tool_error)"},
+        ),
+    }
+    summary = _text(first)[0].splitlines()
+    assert summary[0].startswith("5 tasks: 3 success, 1 error, 1 skipped; ")
+    assert summary[1:] == [
+        "task 'c' error: tool_error: Error executing tool fail: no",
+        "task 'd' skipped: dependency_failed: depends on 'c', which ended error (tool_error)",
+    ]
+    # Every request shares the servers: the same process answered both runs.
+    assert isinstance(pid["result"], int)
+    assert [r["output"] for r in second.structured_content["results"] if r["task_id"] == "p"] == [pid]
+
+
+async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    first = {"id": "first", "tool": "box:sleep_marked", "arguments": {"path": str(marker), "seconds": 0}}
+    bad_plans = {
+        "a cycle": (
+            {"tasks": [first, {"id": "x", "tool": "box:echo", "depends_on": ["y"]},
+                       {"id": "y", "tool": "box:echo", "depends_on": ["x"]}]},
+            "invalid plan, nothing ran: tasks form a cycle: x -> y -> x",
+        ),
+        "an unknown tool": (
+            {"tasks": [first, {"id": "x", "tool": "box:nope"}]},
+            "invalid plan, nothing ran: task 'x' names unknown tool 'box:nope'",
+        ),
+        "an unknown server": (
+            {"tasks": [first, {"id": "x", "tool": "web:get"}]},
+            "invalid plan, nothing ran: task 'x' names unknown server 'web'",
+        ),
+        "a bad reference": (
+            {"tasks": [first, {"id": "x", "tool": "box:echo", "arguments": {"text": "$OUTPUT[zz]"}}]},
+            "invalid plan, nothing ran: task 'x': arguments ($OUTPUT[zz]) names unknown task 'zz'",
+        ),
+        "a bad shape": (
+            {"tasks": [first, {"id": "x", "tool": "box:echo", "depends_on": "y", "approval": "no"}]},
+            "invalid workflow:\n  expected a list, got str 'y' @ workflow.tasks[1].depends_on (task 'x')\n"
+            "  expected true or false, got str 'no' @ workflow.tasks[1].approval (task 'x')\nnothing ran",
+        ),
+    }  # fmt: skip
+    async with gateway(_servers(tmp_path)) as client:
+        answers = {name: await client.call_tool("run_workflow", plan) for name, (plan, _) in bad_plans.items()}
+        unknown = await client.call_tool("run", {})
+    for name, (_, message) in bad_plans.items():
+        assert (answers[name].is_error, _text(answers[name])) == (True, [message]), name
+    assert answers["a cycle"].structured_content == {
+        "ok": False, "problems": ["tasks form a cycle: x -> y -> x"]
+    }  # fmt: skip
+    assert answers["a bad shape"].structured_content["problems"] == [
+        "expected a list, got str 'y' @ workflow.tasks[1].depends_on (task 'x')",
+        "expected true or false, got str 'no' @ workflow.tasks[1].approval (task 'x')",
+    ]
+    assert (unknown.is_error, _text(unknown)) == (True, ["unknown tool 'run': this server has 'run_workflow'"])
+    assert not marker.exists()
+
+
+# -- the process ---------------------------------------------------------------------------
+
+
+def _start(tmp_path: Path, marker: str) -> subprocess.Popen[str]:
+    """``dagexec serve`` as a desktop client starts it, once its downstream server runs."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagexec", "serve", "--servers", _servers(tmp_path, marker)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not processes_with(marker):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the downstream server did not start within 60 s"
+        time.sleep(0.05)
+    return proc
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_serve_stops_on_a_signal_with_its_servers(tmp_path: Path, signum: signal.Signals) -> None:
+    marker = f"serve-{signum.name}-{time.monotonic_ns()}"
+    proc = _start(tmp_path, marker)
+    time.sleep(0.5)  # serving by now, most likely; either way a signal must stop it cleanly
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out) == (128 + signum.value, "")
+    assert err.splitlines()[-1] == f"interrupted by {signum.name}: the gateway stopped and its servers closed"
+    assert processes_with(marker) == []
+
+
+def test_serve_ends_when_the_client_closes_its_end(tmp_path: Path) -> None:
+    marker = f"serve-eof-{time.monotonic_ns()}"
+    proc = _start(tmp_path, marker)
+    out, err = proc.communicate("", timeout=30)
+    assert (proc.returncode, out) == (0, "")
+    assert err.splitlines() == ["dagexec serve: 1 servers, 11 tools; serving MCP on stdio"]
+    assert processes_with(marker) == []
