@@ -16,14 +16,28 @@ Example::
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
 import trio
 
-from . import DagexecError, EagerExecutor, ExecutionResult, ListsTools, SchemaError, TaskStatus, ToolServer, Workflow
+from . import (
+    DagexecError,
+    EagerExecutor,
+    Event,
+    ExecutionResult,
+    ListsTools,
+    Run,
+    SchemaError,
+    TaskFinished,
+    TaskSkipped,
+    TaskStatus,
+    ToolServer,
+    Workflow,
+)
 from . import __version__ as _version
 from . import workflow_schema as _workflow_schema
 
@@ -38,10 +52,16 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("dagexec.serve needs the mcp extra: pip install 'dagexec[mcp]'") from exc
 
-__all__ = ["RUN_WORKFLOW", "Gateway"]
+__all__ = ["RUN_WORKFLOW", "Gateway", "Progress"]
 
 #: The name of the gateway's tool that runs a plan.
 RUN_WORKFLOW = "run_workflow"
+
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+"""What ``progress`` of :meth:`Gateway.run_workflow` takes: ``(tasks ended, tasks in the plan, message)``."""
+
+#: Why a run whose request the client cancelled was stopped.
+_CANCELLED = "the client cancelled the request"
 
 _ABOUT = (
     "Run a plan of calls to the tools listed below as one workflow: a DAG of tasks, each task starting the "
@@ -179,13 +199,23 @@ class Gateway:
             return mcp_types.CallToolResult(
                 content=[_text(f"unknown tool {params.name!r}: this server has {RUN_WORKFLOW!r}")], is_error=True
             )
-        return await self.run_workflow(params.arguments or {})
+        wants_progress = ctx.meta is not None and ctx.meta.get("progress_token") is not None
+        return await self.run_workflow(
+            params.arguments or {}, progress=ctx.session.report_progress if wants_progress else None
+        )
 
-    async def run_workflow(self, plan: Any) -> mcp_types.CallToolResult:
+    async def run_workflow(self, plan: Any, *, progress: Progress | None = None) -> mcp_types.CallToolResult:
         """Check a plan, run it, and answer as the ``run_workflow`` tool does.
+
+        Cancelling the caller stops the run with :meth:`Run.stop
+        <dagexec.Run.stop>`: every call in flight is cancelled, every task ends
+        with its final status, and the cancellation then goes on.
 
         Args:
             plan: The workflow's data (``{"tasks": [...]}``).
+            progress: Called after each task ends, in order, with the number of
+                tasks ended, the number in the plan, and ``"<task id>:
+                <status>"``; the result comes after the last call.
 
         Returns:
             The tool result, with the run's JSON (as ``dagexec run --json``
@@ -198,11 +228,59 @@ class Gateway:
             self.executor.check(workflow.tasks)
         except DagexecError as exc:
             return refusal(exc)
-        result = await self.executor.execute(workflow)
+        result = await self._execute(workflow, progress)
         data = _plain(result.to_dict())
         return mcp_types.CallToolResult(
             content=[_text(summary(result)), _text(json.dumps(data))], structured_content=data
         )
+
+    async def _execute(self, workflow: Workflow, progress: Progress | None) -> ExecutionResult:
+        """Run ``workflow``, reporting each task's end; the caller's cancellation stops it with ``Run.stop``.
+
+        The run itself is shielded from the caller's cancellation, so that
+        it is stopped the way a run is stopped from outside (every task
+        ending with its final status, the journal written), not torn down.
+        """
+        ended, ends = trio.open_memory_channel[str](math.inf)
+        total = len(workflow.tasks)
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, TaskFinished | TaskSkipped):
+                ended.send_nowait(f"{event.result.task_id}: {event.result.status.value}")
+
+        async def report() -> None:
+            assert progress is not None
+            count = 0
+            async for message in ends:
+                count += 1
+                await progress(count, total, message)
+
+        run: Run | None = None
+        state = {"cancelled": False, "done": False}
+
+        async def watch() -> None:
+            try:
+                await trio.sleep_forever()
+            finally:  # cancelled: by the caller, or because the run ended
+                if not state["done"]:
+                    state["cancelled"] = True
+                    if run is not None:
+                        run.stop(_CANCELLED)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(watch)
+            with trio.CancelScope(shield=True):
+                async with trio.open_nursery() as reporting:
+                    if progress is not None:
+                        reporting.start_soon(report)
+                    with ended:
+                        async with self.executor.open_run(workflow, on_event=on_event) as run:
+                            if state["cancelled"]:
+                                run.stop(_CANCELLED)
+            state["done"] = True
+            nursery.cancel_scope.cancel()
+        assert run is not None
+        return run.result
 
     async def serve_stdio(self, *, stdin: int = 0, stdout: int = 1) -> None:
         """Serve MCP over standard input and output until the client closes its end.

@@ -14,11 +14,13 @@ from typing import Any
 
 import jsonschema
 import pytest
+import trio
+import trio.testing
 from mcp import Client, StdioServerParameters
 
-from dagexec import DagexecError, SchemaError, Workflow, workflow_schema
+from dagexec import DagexecError, LocalTools, SchemaError, Workflow, workflow_schema
 
-from .helpers import ENV, EXAMPLES, dagexec, processes_with, toolbox, write
+from .helpers import ENV, EXAMPLES, dagexec, processes_with, sleep, t, toolbox, write
 
 # -- the schema ----------------------------------------------------------------------------
 
@@ -154,6 +156,8 @@ async def test_gateway_offers_run_workflow_with_the_schema_and_every_tool(tmp_pa
         "- box:meet (group, size, value?, timeout?): Answer only once ``size`` calls of ``group`` are in flight "
         "at once: proof that calls overlap.",
         "- box:sleep_marked (path, seconds): Create the file ``path`` -- proof that the call started -- then sleep.",
+        '- box:watched (path, seconds): Write "started" to the file ``path``, sleep, then "finished" -- or '
+        '"cancelled" if the call was cancelled.',
         '- box:echo (text): Answer with the text (structured as {"result": text}).',
         "- box:plain (text): Answer with unstructured text content only.",
         "- box:as_json (n): Answer with unstructured content that is JSON text.",
@@ -255,6 +259,88 @@ async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) ->
     assert not marker.exists()
 
 
+# -- progress and cancellation ------------------------------------------------------------
+
+
+async def test_gateway_reports_each_task_as_progress(tmp_path: Path) -> None:
+    chain = {
+        "tasks": [
+            {"id": "a", "tool": "box:echo", "arguments": {"text": "hi"}},
+            {"id": "b", "tool": "box:echo", "arguments": {"text": "$OUTPUT[a].result"}},
+            {"id": "c", "tool": "box:fail", "arguments": {"message": "no"}, "depends_on": ["b"]},
+            {"id": "d", "tool": "box:echo", "arguments": {"text": "$OUTPUT[c]"}},
+        ]
+    }
+    reports: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reports.append((progress, total, message))
+
+    async with gateway(_servers(tmp_path)) as client:
+        result = await client.call_tool("run_workflow", chain, progress_callback=on_progress)
+        silent = await client.call_tool("run_workflow", chain)  # no progress token: no notification
+        with trio.fail_after(10):  # the client hands each notification to its own task
+            while len(reports) < 4:
+                await trio.sleep(0.01)
+    assert (result.is_error, silent.is_error) == (False, False)
+    assert sorted(reports) == [(1, 4, "a: success"), (2, 4, "b: success"), (3, 4, "c: error"), (4, 4, "d: skipped")]
+
+
+def _lines_of(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+async def test_a_cancelled_request_stops_its_run_and_the_gateway_serves_on(tmp_path: Path) -> None:
+    one, two = tmp_path / "one.log", tmp_path / "two.log"
+    plan = {
+        "tasks": [
+            {"id": "one", "tool": "box:watched", "arguments": {"path": str(one), "seconds": 60}},
+            {"id": "two", "tool": "box:watched", "arguments": {"path": str(two), "seconds": 60}},
+            {"id": "after", "tool": "box:echo", "arguments": {"text": "$OUTPUT[one]"}},
+        ]
+    }
+    async with gateway(_servers(tmp_path)) as client:
+        with trio.CancelScope() as scope:
+
+            async def cancel_once_started() -> None:
+                with trio.fail_after(30):
+                    while not (_lines_of(one) and _lines_of(two)):
+                        await trio.sleep(0.02)
+                scope.cancel()
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(cancel_once_started)
+                await client.call_tool("run_workflow", plan)
+        assert scope.cancelled_caught
+        # Both calls in flight were cancelled downstream (not left to run their 60 s).
+        with trio.fail_after(10):
+            while not (len(_lines_of(one)) == 2 and len(_lines_of(two)) == 2):
+                await trio.sleep(0.02)
+        assert (_lines_of(one), _lines_of(two)) == (["started", "cancelled"], ["started", "cancelled"])
+        # And the gateway serves on.
+        again = await client.call_tool(
+            "run_workflow", {"tasks": [{"id": "x", "tool": "box:echo", "arguments": {"text": "ok"}}]}
+        )
+    assert [r["output"] for r in again.structured_content["results"]] == [{"result": "ok"}]
+
+
+async def test_a_cancelled_run_ends_every_task_through_the_core_stop(autojump_clock: trio.testing.MockClock) -> None:
+    """In-process, in virtual time: the caller's cancellation is Run.stop, so every task still reports its end."""
+    from dagexec.serve import Gateway
+
+    gateway_ = Gateway({"sim": LocalTools({"sleep": sleep})})
+    reports: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reports.append((progress, total, message))
+
+    plan = {"tasks": [t("quick", 1), t("slow", 10), t("next", 1, "slow")]}
+    with trio.move_on_after(5):
+        await gateway_.run_workflow(plan, progress=on_progress)
+    assert trio.current_time() == 5
+    assert reports == [(1, 3, "quick: success"), (2, 3, "next: cancelled"), (3, 3, "slow: cancelled")]
+
+
 # -- the process ---------------------------------------------------------------------------
 
 
@@ -289,5 +375,5 @@ def test_serve_ends_when_the_client_closes_its_end(tmp_path: Path) -> None:
     proc = _start(tmp_path, marker)
     out, err = proc.communicate("", timeout=30)
     assert (proc.returncode, out) == (0, "")
-    assert err.splitlines() == ["dagexec serve: 1 servers, 11 tools; serving MCP on stdio"]
+    assert err.splitlines() == ["dagexec serve: 1 servers, 12 tools; serving MCP on stdio"]
     assert processes_with(marker) == []
