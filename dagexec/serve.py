@@ -1,9 +1,10 @@
 """dagexec as an MCP server: a gateway that runs whole plans of calls to the tools of other servers.
 
 An MCP client (Claude Desktop, Claude Code, the MCP Inspector) sees one server
-with one tool, ``run_workflow``: it sends a plan of calls to the downstream
-servers' tools, and gets every result back in the time of the plan's critical
-path, instead of paying a model round trip per call. ``dagexec serve`` (the
+whose tool ``run_workflow`` takes a plan of calls to the downstream servers'
+tools, and gives every result back in the time of the plan's critical path,
+instead of a model round trip per call. Each downstream tool is offered
+directly too, as ``{server}__{tool}``. ``dagexec serve`` (the
 command line) starts the downstream servers of an ``mcpServers`` config and
 serves a :class:`Gateway` over stdio. Install with the ``mcp`` extra.
 
@@ -15,10 +16,13 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -52,7 +56,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("dagexec.serve needs the mcp extra: pip install 'dagexec[mcp]'") from exc
 
-__all__ = ["RUN_WORKFLOW", "Gateway", "Progress"]
+__all__ = ["RUN_WORKFLOW", "Gateway", "Progress", "describe_tools", "proxy_names"]
 
 #: The name of the gateway's tool that runs a plan.
 RUN_WORKFLOW = "run_workflow"
@@ -111,6 +115,46 @@ def describe_tools(servers: Mapping[str, ToolServer]) -> list[str]:
     return lines
 
 
+#: What MCP clients accept as a tool's name.
+_TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
+
+def proxy_names(tools: Iterable[tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """The name each downstream tool is offered under: ``{server}__{tool}``, shortened where it must be.
+
+    A name longer than 64 characters, with characters other than letters,
+    digits, ``_`` and ``-``, or that two tools would share, becomes its first
+    55 characters (others replaced by ``_``), ``_`` and 8 hex digits of the
+    SHA-256 of ``server:tool``: the same tool always gets the same name.
+
+    Args:
+        tools: Each tool's ``(server, tool)``.
+
+    Returns:
+        Each offered name, mapped to its ``(server, tool)``.
+    """
+    wanted = [(f"{server}__{tool}", (server, tool)) for server, tool in tools]
+    counts = Counter(name for name, _ in wanted)
+    names = {}
+    for name, (server, tool) in wanted:
+        if counts[name] > 1 or name == RUN_WORKFLOW or not _TOOL_NAME.fullmatch(name):
+            digest = hashlib.sha256(f"{server}:{tool}".encode()).hexdigest()[:8]
+            name = re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:55] + "_" + digest
+        names[name] = (server, tool)
+    return names
+
+
+def _escaped(value: Any) -> Any:
+    """Arguments of a direct call, with every ``$OUTPUT[`` kept as text (written ``$$OUTPUT[``)."""
+    if isinstance(value, str):
+        return value.replace("$OUTPUT[", "$$OUTPUT[")
+    if isinstance(value, Mapping):
+        return {key: _escaped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_escaped(item) for item in value]
+    return value
+
+
 def _text(text: str) -> mcp_types.TextContent:
     return mcp_types.TextContent(type="text", text=text)
 
@@ -149,6 +193,10 @@ def refusal(exc: DagexecError) -> mcp_types.CallToolResult:
 class Gateway:
     """An MCP server whose ``run_workflow`` tool runs plans of calls to the tools of ``servers``.
 
+    It also offers every tool of every server that lists its tools directly,
+    as ``{server}__{tool}`` (see :func:`proxy_names`) with the tool's own
+    input schema and description.
+
     One executor serves every request: the servers are shared by every run,
     and so are the executor's limits (its slots). Each request is a run of its
     own.
@@ -174,6 +222,19 @@ class Gateway:
                 input_schema=_workflow_schema(),
             )
         ]
+        listed: dict[tuple[str, str], mcp_types.Tool | None] = {}
+        for name, server in servers.items():
+            if isinstance(server, MCPToolServer):
+                listed.update(((name, tool.name), tool) for tool in server.tools.values())
+            elif isinstance(server, ListsTools):
+                listed.update(((name, tool), None) for tool in sorted(server.tool_names))
+        #: Each proxied tool's name, mapped to its (server, tool).
+        self._proxied = proxy_names(listed)
+        for proxy, (name, tool) in self._proxied.items():
+            known = listed[name, tool]
+            about = f"{name}:{tool} through dagexec" + (f": {known.description}" if known and known.description else "")
+            schema = known.input_schema if known is not None else {"type": "object"}
+            self._tools.append(mcp_types.Tool(name=proxy, description=about, input_schema=schema))
         self.server: Server[Any] = Server(
             "dagexec",
             version=_version,
@@ -195,13 +256,60 @@ class Gateway:
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
     ) -> mcp_types.CallToolResult:
-        if params.name != RUN_WORKFLOW:
-            return mcp_types.CallToolResult(
-                content=[_text(f"unknown tool {params.name!r}: this server has {RUN_WORKFLOW!r}")], is_error=True
-            )
         wants_progress = ctx.meta is not None and ctx.meta.get("progress_token") is not None
-        return await self.run_workflow(
-            params.arguments or {}, progress=ctx.session.report_progress if wants_progress else None
+        return await self.call(
+            params.name, params.arguments or {}, progress=ctx.session.report_progress if wants_progress else None
+        )
+
+    async def call(self, name: str, arguments: Any, *, progress: Progress | None = None) -> mcp_types.CallToolResult:
+        """Answer a call of one of the gateway's tools, as :meth:`run_workflow` and :meth:`call_proxied` do.
+
+        Args:
+            name: The tool's name.
+            arguments: Its arguments.
+            progress: For ``run_workflow``, as for :meth:`run_workflow`.
+        """
+        if name == RUN_WORKFLOW:
+            return await self.run_workflow(arguments, progress=progress)
+        if name in self._proxied:
+            return await self.call_proxied(name, arguments)
+        return mcp_types.CallToolResult(content=[_text(f"unknown tool {name!r}")], is_error=True)
+
+    async def call_proxied(self, name: str, arguments: Any) -> mcp_types.CallToolResult:
+        """Call a downstream tool directly, as a plan of one task: under the same limits and approvals.
+
+        Its arguments are passed as they are (a ``$OUTPUT[`` in them is text).
+        Cancelling the caller stops the call, as for :meth:`run_workflow`.
+
+        Args:
+            name: The proxied tool's name (see :func:`proxy_names`).
+            arguments: The tool's arguments.
+
+        Returns:
+            The tool result, with the output as structured content when it
+            is an object, and as text (a string as it is, else its JSON); or
+            ``isError`` with the task's error code and message.
+
+        Raises:
+            KeyError: No proxied tool has that name.
+        """
+        server, tool = self._proxied[name]
+        try:
+            workflow = Workflow.from_dict(
+                {"tasks": [{"id": name, "tool": f"{server}:{tool}", "arguments": _escaped(arguments)}]}
+            )
+            self.executor.check(workflow.tasks)
+        except DagexecError as exc:
+            return refusal(exc)
+        result = (await self._execute(workflow, None)).results[0]
+        if result.error is not None:
+            return mcp_types.CallToolResult(
+                content=[_text(f"{result.error.code.value}: {result.error.message}")], is_error=True
+            )
+        output = _plain(result.output)
+        text = output if isinstance(output, str) else json.dumps(output)
+        return mcp_types.CallToolResult(
+            content=[_text(text)], structured_content=output if isinstance(output, dict) else None
         )
 
     async def run_workflow(self, plan: Any, *, progress: Progress | None = None) -> mcp_types.CallToolResult:

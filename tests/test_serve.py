@@ -19,6 +19,7 @@ import trio.testing
 from mcp import Client, StdioServerParameters
 
 from dagexec import DagexecError, LocalTools, SchemaError, Workflow, workflow_schema
+from dagexec.serve import proxy_names
 
 from .helpers import ENV, EXAMPLES, dagexec, processes_with, sleep, t, toolbox, write
 
@@ -147,7 +148,7 @@ def _text(result: Any) -> list[str]:
 async def test_gateway_offers_run_workflow_with_the_schema_and_every_tool(tmp_path: Path) -> None:
     async with gateway(_servers(tmp_path)) as client:
         tools = (await client.list_tools()).tools
-    assert [tool.name for tool in tools] == ["run_workflow"]
+    assert [tool.name for tool in tools] == ["run_workflow", *(f"box__{name}" for name in BOX_TOOLS)]
     assert tools[0].input_schema == workflow_schema()
     lines = tools[0].description.splitlines()
     assert lines[2] == "Tools (server:tool (arguments, ? = optional): what it does):"
@@ -168,6 +169,21 @@ async def test_gateway_offers_run_workflow_with_the_schema_and_every_tool(tmp_pa
         "- box:pid (): This server's process id.",
     ]
 
+
+BOX_TOOLS = [
+    "sleep",
+    "meet",
+    "sleep_marked",
+    "watched",
+    "echo",
+    "plain",
+    "as_json",
+    "fail",
+    "refuse",
+    "die",
+    "hang",
+    "pid",
+]
 
 PLAN = {
     "tasks": [
@@ -246,6 +262,10 @@ async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) ->
     async with gateway(_servers(tmp_path)) as client:
         answers = {name: await client.call_tool("run_workflow", plan) for name, (plan, _) in bad_plans.items()}
         unknown = await client.call_tool("run", {})
+        deep: Any = "x"
+        for _ in range(101):
+            deep = [deep]
+        bad_direct = await client.call_tool("box__echo", {"text": deep})
     for name, (_, message) in bad_plans.items():
         assert (answers[name].is_error, _text(answers[name])) == (True, [message]), name
     assert answers["a cycle"].structured_content == {
@@ -255,8 +275,79 @@ async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) ->
         "expected a list, got str 'y' @ workflow.tasks[1].depends_on (task 'x')",
         "expected true or false, got str 'no' @ workflow.tasks[1].approval (task 'x')",
     ]
-    assert (unknown.is_error, _text(unknown)) == (True, ["unknown tool 'run': this server has 'run_workflow'"])
+    assert (unknown.is_error, _text(unknown)) == (True, ["unknown tool 'run'"])
+    assert (bad_direct.is_error, _text(bad_direct)) == (
+        True,
+        [
+            "invalid workflow:\n  nested deeper than 100 levels @ workflow.tasks[0].arguments.text (task 'box__echo')"
+            "\nnothing ran"
+        ],
+    )
     assert not marker.exists()
+
+
+# -- proxied tools -------------------------------------------------------------------------
+
+
+def test_proxied_names_fit_what_clients_accept() -> None:
+    long = "t" * 70
+    assert proxy_names([("box", "echo"), ("s", long), ("a", "b__c"), ("a__b", "c"), ("my.server", "get time")]) == {
+        "box__echo": ("box", "echo"),
+        "s__" + "t" * 52 + "_19320402": ("s", long),
+        "a__b__c_35001e10": ("a", "b__c"),
+        "a__b__c_ce06b84b": ("a__b", "c"),
+        "my_server__get_time_2eb30152": ("my.server", "get time"),
+    }
+    # Stable: a tool's name does not depend on the others.
+    assert proxy_names([("s", long)]) == {"s__" + "t" * 52 + "_19320402": ("s", long)}
+
+
+async def test_gateway_offers_each_downstream_tool_directly(tmp_path: Path) -> None:
+    async with gateway(_servers(tmp_path)) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        echoed = await client.call_tool("box__echo", {"text": "$OUTPUT[x] stays text"})
+        plain = await client.call_tool("box__plain", {"text": "hello"})
+        failed = await client.call_tool("box__fail", {"message": "no"})
+    echo = tools["box__echo"]
+    assert echo.description == 'box:echo through dagexec: Answer with the text (structured as {"result": text}).'
+    assert (list(echo.input_schema["properties"]), echo.input_schema["required"]) == (["text"], ["text"])
+    assert (echoed.is_error, echoed.structured_content) == (False, {"result": "$OUTPUT[x] stays text"})
+    assert _text(echoed) == ['{"result": "$OUTPUT[x] stays text"}']
+    assert (plain.is_error, plain.structured_content, _text(plain)) == (False, None, ["hello"])
+    assert (failed.is_error, _text(failed)) == (True, ["tool_error: Error executing tool fail: no"])
+
+
+class ListedTools(LocalTools):
+    """Local tools that list their names, as an MCP server does: the gateway proxies them."""
+
+    def __init__(self, tools: dict[str, Any]) -> None:
+        super().__init__(tools)
+        self.tool_names = frozenset(tools)
+
+
+async def test_proxied_calls_and_plans_share_the_limits(autojump_clock: trio.testing.MockClock) -> None:
+    from dagexec.serve import Gateway
+
+    gateway_ = Gateway({"sim": ListedTools({"sleep": sleep})}, server_limits={"sim": 1})
+    assert [tool.name for tool in gateway_.tools] == ["run_workflow", "sim__sleep"]
+    ends: dict[str, float] = {}
+
+    async def direct(key: str) -> None:
+        result = await gateway_.call("sim__sleep", {"seconds": 1, "value": key})
+        assert result.structured_content == {"slept": 1, "value": key}
+        ends[key] = trio.current_time()
+
+    async def plan() -> None:
+        result = await gateway_.call("run_workflow", {"tasks": [t("p", 1)]})
+        assert result.structured_content["ok"] is True
+        ends["plan"] = trio.current_time()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(direct, "one")
+        nursery.start_soon(direct, "two")
+        nursery.start_soon(plan)
+    # One call at a time on sim, whoever asks: three calls of 1 s end at 1, 2 and 3.
+    assert sorted(ends.values()) == [1, 2, 3]
 
 
 # -- progress and cancellation ------------------------------------------------------------
