@@ -106,6 +106,11 @@ class MCPToolServer:
         """The names of the tools the server listed when it started."""
         return frozenset(self.tools)
 
+    @property
+    def gone(self) -> str | None:
+        """None while the connection to the server lives; then why it ended, in words (it died, it closed)."""
+        return self._gone or self._link.closed
+
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         """Call tool ``name`` on the server.
 

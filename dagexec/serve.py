@@ -10,20 +10,22 @@ serves a :class:`Gateway` over stdio. Install with the ``mcp`` extra.
 
 Example::
 
-    async with open_servers("servers.json") as servers:
-        await Gateway(servers).serve_stdio()
+    async with open_gateway("servers.json", server_limits={"files": 2}) as gateway:
+        await gateway.serve_stdio()
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import re
+import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import trio
@@ -36,11 +38,13 @@ from . import (
     ListsTools,
     Run,
     SchemaError,
+    ServerError,
     TaskFinished,
     TaskSkipped,
     TaskStatus,
     ToolServer,
     Workflow,
+    WorkflowError,
 )
 from . import __version__ as _version
 from . import workflow_schema as _workflow_schema
@@ -53,10 +57,11 @@ try:
     from mcp.shared.message import SessionMessage
 
     from .mcp import MCPToolServer
+    from .servers import StdioServerConfig, load_config, open_servers
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("dagexec.serve needs the mcp extra: pip install 'dagexec[mcp]'") from exc
 
-__all__ = ["RUN_WORKFLOW", "Gateway", "Progress", "describe_tools", "proxy_names"]
+__all__ = ["RUN_WORKFLOW", "Gateway", "Progress", "RestartingServer", "describe_tools", "open_gateway", "proxy_names"]
 
 #: The name of the gateway's tool that runs a plan.
 RUN_WORKFLOW = "run_workflow"
@@ -102,7 +107,7 @@ def describe_tools(servers: Mapping[str, ToolServer]) -> list[str]:
     """
     lines = []
     for name, server in servers.items():
-        if isinstance(server, MCPToolServer):
+        if isinstance(server, MCPToolServer | RestartingServer):
             for tool in server.tools.values():
                 about = _first_line(tool.description)
                 lines.append(
@@ -184,7 +189,12 @@ def summary(result: ExecutionResult) -> str:
 def refusal(exc: DagexecError) -> mcp_types.CallToolResult:
     """The tool result of a plan that cannot run: ``isError``, the problems as text and as data."""
     problems = list(exc.problems) if isinstance(exc, SchemaError) else [str(exc)]
-    text = f"invalid plan, nothing ran: {exc}" if not isinstance(exc, SchemaError) else f"{exc}\nnothing ran"
+    if isinstance(exc, SchemaError):
+        text = f"{exc}\nnothing ran"
+    elif isinstance(exc, WorkflowError):
+        text = f"invalid plan, nothing ran: {exc}"
+    else:  # the journal
+        text = f"the plan cannot run now, nothing ran: {exc}"
     return mcp_types.CallToolResult(
         content=[_text(text)], structured_content={"ok": False, "problems": problems}, is_error=True
     )
@@ -204,15 +214,25 @@ class Gateway:
     Args:
         servers: The downstream tool servers, keyed by name (as
             :func:`~dagexec.servers.open_servers` yields them).
-        options: Options of :class:`~dagexec.EagerExecutor`.
+        timeout: A deadline for each run, in seconds, as ``timeout`` of
+            :meth:`~dagexec.EagerExecutor.execute`.
+        options: Options of :class:`~dagexec.EagerExecutor`. With a
+            ``journal``, each plan is recorded under a run name of its own,
+            ``plan-`` and a hash of the plan: a plan sent again reuses every
+            task of it that succeeded. Each direct call is recorded under a
+            name of its own, and never reused.
 
     Attributes:
         executor: The executor every run goes through.
         server: The SDK's low-level MCP server: serve it over any transport.
     """
 
-    def __init__(self, servers: Mapping[str, ToolServer], **options: Any) -> None:
+    def __init__(self, servers: Mapping[str, ToolServer], *, timeout: float | None = None, **options: Any) -> None:
         self.executor = EagerExecutor(servers, **options)
+        if timeout is not None and not timeout > 0:
+            raise ValueError("timeout must be > 0")
+        self._timeout = timeout
+        self._journaled = options.get("journal") is not None
         self._tools = [
             mcp_types.Tool(
                 name=RUN_WORKFLOW,
@@ -224,7 +244,7 @@ class Gateway:
         ]
         listed: dict[tuple[str, str], mcp_types.Tool | None] = {}
         for name, server in servers.items():
-            if isinstance(server, MCPToolServer):
+            if isinstance(server, MCPToolServer | RestartingServer):
                 listed.update(((name, tool.name), tool) for tool in server.tools.values())
             elif isinstance(server, ListsTools):
                 listed.update(((name, tool), None) for tool in sorted(server.tool_names))
@@ -301,7 +321,11 @@ class Gateway:
             self.executor.check(workflow.tasks)
         except DagexecError as exc:
             return refusal(exc)
-        result = (await self._execute(workflow, None)).results[0]
+        try:
+            done = await self._execute(workflow, None, f"call-{secrets.token_hex(8)}")
+        except DagexecError as exc:  # the journal: it cannot be written, or is in use
+            return refusal(exc)
+        result = done.results[0]
         if result.error is not None:
             return mcp_types.CallToolResult(
                 content=[_text(f"{result.error.code.value}: {result.error.message}")], is_error=True
@@ -336,13 +360,17 @@ class Gateway:
             self.executor.check(workflow.tasks)
         except DagexecError as exc:
             return refusal(exc)
-        result = await self._execute(workflow, progress)
+        plan_hash = hashlib.sha256(json.dumps(workflow.to_dict(), sort_keys=True, default=repr).encode()).hexdigest()
+        try:
+            result = await self._execute(workflow, progress, f"plan-{plan_hash[:16]}")
+        except DagexecError as exc:  # the journal: it cannot be written, or is in use
+            return refusal(exc)
         data = _plain(result.to_dict())
         return mcp_types.CallToolResult(
             content=[_text(summary(result)), _text(json.dumps(data))], structured_content=data
         )
 
-    async def _execute(self, workflow: Workflow, progress: Progress | None) -> ExecutionResult:
+    async def _execute(self, workflow: Workflow, progress: Progress | None, run_name: str) -> ExecutionResult:
         """Run ``workflow``, reporting each task's end; the caller's cancellation stops it with ``Run.stop``.
 
         The run itself is shielded from the caller's cancellation, so that
@@ -364,6 +392,7 @@ class Gateway:
                 await progress(count, total, message)
 
         run: Run | None = None
+        failure: DagexecError | None = None
         state = {"cancelled": False, "done": False}
 
         async def watch() -> None:
@@ -382,11 +411,19 @@ class Gateway:
                     if progress is not None:
                         reporting.start_soon(report)
                     with ended:
-                        async with self.executor.open_run(workflow, on_event=on_event) as run:
-                            if state["cancelled"]:
-                                run.stop(_CANCELLED)
+                        named = {"run_name": run_name} if self._journaled else {}
+                        try:
+                            async with self.executor.open_run(
+                                workflow, timeout=self._timeout, on_event=on_event, **named
+                            ) as run:
+                                if state["cancelled"]:
+                                    run.stop(_CANCELLED)
+                        except DagexecError as exc:  # before the run: raised below, not in a group
+                            failure = exc
             state["done"] = True
             nursery.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
         assert run is not None
         return run.result
 
@@ -477,3 +514,161 @@ async def _write_all(fd: int, data: bytes) -> None:
         with suppress(InterruptedError):
             written = await trio.to_thread.run_sync(os.write, fd, view, abandon_on_cancel=True)
             view = view[written:]
+
+
+# -- a long life: downstream servers started again ------------------------------------------
+
+_log = logging.getLogger("dagexec.serve")
+
+#: Seconds before a dead server is started again: the first time at once, then
+#: doubling from the first of these after each death that follows a failed start,
+#: up to the second.
+_BACKOFF = (0.5, 30.0)
+
+
+class RestartingServer:
+    """A downstream stdio server that is started again when it dies, for the calls that come later.
+
+    The calls in flight when it dies fail (``server_error``), as in any run.
+    The next call starts it again and waits for it; if it does not start, that
+    call fails too, and the one after tries again, later: at once after a
+    death, then after 0.5 s, 1 s, 2 s... (30 s at most) while starts keep
+    failing.
+
+    Args:
+        name: The server's name in the config.
+        entry: Its entry, to start it again with.
+        server: The running server, as first started.
+        nursery: Where the servers started again live.
+        start_timeout: Seconds a start may take.
+
+    Attributes:
+        tools: The tools it listed when it first started, by name.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        entry: StdioServerConfig,
+        server: MCPToolServer,
+        nursery: trio.Nursery,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self.name = name
+        self.tools = server.tools
+        self._entry = entry
+        self._server = server
+        self._nursery = nursery
+        self._start_timeout = start_timeout
+        self._held: trio.CancelScope | None = None  # the context of the server started last
+        self._starting: trio.Event | None = None
+        self._failed_starts = 0
+        self._not_before = 0.0
+
+    @property
+    def tool_names(self) -> frozenset[str]:
+        """The names of the tools it listed when it first started."""
+        return frozenset(self.tools)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        """Call tool ``name``, starting the server again first if it died.
+
+        Raises:
+            ServerError: The server died during the call, or could not be
+                started again.
+        """
+        if self._server.gone is not None:
+            await self._start_again()
+        server = self._server
+        try:
+            return await server.call_tool(name, arguments)
+        except ServerError:
+            if server.gone is not None and server is self._server:
+                _log.warning(
+                    "server %r failed (%s): its calls under way failed; it starts again for the next call",
+                    self.name,
+                    server.gone,
+                )
+            raise
+
+    async def _start_again(self) -> None:
+        """Start the server again (one start at a time; callers that come meanwhile wait for it)."""
+        if self._starting is not None:
+            await self._starting.wait()
+        else:
+            self._starting = trio.Event()
+            try:
+                await trio.sleep_until(self._not_before)
+                try:
+                    self._server = await self._nursery.start(self._hold)
+                except DagexecError as exc:
+                    self._failed_starts += 1
+                    delay = min(_BACKOFF[0] * 2 ** (self._failed_starts - 1), _BACKOFF[1])
+                    self._not_before = trio.current_time() + delay
+                    _log.warning(
+                        "server %r did not start again: %s; next try in %g s at the earliest", self.name, exc, delay
+                    )
+                else:
+                    self._failed_starts = 0
+                    _log.warning("server %r started again", self.name)
+            finally:
+                self._starting.set()
+                self._starting = None
+        if self._server.gone is not None:
+            raise ServerError(f"server {self.name!r} is gone: {self._server.gone}; it did not start again")
+
+    async def _hold(self, *, task_status: trio.TaskStatus[MCPToolServer]) -> None:
+        """Start the server and hold it, until the gateway closes or it is started again."""
+        config = {"mcpServers": {self.name: _entry_data(self._entry)}}
+        with trio.CancelScope() as scope:
+            async with open_servers(config, start_timeout=self._start_timeout) as servers:
+                if self._held is not None:
+                    self._held.cancel()  # the dead one before it: its context is closed
+                self._held = scope
+                server = servers[self.name]
+                assert isinstance(server, MCPToolServer)
+                task_status.started(server)
+                await trio.sleep_forever()
+
+
+def _entry_data(entry: StdioServerConfig) -> dict[str, Any]:
+    """An entry's config data again, as ``open_servers`` reads it."""
+    data: dict[str, Any] = {"command": entry.command, "args": list(entry.args), "env": dict(entry.env)}
+    if entry.cwd is not None:
+        data["cwd"] = entry.cwd
+    return data
+
+
+@asynccontextmanager
+async def open_gateway(
+    config: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    start_timeout: float = 30.0,
+    **options: Any,
+) -> AsyncIterator[Gateway]:
+    """Start every server of a config, and yield a :class:`Gateway` in front of them.
+
+    Each stdio server is a :class:`RestartingServer`: when it dies, it is
+    started again for the calls that come later. On exit, every server is
+    closed, those started again included.
+
+    Args:
+        config: The servers config, as for :func:`~dagexec.servers.open_servers`.
+        start_timeout: Seconds each server has to start.
+        options: Options of :class:`Gateway`.
+
+    Raises:
+        ServerConfigError: The config is invalid; nothing was started.
+        ServerStartError: A server did not start; the others were stopped.
+    """
+    entries = load_config(config)
+    async with open_servers(config, start_timeout=start_timeout) as servers, trio.open_nursery() as nursery:
+        served: dict[str, ToolServer] = {}
+        for name, server in servers.items():
+            entry = entries[name]
+            if isinstance(server, MCPToolServer) and isinstance(entry, StdioServerConfig):
+                served[name] = RestartingServer(name, entry, server, nursery, start_timeout)
+            else:
+                served[name] = server
+        yield Gateway(served, **options)
+        nursery.cancel_scope.cancel()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,7 +20,7 @@ import trio
 import trio.testing
 from mcp import Client, StdioServerParameters
 
-from dagexec import DagexecError, LocalTools, SchemaError, Workflow, workflow_schema
+from dagexec import DagexecError, LocalTools, SchemaError, ServerError, Workflow, workflow_schema
 from dagexec.serve import proxy_names
 
 from .helpers import ENV, EXAMPLES, dagexec, processes_with, sleep, t, toolbox, write
@@ -348,6 +350,137 @@ async def test_proxied_calls_and_plans_share_the_limits(autojump_clock: trio.tes
         nursery.start_soon(plan)
     # One call at a time on sim, whoever asks: three calls of 1 s end at 1, 2 and 3.
     assert sorted(ends.values()) == [1, 2, 3]
+
+
+# -- limits, options and a long life --------------------------------------------------------
+
+
+async def test_two_runs_at_once_share_the_server_limit(tmp_path: Path) -> None:
+    """Two calls that can only succeed together: under box=1 for the whole gateway, they never are together."""
+
+    def plan(value: str) -> dict[str, Any]:
+        meet = {"group": "g", "size": 2, "value": value, "timeout": 2}
+        return {"tasks": [{"id": "m", "tool": "box:meet", "arguments": meet}]}
+
+    async with gateway(_servers(tmp_path), "--server-limit", "box=1") as client:
+        results: dict[str, Any] = {}
+
+        async def run(value: str) -> None:
+            results[value] = (await client.call_tool("run_workflow", plan(value))).structured_content["results"][0]
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run, "a")
+            nursery.start_soon(run, "b")
+    # The first to get the slot waits alone and fails; the second then finds the first's arrival counted.
+    outcomes = sorted((r["status"], r["error"] and r["error"]["message"]) for r in results.values())
+    assert outcomes == [
+        ("error", "Error executing tool meet: only 1 of 2 calls of 'g' met within 2 s"),
+        ("success", None),
+    ]
+
+
+async def test_a_dead_server_fails_its_tasks_and_starts_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from dagexec.serve import open_gateway
+
+    marker = f"serve-restart-{time.monotonic_ns()}"
+    config = {"mcpServers": {"box": toolbox(marker)}}
+
+    def pid_of(answer: Any) -> Any:
+        return answer.structured_content["results"][0]["output"]["result"]
+
+    with caplog.at_level("WARNING", logger="dagexec.serve"):
+        async with open_gateway(config) as gateway_:
+            first = await gateway_.call("run_workflow", {"tasks": [{"id": "p", "tool": "box:pid"}]})
+            died = await gateway_.call("run_workflow", {"tasks": [{"id": "d", "tool": "box:die"}]})
+            again = await gateway_.call("run_workflow", {"tasks": [{"id": "p", "tool": "box:pid"}]})
+            direct = await gateway_.call("box__pid", {})
+            assert len(processes_with(marker)) == 1  # the dead one is gone, the new one runs
+    [error] = [r["error"] for r in died.structured_content["results"]]
+    assert error["code"] == "server_error"
+    assert error["message"].startswith("server 'box' failed: ")
+    assert pid_of(again) != pid_of(first)
+    assert direct.structured_content == {"result": pid_of(again)}
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2
+    assert messages[0].startswith("server 'box' failed (")
+    assert messages[0].endswith("): its calls under way failed; it starts again for the next call")
+    assert messages[1] == "server 'box' started again"
+    assert processes_with(marker) == []
+
+
+async def test_a_server_that_does_not_start_again_is_tried_later_and_later(caplog: pytest.LogCaptureFixture) -> None:
+    from dagexec.mcp import MCPToolServer
+    from dagexec.serve import RestartingServer
+    from dagexec.servers import StdioServerConfig, open_servers
+
+    broken = StdioServerConfig(command=sys.executable, args=["-c", "raise SystemExit(1)"])
+    with caplog.at_level("WARNING", logger="dagexec.serve"):
+        async with open_servers({"mcpServers": {"box": toolbox()}}) as servers, trio.open_nursery() as nursery:
+            first = servers["box"]
+            assert isinstance(first, MCPToolServer)
+            box = RestartingServer("box", broken, first, nursery, start_timeout=10)
+            failures = []
+            waits = []
+            for tool in ("die", "pid", "pid", "pid"):
+                started = trio.current_time()
+                with pytest.raises(ServerError) as caught:
+                    await box.call_tool(tool, {})
+                waits.append(trio.current_time() - started)
+                failures.append(str(caught.value))
+            nursery.cancel_scope.cancel()
+    assert failures[0] == "server 'box' failed: it exited with code 3"
+    assert failures[1:] == ["server 'box' is gone: it exited with code 3; it did not start again"] * 3
+    assert [r.getMessage() for r in caplog.records[1:]] == [
+        f"server 'box' did not start again: server 'box' did not start: it exited with code 1; "
+        f"next try in {delay} s at the earliest"
+        for delay in ("0.5", "1", "2")
+    ]
+    # Each call after a failed start waited for its turn: 0.5 s, then 1 s (never less).
+    assert (waits[2] >= 0.45, waits[3] >= 0.95) == (True, True)
+
+
+async def test_a_journal_keeps_each_plan_under_its_own_name(tmp_path: Path) -> None:
+    from dagexec.serve import open_gateway
+
+    journal = tmp_path / "gateway.db"
+    one = {"tasks": [{"id": "p", "tool": "box:pid"}]}
+    other = {"tasks": [{"id": "p", "tool": "box:pid"}, {"id": "e", "tool": "box:echo", "arguments": {"text": "x"}}]}
+
+    def reused(answer: Any) -> list[bool]:
+        return [r["reused"] for r in answer.structured_content["results"]]
+
+    async with open_gateway({"mcpServers": {"box": toolbox()}}, journal=str(journal)) as gateway_:
+        first = await gateway_.call("run_workflow", one)
+        second = await gateway_.call("run_workflow", {"tasks": [{"tool": "box:pid", "id": "p"}]})  # the same plan
+        third = await gateway_.call("run_workflow", other)
+        direct = [await gateway_.call("box__echo", {"text": "y"}) for _ in range(2)]
+        slow = {"tasks": [{"id": "s", "tool": "box:sleep", "arguments": {"seconds": 0.5}}]}
+        twice: list[Any] = []
+
+        async def send() -> None:
+            twice.append(await gateway_.call("run_workflow", slow))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send)
+            nursery.start_soon(send)
+    assert (reused(first), reused(second), reused(third)) == ([False], [True], [False, False])
+    assert second.structured_content["results"][0]["output"] == first.structured_content["results"][0]["output"]
+    assert [d.structured_content for d in direct] == [{"result": "y"}, {"result": "y"}]
+    # The same plan twice at once: the second is refused, as its run name is in use.
+    [refused] = [answer for answer in twice if answer.is_error]
+    slow_name = (
+        "plan-"
+        + hashlib.sha256(json.dumps(Workflow.from_dict(slow).to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    )
+    assert _text(refused) == [
+        f"the plan cannot run now, nothing ran: journal {str(journal)!r} is in use by another run named "
+        f"{slow_name!r} in this process"
+    ]
+    with sqlite3.connect(journal) as db:
+        names = sorted(name for (name,) in db.execute("SELECT DISTINCT run_name FROM finished"))
+    db.close()
+    assert [name.split("-")[0] for name in names].count("plan") == 3
+    assert [name.split("-")[0] for name in names].count("call") == 2
 
 
 # -- progress and cancellation ------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 
@@ -11,8 +12,7 @@ import trio
 from rich.console import Console
 from rich.text import Text
 
-from dagexec import workflow_schema
-from dagexec.servers import open_servers
+from dagexec import check_journal, workflow_schema
 
 #: Standard output carries the MCP messages: everything the command says goes to standard error.
 _say = Console(stderr=True)
@@ -25,26 +25,40 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     closes every downstream server, and exits 128 + the signal's number; the
     client closing standard input exits 0.
     """
-    from dagexec.serve import Gateway, describe_tools
+    from dagexec.serve import describe_tools, open_gateway
 
+    from ._commands import executor_options
+
+    options = executor_options(args)
+    if args.journal:
+        options["journal"] = args.journal
+        # Before any server starts: a journal that cannot be written, or is in use, stops here.
+        await check_journal(args.journal)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("dagexec.serve")
+    log.addHandler(handler)
     received: list[signal.Signals] = []
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
+    try:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with trio.open_nursery() as nursery:
 
-            async def watch() -> None:
-                async for signum in signals:
-                    received.append(signal.Signals(signum))
-                    nursery.cancel_scope.cancel()
+                async def watch() -> None:
+                    async for signum in signals:
+                        received.append(signal.Signals(signum))
+                        nursery.cancel_scope.cancel()
 
-            nursery.start_soon(watch)
-            async with open_servers(args.servers) as servers:
-                gateway = Gateway(servers)
-                tools = len(describe_tools(servers))
-                _say.print(
-                    f"dagexec serve: {len(servers)} servers, {tools} tools; serving MCP on stdio", highlight=False
-                )
-                await gateway.serve_stdio()
-            nursery.cancel_scope.cancel()
+                nursery.start_soon(watch)
+                async with open_gateway(args.servers, timeout=args.timeout, **options) as gateway:
+                    servers = gateway.executor.servers
+                    tools = len(describe_tools(servers))
+                    _say.print(
+                        f"dagexec serve: {len(servers)} servers, {tools} tools; serving MCP on stdio", highlight=False
+                    )
+                    await gateway.serve_stdio()
+                nursery.cancel_scope.cancel()
+    finally:
+        log.removeHandler(handler)
     if received:
         _say.print(
             Text(f"interrupted by {received[0].name}: the gateway stopped and its servers closed"), highlight=False
@@ -61,10 +75,16 @@ async def cmd_schema(args: argparse.Namespace, console: Console) -> int:
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``serve`` and ``schema`` to the command line's subcommands."""
+    from ._commands import add_controls
+
     serve = commands.add_parser(
         "serve", help="serve MCP on stdio: a run_workflow tool that runs whole plans on the servers"
     )
     serve.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
+    serve.add_argument(
+        "--journal", metavar="RUN.db", help="record finished tasks, each plan under a name of its own; reuse them"
+    )
+    add_controls(serve)
     serve.set_defaults(handler=cmd_serve)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a workflow")
