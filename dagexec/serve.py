@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
@@ -31,6 +32,7 @@ from typing import Any
 import trio
 
 from . import (
+    Approver,
     DagexecError,
     EagerExecutor,
     Event,
@@ -39,6 +41,7 @@ from . import (
     Run,
     SchemaError,
     ServerError,
+    Task,
     TaskFinished,
     TaskSkipped,
     TaskStatus,
@@ -200,6 +203,40 @@ def refusal(exc: DagexecError) -> mcp_types.CallToolResult:
     )
 
 
+#: The request's ``ask`` (see :meth:`Gateway.call`), seen by the run's tasks, which inherit it.
+_ASK: contextvars.ContextVar[Approver | None] = contextvars.ContextVar("dagexec_serve_ask", default=None)
+
+
+def _can_elicit(ctx: ServerRequestContext[Any]) -> bool:
+    """Whether the client can be asked: it offers elicitation, and the connection can carry a request to it.
+
+    On the 2026-07-28 protocol a server may not send requests, so such a
+    client cannot be asked.
+    """
+    capabilities = ctx.session.client_capabilities
+    return capabilities is not None and capabilities.elicitation is not None and ctx.session.can_send_request
+
+
+def _elicitor(ctx: ServerRequestContext[Any]) -> Approver:
+    """Ask the person through the client's elicitation whether a task's call may go ahead."""
+
+    async def ask(task: Task, arguments: dict[str, Any]) -> bool | str:
+        shown = json.dumps(arguments, default=repr)
+        shown = shown if len(shown) <= 2000 else shown[:1997] + "..."
+        answer = await ctx.session.elicit_form(
+            f"dagexec: may task {task.id!r} call {task.tool} with {shown}?",
+            {"type": "object", "properties": {}},
+            related_request_id=ctx.request_id,
+        )
+        if answer.action == "accept":
+            return True
+        if answer.action == "decline":
+            return "declined by the person"
+        return "the person cancelled the question"
+
+    return ask
+
+
 class Gateway:
     """An MCP server whose ``run_workflow`` tool runs plans of calls to the tools of ``servers``.
 
@@ -228,7 +265,8 @@ class Gateway:
     """
 
     def __init__(self, servers: Mapping[str, ToolServer], *, timeout: float | None = None, **options: Any) -> None:
-        self.executor = EagerExecutor(servers, **options)
+        self._approve_all = bool(options.pop("approve_all", False))
+        self.executor = EagerExecutor(servers, approve=self._approve, approve_all=self._approve_all, **options)
         if timeout is not None and not timeout > 0:
             raise ValueError("timeout must be > 0")
         self._timeout = timeout
@@ -278,22 +316,59 @@ class Gateway:
     ) -> mcp_types.CallToolResult:
         wants_progress = ctx.meta is not None and ctx.meta.get("progress_token") is not None
         return await self.call(
-            params.name, params.arguments or {}, progress=ctx.session.report_progress if wants_progress else None
+            params.name,
+            params.arguments or {},
+            progress=ctx.session.report_progress if wants_progress else None,
+            ask=_elicitor(ctx) if _can_elicit(ctx) else None,
         )
 
-    async def call(self, name: str, arguments: Any, *, progress: Progress | None = None) -> mcp_types.CallToolResult:
+    async def call(
+        self, name: str, arguments: Any, *, progress: Progress | None = None, ask: Approver | None = None
+    ) -> mcp_types.CallToolResult:
         """Answer a call of one of the gateway's tools, as :meth:`run_workflow` and :meth:`call_proxied` do.
 
         Args:
             name: The tool's name.
             arguments: Its arguments.
             progress: For ``run_workflow``, as for :meth:`run_workflow`.
+            ask: Asks the person behind the call whether a task's call may go
+                ahead, as ``approve`` of :class:`~dagexec.EagerExecutor`
+                does; over MCP, through the client's elicitation. None: no
+                one can be asked, and a plan that needs approval is refused.
         """
-        if name == RUN_WORKFLOW:
-            return await self.run_workflow(arguments, progress=progress)
-        if name in self._proxied:
-            return await self.call_proxied(name, arguments)
-        return mcp_types.CallToolResult(content=[_text(f"unknown tool {name!r}")], is_error=True)
+        token = _ASK.set(ask)
+        try:
+            if name == RUN_WORKFLOW:
+                return await self.run_workflow(arguments, progress=progress)
+            if name in self._proxied:
+                return await self.call_proxied(name, arguments)
+            return mcp_types.CallToolResult(content=[_text(f"unknown tool {name!r}")], is_error=True)
+        finally:
+            _ASK.reset(token)
+
+    async def _approve(self, task: Task, arguments: dict[str, Any]) -> bool | str:
+        """The executor's approver: it asks whoever the request's ``ask`` is."""
+        ask = _ASK.get()
+        if ask is None:  # refused up front (see _check): only a task added later could get here
+            return "no one can be asked"
+        return await ask(task, arguments)
+
+    def _check(self, workflow: Workflow) -> None:
+        """Check a plan against the executor, and that someone can approve it if it needs approval.
+
+        Raises:
+            WorkflowError: The plan cannot run (see :meth:`EagerExecutor.check
+                <dagexec.EagerExecutor.check>`), or needs approval that no one
+                can give.
+        """
+        self.executor.check(workflow.tasks)
+        if _ASK.get() is None:
+            for task in workflow.tasks:
+                if task.approval or self._approve_all:
+                    raise WorkflowError(
+                        f"task {task.id!r} needs approval, and the client cannot ask the person "
+                        "(it offers no elicitation on this connection)"
+                    )
 
     async def call_proxied(self, name: str, arguments: Any) -> mcp_types.CallToolResult:
         """Call a downstream tool directly, as a plan of one task: under the same limits and approvals.
@@ -318,7 +393,7 @@ class Gateway:
             workflow = Workflow.from_dict(
                 {"tasks": [{"id": name, "tool": f"{server}:{tool}", "arguments": _escaped(arguments)}]}
             )
-            self.executor.check(workflow.tasks)
+            self._check(workflow)
         except DagexecError as exc:
             return refusal(exc)
         try:
@@ -357,7 +432,7 @@ class Gateway:
         """
         try:
             workflow = Workflow.from_dict(plan)
-            self.executor.check(workflow.tasks)
+            self._check(workflow)
         except DagexecError as exc:
             return refusal(exc)
         plan_hash = hashlib.sha256(json.dumps(workflow.to_dict(), sort_keys=True, default=repr).encode()).hexdigest()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import mcp_types
 import pytest
 import trio
 import trio.testing
@@ -134,12 +135,12 @@ def _servers(tmp_path: Path, marker: str = "") -> str:
 
 
 @asynccontextmanager
-async def gateway(servers: str, *args: str) -> AsyncIterator[Client]:
-    """A real ``dagexec serve`` process, and the SDK's client connected to it over stdio."""
+async def gateway(servers: str, *args: str, mode: str = "legacy", **options: Any) -> AsyncIterator[Client]:
+    """A real ``dagexec serve`` process, and the SDK's client connected to it over stdio (the initialize handshake)."""
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "dagexec", "serve", "--servers", servers, *args], env=ENV, cwd=EXAMPLES
     )
-    async with Client(params, mode="legacy") as client:
+    async with Client(params, mode=mode, **options) as client:
         yield client
 
 
@@ -481,6 +482,73 @@ async def test_a_journal_keeps_each_plan_under_its_own_name(tmp_path: Path) -> N
     db.close()
     assert [name.split("-")[0] for name in names].count("plan") == 3
     assert [name.split("-")[0] for name in names].count("call") == 2
+
+
+# -- approval ------------------------------------------------------------------------------
+
+APPROVAL_PLAN = {
+    "tasks": [
+        {"id": "free", "tool": "box:echo", "arguments": {"text": "a"}},
+        {"id": "gated", "tool": "box:echo", "arguments": {"text": "$OUTPUT[free].result"}, "approval": True},
+    ]
+}
+
+
+def _answering(action: str, asked: list[str]) -> Any:
+    async def answer(context: Any, params: mcp_types.ElicitRequestParams) -> mcp_types.ElicitResult:
+        asked.append(params.message)
+        return mcp_types.ElicitResult(action=action, content={} if action == "accept" else None)
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("action", "outcome"),
+    [
+        ("accept", ("success", {"result": "a"}, None)),
+        ("decline", ("skipped", None, {"code": "rejected", "message": "declined by the person"})),
+        ("cancel", ("skipped", None, {"code": "rejected", "message": "the person cancelled the question"})),
+    ],
+)
+async def test_approval_asks_the_person_through_the_client(tmp_path: Path, action: str, outcome: Any) -> None:
+    asked: list[str] = []
+    async with gateway(_servers(tmp_path), elicitation_callback=_answering(action, asked)) as client:
+        result = await client.call_tool("run_workflow", APPROVAL_PLAN)
+    assert asked == ["""dagexec: may task 'gated' call box:echo with {"text": "a"}?"""]
+    by_id = {r["task_id"]: (r["status"], r["output"], r["error"]) for r in result.structured_content["results"]}
+    assert by_id == {"free": ("success", {"result": "a"}, None), "gated": outcome}
+
+
+async def test_approve_all_asks_before_every_call(tmp_path: Path) -> None:
+    asked: list[str] = []
+    async with gateway(_servers(tmp_path), "--approve-all", elicitation_callback=_answering("accept", asked)) as client:
+        result = await client.call_tool("box__echo", {"text": "b"})
+    assert asked == ["""dagexec: may task 'box__echo' call box:echo with {"text": "b"}?"""]
+    assert result.structured_content == {"result": "b"}
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_plan_that_needs_approval_is_refused_when_the_client_cannot_ask(tmp_path: Path, mode: str) -> None:
+    """Without elicitation (legacy), or on the 2026-07-28 protocol, where a server may not send requests (auto)."""
+    marker = tmp_path / "started"
+    plan = {
+        "tasks": [
+            {"id": "first", "tool": "box:sleep_marked", "arguments": {"path": str(marker), "seconds": 0}},
+            {"id": "gated", "tool": "box:echo", "arguments": {"text": "x"}, "approval": True},
+        ]
+    }
+    asked: list[str] = []
+    callback = _answering("accept", asked) if mode == "auto" else None
+    async with gateway(_servers(tmp_path), mode=mode, elicitation_callback=callback) as client:
+        result = await client.call_tool("run_workflow", plan)
+    assert (result.is_error, _text(result)) == (
+        True,
+        [
+            "invalid plan, nothing ran: task 'gated' needs approval, and the client cannot ask the person "
+            "(it offers no elicitation on this connection)"
+        ],
+    )
+    assert (asked, marker.exists()) == ([], False)
 
 
 # -- progress and cancellation ------------------------------------------------------------

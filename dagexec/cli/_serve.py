@@ -30,6 +30,7 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     from ._commands import executor_options
 
     options = executor_options(args)
+    options["approve_all"] = args.approve_all
     if args.journal:
         options["journal"] = args.journal
         # Before any server starts: a journal that cannot be written, or is in use, stops here.
@@ -83,6 +84,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
     serve.add_argument(
         "--journal", metavar="RUN.db", help="record finished tasks, each plan under a name of its own; reuse them"
+    )
+    serve.add_argument(
+        "--approve-all",
+        action="store_true",
+        help='ask the person through the client before every call, not only those of tasks with "approval": true',
     )
     add_controls(serve)
     serve.set_defaults(handler=cmd_serve)
