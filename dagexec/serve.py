@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import hmac
+import ipaddress
 import json
 import logging
 import math
@@ -64,7 +66,16 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("dagexec.serve needs the mcp extra: pip install 'dagexec[mcp]'") from exc
 
-__all__ = ["RUN_WORKFLOW", "Gateway", "Progress", "RestartingServer", "describe_tools", "open_gateway", "proxy_names"]
+__all__ = [
+    "RUN_WORKFLOW",
+    "Gateway",
+    "Progress",
+    "RestartingServer",
+    "describe_tools",
+    "is_loopback",
+    "open_gateway",
+    "proxy_names",
+]
 
 #: The name of the gateway's tool that runs a plan.
 RUN_WORKFLOW = "run_workflow"
@@ -524,6 +535,64 @@ class Gateway:
             for fd in (wire_in, wire_out, kept_in, kept_out):
                 os.close(fd)
 
+    async def serve_http(
+        self,
+        host: str,
+        port: int,
+        *,
+        token: str | None = None,
+        allowed_hosts: Iterable[str] = (),
+        allowed_origins: Iterable[str] = (),
+        task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve MCP over streamable HTTP at ``http://host:port/mcp`` until cancelled (hypercorn's trio worker).
+
+        A gateway can call every tool of every downstream server, so who may
+        call it is checked on every request, on loopback too: with a
+        ``token``, a request without ``Authorization: Bearer <token>`` is
+        answered 401; its ``Host`` must be the bound address (and its
+        ``localhost`` forms, on loopback) or one of ``allowed_hosts`` (421
+        otherwise); a request with an ``Origin`` must have one of
+        ``allowed_origins`` (403 otherwise), so that a web page in a browser
+        cannot drive a local gateway.
+
+        Args:
+            host: The address to listen on.
+            port: The port (0: any free port; ``task_status`` tells which).
+            token: The bearer token every request must carry; None: none.
+            allowed_hosts: More ``Host`` values to accept (``name:port``,
+                or ``name:*`` for any port).
+            allowed_origins: ``Origin`` values to accept (``https://app.example``).
+            task_status: Told the bound addresses (``http://127.0.0.1:8000``)
+                once the gateway listens.
+
+        Raises:
+            ValueError: ``host`` is not a loopback address and there is no ``token``.
+            ImportError: hypercorn is missing (the ``serve`` extra).
+        """
+        try:
+            from hypercorn.config import Config
+            from hypercorn.trio import serve
+            from mcp.server.transport_security import TransportSecuritySettings
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("serving over HTTP needs the serve extra: pip install 'dagexec[serve]'") from exc
+        if token is None and not is_loopback(host):
+            raise ValueError(f"serving on {host!r}, not a loopback address, needs a token")
+        shown = f"[{host}]" if ":" in host else host
+        names = {shown, "localhost", "127.0.0.1", "[::1]"} if is_loopback(host) else {shown}
+        # A port of 0 is only known once bound: then any port of these names is the gateway's own.
+        hosts = [f"{name}:{port if port else '*'}" for name in sorted(names)] + list(allowed_hosts)
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=list(allowed_origins)
+        )
+        app: Any = self.server.streamable_http_app(streamable_http_path="/mcp", transport_security=security, host=host)
+        if token is not None:
+            app = _BearerToken(app, token)
+        config = Config()
+        config.bind = [f"{shown}:{port}"]
+        config.accesslog = None
+        await serve(app, config, shutdown_trigger=trio.sleep_forever, task_status=task_status)
+
     async def _serve_fds(self, wire_in: int, wire_out: int) -> None:
         incoming_send, incoming = anyio.create_memory_object_stream[SessionMessage | Exception](0)
         outgoing, outgoing_receive = anyio.create_memory_object_stream[SessionMessage](0)
@@ -589,6 +658,41 @@ async def _write_all(fd: int, data: bytes) -> None:
         with suppress(InterruptedError):
             written = await trio.to_thread.run_sync(os.write, fd, view, abandon_on_cancel=True)
             view = view[written:]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address, or ``localhost``) is only reachable from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _BearerToken:
+    """An ASGI middleware: every HTTP request must carry ``Authorization: Bearer <token>``, else 401."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self._app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            given = dict(scope["headers"]).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self._expected):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [(b"content-type", b"text/plain"), (b"www-authenticate", b"Bearer")],
+                    }
+                )
+                await send(
+                    {"type": "http.response.body", "body": b"unauthorized: send Authorization: Bearer <token>\n"}
+                )
+                return
+        await self._app(scope, receive, send)
 
 
 # -- a long life: downstream servers started again ------------------------------------------

@@ -5,26 +5,29 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import jsonschema
 import mcp_types
 import pytest
 import trio
 import trio.testing
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 from dagexec import DagexecError, LocalTools, SchemaError, ServerError, Workflow, workflow_schema
 from dagexec.serve import proxy_names
 
-from .helpers import ENV, EXAMPLES, dagexec, processes_with, sleep, t, toolbox, write
+from .helpers import ENV, EXAMPLES, dagexec, free_port, processes_with, sleep, t, toolbox, write
 
 # -- the schema ----------------------------------------------------------------------------
 
@@ -631,6 +634,122 @@ async def test_a_cancelled_run_ends_every_task_through_the_core_stop(autojump_cl
         await gateway_.run_workflow(plan, progress=on_progress)
     assert trio.current_time() == 5
     assert reports == [(1, 3, "quick: success"), (2, 3, "next: cancelled"), (3, 3, "slow: cancelled")]
+
+
+# -- HTTP, and who may call it ---------------------------------------------------------------
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+
+
+@contextmanager
+def serving_gateway_http(
+    tmp_path: Path, marker: str, *args: str, token: str | None = "s3cret"
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``dagexec serve --http`` on a free loopback port; yield its URL and its process, stopped after."""
+    port = free_port()
+    env = {**ENV, "DAGEXEC_TOKEN": token} if token else {k: v for k, v in ENV.items() if k != "DAGEXEC_TOKEN"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagexec", "serve", "--servers", _servers(tmp_path, marker),
+         "--http", f"127.0.0.1:{port}", *args],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the gateway did not listen within 60 s"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp", proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+
+
+async def _post(url: str, headers: dict[str, str]) -> int:
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(
+            url,
+            json=INITIALIZE,
+            headers={"accept": "application/json, text/event-stream", **headers},
+        )
+    return response.status_code
+
+
+# The SDK's HTTP client leaves its SSE readers (httpx2's async generators) to the
+# garbage collector when it closes: a ResourceWarning of the client's, not the gateway's.
+@pytest.mark.filterwarnings(
+    r"ignore:Exception ignored in. <async_generator object (EventSource|Response|PoolByteStream)\.:"
+    "pytest.PytestUnraisableExceptionWarning"
+)
+async def test_gateway_over_http_checks_the_token_host_and_origin(tmp_path: Path) -> None:
+    marker = f"serve-http-{time.monotonic_ns()}"
+    with serving_gateway_http(tmp_path, marker, "--allow-origin", "https://app.example") as (url, proc):
+        bearer = {"authorization": "Bearer s3cret"}
+        statuses = {
+            "no token": await _post(url, {}),
+            "a wrong token": await _post(url, {"authorization": "Bearer guess"}),
+            "the token": await _post(url, bearer),
+            "a foreign origin": await _post(url, {**bearer, "origin": "https://evil.example"}),
+            "an allowed origin": await _post(url, {**bearer, "origin": "https://app.example"}),
+            "a foreign host": await _post(url, {**bearer, "host": "evil.example"}),
+            "localhost": await _post(url.replace("127.0.0.1", "localhost"), bearer),
+        }
+        async with (
+            httpx2.AsyncClient(headers=bearer) as http,
+            Client(streamable_http_client(url, http_client=http), mode="legacy") as client,
+        ):
+            reports: list[Any] = []
+
+            async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+                reports.append((progress, total, message))
+
+            result = await client.call_tool("run_workflow", PLAN, progress_callback=on_progress)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert statuses == {
+        "no token": 401,
+        "a wrong token": 401,
+        "the token": 200,
+        "a foreign origin": 403,
+        "an allowed origin": 200,
+        "a foreign host": 421,
+        "localhost": 200,
+    }
+    assert result.structured_content["errors"] == ["c", "d"]
+    assert proc.returncode == 143
+    assert f"serving MCP at {url}, with a bearer token (DAGEXEC_TOKEN)" in err
+    assert processes_with(marker) == []
+
+
+async def test_gateway_over_http_on_loopback_may_go_without_a_token(tmp_path: Path) -> None:
+    marker = f"serve-http-open-{time.monotonic_ns()}"
+    with serving_gateway_http(tmp_path, marker, token=None) as (url, _):
+        assert (await _post(url, {}), await _post(url, {"origin": "https://evil.example"})) == (200, 403)
+
+
+def test_a_gateway_on_a_public_address_needs_a_token(tmp_path: Path) -> None:
+    marker = f"serve-public-{time.monotonic_ns()}"
+    env = {k: v for k, v in ENV.items() if k != "DAGEXEC_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-m", "dagexec", "serve", "--servers", _servers(tmp_path, marker), "--http", "0.0.0.0:8765"],
+        capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert " ".join(done.stderr.split()) == (  # the line may wrap
+        "error: serving on '0.0.0.0', not a loopback address, needs a token: set DAGEXEC_TOKEN "
+        "(every request must then send Authorization: Bearer <token>)"
+    )
+    assert processes_with(marker) == []
 
 
 # -- the process ---------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
+import os
 import signal
 import sys
 
@@ -25,10 +27,22 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     closes every downstream server, and exits 128 + the signal's number; the
     client closing standard input exits 0.
     """
-    from dagexec.serve import describe_tools, open_gateway
+    from dagexec.serve import describe_tools, is_loopback, open_gateway
 
-    from ._commands import executor_options
+    from ._commands import UsageError, executor_options
 
+    http = args.http
+    token = os.environ.get("DAGEXEC_TOKEN") or None
+    if http is not None:
+        try:
+            import hypercorn  # noqa: F401
+        except ImportError:
+            raise UsageError("serve --http needs the serve extra: pip install 'dagexec[serve]'") from None
+        if token is None and not is_loopback(http[0]):
+            raise UsageError(
+                f"serving on {http[0]!r}, not a loopback address, needs a token: set DAGEXEC_TOKEN "
+                "(every request must then send Authorization: Bearer <token>)"
+            )
     options = executor_options(args)
     options["approve_all"] = args.approve_all
     if args.journal:
@@ -52,11 +66,26 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
                 nursery.start_soon(watch)
                 async with open_gateway(args.servers, timeout=args.timeout, **options) as gateway:
                     servers = gateway.executor.servers
-                    tools = len(describe_tools(servers))
-                    _say.print(
-                        f"dagexec serve: {len(servers)} servers, {tools} tools; serving MCP on stdio", highlight=False
-                    )
-                    await gateway.serve_stdio()
+                    about = f"dagexec serve: {len(servers)} servers, {len(describe_tools(servers))} tools"
+                    if http is None:
+                        _say.print(f"{about}; serving MCP on stdio", highlight=False, soft_wrap=True)
+                        await gateway.serve_stdio()
+                    else:
+                        host, port = http
+                        binds = await nursery.start(
+                            functools.partial(
+                                gateway.serve_http,
+                                host,
+                                port,
+                                token=token,
+                                allowed_hosts=args.allow_host,
+                                allowed_origins=args.allow_origin,
+                            )
+                        )
+                        urls = ", ".join(f"{bind}/mcp" for bind in binds)
+                        auth = "a bearer token (DAGEXEC_TOKEN)" if token else "no token"
+                        _say.print(f"{about}; serving MCP at {urls}, with {auth}", highlight=False, soft_wrap=True)
+                        await trio.sleep_forever()
                 nursery.cancel_scope.cancel()
     finally:
         log.removeHandler(handler)
@@ -74,6 +103,15 @@ async def cmd_schema(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def host_port(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as a host and a port."""
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``serve`` and ``schema`` to the command line's subcommands."""
     from ._commands import add_controls
@@ -84,6 +122,22 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
     serve.add_argument(
         "--journal", metavar="RUN.db", help="record finished tasks, each plan under a name of its own; reuse them"
+    )
+    serve.add_argument(
+        "--http",
+        type=host_port,
+        metavar="HOST:PORT",
+        help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (the token: DAGEXEC_TOKEN)",
+    )
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="HOST", help="also accept this Host header (repeatable)"
+    )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="accept requests from this Origin (repeatable; none by default)",
     )
     serve.add_argument(
         "--approve-all",
