@@ -631,8 +631,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--part",
         action="append",
-        choices=["makespan", "overhead", "mcp", "dask"],
-        help="run only this part (repeatable); all four by default",
+        choices=["makespan", "overhead", "mcp", "dask", "gateway"],
+        help="run only this part (repeatable); all five by default",
     )
     bench.add_argument("--json", metavar="OUT.json", help="write every figure as JSON")
     bench.set_defaults(handler=cmd_bench)

@@ -294,4 +294,16 @@ def bench_report(report: dict[str, Any]) -> RenderableType:
                 f"(Dask's own submit and result: {d['bare_dask_ms_per_call_one_at_a_time']:.1f} ms)"
             )
             parts.append(table)
+    if "gateway" in report:
+        g = report["gateway"]
+        if "skipped" in g:
+            parts.append(Text(f"5. a plan through dagexec serve: skipped ({g['skipped']})"))
+        else:
+            parts.append(
+                Text(
+                    f"5. a plan through dagexec serve: {g['tools']} tools of {g['tool_seconds']} s sent as one plan "
+                    f"by an MCP client over stdio, {g['runs']} runs: P50 {g['p50']:.3f}s, P95 {g['p95']:.3f}s; "
+                    f"P95 within 50 ms of {g['ideal']} s: {'yes' if g['p95_within_50ms_of_ideal'] else 'NO'}"
+                )
+            )
     return Group(*parts)
