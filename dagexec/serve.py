@@ -113,7 +113,7 @@ def _argument_names(schema: Mapping[str, Any]) -> str:
 
 
 def describe_tools(servers: Mapping[str, ToolServer]) -> list[str]:
-    """One line per downstream tool: ``server:tool (arguments) - its description's first line``.
+    """One line per downstream tool: ``- server:tool (arguments): its description's first line``.
 
     An MCP server gives each tool's description and argument names; a server
     that lists only names gives those; any other server gives one line saying
