@@ -54,6 +54,7 @@ from ._tools import ToolServer as ToolServer
 from ._workflow import Task as Task
 from ._workflow import Trigger as Trigger
 from ._workflow import Workflow as Workflow
+from ._workflow_schema import workflow_schema as workflow_schema
 
 __version__ = "0.1.0"
 
@@ -105,4 +106,5 @@ __all__ = [
     "Workflow",
     "WorkflowError",
     "check_journal",
+    "workflow_schema",
 ]

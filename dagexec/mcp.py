@@ -120,6 +120,11 @@ class MCPToolServer(ToolServer):
         """Each tool's input and output schema, as the server listed them when it started."""
         return self._schemas
 
+    @property
+    def gone(self) -> str | None:
+        """None while the connection to the server lives; then why it ended, in words (it died, it closed)."""
+        return self._gone or self._link.closed
+
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         """Call tool ``name`` on the server.
 

@@ -122,6 +122,19 @@ def draw_trace() -> None:
     (GENERATED / "trace-tree.txt").write_text(printed.getvalue())
 
 
+def draw_gateway() -> None:
+    """The run behind one run_workflow call of dagexec serve: the demo plan, in virtual time (exact)."""
+    from dagexec import Workflow
+    from dagexec.cli._demo import DEMO_WORKFLOW, demo_servers
+    from dagexec.plot import save_timelines
+    from dagexec.serve import Gateway
+
+    GENERATED.mkdir(exist_ok=True)
+    gateway = Gateway(demo_servers())
+    [run] = _virtual_runs(Workflow.from_dict(DEMO_WORKFLOW), [gateway.executor])
+    save_timelines([run], GENERATED / "gateway-timeline.svg")
+
+
 def bench_tables() -> None:
     """Turn the committed benchmark report (docs/benchmarks.json) into rst tables."""
     report = json.loads((HERE / "benchmarks.json").read_text())
@@ -260,4 +273,5 @@ def bench_tables() -> None:
 
 draw_pictures()
 draw_trace()
+draw_gateway()
 bench_tables()

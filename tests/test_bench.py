@@ -96,6 +96,15 @@ def test_mcp_latency(report: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
+def test_gateway_part(report: dict[str, Any]) -> None:
+    gateway = report["gateway"]
+    assert set(gateway) == {"runs", "tools", "tool_seconds", "ideal", "p50", "p95", "p95_within_50ms_of_ideal"}
+    assert (gateway["runs"], gateway["tools"], gateway["ideal"]) == (5, 5, 0.2)
+    assert gateway["ideal"] <= gateway["p50"] <= gateway["p95"] < 3.0  # 15 times the call: a wide bound
+    assert gateway["p95_within_50ms_of_ideal"] == (gateway["p95"] - 0.2 <= 0.05)
+
+
+@pytest.mark.slow
 def test_dask_part(report: dict[str, Any]) -> None:
     dask = report["dask"]
     assert set(dask) == {"calls", "call_seconds", "workers", "runs", "threads_wall", "cluster_wall", "speedup",

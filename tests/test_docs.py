@@ -29,7 +29,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     for page in ("index", "quickstart", "concepts", "workflows", "mcp", "controls", "live", "scaling", "failures", "cli",
-                 "benchmarks", "api", "typed"):  # fmt: skip
+                 "serve", "benchmarks", "api", "typed"):  # fmt: skip
         assert (tmp_path / f"{page}.html").exists(), page
     concepts = (tmp_path / "concepts.html").read_text()
     assert "demo-timelines.svg" in concepts

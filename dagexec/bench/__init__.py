@@ -9,6 +9,7 @@ two typed tools, over stdio; the ``mcp`` extra).
 from ._harness import MAKESPAN_FAMILIES as MAKESPAN_FAMILIES
 from ._harness import PARTS as PARTS
 from ._harness import bench_dask as bench_dask
+from ._harness import bench_gateway as bench_gateway
 from ._harness import bench_makespan as bench_makespan
 from ._harness import bench_mcp as bench_mcp
 from ._harness import bench_overhead as bench_overhead
@@ -29,6 +30,7 @@ __all__ = [
     "MAKESPAN_FAMILIES",
     "PARTS",
     "bench_dask",
+    "bench_gateway",
     "bench_makespan",
     "bench_mcp",
     "bench_overhead",

@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import functools
 import gc
+import json
 import os
 import platform
 import random
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
@@ -395,6 +397,54 @@ def bench_mcp(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
     }
 
 
+# -- part 5: a plan through the gateway ---------------------------------------------------
+
+
+def bench_gateway(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
+    """Part 5: the five tools of part 3 as one plan sent to ``dagexec serve`` by an MCP client, P50 and P95.
+
+    The client is the SDK's, over stdio, as an agent's would be; each time is
+    from its call of ``run_workflow`` to the result in its hands. The ideal is
+    one tool's duration: what the gateway adds is the figure.
+    """
+    try:
+        from mcp import Client, StdioServerParameters
+    except ImportError as exc:
+        return {"skipped": str(exc)}
+    runs = 5 if quick else 20
+    plan = {"tasks": [{"id": f"t{i}", "tool": "bench:sleep", "arguments": {"seconds": seconds}} for i in range(5)]}
+    config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
+
+    async def main(servers: str) -> list[float]:
+        params = StdioServerParameters(command=sys.executable, args=["-m", "dagexec", "serve", "--servers", servers])
+        times = []
+        async with Client(params, mode="legacy") as client:
+            await client.call_tool("run_workflow", plan)  # warm up the sessions
+            for _ in range(runs):
+                start = time.perf_counter()
+                result = await client.call_tool("run_workflow", plan)
+                times.append(time.perf_counter() - start)
+                if result.is_error or not result.structured_content["ok"]:
+                    raise RuntimeError(f"the gateway benchmark failed: {result.content}")
+        return times
+
+    with tempfile.TemporaryDirectory() as folder:
+        servers = os.path.join(folder, "servers.json")
+        with open(servers, "w") as file:
+            json.dump(config, file)
+        times = trio.run(main, servers)
+    p95 = statistics.quantiles(times, n=20, method="inclusive")[18]
+    return {
+        "runs": runs,
+        "tools": 5,
+        "tool_seconds": seconds,
+        "ideal": seconds,
+        "p50": statistics.median(times),
+        "p95": p95,
+        "p95_within_50ms_of_ideal": p95 - seconds <= 0.05,
+    }
+
+
 # -- part 4: CPU-bound tools on a Dask cluster --------------------------------------------
 
 
@@ -586,7 +636,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-PARTS = ("makespan", "overhead", "mcp", "dask", "schemas")
+PARTS = ("makespan", "overhead", "mcp", "dask", "schemas", "gateway")
 
 
 def run_bench(*, quick: bool = False, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
@@ -602,4 +652,6 @@ def run_bench(*, quick: bool = False, parts: tuple[str, ...] = PARTS) -> dict[st
         report["dask"] = bench_dask(quick)
     if "schemas" in parts:
         report["schemas"] = bench_schemas(quick)
+    if "gateway" in parts:
+        report["gateway"] = bench_gateway(quick)
     return report

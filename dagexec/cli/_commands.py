@@ -880,11 +880,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--part",
         action="append",
-        choices=["makespan", "overhead", "mcp", "dask", "schemas"],
+        choices=["makespan", "overhead", "mcp", "dask", "schemas", "gateway"],
         help="run only this part (repeatable); all five by default",
     )
     bench.add_argument("--json", metavar="OUT.json", help="write every figure as JSON")
     bench.set_defaults(handler=cmd_bench)
+    from ._serve import add_commands as add_serve_commands  # it imports from here
+
+    add_serve_commands(commands)
     return parser
 
 

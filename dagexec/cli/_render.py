@@ -422,4 +422,16 @@ def bench_report(report: dict[str, Any]) -> RenderableType:
             table.add_row("   the same, check_schemas=False", f"{sc['no_schema_unchecked_us_per_task']:.2f}")
             table.caption = f"within 20 µs per task: {'yes' if sc['within_20us'] else 'NO'}"
             parts.append(table)
+    if "gateway" in report:
+        g = report["gateway"]
+        if "skipped" in g:
+            parts.append(Text(f"6. a plan through dagexec serve: skipped ({g['skipped']})"))
+        else:
+            parts.append(
+                Text(
+                    f"6. a plan through dagexec serve: {g['tools']} tools of {g['tool_seconds']} s sent as one plan "
+                    f"by an MCP client over stdio, {g['runs']} runs: P50 {g['p50']:.3f}s, P95 {g['p95']:.3f}s; "
+                    f"P95 within 50 ms of {g['ideal']} s: {'yes' if g['p95_within_50ms_of_ideal'] else 'NO'}"
+                )
+            )
     return Group(*parts)

@@ -56,6 +56,22 @@ async def sleep_marked(path: str, seconds: float) -> dict[str, Any]:
 
 
 @server.tool()
+async def watched(path: str, seconds: float) -> dict[str, Any]:
+    """Write "started" to the file ``path``, sleep, then "finished" -- or "cancelled" if the call was cancelled."""
+    with open(path, "w") as log:
+        log.write("started\n")
+    try:
+        await anyio.sleep(seconds)
+    except anyio.get_cancelled_exc_class():
+        with open(path, "a") as log:
+            log.write("cancelled\n")
+        raise
+    with open(path, "a") as log:
+        log.write("finished\n")
+    return {"slept": seconds}
+
+
+@server.tool()
 def echo(text: str) -> str:
     """Answer with the text (structured as {"result": text})."""
     return text

@@ -1,0 +1,151 @@
+"""``dagexec serve`` (dagexec as an MCP server, see :mod:`dagexec.serve`) and ``dagexec schema``."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import os
+import signal
+import sys
+
+import trio
+from rich.console import Console
+from rich.text import Text
+
+from dagexec import check_journal, workflow_schema
+
+#: Standard output carries the MCP messages: everything the command says goes to standard error.
+_say = Console(stderr=True)
+
+
+async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
+    """Start the downstream servers once, serve MCP on stdio until the client leaves or a signal comes.
+
+    A SIGINT or SIGTERM stops serving at once (runs under way are cancelled),
+    closes every downstream server, and exits 128 + the signal's number; the
+    client closing standard input exits 0.
+    """
+    from dagexec.serve import describe_tools, is_loopback, open_gateway
+
+    from ._commands import UsageError, executor_options
+
+    http = args.http
+    token = os.environ.get("DAGEXEC_TOKEN") or None
+    if http is not None:
+        try:
+            import hypercorn  # noqa: F401
+        except ImportError:
+            raise UsageError("serve --http needs the serve extra: pip install 'dagexec[serve]'") from None
+        if token is None and not is_loopback(http[0]):
+            raise UsageError(
+                f"serving on {http[0]!r}, not a loopback address, needs a token: set DAGEXEC_TOKEN "
+                "(every request must then send Authorization: Bearer <token>)"
+            )
+    options = executor_options(args)
+    options["approve_all"] = args.approve_all
+    if args.journal:
+        options["journal"] = args.journal
+        # Before any server starts: a journal that cannot be written, or is in use, stops here.
+        await check_journal(args.journal)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("dagexec.serve")
+    log.addHandler(handler)
+    received: list[signal.Signals] = []
+    try:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with trio.open_nursery() as nursery:
+
+                async def watch() -> None:
+                    async for signum in signals:
+                        received.append(signal.Signals(signum))
+                        nursery.cancel_scope.cancel()
+
+                nursery.start_soon(watch)
+                async with open_gateway(args.servers, timeout=args.timeout, **options) as gateway:
+                    servers = gateway.executor.servers
+                    about = f"dagexec serve: {len(servers)} servers, {len(describe_tools(servers))} tools"
+                    if http is None:
+                        _say.print(f"{about}; serving MCP on stdio", highlight=False, soft_wrap=True)
+                        await gateway.serve_stdio()
+                    else:
+                        host, port = http
+                        binds = await nursery.start(
+                            functools.partial(
+                                gateway.serve_http,
+                                host,
+                                port,
+                                token=token,
+                                allowed_hosts=args.allow_host,
+                                allowed_origins=args.allow_origin,
+                            )
+                        )
+                        urls = ", ".join(f"{bind}/mcp" for bind in binds)
+                        auth = "a bearer token (DAGEXEC_TOKEN)" if token else "no token"
+                        _say.print(f"{about}; serving MCP at {urls}, with {auth}", highlight=False, soft_wrap=True)
+                        await trio.sleep_forever()
+                nursery.cancel_scope.cancel()
+    finally:
+        log.removeHandler(handler)
+    if received:
+        _say.print(
+            Text(f"interrupted by {received[0].name}: the gateway stopped and its servers closed"), highlight=False
+        )
+        return 128 + received[0].value
+    return 0
+
+
+async def cmd_schema(args: argparse.Namespace, console: Console) -> int:
+    """Print the workflow's JSON Schema."""
+    sys.stdout.write(json.dumps(workflow_schema(), indent=2) + "\n")
+    return 0
+
+
+def host_port(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as a host and a port."""
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``serve`` and ``schema`` to the command line's subcommands."""
+    from ._commands import add_controls
+
+    serve = commands.add_parser(
+        "serve", help="serve MCP on stdio: a run_workflow tool that runs whole plans on the servers"
+    )
+    serve.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
+    serve.add_argument(
+        "--journal", metavar="RUN.db", help="record finished tasks, each plan under a name of its own; reuse them"
+    )
+    serve.add_argument(
+        "--http",
+        type=host_port,
+        metavar="HOST:PORT",
+        help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (the token: DAGEXEC_TOKEN)",
+    )
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="HOST", help="also accept this Host header (repeatable)"
+    )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="accept requests from this Origin (repeatable; none by default)",
+    )
+    serve.add_argument(
+        "--approve-all",
+        action="store_true",
+        help='ask the person through the client before every call, not only those of tasks with "approval": true',
+    )
+    add_controls(serve)
+    serve.set_defaults(handler=cmd_serve)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of a workflow")
+    schema.set_defaults(handler=cmd_schema)
