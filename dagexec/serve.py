@@ -39,6 +39,7 @@ from . import (
     EagerExecutor,
     Event,
     ExecutionResult,
+    InvalidArgumentsError,
     ListsTools,
     Run,
     SchemaError,
@@ -203,7 +204,10 @@ def summary(result: ExecutionResult) -> str:
 
 def refusal(exc: DagexecError) -> mcp_types.CallToolResult:
     """The tool result of a plan that cannot run: ``isError``, the problems as text and as data."""
-    problems = list(exc.problems) if isinstance(exc, SchemaError) else [str(exc)]
+    if isinstance(exc, SchemaError | InvalidArgumentsError):
+        problems = [str(problem) for problem in exc.problems]
+    else:
+        problems = [str(exc)]
     if isinstance(exc, SchemaError):
         text = f"{exc}\nnothing ran"
     elif isinstance(exc, WorkflowError):
@@ -785,8 +789,9 @@ class RestartingServer(ToolServer):
             self._starting = trio.Event()
             try:
                 await trio.sleep_until(self._not_before)
+                scope = trio.CancelScope()
                 try:
-                    self._server = await self._nursery.start(self._hold)
+                    server = await self._nursery.start(self._hold, scope)
                 except DagexecError as exc:
                     self._failed_starts += 1
                     delay = min(_BACKOFF[0] * 2 ** (self._failed_starts - 1), _BACKOFF[1])
@@ -795,6 +800,11 @@ class RestartingServer(ToolServer):
                         "server %r did not start again: %s; next try in %g s at the earliest", self.name, exc, delay
                     )
                 else:
+                    if self._held is not None:
+                        self._held.cancel()  # the dead one before it: its context is closed
+                    self._held = scope
+                    assert isinstance(server, MCPToolServer)  # a stdio entry: an MCP server
+                    self._server = server
                     self._failed_starts = 0
                     _log.warning("server %r started again", self.name)
             finally:
@@ -803,16 +813,10 @@ class RestartingServer(ToolServer):
         if self._server.gone is not None:
             raise ServerError(f"server {self.name!r} is gone: {self._server.gone}; it did not start again")
 
-    async def _hold(self, *, task_status: trio.TaskStatus[MCPToolServer]) -> None:
-        """Start the server and hold it, until the gateway closes or it is started again."""
-        with trio.CancelScope() as scope:
-            async with trio.open_nursery() as nursery:
-                server = await nursery.start(_serve, self.name, self._entry, None, self._start_timeout)
-                if self._held is not None:
-                    self._held.cancel()  # the dead one before it: its context is closed
-                self._held = scope
-                assert isinstance(server, MCPToolServer)
-                task_status.started(server)
+    async def _hold(self, scope: trio.CancelScope, *, task_status: trio.TaskStatus[ToolServer]) -> None:
+        """Start the server and hold it, until the gateway closes or ``scope`` is cancelled (it started again)."""
+        with scope:
+            await _serve(self.name, self._entry, None, self._start_timeout, task_status=task_status)
 
 
 @asynccontextmanager

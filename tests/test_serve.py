@@ -172,6 +172,9 @@ async def test_gateway_offers_run_workflow_with_the_schema_and_every_tool(tmp_pa
         "- box:refuse (code, message): Answer with a JSON-RPC error reply (not an error result) of this code.",
         "- box:die (after?): Kill this server's own process in the middle of the call.",
         "- box:hang (): Never answer.",
+        '- box:env (name): The value of this server\'s environment variable ``name`` ("" if unset).',
+        "- box:trace_context (): The trace the call arrived in, as the server sees it (the W3C trace context in "
+        "the request's ``_meta``).",
         "- box:pid (): This server's process id.",
     ]
 
@@ -188,6 +191,8 @@ BOX_TOOLS = [
     "refuse",
     "die",
     "hang",
+    "env",
+    "trace_context",
     "pid",
 ]
 
@@ -196,7 +201,7 @@ PLAN = {
         {"id": "a", "tool": "box:echo", "arguments": {"text": "hi"}},
         {"id": "b", "tool": "box:echo", "arguments": {"text": "$OUTPUT[a].result!"}},
         {"id": "c", "tool": "box:fail", "arguments": {"message": "no"}},
-        {"id": "d", "tool": "box:echo", "arguments": {"text": "$OUTPUT[c]"}},
+        {"id": "d", "tool": "box:echo", "arguments": {"text": "$OUTPUT[c].result"}},
         {"id": "p", "tool": "box:pid"},
     ]
 }
@@ -259,6 +264,14 @@ async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) ->
             {"tasks": [first, {"id": "x", "tool": "box:echo", "arguments": {"text": "$OUTPUT[zz]"}}]},
             "invalid plan, nothing ran: task 'x': arguments ($OUTPUT[zz]) names unknown task 'zz'",
         ),
+        "arguments that do not fit the tools' schemas": (
+            {"tasks": [first, {"id": "x", "tool": "box:echo", "arguments": {"text": 3}},
+                       {"id": "y", "tool": "box:sleep", "arguments": {"value": "$OUTPUT[x].nope"}}]},
+            "invalid plan, nothing ran: arguments do not fit their tools' schemas:\n"
+            "  task 'x': arguments.text: expected a string, got the number 3\n"
+            "  task 'y': arguments.seconds: missing (required)\n"
+            "  task 'y': arguments.value: $OUTPUT[x].nope: the output of 'box:echo' has no property 'nope' (its properties: result)",
+        ),
         "a bad shape": (
             {"tasks": [first, {"id": "x", "tool": "box:echo", "depends_on": "y", "approval": "no"}]},
             "invalid workflow:\n  expected a list, got str 'y' @ workflow.tasks[1].depends_on (task 'x')\n"
@@ -277,6 +290,11 @@ async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) ->
     assert answers["a cycle"].structured_content == {
         "ok": False, "problems": ["tasks form a cycle: x -> y -> x"]
     }  # fmt: skip
+    assert answers["arguments that do not fit the tools' schemas"].structured_content["problems"] == [
+        "task 'x': arguments.text: expected a string, got the number 3",
+        "task 'y': arguments.seconds: missing (required)",
+        "task 'y': arguments.value: $OUTPUT[x].nope: the output of 'box:echo' has no property 'nope' (its properties: result)",
+    ]
     assert answers["a bad shape"].structured_content["problems"] == [
         "expected a list, got str 'y' @ workflow.tasks[1].depends_on (task 'x')",
         "expected true or false, got str 'no' @ workflow.tasks[1].approval (task 'x')",
@@ -563,7 +581,7 @@ async def test_gateway_reports_each_task_as_progress(tmp_path: Path) -> None:
             {"id": "a", "tool": "box:echo", "arguments": {"text": "hi"}},
             {"id": "b", "tool": "box:echo", "arguments": {"text": "$OUTPUT[a].result"}},
             {"id": "c", "tool": "box:fail", "arguments": {"message": "no"}, "depends_on": ["b"]},
-            {"id": "d", "tool": "box:echo", "arguments": {"text": "$OUTPUT[c]"}},
+            {"id": "d", "tool": "box:echo", "arguments": {"text": "$OUTPUT[c].result"}},
         ]
     }
     reports: list[tuple[float, float | None, str | None]] = []
@@ -591,7 +609,7 @@ async def test_a_cancelled_request_stops_its_run_and_the_gateway_serves_on(tmp_p
         "tasks": [
             {"id": "one", "tool": "box:watched", "arguments": {"path": str(one), "seconds": 60}},
             {"id": "two", "tool": "box:watched", "arguments": {"path": str(two), "seconds": 60}},
-            {"id": "after", "tool": "box:echo", "arguments": {"text": "$OUTPUT[one]"}},
+            {"id": "after", "tool": "box:echo", "arguments": {"text": "$OUTPUT[one].result"}},
         ]
     }
     async with gateway(_servers(tmp_path)) as client:
@@ -786,5 +804,5 @@ def test_serve_ends_when_the_client_closes_its_end(tmp_path: Path) -> None:
     proc = _start(tmp_path, marker)
     out, err = proc.communicate("", timeout=30)
     assert (proc.returncode, out) == (0, "")
-    assert err.splitlines() == ["dagexec serve: 1 servers, 12 tools; serving MCP on stdio"]
+    assert err.splitlines() == ["dagexec serve: 1 server, 14 tools; serving MCP on stdio"]
     assert processes_with(marker) == []

@@ -524,6 +524,46 @@ def test_run_otel_exports_to_an_otlp_http_endpoint(
     assert {s.trace_id for s in [*tasks.values(), *calls]} == {run.trace_id}
 
 
+def _spans_by_name(received: list[tuple[str, str, bytes]]) -> dict[str, list[Any]]:
+    spans: dict[str, list[Any]] = {}
+    for _, _, body in received:
+        for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    spans.setdefault(span.name, []).append(span)
+    return spans
+
+
+async def test_serve_otel_exports_each_plan_as_a_run(
+    tmp_path: Path, collector: tuple[str, list[tuple[str, str, bytes]]]
+) -> None:
+    from mcp import Client, StdioServerParameters
+
+    endpoint, received = collector
+    servers = write(tmp_path / "servers.json", {"mcpServers": {"box": toolbox()}})
+    clean = {k: v for k, v in ENV.items() if not k.startswith("OTEL_")}
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "dagexec", "serve", "--servers", servers, "--otel"],
+        env={**clean, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint},
+        cwd=EXAMPLES,
+    )
+    plan = {"tasks": [{"id": "a", "tool": "box:echo", "arguments": {"text": "hi"}}]}
+    with trio.fail_after(120):
+        async with Client(params, mode="legacy") as client:
+            for _ in range(2):
+                answer = await client.call_tool("run_workflow", plan)
+                assert answer.is_error is False
+        # The gateway exports its spans in batches, the last as it ends (the client closed its end).
+        while len(_spans_by_name(received).get("dagexec run", [])) < 2:
+            await trio.sleep(0.05)
+    spans = _spans_by_name(received)
+    runs = spans["dagexec run"]
+    assert len(runs) == 2
+    tasks = spans["execute_tool echo"]
+    assert sorted(s.parent_span_id for s in tasks) == sorted(r.span_id for r in runs)
+
+
 def test_compare_otel_prints_both_runs_to_the_console(tmp_path: Path) -> None:
     plan = write(tmp_path / "plan.json", {"tasks": [{"id": "a", "tool": "box:echo", "arguments": {"text": "hi"}}]})
     servers = write(tmp_path / "servers.json", {"mcpServers": {"box": toolbox()}})

@@ -881,13 +881,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--part",
         action="append",
         choices=["makespan", "overhead", "mcp", "dask", "schemas", "gateway"],
-        help="run only this part (repeatable); all five by default",
+        help="run only this part (repeatable); all six by default",
     )
     bench.add_argument("--json", metavar="OUT.json", help="write every figure as JSON")
     bench.set_defaults(handler=cmd_bench)
     from ._serve import add_commands as add_serve_commands  # it imports from here
 
-    add_serve_commands(commands)
+    add_serve_commands(commands, common)
     return parser
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import logging
 import os
 import signal
 import sys
@@ -30,6 +29,7 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     from dagexec.serve import describe_tools, is_loopback, open_gateway
 
     from ._commands import UsageError, executor_options
+    from ._render import count
 
     http = args.http
     token = os.environ.get("DAGEXEC_TOKEN") or None
@@ -49,46 +49,44 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
         options["journal"] = args.journal
         # Before any server starts: a journal that cannot be written, or is in use, stops here.
         await check_journal(args.journal)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log = logging.getLogger("dagexec.serve")
-    log.addHandler(handler)
+    # The gateway's own log records (a server that died, started again) reach
+    # stderr as every command's do: a line each (see logs_on_stderr).
     received: list[signal.Signals] = []
-    try:
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async with trio.open_nursery() as nursery:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
 
-                async def watch() -> None:
-                    async for signum in signals:
-                        received.append(signal.Signals(signum))
-                        nursery.cancel_scope.cancel()
+            async def watch() -> None:
+                async for signum in signals:
+                    received.append(signal.Signals(signum))
+                    nursery.cancel_scope.cancel()
 
-                nursery.start_soon(watch)
-                async with open_gateway(args.servers, timeout=args.timeout, **options) as gateway:
-                    servers = gateway.executor.servers
-                    about = f"dagexec serve: {len(servers)} servers, {len(describe_tools(servers))} tools"
-                    if http is None:
-                        _say.print(f"{about}; serving MCP on stdio", highlight=False, soft_wrap=True)
-                        await gateway.serve_stdio()
-                    else:
-                        host, port = http
-                        binds = await nursery.start(
-                            functools.partial(
-                                gateway.serve_http,
-                                host,
-                                port,
-                                token=token,
-                                allowed_hosts=args.allow_host,
-                                allowed_origins=args.allow_origin,
-                            )
+            nursery.start_soon(watch)
+            gateway_opened = open_gateway(
+                args.servers, start_timeout=args.start_timeout, timeout=args.timeout, **options
+            )
+            async with gateway_opened as gateway:
+                servers = gateway.executor.servers
+                about = f"dagexec serve: {count(len(servers), 'server')}, {count(len(describe_tools(servers)), 'tool')}"
+                if http is None:
+                    _say.print(f"{about}; serving MCP on stdio", highlight=False, soft_wrap=True)
+                    await gateway.serve_stdio()
+                else:
+                    host, port = http
+                    binds = await nursery.start(
+                        functools.partial(
+                            gateway.serve_http,
+                            host,
+                            port,
+                            token=token,
+                            allowed_hosts=args.allow_host,
+                            allowed_origins=args.allow_origin,
                         )
-                        urls = ", ".join(f"{bind}/mcp" for bind in binds)
-                        auth = "a bearer token (DAGEXEC_TOKEN)" if token else "no token"
-                        _say.print(f"{about}; serving MCP at {urls}, with {auth}", highlight=False, soft_wrap=True)
-                        await trio.sleep_forever()
-                nursery.cancel_scope.cancel()
-    finally:
-        log.removeHandler(handler)
+                    )
+                    urls = ", ".join(f"{bind}/mcp" for bind in binds)
+                    auth = "a bearer token (DAGEXEC_TOKEN)" if token else "no token"
+                    _say.print(f"{about}; serving MCP at {urls}, with {auth}", highlight=False, soft_wrap=True)
+                    await trio.sleep_forever()
+            nursery.cancel_scope.cancel()
     if received:
         _say.print(
             Text(f"interrupted by {received[0].name}: the gateway stopped and its servers closed"), highlight=False
@@ -112,14 +110,19 @@ def host_port(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``serve`` and ``schema`` to the command line's subcommands."""
-    from ._commands import add_controls
+def add_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """Add ``serve`` and ``schema`` to the command line's subcommands (``common``: the options every command has)."""
+    from ._commands import add_controls, add_schema_check, add_servers
+    from ._otel import add_otel_flag
 
     serve = commands.add_parser(
-        "serve", help="serve MCP on stdio: a run_workflow tool that runs whole plans on the servers"
+        "serve",
+        help="serve MCP on stdio: a run_workflow tool that runs whole plans on the servers",
+        parents=[common],
     )
-    serve.add_argument("--servers", required=True, metavar="SERVERS.json", help="an mcpServers config")
+    add_servers(serve)
     serve.add_argument(
         "--journal", metavar="RUN.db", help="record finished tasks, each plan under a name of its own; reuse them"
     )
@@ -144,8 +147,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help='ask the person through the client before every call, not only those of tasks with "approval": true',
     )
+    add_schema_check(serve)
     add_controls(serve)
+    add_otel_flag(serve)
     serve.set_defaults(handler=cmd_serve)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of a workflow")
+    schema = commands.add_parser("schema", help="print the JSON Schema of a workflow", parents=[common])
     schema.set_defaults(handler=cmd_schema)
