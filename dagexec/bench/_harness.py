@@ -41,7 +41,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 import networkx
 import trio
@@ -409,16 +409,18 @@ def bench_gateway(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
     """
     try:
         from mcp import Client, StdioServerParameters
+        from mcp.client.stdio import stdio_client
     except ImportError as exc:
         return {"skipped": str(exc)}
     runs = 5 if quick else 20
     plan = {"tasks": [{"id": f"t{i}", "tool": "bench:sleep", "arguments": {"seconds": seconds}} for i in range(5)]}
     config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
 
-    async def main(servers: str) -> list[float]:
+    async def main(servers: str, errlog: TextIO) -> list[float]:
         params = StdioServerParameters(command=sys.executable, args=["-m", "dagexec", "serve", "--servers", servers])
         times = []
-        async with Client(params, mode="legacy") as client:
+        # The gateway's stderr (its start line) goes to a file, quoted if it fails, not amid the tables.
+        async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
             await client.call_tool("run_workflow", plan)  # warm up the sessions
             for _ in range(runs):
                 start = time.perf_counter()
@@ -432,7 +434,13 @@ def bench_gateway(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
         servers = os.path.join(folder, "servers.json")
         with open(servers, "w") as file:
             json.dump(config, file)
-        times = trio.run(main, servers)
+        with open(os.path.join(folder, "serve.log"), "w+") as errlog:
+            try:
+                times = trio.run(main, servers, errlog)
+            except Exception:
+                errlog.seek(0)
+                sys.stderr.write(errlog.read())
+                raise
     p95 = statistics.quantiles(times, n=20, method="inclusive")[18]
     return {
         "runs": runs,
