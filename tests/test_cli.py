@@ -804,14 +804,15 @@ def test_validate_reports_a_server_that_does_not_start_as_run_does(tmp_path: Pat
 
 @pytest.mark.parametrize("command", ["validate", "run", "compare"])
 def test_start_timeout(tmp_path: Path, command: str) -> None:
-    slow = {"command": "sh", "args": ["-c", f'sleep 3; exec "{sys.executable}" "{TOOLBOX}"']}
+    slow = {"command": "sh", "args": ["-c", f'sleep 2; exec "{sys.executable}" "{TOOLBOX}"']}
     servers = write(tmp_path / "servers.json", {"mcpServers": {"slow": slow}})
     workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "a", "tool": "slow:echo", "arguments": {"text": "x"}}]})
     out = dagexec(command, workflow, "--servers", servers, "--start-timeout", "0.5")
     assert (out.returncode, out.stdout) == (2, "")
     assert out.stderr == "error: server 'slow' did not start: no answer within 0.5 s\n"
-    out = dagexec(command, workflow, "--servers", servers, "--start-timeout", "60")
-    assert out.returncode == 0, out.stderr
+    if command == "run":  # the same start for all three: one slow success is enough
+        out = dagexec(command, workflow, "--servers", servers, "--start-timeout", "60")
+        assert out.returncode == 0, out.stderr
     out = dagexec(command, workflow, "--servers", servers, "--start-timeout", "0")
     assert out.returncode == 2 and "argument --start-timeout: must be > 0: '0'" in out.stderr
 
