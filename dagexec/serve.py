@@ -54,6 +54,7 @@ from . import (
 )
 from . import __version__ as _version
 from . import workflow_schema as _workflow_schema
+from ._schemas import ToolSchemas
 
 try:
     import anyio
@@ -62,7 +63,6 @@ try:
     from mcp.server.lowlevel import Server
     from mcp.shared.message import SessionMessage
 
-    from ._schemas import ToolSchemas
     from .mcp import MCPToolServer
     from .servers import StdioServerConfig, _serve, load_config, open_servers
 except ImportError as exc:  # pragma: no cover - depends on the environment
