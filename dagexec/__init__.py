@@ -51,12 +51,11 @@ from ._tools import ListsSchemas as ListsSchemas
 from ._tools import ListsTools as ListsTools
 from ._tools import LocalTools as LocalTools
 from ._tools import ToolServer as ToolServer
+from ._version import __version__ as __version__
 from ._workflow import Task as Task
 from ._workflow import Trigger as Trigger
 from ._workflow import Workflow as Workflow
 from ._workflow_schema import workflow_schema as workflow_schema
-
-__version__ = "0.1.0"
 
 __all__ = [
     "MAX_ARGUMENT_DEPTH",

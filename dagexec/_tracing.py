@@ -28,6 +28,7 @@ from ._codes import TaskStatus
 from ._core import APPROVE, DONE, READY, SLOT, TaskRecord
 from ._events import Event, TaskRetrying, TaskStarted
 from ._results import TaskResult
+from ._version import __version__
 from ._workflow import Workflow
 
 if TYPE_CHECKING:
@@ -56,8 +57,6 @@ def tracer_for(provider: TracerProvider | None) -> Tracer | None:
         provider = trace.get_tracer_provider()  # the proxy until one is set
     if isinstance(provider, ProxyTracerProvider | NoOpTracerProvider):
         return None
-    from . import __version__
-
     return provider.get_tracer("dagexec", __version__)
 
 

@@ -53,13 +53,18 @@ from dagexec.servers import InputVariable, open_servers
 
 from . import _render
 from ._demo import DEMO_WORKFLOW, demo_servers
+from ._options import (
+    UsageError,
+    add_controls,
+    add_plot,
+    add_schema_check,
+    add_servers,
+    executor_options,
+    positive,
+)
 from ._otel import add_otel_flag, otel_tracing
 from ._render import printable
-
-
-class UsageError(DagexecError):
-    """Input the command cannot use: reported in a line, exit status 2."""
-
+from ._serve import add_commands as add_serve_commands
 
 #: Standard input's file descriptor: plans and answers are read from it directly (see LineReader).
 STDIN = 0
@@ -68,10 +73,6 @@ EXECUTORS: dict[str, type[EagerExecutor] | type[LayeredExecutor]] = {
     "eager": EagerExecutor,
     "layered": LayeredExecutor,
 }
-
-
-#: Seconds a server has to start, initialize and list its tools, unless ``--start-timeout`` says.
-START_TIMEOUT = 30.0
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -587,18 +588,6 @@ def logs_on_stderr(verbose: bool) -> Iterator[None]:
 # -- commands ------------------------------------------------------------------------------
 
 
-def executor_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The executor options given as flags."""
-    return {
-        "max_concurrency": args.max_concurrency,
-        "server_limits": dict(args.server_limit),
-        "task_timeout": args.task_timeout,
-        "retries": args.retries,
-        "fail_fast": args.fail_fast,
-        "check_schemas": not args.no_schema_check,
-    }
-
-
 @interruptible
 async def cmd_run(args: argparse.Namespace, console: Console, interruption: Interruption) -> int:
     streamed = args.workflow == "-"
@@ -733,89 +722,6 @@ async def cmd_bench(args: argparse.Namespace, console: Console) -> int:
 # -- arguments -----------------------------------------------------------------------------
 
 
-def positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
-    return value
-
-
-def whole(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
-    return value
-
-
-def at_least_one(text: str) -> int:
-    value = whole(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1: {text!r}")
-    return value
-
-
-def server_limit(text: str) -> tuple[str, int]:
-    name, sep, number = text.rpartition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=N, got {text!r}")
-    return name, at_least_one(number)
-
-
-def add_controls(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("scheduling controls")
-    group.add_argument(
-        "--max-concurrency", type=at_least_one, metavar="N", help="at most N tool calls at once"
-    )
-    group.add_argument(
-        "--server-limit",
-        type=server_limit,
-        action="append",
-        default=[],
-        metavar="NAME=N",
-        help="at most N calls at once on server NAME (repeatable)",
-    )
-    group.add_argument("--task-timeout", type=positive, metavar="SECONDS", help="time limit of each call")
-    group.add_argument("--retries", type=whole, default=0, metavar="N", help="extra calls after a failure")
-    group.add_argument("--fail-fast", action="store_true", help="stop the run at the first failure")
-    group.add_argument("--timeout", type=positive, metavar="SECONDS", help="deadline of the whole run")
-
-
-def add_servers(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    parser.add_argument(
-        "--servers",
-        required=required,
-        metavar="SERVERS.json",
-        help="an mcpServers config" + ("" if required else ": start its servers and check each task's tool"),
-    )
-    parser.add_argument(
-        "--start-timeout",
-        type=positive,
-        default=START_TIMEOUT,
-        metavar="SECONDS",
-        help=f"time each server has to start and list its tools (default {START_TIMEOUT:g})",
-    )
-
-
-def add_schema_check(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--no-schema-check",
-        action="store_true",
-        help="do not check the plan against the schemas its tools publish (for servers that accept more)",
-    )
-
-
-def add_plot(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--plot", metavar="OUT.svg", help="save the timelines as a picture (SVG, PNG, PDF; the plot extra)"
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dagexec",
@@ -885,8 +791,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json", metavar="OUT.json", help="write every figure as JSON")
     bench.set_defaults(handler=cmd_bench)
-    from ._serve import add_commands as add_serve_commands  # it imports from here
-
     add_serve_commands(commands, common)
     return parser
 

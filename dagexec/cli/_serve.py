@@ -15,6 +15,10 @@ from rich.text import Text
 
 from dagexec import check_journal, workflow_schema
 
+from ._options import UsageError, add_controls, add_schema_check, add_servers, executor_options
+from ._otel import add_otel_flag
+from ._render import count
+
 #: Standard output carries the MCP messages: everything the command says goes to standard error.
 _say = Console(stderr=True)
 
@@ -28,8 +32,6 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     """
     from dagexec.serve import describe_tools, is_loopback, open_gateway
 
-    from ._commands import UsageError, executor_options
-    from ._render import count
 
     http = args.http
     token = os.environ.get("DAGEXEC_TOKEN") or None
@@ -114,8 +116,6 @@ def add_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
     """Add ``serve`` and ``schema`` to the command line's subcommands (``common``: the options every command has)."""
-    from ._commands import add_controls, add_schema_check, add_servers
-    from ._otel import add_otel_flag
 
     serve = commands.add_parser(
         "serve",
