@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import socket
 import sqlite3
@@ -275,6 +276,51 @@ def read_until(master: int, text: str, seen: bytearray, seconds: float) -> bool:
                 return False
             seen += chunk
     return text.encode() in seen
+
+
+class Terminal:
+    """A ``dagexec`` process on a pseudo-terminal (see :func:`on_a_terminal`), and what it has shown."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], master: int) -> None:
+        self.proc = proc
+        self.master = master
+        self.seen = bytearray()
+
+    def read_until(self, text: str, seconds: float) -> bool:
+        """Read until ``text`` shows (True), or the terminal closes or time runs out (False)."""
+        return read_until(self.master, text, self.seen, seconds)
+
+    def type(self, keys: bytes) -> None:
+        """Type at the terminal (``b"\\x03"`` is Ctrl-C)."""
+        os.write(self.master, keys)
+
+    def text(self) -> str:
+        """What it has shown, without rich's own styles (which are no control sequences from outside)."""
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.seen.decode(errors="replace"))
+
+
+@contextmanager
+def on_a_terminal(*args: str, env: dict[str, str] = ENV, stdin: int | None = None) -> Iterator[Terminal]:
+    """``python -m dagexec ARGS`` with a pseudo-terminal as its controlling terminal (``stdin``: a pipe instead).
+
+    Only the process holds the terminal's other end, so reading ends when it
+    exits; on leaving, the process is killed and the terminal closed. Its
+    settings stay readable from ``master`` (``termios.tcgetattr``).
+    """
+    master, tty = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ON_A_TERMINAL, *args],
+        stdin=tty if stdin is None else stdin, stdout=tty, stderr=tty, env=env, start_new_session=True,
+    )  # fmt: skip
+    os.close(tty)
+    try:
+        yield Terminal(proc, master)
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+        if proc.stdin is not None:
+            proc.stdin.close()
 
 
 def write(path: Path, data: Any) -> str:

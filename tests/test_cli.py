@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import signal
 import sqlite3
@@ -20,15 +19,14 @@ import pytest
 
 from .helpers import (
     ENV,
-    ON_A_TERMINAL,
     RAW,
     ROOT,
     TOOLBOX,
     dagexec,
     journal_held,
+    on_a_terminal,
     processes_with,
     read_only_journal,
-    read_until,
     serving_http,
     toolbox_servers,
     wf,
@@ -504,33 +502,22 @@ def test_ctrl_c_at_the_approval_prompt_exits_130_at_once(tmp_path: Path, plan_on
     servers = toolbox_servers(tmp_path, marker)
     out_json = str(tmp_path / "out.json")
     plan = "-" if plan_on_stdin else write(tmp_path / "wf.json", {"tasks": tasks})
-    master, terminal = os.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", ON_A_TERMINAL, "run", plan, "--servers", servers, "--approve", "--json", out_json],
-        stdin=subprocess.PIPE if plan_on_stdin else terminal, stdout=terminal, stderr=terminal,
-        env=ENV, start_new_session=True,
-    )  # fmt: skip
-    os.close(terminal)
-    seen = bytearray()
-    try:
+    args = ["run", plan, "--servers", servers, "--approve", "--json", out_json]
+    with on_a_terminal(*args, stdin=subprocess.PIPE if plan_on_stdin else None) as terminal:
+        proc = terminal.proc
         if plan_on_stdin:  # the plan's lines, and standard input stays open
             assert proc.stdin is not None
             proc.stdin.write("".join(json.dumps(task) + "\n" for task in tasks).encode())
             proc.stdin.flush()
-        assert read_until(master, "y/N", seen, 60), seen.decode(errors="replace")
+        assert terminal.read_until("y/N", 60), terminal.text()
         server_pids = processes_with(marker)
         assert len(server_pids) == 1
-        os.write(master, b"\x03")  # Ctrl-C, typed at the prompt: the terminal sends SIGINT
+        terminal.type(b"\x03")  # Ctrl-C, typed at the prompt: the terminal sends SIGINT
         sent = time.monotonic()
-        read_until(master, "\0", seen, 10)  # until the terminal closes
+        terminal.read_until("\0", 10)  # until the terminal closes
         proc.wait(timeout=max(0.1, 10 - (time.monotonic() - sent)))
         waited = time.monotonic() - sent
-    finally:
-        proc.kill()
-        os.close(master)
-        if proc.stdin is not None:
-            proc.stdin.close()
-    output = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+    output = terminal.text()
     assert proc.returncode == 130, output
     assert waited < 10
     assert "Traceback" not in output
@@ -835,28 +822,18 @@ def test_control_sequences_from_ids_errors_and_outputs_show_escaped_on_a_termina
         {"id": "bad", "tool": "box:fail", "arguments": {"message": payload + "red"}},
         {"id": "slow", "tool": "box:sleep", "arguments": {"seconds": 0.5}, "depends_on": [EVIL_ID]},
     ]})  # fmt: skip
-    master, terminal = os.openpty()
     args = ["run", workflow, "--servers", toolbox_servers(tmp_path), *(["--approve"] if approve else [])]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", ON_A_TERMINAL, *args],
-        stdin=terminal, stdout=terminal, stderr=terminal, env={**ENV, "COLUMNS": "250"}, start_new_session=True,
-    )  # fmt: skip
-    os.close(terminal)
-    seen = bytearray()
-    try:
+    with on_a_terminal(*args, env={**ENV, "COLUMNS": "250"}) as terminal:
         if approve:
-            assert read_until(master, "y/N", seen, 60), seen.decode(errors="replace")
-            os.write(master, b"y\n")
-        read_until(master, "\0", seen, 60)  # until the terminal closes
-        proc.wait(timeout=30)
-    finally:
-        proc.kill()
-        os.close(master)
-    raw_output = seen.decode(errors="replace")
+            assert terminal.read_until("y/N", 60), terminal.text()
+            terminal.type(b"y\n")
+        terminal.read_until("\0", 60)  # until the terminal closes
+        terminal.proc.wait(timeout=30)
+    raw_output = terminal.seen.decode(errors="replace")
     for sequence in (CLEAR, TITLE[:4], MOVE, RESET):
         assert sequence not in raw_output  # nothing from outside acts on the terminal
-    output = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw_output)  # rich's own styles
-    assert proc.returncode == 1, output
+    output = terminal.text()  # without rich's own styles
+    assert terminal.proc.returncode == 1, output
     shown_id = "evil\\x9b5;5H\\x1bc"
     assert f"│ {shown_id} │ box:echo  │ success" in output
     # The output went through JSON (\u escapes; C1 as \x); the error as it came.

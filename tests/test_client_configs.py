@@ -8,8 +8,6 @@ test toolbox stands in for them, over stdio, streamable HTTP and SSE.
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
 import sys
 import termios
@@ -34,11 +32,10 @@ from dagexec.servers import (
 from .helpers import (
     ENV,
     EXAMPLES,
-    ON_A_TERMINAL,
     TOOLBOX,
     free_port,
+    on_a_terminal,
     processes_with,
-    read_until,
     serving_http,
     toolbox,
     wf,
@@ -474,25 +471,15 @@ def _input_config(tmp_path: Path) -> tuple[str, str]:
 def test_the_command_line_asks_for_inputs_at_the_terminal(tmp_path: Path) -> None:
     servers, workflow = _input_config(tmp_path)
     out_json = str(tmp_path / "out.json")
-    master, terminal = os.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", ON_A_TERMINAL, "run", workflow, "--servers", servers, "--json", out_json],
-        stdin=terminal, stdout=terminal, stderr=terminal, env=ENV, start_new_session=True,
-    )  # fmt: skip
-    os.close(terminal)
-    seen = bytearray()
-    try:
-        assert read_until(master, "API key (api-key): ", seen, 60), seen.decode(errors="replace")
-        os.write(master, b"s3cret-typed\n")
-        assert read_until(master, "Region (region) [eu]: ", seen, 60), seen.decode(errors="replace")
-        os.write(master, b"us-typed\n")
-        read_until(master, "\0", seen, 60)  # until the terminal closes
-        proc.wait(timeout=60)
-    finally:
-        proc.kill()
-        os.close(master)
-    output = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
-    assert proc.returncode == 0, output
+    with on_a_terminal("run", workflow, "--servers", servers, "--json", out_json) as terminal:
+        assert terminal.read_until("API key (api-key): ", 60), terminal.text()
+        terminal.type(b"s3cret-typed\n")
+        assert terminal.read_until("Region (region) [eu]: ", 60), terminal.text()
+        terminal.type(b"us-typed\n")
+        terminal.read_until("\0", 60)  # until the terminal closes
+        terminal.proc.wait(timeout=60)
+    output = terminal.text()
+    assert terminal.proc.returncode == 0, output
     asked = output.split("eager run")[0]  # the terminal before the results (which show the outputs)
     assert "s3cret-typed" not in asked  # a password is not echoed...
     assert "us-typed" in asked  # ...other answers are
@@ -502,24 +489,14 @@ def test_the_command_line_asks_for_inputs_at_the_terminal(tmp_path: Path) -> Non
 
 def test_ctrl_c_at_the_input_prompt_exits_130_and_restores_the_terminal(tmp_path: Path) -> None:
     servers, workflow = _input_config(tmp_path)
-    master, terminal = os.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", ON_A_TERMINAL, "run", workflow, "--servers", servers],
-        stdin=terminal, stdout=terminal, stderr=terminal, env=ENV, start_new_session=True,
-    )  # fmt: skip
-    seen = bytearray()
-    try:
-        assert read_until(master, "API key (api-key): ", seen, 60), seen.decode(errors="replace")
-        os.write(master, b"\x03")
-        proc.wait(timeout=30)
-        read_until(master, "before the run started", seen, 10)
-        echo = termios.tcgetattr(terminal)[3] & termios.ECHO
-    finally:
-        proc.kill()
-        os.close(terminal)
-        os.close(master)
-    output = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
-    assert proc.returncode == 130, output
+    with on_a_terminal("run", workflow, "--servers", servers) as terminal:
+        assert terminal.read_until("API key (api-key): ", 60), terminal.text()
+        terminal.type(b"\x03")
+        terminal.proc.wait(timeout=30)
+        terminal.read_until("before the run started", 10)
+        echo = termios.tcgetattr(terminal.master)[3] & termios.ECHO  # the settings it left
+    output = terminal.text()
+    assert terminal.proc.returncode == 130, output
     assert "interrupted by SIGINT before the run started" in output
     assert "Traceback" not in output
     assert echo  # the terminal echoes again
