@@ -140,3 +140,14 @@ def test_bench_json_needs_a_writable_path(tmp_path: Path) -> None:
     run = dagexec("bench", "--quick", "--part", "makespan", "--json", str(tmp_path / "no" / "x.json"))
     assert run.returncode == 2
     assert "cannot write" in run.stderr
+
+
+def test_the_command_line_offers_every_part() -> None:
+    from dagexec.bench import PARTS
+    from dagexec.cli._commands import build_parser
+
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if a.dest == "command"]
+    bench = commands.choices["bench"]  # type: ignore[index]
+    (part,) = [a for a in bench._actions if a.dest == "part"]
+    assert tuple(part.choices) == PARTS  # type: ignore[arg-type]

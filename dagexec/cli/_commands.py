@@ -786,7 +786,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--part",
         action="append",
-        choices=["makespan", "overhead", "mcp", "dask", "schemas", "gateway"],
+        choices=["makespan", "overhead", "mcp", "dask", "schemas", "gateway"],  # dagexec.bench.PARTS, not imported here
         help="run only this part (repeatable); all six by default",
     )
     bench.add_argument("--json", metavar="OUT.json", help="write every figure as JSON")
