@@ -294,6 +294,28 @@ def bench_tables() -> None:
     )
     GENERATED.mkdir(exist_ok=True)
     (GENERATED / "bench-tables.rst").write_text("\n".join(out) + "\n")
+    # The figures the page's text quotes, from the same report, so that it cannot go stale.
+    rows = {(r["family"], r["tasks"]): r for r in overhead}
+    random10k = rows[("random", 10_000)]
+    near = [r["ratio_to_minimal"] for r in overhead if r["family"] == "chain"] + [
+        rows[("random", max(n for _, n in rows))]["ratio_to_minimal"]
+    ]
+    tracing = [r["tracing_us_per_task"] for r in traced]
+    figures = {
+        "random_tps": f"{round(random10k['tasks_per_second'], -3):,.0f}",
+        "random_ratio": f"{random10k['ratio_to_minimal']:.1f}x",
+        "near_ratio": f"{max(near):.1f}x",
+        "wide_ratio": f"{rows[('wide', 10_000)]['ratio_to_minimal']:.1f}x",
+        "streamed_min": f"{min(r['streamed_throughput_vs_execute'] for r in overhead):.2f}x",
+        "peak_max": f"{max(r['peak_kb_per_task'] for r in overhead):.1f} KB",
+        "tracing_range": f"{min(tracing):.0f} to {max(tracing):.0f} µs" if tracing else "(not measured)",
+        "schema_total": f"{sc['total_us_per_task']:.1f} µs",
+        "schema_none": f"{sc['no_schema_us_per_task']:.2f} µs",
+        "gateway_over": f"{(g['p95'] - g['ideal']) * 1000:.0f} ms",
+    }
+    (GENERATED / "bench-figures.rst").write_text(
+        "".join(f".. |{name}| replace:: {value}\n" for name, value in figures.items())
+    )
 
 
 draw_pictures()

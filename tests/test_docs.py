@@ -64,6 +64,14 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     assert re.findall(r"dagexec\._\w+|\b_[A-Z]\w*|\bDriver\b|Literal\['(?:eager|all_success)", shown) == []
     bench = (tmp_path / "benchmarks.html").read_text()
     assert "Scheduler overhead" in bench and "Real MCP latency" in bench
+    # The text quotes the committed report's figures, not numbers typed in once.
+    report = json.loads((DOCS / "benchmarks.json").read_text())
+    (random10k,) = [r for r in report["overhead"] if (r["family"], r["tasks"]) == ("random", 10_000)]
+    gateway = report["gateway"]
+    text = html.unescape(re.sub(r"<[^>]+>", "", bench))
+    assert f"about {round(random10k['tasks_per_second'], -3):,.0f} tasks/s" in text
+    assert f"P95 is {(gateway['p95'] - gateway['ideal']) * 1000:.0f} ms over" in text
+    assert "|" not in re.sub(r"<table.*?</table>", "", bench, flags=re.DOTALL).split("How to read them")[1]
     # Each benchmark table fits furo's content column (46em: about 58 characters of
     # cells at the widest, padding included; the one table that overflowed it had
     # 86), and a legend under it says what each heading means.
