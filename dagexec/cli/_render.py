@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -292,6 +292,16 @@ class LiveProgress:
             yield self
 
 
+def _bench_table(title: str, headings: Sequence[str], rows: Iterable[Sequence[str]], caption: str = "") -> Table:
+    """One table of a bench report: its title on the left, the first column left, the figures right."""
+    table = Table(title=title, title_justify="left", caption=caption or None)
+    for n, heading in enumerate(headings):
+        table.add_column(heading, justify="right" if n else "left")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 def bench_report(report: dict[str, Any]) -> RenderableType:
     """The tables of a ``dagexec bench`` report."""
     parts: list[RenderableType] = []
@@ -304,140 +314,112 @@ def bench_report(report: dict[str, Any]) -> RenderableType:
         )
     )
     if "makespan" in report:
-        table = Table(title="1. makespan / critical path, virtual time (median over seeds)", title_justify="left")
-        for heading in ("family", "tasks", "seeds", "eager", "layered", "one at a time", "eager = critical path"):
-            table.add_column(heading, justify="left" if heading == "family" else "right")
-        for row in report["makespan"]["unlimited"]:
-            table.add_row(
-                row["family"], str(row["tasks"]), str(row["seeds"]), f"{row['eager']:.3f}",
-                f"{row['layered']:.3f}", f"{row['one at a time']:.2f}",
-                "yes" if row["eager_equals_critical_path"] else "NO",
-            )  # fmt: skip
-        parts.append(table)
-        limited = Table(
-            title="   under a limit k: makespan / max(critical path, work / k)", title_justify="left"
-        )
-        for heading in ("family", "k", "critical-path priority", "first come, first served"):
-            limited.add_column(heading, justify="left" if heading == "family" else "right")
-        rows: dict[tuple[str, int], dict[str, float]] = {}
+        parts.append(_bench_table(
+            "1. makespan / critical path, virtual time (median over seeds)",
+            ("family", "tasks", "seeds", "eager", "layered", "one at a time", "eager = critical path"),
+            (
+                (row["family"], str(row["tasks"]), str(row["seeds"]), f"{row['eager']:.3f}",
+                 f"{row['layered']:.3f}", f"{row['one at a time']:.2f}",
+                 "yes" if row["eager_equals_critical_path"] else "NO")
+                for row in report["makespan"]["unlimited"]
+            ),
+        ))  # fmt: skip
+        ratios: dict[tuple[str, int], dict[str, float]] = {}
         for row in report["makespan"]["limited"]:
-            rows.setdefault((row["family"], row["limit"]), {})[row["priority"]] = row["ratio"]
-        for (family, k), ratio in rows.items():
-            limited.add_row(family, str(k), f"{ratio['critical_path']:.3f}", f"{ratio['fifo']:.3f}")
-        parts.append(limited)
+            ratios.setdefault((row["family"], row["limit"]), {})[row["priority"]] = row["ratio"]
+        parts.append(_bench_table(
+            "   under a limit k: makespan / max(critical path, work / k)",
+            ("family", "k", "critical-path priority", "first come, first served"),
+            ((family, str(k), f"{r['critical_path']:.3f}", f"{r['fifo']:.3f}") for (family, k), r in ratios.items()),
+        ))  # fmt: skip
     if "overhead" in report:
-        table = Table(
-            title="2. scheduler overhead, no-op tools, real time (medians): Workflow.from_dict then execute",
-            title_justify="left",
-        )
-        for heading in ("family", "tasks", "tasks/s", "µs/task", "x minimal", "streamed", "KB/task"):
-            table.add_column(heading, justify="left" if heading == "family" else "right")
-        for row in report["overhead"]:
-            table.add_row(
-                row["family"], f"{row['tasks']:,}", f"{row['tasks_per_second']:,.0f}", f"{row['us_per_task']:.1f}",
-                f"{row['ratio_to_minimal']:.2f}", f"{row['streamed_throughput_vs_execute']:.2f}x",
-                f"{row['peak_kb_per_task']:.2f}",
-            )  # fmt: skip
-        table.caption = (
+        overhead = report["overhead"]
+        parts.append(_bench_table(
+            "2. scheduler overhead, no-op tools, real time (medians): Workflow.from_dict then execute",
+            ("family", "tasks", "tasks/s", "µs/task", "x minimal", "streamed", "KB/task"),
+            (
+                (row["family"], f"{row['tasks']:,}", f"{row['tasks_per_second']:,.0f}", f"{row['us_per_task']:.1f}",
+                 f"{row['ratio_to_minimal']:.2f}", f"{row['streamed_throughput_vs_execute']:.2f}x",
+                 f"{row['peak_kb_per_task']:.2f}")
+                for row in overhead
+            ),
             "x minimal: over a minimal trio executor in the same run; streamed: open_run()'s throughput over "
-            "execute's; KB/task: tracemalloc's peak"
-        )
-        parts.append(table)
-        split = Table(title="   where the time goes: µs per task (medians)", title_justify="left")
-        for heading in ("family", "tasks", "validate", "execute", "no gc", "minimal", "networkx", "minimal KB"):
-            split.add_column(heading, justify="left" if heading == "family" else "right")
-        for row in report["overhead"]:
-            split.add_row(
-                row["family"], f"{row['tasks']:,}", f"{row['validate_us_per_task']:.1f}",
-                f"{row['execute_us_per_task']:.1f}", f"{row['execute_without_gc_us_per_task']:.1f}",
-                f"{row['minimal_us_per_task']:.1f}", f"{row['graph_us_per_task']:.1f}",
-                f"{row['minimal_peak_kb_per_task']:.2f}",
-            )  # fmt: skip
-        split.caption = (
+            "execute's; KB/task: tracemalloc's peak",
+        ))  # fmt: skip
+        parts.append(_bench_table(
+            "   where the time goes: µs per task (medians)",
+            ("family", "tasks", "validate", "execute", "no gc", "minimal", "networkx", "minimal KB"),
+            (
+                (row["family"], f"{row['tasks']:,}", f"{row['validate_us_per_task']:.1f}",
+                 f"{row['execute_us_per_task']:.1f}", f"{row['execute_without_gc_us_per_task']:.1f}",
+                 f"{row['minimal_us_per_task']:.1f}", f"{row['graph_us_per_task']:.1f}",
+                 f"{row['minimal_peak_kb_per_task']:.2f}")
+                for row in overhead
+            ),
             "no gc: execute with the cyclic garbage collector paused; networkx: its acyclicity check alone; "
-            "minimal KB: the minimal executor's peak per task"
-        )
-        parts.append(split)
-        traced = [row for row in report["overhead"] if row.get("traced_us_per_task") is not None]
+            "minimal KB: the minimal executor's peak per task",
+        ))  # fmt: skip
+        traced = [row for row in overhead if row.get("traced_us_per_task") is not None]
         if traced:
-            tracing = Table(
-                title="   traced: execute with an OpenTelemetry SDK tracer provider (spans made, none exported)",
-                title_justify="left",
-            )
-            for heading in ("family", "tasks", "execute µs", "traced µs", "tracing µs/task"):
-                tracing.add_column(heading, justify="left" if heading == "family" else "right")
-            for row in traced:
-                tracing.add_row(
-                    row["family"], f"{row['tasks']:,}", f"{row['execute_us_per_task']:.1f}",
-                    f"{row['traced_us_per_task']:.1f}", f"{row['tracing_us_per_task']:.1f}",
-                )  # fmt: skip
-            parts.append(tracing)
+            parts.append(_bench_table(
+                "   traced: execute with an OpenTelemetry SDK tracer provider (spans made, none exported)",
+                ("family", "tasks", "execute µs", "traced µs", "tracing µs/task"),
+                (
+                    (row["family"], f"{row['tasks']:,}", f"{row['execute_us_per_task']:.1f}",
+                     f"{row['traced_us_per_task']:.1f}", f"{row['tracing_us_per_task']:.1f}")
+                    for row in traced
+                ),
+            ))  # fmt: skip
     if "mcp" in report:
         mcp = report["mcp"]
         if "skipped" in mcp:
             parts.append(Text(f"3. real MCP latency: skipped ({mcp['skipped']})"))
         else:
-            table = Table(
-                title=(
-                    f"3. real MCP latency: {mcp['tools']} tools of {mcp['tool_seconds']} s on one stdio server, "
-                    f"{mcp['runs']} runs"
+            parts.append(_bench_table(
+                f"3. real MCP latency: {mcp['tools']} tools of {mcp['tool_seconds']} s on one stdio server, "
+                f"{mcp['runs']} runs",
+                ("strategy", "P50", "P95", "P50 / ideal"),
+                (
+                    (row["strategy"], f"{row['p50']:.3f}s", f"{row['p95']:.3f}s", f"{row['p50_over_ideal']:.2f}")
+                    for row in mcp["rows"]
                 ),
-                title_justify="left",
-            )
-            for heading in ("strategy", "P50", "P95", "P50 / ideal"):
-                table.add_column(heading, justify="left" if heading == "strategy" else "right")
-            for row in mcp["rows"]:
-                table.add_row(
-                    row["strategy"], f"{row['p50']:.3f}s", f"{row['p95']:.3f}s", f"{row['p50_over_ideal']:.2f}"
-                )
-            table.caption = (
                 f"eager is {mcp['speedup_eager_over_one_at_a_time']:.2f}x as fast as one at a time; "
-                f"P95 < 3 s: {'yes' if mcp['p95_eager_under_3s'] else 'NO'}"
-            )
-            parts.append(table)
+                f"P95 < 3 s: {'yes' if mcp['p95_eager_under_3s'] else 'NO'}",
+            ))  # fmt: skip
     if "dask" in report:
         d = report["dask"]
         if "skipped" in d:
             parts.append(Text(f"4. CPU-bound tools on a Dask cluster: skipped ({d['skipped']})"))
         else:
-            table = Table(
-                title=(
-                    f"4. {d['calls']} CPU-bound calls of ~{d['call_seconds']} s, pure Python "
-                    f"(median of {d['runs']})"
+            parts.append(_bench_table(
+                f"4. {d['calls']} CPU-bound calls of ~{d['call_seconds']} s, pure Python (median of {d['runs']})",
+                ("tools", "wall time"),
+                (
+                    ("LocalTools (threads, one interpreter lock)", f"{d['threads_wall']:.2f}s"),
+                    (f"DaskTools ({d['workers']}-worker local cluster)", f"{d['cluster_wall']:.2f}s"),
                 ),
-                title_justify="left",
-            )
-            for heading in ("tools", "wall time"):
-                table.add_column(heading, justify="left" if heading == "tools" else "right")
-            table.add_row("LocalTools (threads, one interpreter lock)", f"{d['threads_wall']:.2f}s")
-            table.add_row(f"DaskTools ({d['workers']}-worker local cluster)", f"{d['cluster_wall']:.2f}s")
-            table.caption = (
                 f"the cluster is {d['speedup']:.2f}x as fast; the Dask path costs {d['noop_us_per_call_parallel']:.0f} "
                 f"µs per no-op call in parallel, {d['noop_ms_per_call_one_at_a_time']:.1f} ms one at a time "
-                f"(Dask's own submit and result: {d['bare_dask_ms_per_call_one_at_a_time']:.1f} ms)"
-            )
-            parts.append(table)
+                f"(Dask's own submit and result: {d['bare_dask_ms_per_call_one_at_a_time']:.1f} ms)",
+            ))  # fmt: skip
     if "schemas" in report:
         sc = report["schemas"]
         if "skipped" in sc:
             parts.append(Text(f"5. schema checks: skipped ({sc['skipped']})"))
         else:
-            table = Table(
-                title=(
-                    f"5. schema checks: a {sc['tasks']:,}-task plan on one stdio server's typed tools, "
-                    f"{sc['referencing_tasks']:,} with references (median of {sc['runs']})"
+            parts.append(_bench_table(
+                f"5. schema checks: a {sc['tasks']:,}-task plan on one stdio server's typed tools, "
+                f"{sc['referencing_tasks']:,} with references (median of {sc['runs']})",
+                ("check", "µs/task"),
+                (
+                    ("before the run (the whole plan)", f"{sc['plan_us_per_task']:.1f}"),
+                    ("before each call (resolved arguments)", f"{sc['call_us_per_task']:.1f}"),
+                    ("together", f"{sc['total_us_per_task']:.1f}"),
+                    ("tools without schemas: check()", f"{sc['no_schema_us_per_task']:.2f}"),
+                    ("   the same, check_schemas=False", f"{sc['no_schema_unchecked_us_per_task']:.2f}"),
                 ),
-                title_justify="left",
-            )
-            for heading in ("check", "µs/task"):
-                table.add_column(heading, justify="left" if heading == "check" else "right")
-            table.add_row("before the run (the whole plan)", f"{sc['plan_us_per_task']:.1f}")
-            table.add_row("before each call (resolved arguments)", f"{sc['call_us_per_task']:.1f}")
-            table.add_row("together", f"{sc['total_us_per_task']:.1f}")
-            table.add_row("tools without schemas: check()", f"{sc['no_schema_us_per_task']:.2f}")
-            table.add_row("   the same, check_schemas=False", f"{sc['no_schema_unchecked_us_per_task']:.2f}")
-            table.caption = f"within 20 µs per task: {'yes' if sc['within_20us'] else 'NO'}"
-            parts.append(table)
+                f"within 20 µs per task: {'yes' if sc['within_20us'] else 'NO'}",
+            ))  # fmt: skip
     if "gateway" in report:
         g = report["gateway"]
         if "skipped" in g:
