@@ -11,7 +11,8 @@
 - :class:`JournalError`: a journal that cannot be opened or written;
   :class:`JournalInUseError`: one that another run holds.
 
-And one warning, :class:`JournalWarning`: a journal row that cannot be used.
+And two warnings: :class:`JournalWarning`, a journal row that cannot be used;
+:class:`SchemaWarning`, a tool's schema that does not compile.
 """
 
 from __future__ import annotations
@@ -262,6 +263,24 @@ class JournalWarning(UserWarning):
             f"journal {path!r}: the output recorded for task {task_id!r} of run {run_name!r} "
             f"is not usable ({problem}); the task runs again"
         )
+
+
+class SchemaWarning(UserWarning):
+    """A tool's published schema that does not compile: the tool is treated as having no such schema.
+
+    Attributes:
+        server: The server that published it.
+        tool: The tool it belongs to.
+        which: ``"input"`` or ``"output"``.
+        reason: Why it does not compile, in the validator's words.
+    """
+
+    def __init__(self, server: str, tool: str, which: str, reason: str) -> None:
+        self.server = server
+        self.tool = tool
+        self.which = which
+        self.reason = reason
+        super().__init__(f"server {server!r}, tool {tool!r}: its {which} schema is ignored ({reason})")
 
 
 def describe(exc: BaseException) -> str:

@@ -71,6 +71,7 @@ class _Executor:
         journal: str | os.PathLike[str] | None = None,
         tracer_provider: TracerProvider | None = None,
         check_schemas: bool = True,
+        check_budget: float | None = 2.0,
     ) -> None:
         """Set up an executor; every option after ``servers`` is keyword-only.
 
@@ -121,6 +122,10 @@ class _Executor:
                 its call (a mismatch fails the task with ``invalid_arguments``,
                 uncalled). False: no check, for servers whose schemas are looser
                 than what they accept.
+            check_budget: Seconds the schema check of one plan (or of the tasks
+                given to :meth:`check` at once) may take; a plan whose check
+                takes longer is refused (:class:`~dagexec.InvalidArgumentsError`
+                naming the task, its argument and its tool). None: no limit.
 
         Raises:
             ValueError: An option is out of range.
@@ -149,6 +154,8 @@ class _Executor:
             raise TypeError("approve must be an async callable (async def)")
         if approve_all and approve is None:
             raise ValueError("approve_all needs an approve callable")
+        if check_budget is not None and not check_budget > 0:
+            raise ValueError("check_budget must be > 0")
         if tracer_provider is not None and not isinstance(tracer_provider, TracerProvider):
             kind = type(tracer_provider).__name__
             raise TypeError(f"tracer_provider must be an OpenTelemetry TracerProvider, not {kind}")
@@ -158,6 +165,7 @@ class _Executor:
         schemas = SchemaCheck(published) if check_schemas else None
         # None when no tool has a schema: then the checks cost nothing at all.
         self._schemas = schemas if schemas else None
+        self._check_budget = check_budget
         limited = max_concurrency is not None or bool(server_limits)
         # The concurrency slots every run of this executor shares (None: no limits).
         self._slots = Slots(max_concurrency, server_limits) if limited else None
@@ -203,7 +211,7 @@ class _Executor:
             if earlier is None:
                 by_id = {t.id: t for t in tasks}
                 earlier = by_id.get
-            problems = self._schemas.plan_problems(tasks, earlier)
+            problems = self._schemas.plan_problems(tasks, earlier, budget=self._check_budget)
             if problems:
                 raise InvalidArgumentsError(problems)
         if self._approve is None:

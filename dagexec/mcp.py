@@ -43,7 +43,7 @@ from ._config import StdioServerConfig as StdioServerConfig
 from ._errors import NoSuchToolError, ServerError, ToolCallError, ToolError, describe
 from ._errors import ServerConfigError as ServerConfigError
 from ._errors import ServerStartError as ServerStartError
-from ._schemas import ToolSchemas
+from ._schemas import ToolSchemas, prepare, to_json
 from ._tools import ToolServer
 
 try:
@@ -99,9 +99,11 @@ class MCPToolServer(ToolServer):
     def __init__(self, name: str, client: Client, tools: list[mcp_types.Tool]) -> None:
         self.name = name
         self.tools = {tool.name: tool for tool in tools}
-        self._schemas = {
-            tool.name: ToolSchemas(input=tool.input_schema, output=tool.output_schema) for tool in tools
-        }
+        # Compiled now, as the tools are listed, so that no plan pays for it; a schema that
+        # does not compile is dropped, with a SchemaWarning naming the server and the tool.
+        self._schemas = prepare(
+            name, {tool.name: ToolSchemas(input=tool.input_schema, output=tool.output_schema) for tool in tools}
+        )
         self._client = client
         self._link = _Link()  # its transport's, set by _serve_mcp
         self._gone: str | None = None
@@ -139,6 +141,10 @@ class MCPToolServer(ToolServer):
             raise ServerError(f"server {self.name!r} is gone: {self._gone}")
         if name not in self.tools:
             raise NoSuchToolError(f"server {self.name!r} has no tool {name!r}")
+        try:
+            arguments = to_json(arguments)  # sent as the JSON that the schema check saw
+        except ValueError as exc:
+            raise ToolError(f"its arguments have no JSON form: {exc}") from None
         with trio.CancelScope() as scope:
             self._in_flight.add(scope)
             try:
