@@ -452,8 +452,37 @@ def _words(error: jsonschema_rs.ValidationError, root: Schema, tool: str) -> Ite
         where = f"allowed here (allowed: {listed})" if path else f"an argument of {tool!r} (its arguments: {listed})"
         for extra in kind.unexpected:
             yield (*path, extra), f"not {where}"
+    elif name in _LIMITS:
+        yield path, f"expected {_LIMITS[name].format(kind.limit)}, got {_measured(name, instance)}"
+    elif name == "pattern":
+        yield path, f"expected a string matching {kind.pattern!r}, got {named(instance)}"
+    elif name in ("anyOf", "oneOf") and type(kind).__name__ != "OneOfMultipleValid":
+        yield path, f"{named(instance)} fits none of the alternatives ({name})"
+    elif name == "oneOf":
+        yield path, f"{named(instance)} fits more than one of the alternatives (oneOf)"
     else:
-        yield path, error.message
+        yield path, error.message  # the validator's words, for the rarer keywords
+
+
+#: Keywords with a limit, in words.
+_LIMITS = {
+    "minimum": "at least {}", "maximum": "at most {}",
+    "exclusiveMinimum": "more than {}", "exclusiveMaximum": "less than {}",
+    "minLength": "at least {} characters", "maxLength": "at most {} characters",
+    "minItems": "at least {} items", "maxItems": "at most {} items",
+    "minProperties": "at least {} properties", "maxProperties": "at most {} properties",
+}  # fmt: skip
+
+
+def _measured(keyword: str, instance: Any) -> str:
+    """The value a limit judged, as it measures it (a length, a count)."""
+    if keyword.endswith("Length") and isinstance(instance, str):
+        return f"{len(instance)} ({named(instance)})"
+    if keyword.endswith("Items") and isinstance(instance, list):
+        return f"{len(instance)}"
+    if keyword.endswith("Properties") and isinstance(instance, Mapping):
+        return f"{len(instance)}"
+    return named(instance)
 
 
 def _problems(

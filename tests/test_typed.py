@@ -434,7 +434,7 @@ def test_a_server_of_its_own_publishes_schemas_and_each_rule_holds() -> None:
     )
     with pytest.raises(InvalidArgumentsError) as exc:
         executor.check(fine.tasks)
-    assert problems(exc) == ["task 't': arguments.code: '$OUTPUT[' is too long"]
+    assert problems(exc) == ["task 't': arguments.code: expected at most 3 characters, got 8 (the string '$OUTPUT[')"]
     wrong = wf(
         {"id": "m", "tool": "own:make"},
         {
