@@ -519,6 +519,8 @@ class _Tool:
     def placeholder(self, path: tuple[object, ...]) -> Any:
         found = self.placeholders.get(path, _UNSEEN)
         if found is _UNSEEN:
+            if len(self.placeholders) >= MEMO_SIZE:
+                self.placeholders.clear()
             found = self.placeholders[path] = _placeholder(_accepted(self.input, path)) if self.input else None
         return found
 
@@ -597,6 +599,51 @@ _ANONYMOUS = f"$OUTPUT[{_ANY_TASK}]"
 _UNSEEN: Any = object()
 
 
+#: A problem found: where, what, and the id of the task a reference reads (None: not a reference's).
+Found = tuple[tuple[object, ...], str, "str | None"]
+
+#: How many worked-out verdicts, types and placeholders a check keeps (past it, it starts again).
+MEMO_SIZE = 4096
+
+
+def _shape(task: Task, producer: Callable[[str], Task | None]) -> tuple[tuple[object, ...], list[str]] | None:
+    """A task's shape, and the ids its references read in order; None where it has no simple one.
+
+    Tasks of one shape have the same problems but for the ids: the same tool,
+    the same literal values (of flat arguments: strings, numbers, booleans,
+    null), the same reference paths at the same places, read from tasks of
+    the same tools. The text around a reference is left out: only its type is
+    checked before the run (errors under it are set aside).
+    """
+    parts: list[object] = [task.tool]
+    ids: list[str] = []
+    fullmatch = REFERENCE.fullmatch
+    for key, item in task.arguments.items():
+        kind = type(item)
+        if kind is str and _MARK in item:
+            whole = fullmatch(item)
+            if whole is not None:
+                task_id, path = whole.groups()
+                ids.append(task_id)
+                parts.append((key, path))
+            elif "$" + _MARK in item:
+                return None  # an escape: the general way
+            else:
+                found = REFERENCE.findall(item)
+                for task_id, _ in found:
+                    ids.append(task_id)
+                # The ids are left out: the text as written is not the text sent, which only
+                # the check before the call can judge; before the run, only its type counts.
+                parts.append((key, None, tuple(path for _, path in found)))
+        elif kind in _PLAIN:
+            parts.append((key, kind, item))
+        else:
+            return None
+    tools = {task_id: getattr(producer(task_id), "tool", None) for task_id in set(ids)}
+    parts += [tools[task_id] for task_id in ids]
+    return tuple(parts), ids
+
+
 def _no_placeholder(path: tuple[object, ...]) -> Any:
     return None
 
@@ -652,27 +699,45 @@ class SchemaCheck:
         schemas = self._schemas
         clock = time.perf_counter
         deadline = None if budget is None else clock() + budget
+        # What tasks of one shape found (the same tool, literals and reference paths, other
+        # ids), for this plan only: a plan repeats a few shapes many times.
+        shapes: dict[tuple[object, ...], list[tuple[tuple[object, ...], str, int | None]]] = {}
         for task in tasks:
             if task.tool not in schemas and not task.references:
                 continue  # no schema, no reference: nothing to check, at the cost of one look-up
-            found = self._task_problems(task, producer)
-            found.sort(key=lambda pair: _path(pair[0]))
-            problems += (ArgumentProblem(task.id, _path(path), problem) for path, problem in found)
+            shape = _shape(task, producer) if task.needs_resolving else None
+            if shape is None:
+                found = self._task_problems(task, producer)
+            else:
+                key, ids = shape
+                known = shapes.get(key)
+                if known is None:
+                    # Found with the ids' positions in place of the ids, to be read with any task's ids.
+                    found = self._task_problems(task, producer)
+                    known = shapes[key] = [(path, problem, None if i is None else ids.index(i)) for path, problem, i in found]
+                found = [(path, problem, None if n is None else ids[n]) for path, problem, n in known]
+            if found:
+                found.sort(key=lambda item: _path(item[0]))
+                problems += (
+                    ArgumentProblem(
+                        task.id, _path(path), problem if ref is None else problem.replace(_ANONYMOUS, f"$OUTPUT[{ref}]")
+                    )
+                    for path, problem, ref in found
+                )
             if deadline is not None and clock() > deadline:
                 assert budget is not None
                 problems.append(_over_budget(task, budget))
                 break
         return problems
 
-    def _task_problems(
-        self, task: Task, producer: Callable[[str], Task | None]
-    ) -> list[tuple[tuple[object, ...], str]]:
+    def _task_problems(self, task: Task, producer: Callable[[str], Task | None]) -> list[Found]:
+        """A task's problems; each of a reference names the task it reads, and says ``_ANONYMOUS`` for it."""
         tool = self._tool(task.tool)
         refs: list[Place] = []
         instance: Any = task.arguments
         if task.needs_resolving:
             instance = _view(instance, (), refs, tool.placeholder if tool is not None else _no_placeholder)
-        found: list[tuple[tuple[object, ...], str]] = []
+        found: list[Found] = []
         if tool is not None and tool.validator is not None:
             assert tool.input is not None
             validator = tool.validator
@@ -683,7 +748,8 @@ class SchemaCheck:
                 valid = validator.is_valid(instance)
             if not valid:
                 errors = validator.iter_errors(instance)
-                found += _problems((e for e in errors if not (refs and self._hidden(e, refs))), tool.input, task.tool)
+                said = _problems((e for e in errors if not (refs and self._hidden(e, refs))), tool.input, task.tool)
+                found += ((path, problem, None) for path, problem in said)
         verdicts = self._verdicts
         for path, task_id, written, whole in refs:
             source = producer(task_id)
@@ -692,9 +758,11 @@ class SchemaCheck:
             key = (task.tool, source.tool, written, path, whole)
             verdict = verdicts.get(key, _UNSEEN)
             if verdict is _UNSEEN:
+                if len(verdicts) >= MEMO_SIZE:
+                    verdicts.clear()  # bounded: a gateway's executor lives long, its plans are untrusted
                 verdict = verdicts[key] = self._verdict(tool, source.tool, written, path, whole)
             if verdict is not None:
-                found.append((path, verdict.replace(_ANONYMOUS, f"$OUTPUT[{task_id}]")))
+                found.append((path, verdict, task_id))
         return found
 
     def _verdict(
@@ -737,6 +805,8 @@ class SchemaCheck:
                 found = _output_types(anonymous, producer.output, producer.name)
             except _Undeclared as exc:
                 found = f"{anonymous}: {exc}"
+            if len(self._given) >= MEMO_SIZE:
+                self._given.clear()
             self._given[key] = found
         return cast(Types | str, found)
 
