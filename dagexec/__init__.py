@@ -15,9 +15,9 @@ from ._errors import InvalidArgumentsError as InvalidArgumentsError
 from ._errors import JournalError as JournalError
 from ._errors import JournalInUseError as JournalInUseError
 from ._errors import JournalWarning as JournalWarning
-from ._errors import SchemaWarning as SchemaWarning
 from ._errors import NoSuchToolError as NoSuchToolError
 from ._errors import SchemaError as SchemaError
+from ._errors import SchemaWarning as SchemaWarning
 from ._errors import ServerConfigError as ServerConfigError
 from ._errors import ServerError as ServerError
 from ._errors import ServerStartError as ServerStartError

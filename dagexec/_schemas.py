@@ -422,9 +422,8 @@ def _at(root: Schema, where: Sequence[str | int]) -> Schema:
     """The (sub)schema at a validator's ``schema_path`` (a path in the root schema); {} if none."""
     node: Any = root
     for part in where:
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_object = isinstance(node, Mapping) and part in node
+        if in_object or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
             node = node[part]
         else:
             return {}
@@ -714,7 +713,9 @@ class SchemaCheck:
                 if known is None:
                     # Found with the ids' positions in place of the ids, to be read with any task's ids.
                     found = self._task_problems(task, producer)
-                    known = shapes[key] = [(path, problem, None if i is None else ids.index(i)) for path, problem, i in found]
+                    known = shapes[key] = [
+                        (path, problem, None if i is None else ids.index(i)) for path, problem, i in found
+                    ]
                 found = [(path, problem, None if n is None else ids[n]) for path, problem, n in known]
             if found:
                 found.sort(key=lambda item: _path(item[0]))

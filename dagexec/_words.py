@@ -18,7 +18,7 @@ _JSON_KINDS = (str, int, float, type(None), Mapping, Sequence)
 
 
 def json_type(value: Any) -> str:
-    """The JSON type a value becomes: ``string``, ``integer``, ``number``, ``boolean``, ``object``, ``array``, ``null``."""
+    """The JSON type a value becomes: string, integer, number, boolean, object, array or null."""
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -82,6 +82,10 @@ __all__ = [
 #: The name of the gateway's tool that runs a plan.
 RUN_WORKFLOW = "run_workflow"
 
+#: Plans of at most this many tasks are checked on the gateway's loop (a few milliseconds);
+#: larger ones in a worker thread, while the loop goes on answering.
+CHECK_IN_LOOP = 200
+
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 """What ``progress`` of :meth:`Gateway.run_workflow` takes: ``(tasks ended, tasks in the plan, message)``."""
 
@@ -369,15 +373,22 @@ class Gateway:
             return "no one can be asked"
         return await ask(task, arguments)
 
-    def _check(self, workflow: Workflow) -> None:
+    async def _check(self, workflow: Workflow) -> None:
         """Check a plan against the executor, and that someone can approve it if it needs approval.
+
+        A plan of more than :data:`CHECK_IN_LOOP` tasks is checked in a worker
+        thread, so that the gateway goes on answering other clients meanwhile
+        (the check's ``check_budget`` bounds it; a cancelled caller abandons it).
 
         Raises:
             WorkflowError: The plan cannot run (see :meth:`EagerExecutor.check
                 <dagexec.EagerExecutor.check>`), or needs approval that no one
                 can give.
         """
-        self.executor.check(workflow.tasks)
+        if len(workflow.tasks) > CHECK_IN_LOOP:
+            await trio.to_thread.run_sync(self.executor.check, workflow.tasks, abandon_on_cancel=True)
+        else:
+            self.executor.check(workflow.tasks)
         if _ASK.get() is None:
             for task in workflow.tasks:
                 if task.approval or self._approve_all:
@@ -409,7 +420,7 @@ class Gateway:
             workflow = Workflow.from_dict(
                 {"tasks": [{"id": name, "tool": f"{server}:{tool}", "arguments": _escaped(arguments)}]}
             )
-            self._check(workflow)
+            await self._check(workflow)
         except DagexecError as exc:
             return refusal(exc)
         try:
@@ -448,7 +459,7 @@ class Gateway:
         """
         try:
             workflow = Workflow.from_dict(plan)
-            self._check(workflow)
+            await self._check(workflow)
         except DagexecError as exc:
             return refusal(exc)
         plan_hash = hashlib.sha256(json.dumps(workflow.to_dict(), sort_keys=True, default=repr).encode()).hexdigest()

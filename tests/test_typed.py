@@ -19,10 +19,10 @@ from dagexec import (
     InvalidArgumentsError,
     LayeredExecutor,
     LocalTools,
+    SchemaWarning,
     Task,
     TaskStarted,
     TaskStatus,
-    SchemaWarning,
     ToolSchemas,
 )
 from dagexec._core import Phase, RunCore

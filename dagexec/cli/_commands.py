@@ -43,6 +43,7 @@ from dagexec import (
     JournalWarning,
     LayeredExecutor,
     Run,
+    SchemaWarning,
     ServerConfigError,
     Task,
     ToolServer,
@@ -501,8 +502,8 @@ def show_warning(
     file: TextIO | None = None,
     line: str | None = None,
 ) -> None:
-    """One warning line on stderr for a :class:`~dagexec.JournalWarning`; the usual form for others."""
-    if not issubclass(category, JournalWarning):
+    """One warning line on stderr for a :class:`~dagexec.JournalWarning` or :class:`~dagexec.SchemaWarning`."""
+    if not issubclass(category, JournalWarning | SchemaWarning):
         (file or sys.stderr).write(warnings.formatwarning(message, category, filename, lineno, line))
         return
     make_console(stderr=True).print(
@@ -644,7 +645,12 @@ async def cmd_validate(args: argparse.Namespace, console: Console, interruption:
     workflow = load_workflow(args.workflow)
     if args.servers:
         async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
-            executor = EagerExecutor(servers, approve=_never_asked, check_schemas=not args.no_schema_check)
+            executor = EagerExecutor(
+                servers,
+                approve=_never_asked,
+                check_schemas=not args.no_schema_check,
+                check_budget=args.check_budget,
+            )
             executor.check(workflow.tasks)
     console.print(_render.validation_report(workflow))
     if args.servers and workflow.tasks:
