@@ -140,7 +140,11 @@ def test_dagexec_never_accepts_what_jsonschema_refuses(schema: dict[str, Any], v
             {
                 "$defs": {
                     "Inner": {"type": "integer"},
-                    "Nested": {"$id": "https://example.com/n", "$defs": {"Inner": {"type": "string"}}, "$ref": "#/$defs/Inner"},
+                    "Nested": {
+                        "$id": "https://example.com/n",
+                        "$defs": {"Inner": {"type": "string"}},
+                        "$ref": "#/$defs/Inner",
+                    },
                 },
                 "properties": {"v": {"$ref": "#/$defs/Nested"}},
             },
@@ -150,6 +154,8 @@ def test_dagexec_never_accepts_what_jsonschema_refuses(schema: dict[str, Any], v
         ({"$defs": {"a b": {"type": "boolean"}}, "properties": {"v": {"$ref": "#/$defs/a%20b"}}}, 1),
     ],
 )
-def test_the_features_generated_schemas_use_are_refused_as_jsonschema_refuses(schema: dict[str, Any], value: Any) -> None:
+def test_the_features_generated_schemas_use_are_refused_as_jsonschema_refuses(
+    schema: dict[str, Any], value: Any
+) -> None:
     assert not jsonschema.Draft202012Validator(schema).is_valid({"v": value})
     assert not dagexec_accepts(schema, value)
