@@ -22,10 +22,10 @@ from dagexec import (
     ToolSchemas,
 )
 from dagexec._schemas import MAX_BRANCHES, SchemaCheck
+from dagexec.bench.hostile import NESTED_DEPTH, nested_output
 from dagexec.servers import open_servers
 
 from .helpers import ENV, dagexec, wf, write
-from .servers.hostile import NESTED_DEPTH, nested_output
 
 HOSTILE = {"command": sys.executable, "args": [str(Path(__file__).parent / "servers" / "hostile.py")], "env": ENV}
 DEEP = ".".join(["next"] * NESTED_DEPTH)

@@ -7,7 +7,7 @@ Each tool's schemas are given as they are, not derived from a function:
 - ``missing``: an input schema whose ``$ref`` points nowhere;
 - ``remote``: an input schema whose ``$ref`` is a remote URL (never to be fetched);
 - ``nested``: an output schema of nested ``anyOf`` through ``$ref``, ``NESTED_DEPTH`` levels
-  deep (each level three alternatives that lead to the next);
+  deep (each level three alternatives that lead to the next; see ``dagexec.bench.hostile``);
 - ``take``: takes an object ``{"value": string}``;
 - ``wide``: an input schema of ``WIDE_PROPERTIES`` properties (``HOSTILE_WIDE`` in the
   environment sets how many).
@@ -25,32 +25,9 @@ import mcp_types
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
-NESTED_DEPTH = 14
+from dagexec.bench.hostile import PATTERN, nested_output, wide_input
+
 WIDE_PROPERTIES = int(os.environ.get("HOSTILE_WIDE", "200"))
-
-
-def nested_output(depth: int = NESTED_DEPTH) -> dict[str, Any]:
-    """Nested ``anyOf`` through ``$ref``: level i is one of three objects whose ``next`` is level i+1."""
-    defs: dict[str, Any] = {f"L{depth}": {"type": "object", "properties": {"value": {"type": "string"}}}}
-    for level in range(depth - 1, -1, -1):
-        following = {"$ref": f"#/$defs/L{level + 1}"}
-        defs[f"L{level}"] = {
-            "anyOf": [
-                {"type": "object", "properties": {"next": following, "a": {"type": "integer"}}},
-                {"type": "object", "properties": {"next": following, "b": {"type": "string"}}},
-                {"allOf": [following]},
-            ]
-        }
-    return {"$defs": defs, "$ref": "#/$defs/L0"}
-
-
-def wide_input(n: int = WIDE_PROPERTIES) -> dict[str, Any]:
-    """An object of ``n`` optional properties, each a string of a bounded length."""
-    return {
-        "type": "object",
-        "properties": {f"p{i}": {"type": "string", "maxLength": 10 + i % 7} for i in range(n)},
-        "additionalProperties": False,
-    }
 
 
 TOOLS = [
@@ -58,7 +35,7 @@ TOOLS = [
         name="pattern",
         input_schema={
             "type": "object",
-            "properties": {"text": {"type": "string", "pattern": "^(a+)+$"}},
+            "properties": {"text": {"type": "string", "pattern": PATTERN}},
             "required": ["text"],
         },
     ),
@@ -71,7 +48,7 @@ TOOLS = [
         name="take",
         input_schema={"type": "object", "properties": {"value": {"type": "string"}}, "required": ["value"]},
     ),
-    mcp_types.Tool(name="wide", input_schema=wide_input()),
+    mcp_types.Tool(name="wide", input_schema=wide_input(WIDE_PROPERTIES)),
 ]
 
 
