@@ -629,17 +629,22 @@ def _shape(task: Task, producer: Callable[[str], Task | None]) -> tuple[tuple[ob
                 return None  # an escape: the general way
             else:
                 found = REFERENCE.findall(item)
-                for task_id, _ in found:
-                    ids.append(task_id)
+                ids += [task_id for task_id, _ in found]
                 # The ids are left out: the text as written is not the text sent, which only
                 # the check before the call can judge; before the run, only its type counts.
-                parts.append((key, None, tuple(path for _, path in found)))
+                parts.append((key, None, tuple([path for _, path in found])))
         elif kind in _PLAIN:
             parts.append((key, kind, item))
         else:
             return None
-    tools = {task_id: getattr(producer(task_id), "tool", None) for task_id in set(ids)}
-    parts += [tools[task_id] for task_id in ids]
+    # The tools of the tasks read, in order (most tasks read one task, many times over).
+    last_id: str | None = None
+    last_tool: str | None = None
+    for task_id in ids:
+        if task_id != last_id:
+            source = producer(task_id)
+            last_id, last_tool = task_id, source.tool if source is not None else None
+        parts.append(last_tool)
     return tuple(parts), ids
 
 
@@ -834,7 +839,9 @@ class SchemaCheck:
         tool = self._tool(task.tool)
         if tool is None or tool.validator is None:
             return None
-        instance = as_json(arguments)
+        # Flat arguments of exact JSON types (the usual case) are their own JSON: no copy.
+        exact = type(arguments) is dict and _PLAIN.issuperset(map(type, arguments.values()))
+        instance = arguments if exact else as_json(arguments)
         if tool.validator.is_valid(instance):
             return None
         assert tool.input is not None
