@@ -24,6 +24,7 @@ could tell in advance.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -65,8 +66,10 @@ class ToolSchemas:
 
 # -- compiled validators, shared by content -------------------------------------------------
 
-#: How many compiled schemas are kept (the least recently used goes first).
+#: How many compiled schemas are kept (the least recently used goes first)...
 CACHE_SIZE = 1024
+#: ...and how many bytes of schema text they may add up to.
+CACHE_BYTES = 64_000_000
 
 
 @attrs.frozen
@@ -77,11 +80,14 @@ class Compiled:
     reason: str | None = None
 
 
-_by_content: OrderedDict[str, Compiled] = OrderedDict()
+#: Each schema's validator, and its size, by the SHA-256 of its canonical JSON text.
+_by_content: OrderedDict[bytes, tuple[Compiled, int]] = OrderedDict()
+_content_bytes = 0
 #: The same, by the identity of a schema object (kept alive here, so its id is not reused):
 #: a server's schemas are compiled when it lists its tools, and every executor finds them
 #: without writing them out again.
-_by_identity: OrderedDict[int, tuple[object, Compiled]] = OrderedDict()
+_by_identity: OrderedDict[int, tuple[object, Compiled, int]] = OrderedDict()
+_identity_bytes = 0
 
 
 def _refuse(uri: str) -> Any:
@@ -105,28 +111,34 @@ def _compile(schema: Schema) -> Compiled:
 def compiled(schema: Schema) -> Compiled:
     """The validator of a schema: compiled on first sight, then shared by content.
 
-    At most :data:`CACHE_SIZE` are kept. A remote ``$ref`` is never fetched: a
-    schema that needs one does not compile.
+    At most :data:`CACHE_SIZE` are kept, of :data:`CACHE_BYTES` of schema text
+    in all. A remote ``$ref`` is never fetched: a schema that needs one does
+    not compile.
     """
+    global _content_bytes, _identity_bytes
     entry = _by_identity.get(id(schema))
     if entry is not None and entry[0] is schema:
         return entry[1]
     try:
-        key = json.dumps(schema, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(schema, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError, RecursionError) as exc:
-        found = Compiled(None, f"not JSON: {exc}")
+        found, text = Compiled(None, f"not JSON: {exc}"), b""
     else:
+        key = hashlib.sha256(text).digest()
         cached = _by_content.get(key)
         if cached is None:
-            found = _by_content[key] = _compile(schema)
-            if len(_by_content) > CACHE_SIZE:
-                _by_content.popitem(last=False)
+            found = _compile(schema)
+            _by_content[key] = (found, len(text))
+            _content_bytes += len(text)
+            while len(_by_content) > 1 and (len(_by_content) > CACHE_SIZE or _content_bytes > CACHE_BYTES):
+                _content_bytes -= _by_content.popitem(last=False)[1][1]
         else:
-            found = cached
+            found = cached[0]
             _by_content.move_to_end(key)
-    _by_identity[id(schema)] = (schema, found)
-    if len(_by_identity) > CACHE_SIZE:
-        _by_identity.popitem(last=False)
+    _by_identity[id(schema)] = (schema, found, len(text))
+    _identity_bytes += len(text)
+    while len(_by_identity) > 1 and (len(_by_identity) > CACHE_SIZE or _identity_bytes > CACHE_BYTES):
+        _identity_bytes -= _by_identity.popitem(last=False)[1][2]
     return found
 
 

@@ -205,3 +205,21 @@ async def test_resolved_values_go_to_mcp_servers_as_json() -> None:
     finally:
         await opened.__aexit__(None, None, None)
     assert result.results[2].output == {"ok": True, "arguments": {"value": "v", "n": 9}}
+
+
+# -- the compiled validators' cache -----------------------------------------------------------
+
+
+def test_validators_are_shared_by_content_and_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagexec import _schemas
+
+    first = _schemas.compiled({"type": "object", "properties": {"a": {"type": "integer"}}})
+    again = _schemas.compiled({"properties": {"a": {"type": "integer"}}, "type": "object"})  # another dict, same JSON
+    assert again is first and first.validator is not None
+    monkeypatch.setattr(_schemas, "CACHE_SIZE", 3)
+    for n in range(10):
+        _schemas.compiled({"maxLength": n})
+    assert len(_schemas._by_content) <= 3 and len(_schemas._by_identity) <= 3
+    monkeypatch.setattr(_schemas, "CACHE_BYTES", 100)
+    _schemas.compiled({"description": "x" * 500})  # larger than the budget alone: kept, alone
+    assert len(_schemas._by_content) == 1 and len(_schemas._by_identity) == 1
