@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import enum
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -223,3 +224,33 @@ def test_validators_are_shared_by_content_and_the_cache_is_bounded(monkeypatch: 
     monkeypatch.setattr(_schemas, "CACHE_BYTES", 100)
     _schemas.compiled({"description": "x" * 500})  # larger than the budget alone: kept, alone
     assert len(_schemas._by_content) == 1 and len(_schemas._by_identity) == 1
+
+
+# -- the gateway -------------------------------------------------------------------------------
+
+
+async def test_the_gateway_checks_a_large_plan_in_a_worker_thread() -> None:
+    from dagexec.serve import CHECK_IN_LOOP, Gateway
+
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    gateway = Gateway({"py": LocalTools({"add": add})})
+    executor = gateway.executor
+    threads: list[int] = []
+    check = executor.check
+
+    def watched(tasks: Any, **options: Any) -> None:
+        threads.append(threading.get_ident())
+        check(tasks, **options)
+
+    executor.check = watched  # type: ignore[method-assign]
+    large = {
+        "tasks": [{"id": f"t{i}", "tool": "py:add", "arguments": {"a": i, "b": 1}} for i in range(CHECK_IN_LOOP + 1)]
+    }
+    small = {"tasks": [{"id": "t", "tool": "py:add", "arguments": {"a": "x", "b": 1}}]}
+    answers = [await gateway.run_workflow(large), await gateway.run_workflow(small)]
+    assert [a.is_error for a in answers] == [False, True]
+    assert "task 't': arguments.a: expected an integer, got the string 'x'" in answers[1].content[0].text  # type: ignore[union-attr]
+    main = threading.get_ident()
+    assert threads[0] != main and threads[1] == main
