@@ -112,6 +112,61 @@ def measure(depth: int = NESTED_DEPTH, wide: int = 80_000) -> dict[str, Any]:
     return figures
 
 
+def gateway_ping(tasks: int = 2_000, every: float = 0.01) -> dict[str, Any]:
+    """A plan of ``tasks`` calls of the bench server's ``match`` on the hostile text, sent to ``dagexec serve``.
+
+    Meanwhile the same client pings the gateway every ``every`` seconds: the
+    figures are the plan's answer time and the slowest ping.
+    """
+    import os
+    import tempfile
+    import warnings
+
+    import trio
+    from mcp import Client, MCPDeprecationWarning, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
+    plan = {
+        "tasks": [{"id": f"m{i}", "tool": "bench:match", "arguments": {"text": HOSTILE_TEXT}} for i in range(tasks)]
+    }
+    figures: dict[str, Any] = {"gateway_tasks": tasks}
+
+    async def main(servers: str, errlog: Any) -> None:
+        params = StdioServerParameters(command=sys.executable, args=["-m", "dagexec", "serve", "--servers", servers])
+        async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
+            await client.send_ping()
+            pings: list[float] = []
+            done = trio.Event()
+
+            async def ping() -> None:
+                while not done.is_set():
+                    start = time.perf_counter()
+                    await client.send_ping()
+                    pings.append(time.perf_counter() - start)
+                    await trio.sleep(every)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(ping)
+                start = time.perf_counter()
+                result = await client.call_tool("run_workflow", plan)
+                figures["gateway_plan_s"] = time.perf_counter() - start
+                done.set()
+            if not result.is_error:
+                raise RuntimeError("the hostile plan was not refused")
+            figures["gateway_pings"] = len(pings)
+            figures["gateway_slowest_ping_s"] = max(pings)
+
+    with tempfile.TemporaryDirectory() as folder:
+        servers = os.path.join(folder, "servers.json")
+        with open(servers, "w") as file:
+            json.dump(config, file)
+        with open(os.path.join(folder, "serve.log"), "w+") as errlog, warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)  # ping: a legacy-mode request, still served
+            trio.run(main, servers, errlog)
+    return figures
+
+
 if __name__ == "__main__":
     arguments = sys.argv[1:]
     chosen = int(arguments[arguments.index("--depth") + 1]) if "--depth" in arguments else NESTED_DEPTH

@@ -434,6 +434,10 @@ def bench_report(report: dict[str, Any]) -> RenderableType:
                          f"{h['pattern_plan_s']:.5f}"),
                         (f"anyOf nested {h['nested_depth']} deep: the plan ({h['nested_peak_mb']:.2f} MB at most)",
                          f"{h['nested_plan_s']:.5f}"),
+                        (f"dagexec serve: {h['gateway_tasks']:,} calls under the pattern, refused",
+                         f"{h['gateway_plan_s']:.3f}"),
+                        (f"   the slowest of {h['gateway_pings']} pings meanwhile",
+                         f"{h['gateway_slowest_ping_s']:.3f}"),
                     ),
                     "each within 2 s, and the check of one plan within its budget",
                 ))  # fmt: skip
