@@ -721,6 +721,20 @@ class SchemaCheck:
         for task in tasks:
             if task.tool not in schemas and not task.references:
                 continue  # no schema, no reference: nothing to check, at the cost of one look-up
+            if not task.needs_resolving:
+                # Literal arguments: one is_valid, and words only where they do not fit.
+                tool = self._tool(task.tool)
+                validator = tool.validator if tool is not None else None
+                try:
+                    fits = validator is None or validator.is_valid(task.arguments)
+                except ValueError:  # a type it cannot read: the general way, through its JSON
+                    fits = False
+                if fits:
+                    if deadline is not None and clock() > deadline:
+                        assert budget is not None
+                        problems.append(_over_budget(task, budget))
+                        break
+                    continue
             shape = _shape(task, producer) if task.needs_resolving else None
             if shape is None:
                 found = self._task_problems(task, producer)
