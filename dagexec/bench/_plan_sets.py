@@ -96,16 +96,16 @@ def _task(task_id: str, tool: str, depends_on: Sequence[str]) -> dict[str, Any]:
 
 
 def _strings(value: Any) -> Iterator[str]:
-    """Every string in a JSON value (iteratively: a deep value must not exhaust the stack)."""
+    """Every string in a JSON value, in order (iteratively: a deep value must not exhaust the stack)."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             yield item
         elif isinstance(item, Mapping):
-            stack.extend(item.values())
+            stack.extend(reversed(list(item.values())))
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend(reversed(item))
 
 
 def from_nestful(record: Mapping[str, Any]) -> list[dict[str, Any]]:
