@@ -53,6 +53,7 @@ from dagexec.servers import InputVariable, open_servers
 
 from . import _render
 from ._demo import DEMO_WORKFLOW, demo_servers
+from ._graph import add_command as add_graph_command
 from ._options import (
     UsageError,
     add_controls,
@@ -804,6 +805,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json", metavar="OUT.json", help="write every figure as JSON")
     bench.set_defaults(handler=cmd_bench)
+    add_graph_command(commands, common, load_workflow)
     add_serve_commands(commands, common)
     return parser
 
