@@ -122,7 +122,9 @@ async def _measure(plans: Sequence[Mapping[str, Any]], sigma: float, draws: int)
     ratios: dict[str, list[float]] = {"eager": [], "layered": [], "one at a time": []}
     limited: dict[str, list[float]] = {}
     exact = True
+    held_back = 0  # plans where layered took longer than the critical path in some draw
     for plan in plans:
+        slower = False
         for draw in range(draws):
             durations = draw_durations(plan, sigma, draw)
             workflow = timed_workflow(plan, durations)
@@ -130,6 +132,7 @@ async def _measure(plans: Sequence[Mapping[str, Any]], sigma: float, draws: int)
             work = sum(durations.values())
             times = await makespans(workflow)
             exact &= abs(times["eager"] - critical) <= 1e-9 * max(1.0, critical)
+            slower |= times["layered"] > critical * (1 + 1e-9)
             for name in ratios:
                 ratios[name].append(times[name] / critical)
             for k in LIMITS:
@@ -137,10 +140,12 @@ async def _measure(plans: Sequence[Mapping[str, Any]], sigma: float, draws: int)
                     limited.setdefault(f"{k}/{priority}", []).append(
                         times[f"{k}/{priority}"] / max(critical, work / k)
                     )
+        held_back += slower
     layered = ratios["layered"]
     return {
         "sigma": sigma,
         "runs": len(layered),
+        "layered_slower_plans": held_back,
         "one_at_a_time": statistics.fmean(ratios["one at a time"]),
         "layered_mean": statistics.fmean(layered),
         "layered_p95": _p95(layered),
