@@ -220,12 +220,15 @@ def test_the_plans_part_on_a_small_set(tmp_path: Path) -> None:
     assert (mine["plans"], mine["parallel"], mine["tasks_max"]) == (1, 0, 2)
     for row in mine["rows"]:  # a chain: every way of running it takes all the work
         assert row["layered_max"] == pytest.approx(1.0) and row["one_at_a_time"] == pytest.approx(1.0)
+        assert row["layered_slower_plans"] == 0
     dag = by_name["mine-dag"]
     assert (dag["plans"], dag["parallel"]) == (1, 1)
     for row in dag["rows"]:
         assert row["eager_equals_critical_path"] is True
         assert row["eager_max"] == pytest.approx(1.0, abs=1e-9)
         assert 1.0 - 1e-9 <= row["layered_mean"] <= row["layered_max"] <= row["one_at_a_time"] + 1e-9
+        # A diamond's layers are its own stages: no barrier holds a call back.
+        assert row["layered_slower_plans"] == 0 and row["layered_max"] == pytest.approx(1.0)
         assert {(r["limit"], r["priority"]) for r in row["limited"]} == {
             (k, p) for k in (2, 4) for p in ("fifo", "critical_path")
         }
