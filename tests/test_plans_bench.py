@@ -89,6 +89,12 @@ def test_a_nestful_label_given_twice_names_the_later_call() -> None:
     }
 
 
+def test_nestfuls_later_labels_read_the_same() -> None:
+    record = {"output": [{"name": "a", "arguments": {}, "label": "var_1"},
+                         {"name": "b", "arguments": {"x": "$var_1.result$"}, "label": "var_2"}]}  # fmt: skip
+    assert shape(plan_graph(record)[1]) == {"var_1": ("nestful:a", []), "var_2": ("nestful:b", ["var_1"])}
+
+
 def test_a_nestful_reference_to_no_earlier_call_is_not_a_plan() -> None:
     record = {"output": [{"name": "a", "arguments": {"x": "$var2.y$"}, "label": "var1"}]}
     with pytest.raises(NotAPlan, match=r"^call 0 \(a\) reads \$var2\$, which no earlier call is$"):
