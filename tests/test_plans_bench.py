@@ -249,9 +249,9 @@ def test_dagexec_bench_part_plans_quick(tmp_path: Path) -> None:
     assert set(report) == {"quick", "machine", "plans"}
     sets = report["plans"]["sets"]
     assert [(s["name"], s["plans"], s["of"]) for s in sets] == [
-        ("nestful-executable", 20, 85),
-        ("nestful-sgd", 20, 46),
-        ("nestful-glaive", 20, 169),
+        ("nestful-executable", 10, 85),
+        ("nestful-sgd", 10, 46),
+        ("nestful-glaive", 10, 169),
     ]
     assert all(row["eager_equals_critical_path"] for s in sets for row in s["rows"])
 

@@ -35,7 +35,7 @@ SIGMAS = (0.5, 1.0, 1.5)
 LIMITS = (2, 4)
 PRIORITIES: tuple[Priority, ...] = ("fifo", "critical_path")
 #: Plans per set (a seeded sample) and draws per plan and sigma: quick, then full.
-QUICK_PLANS, QUICK_DRAWS, FULL_DRAWS = 20, 1, 10
+QUICK_PLANS, QUICK_DRAWS, FULL_DRAWS = 10, 1, 10
 
 
 async def _sleep(seconds: float) -> None:
