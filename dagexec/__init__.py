@@ -16,6 +16,9 @@ from ._errors import JournalError as JournalError
 from ._errors import JournalInUseError as JournalInUseError
 from ._errors import JournalWarning as JournalWarning
 from ._errors import NoSuchToolError as NoSuchToolError
+from ._errors import PlanError as PlanError
+from ._errors import PlanProblem as PlanProblem
+from ._errors import ProblemKind as ProblemKind
 from ._errors import SchemaError as SchemaError
 from ._errors import ServerConfigError as ServerConfigError
 from ._errors import ServerError as ServerError
@@ -79,6 +82,9 @@ __all__ = [
     "ListsTools",
     "LocalTools",
     "NoSuchToolError",
+    "PlanError",
+    "PlanProblem",
+    "ProblemKind",
     "Priority",
     "Run",
     "SchemaError",

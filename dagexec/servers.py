@@ -169,7 +169,7 @@ class _Loaded:
         if data is None:
             return {}
         if not isinstance(data, list):
-            self.problems.append(f"expected a list, got {show(data)} @ inputs")
+            self.problems.append(f"expected an array, got {show(data)} @ inputs")
             return {}
         inputs: dict[str, InputVariable] = {}
         for index, item in enumerate(data):
@@ -187,7 +187,7 @@ class _Loaded:
 
     def _entry(self, name: str, entry: Any, at: str) -> None:
         if not isinstance(entry, Mapping):
-            self.problems.append(f"expected an object, got {type(entry).__name__} @ {at}")
+            self.problems.append(f"expected an object, got {show(entry)} @ {at}")
             return
         disabled = entry.get("disabled", False)
         if not isinstance(disabled, bool):

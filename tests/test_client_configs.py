@@ -229,10 +229,10 @@ STDIO_KEYS = "command, args, env, cwd, type, envFile, disabled"
             {"mcpServers": {"x": {"type": "websocket", "url": "ws://h"}}},
             ["unknown type 'websocket' (accepted: stdio, http, sse) @ mcpServers.x.type"],
         ),
-        ({"mcpServers": {"x": {"type": 1, "url": "u"}}}, ["expected a string, got int 1 @ mcpServers.x.type"]),
+        ({"mcpServers": {"x": {"type": 1, "url": "u"}}}, ["expected a string, got number 1 @ mcpServers.x.type"]),
         (
             {"mcpServers": {"x": {"command": "a", "disabled": "yes"}}},
-            ["expected true or false, got str 'yes' @ mcpServers.x.disabled"],
+            ["expected true or false, got string 'yes' @ mcpServers.x.disabled"],
         ),
         (
             {"mcpServers": {"x": {"command": "a", "envFile": "/no/such/file.env"}}},
@@ -240,7 +240,7 @@ STDIO_KEYS = "command, args, env, cwd, type, envFile, disabled"
         ),
         (
             {"mcpServers": {"x": {"command": "a", "envFile": 3}}},
-            ["expected a string, got int 3 @ mcpServers.x.envFile"],
+            ["expected a string, got number 3 @ mcpServers.x.envFile"],
         ),
         (
             {"mcpServers": {"x": {"command": "a", "env": {"K": "${input:key}"}}}},
@@ -258,7 +258,7 @@ STDIO_KEYS = "command, args, env, cwd, type, envFile, disabled"
             {"inputs": [{"id": "k"}, {"id": "k"}], "servers": {}},
             ["input 'k' is declared twice @ inputs[1].id"],
         ),
-        ({"inputs": {"id": "k"}, "servers": {}}, ["expected a list, got dict {'id': 'k'} @ inputs"]),
+        ({"inputs": {"id": "k"}, "servers": {}}, ["expected an array, got object {'id': 'k'} @ inputs"]),
         (
             {"mcpServers": {}, "servers": {}},
             ['expected an object with an "mcpServers" (or "servers") object, not both @ config'],
@@ -278,7 +278,7 @@ def test_deep_data_in_an_entry_is_named_not_followed() -> None:
         args = [args]
     with pytest.raises(ServerConfigError) as info:
         load_config({"mcpServers": {"x": {"command": "a", "args": args}}})
-    assert info.value.problems == ("expected a string, got list [[[[...]]]] @ mcpServers.x.args[0]",)
+    assert info.value.problems == ("expected a string, got array [[[[...]]]] @ mcpServers.x.args[0]",)
 
 
 def test_a_bad_env_file_line_is_named(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+import attrs
 import trio
 from rich.console import Console
 from rich.text import Text
@@ -42,6 +43,7 @@ from dagexec import (
     ExecutionResult,
     JournalWarning,
     LayeredExecutor,
+    PlanError,
     Run,
     ServerConfigError,
     Task,
@@ -90,8 +92,8 @@ def make_console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, width=100_000, soft_wrap=True)
 
 
-def load_workflow(path: str) -> Workflow:
-    """Read and validate a workflow file (``-`` is not accepted here)."""
+def read_plan(path: str) -> Any:
+    """A workflow file's JSON data (``-`` is not accepted here); its problems are found by :func:`check_plan`."""
     try:
         text = Path(path).read_text()
     except OSError as exc:
@@ -99,13 +101,29 @@ def load_workflow(path: str) -> Workflow:
     except UnicodeDecodeError as exc:
         raise UsageError(f"cannot read workflow {path!r}: {exc}") from None
     try:
-        return Workflow.from_json(text)
-    except DagexecError as exc:
-        # A SchemaError's message starts "invalid workflow:" already: say it once.
-        message = str(exc)
-        prefix = "invalid workflow:"
-        problem = message.removeprefix(prefix) if message.startswith(prefix) else f" {message}"
-        raise UsageError(f"invalid workflow {path!r}:{problem}") from None
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        Workflow.from_json(text)  # raises the library's own error for text that is not JSON
+        raise  # pragma: no cover (from_json cannot accept what json.loads refused)
+
+
+def load_workflow(path: str) -> Workflow:
+    """Read and validate a workflow file: every problem of the plan that needs no server, in one report."""
+    return Workflow.from_dict(read_plan(path))
+
+
+def check_plan(executor: EagerExecutor | LayeredExecutor, data: Any) -> Workflow:
+    """Check a plan against the executor: every problem in one report (an approval says which flag gives it)."""
+    try:
+        return executor.check_plan(data)
+    except PlanError as exc:
+        if not any(problem.kind == "approval" for problem in exc.problems):
+            raise
+        problems = [
+            attrs.evolve(problem, problem=APPROVAL_PROBLEM) if problem.kind == "approval" else problem
+            for problem in exc.problems
+        ]
+        raise type(exc)(problems) from None
 
 
 class Interruption:
@@ -422,11 +440,15 @@ async def stream_plan(
     return run.result
 
 
+#: What a task that needs approval lacks, when neither --approve nor --approve-all is given.
+APPROVAL_PROBLEM = (
+    "the task needs approval before its call: pass --approve to be asked at the terminal "
+    "(or --approve-all to be asked before every call)"
+)
+
+
 def needs_approval(task: Task) -> str:
-    return (
-        f"task {task.id!r} needs approval before its call: pass --approve to be asked at the terminal "
-        "(or --approve-all to be asked before every call)"
-    )
+    return f"task {task.id!r}: approval: {APPROVAL_PROBLEM}"
 
 
 def check_output(path: str, what: str) -> None:
@@ -595,11 +617,8 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
         raise UsageError("a plan on standard input runs eager: layers need the whole plan up front")
     run_options = journal_run(args)
     check_outputs(args)
-    workflow = None if streamed else load_workflow(args.workflow)
+    plan = None if streamed else read_plan(args.workflow)
     flag = "--approve-all" if args.approve_all else "--approve" if args.approve else None
-    for task in workflow.tasks if workflow is not None and flag is None else ():
-        if task.approval:
-            raise UsageError(needs_approval(task))
     rejected: list[str] = []
     options = executor_options(args)
     if args.journal:
@@ -611,13 +630,14 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
         open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers,
     ):
         live = not approver
-        if workflow is None:
+        if plan is None:
             eager = EagerExecutor(servers, **options, **approver)
             result = await stream_plan(
                 console, rejected, eager, interruption, args.timeout, live, run_options, approval_flag=flag
             )
         else:
             executor = EXECUTORS[args.strategy](servers, **options, **approver)
+            workflow = check_plan(executor, plan)
             result = await run_one(console, executor, workflow, interruption, args.timeout, live, run_options)
     for line in rejected:
         report_error(line)
@@ -641,11 +661,13 @@ async def cmd_validate(args: argparse.Namespace, console: Console, interruption:
     the check a run makes before its first call. Approval is not checked:
     ``run`` asks for it with ``--approve``.
     """
-    workflow = load_workflow(args.workflow)
     if args.servers:
+        plan = read_plan(args.workflow)
         async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
             executor = EagerExecutor(servers, approve=_never_asked, check_schemas=not args.no_schema_check)
-            executor.check(workflow.tasks)
+            workflow = executor.check_plan(plan)
+    else:
+        workflow = load_workflow(args.workflow)
     console.print(_render.validation_report(workflow))
     if args.servers and workflow.tasks:
         checked = "every task's tool is listed by its server"
@@ -687,8 +709,9 @@ async def compare(
 @interruptible
 async def cmd_compare(args: argparse.Namespace, console: Console, interruption: Interruption) -> int:
     check_outputs(args)
-    workflow = load_workflow(args.workflow)
+    plan = read_plan(args.workflow)
     async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
+        workflow = check_plan(EagerExecutor(servers, **executor_options(args)), plan)
         return await compare(
             console, workflow, servers, interruption, args.json, executor_options(args), args.timeout, args.plot
         )
