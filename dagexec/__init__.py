@@ -25,6 +25,7 @@ from ._errors import ServerError as ServerError
 from ._errors import ServerStartError as ServerStartError
 from ._errors import ToolCallError as ToolCallError
 from ._errors import ToolError as ToolError
+from ._errors import ToolTimeoutError as ToolTimeoutError
 from ._errors import UnknownDependencyError as UnknownDependencyError
 from ._errors import UnknownServerError as UnknownServerError
 from ._errors import UnknownToolError as UnknownToolError
@@ -102,6 +103,7 @@ __all__ = [
     "TaskStatus",
     "ToolCallError",
     "ToolError",
+    "ToolTimeoutError",
     "ToolSchemas",
     "ToolServer",
     "Trigger",

@@ -255,6 +255,12 @@ class ServerError(ToolCallError):
     code = ErrorCode.SERVER_ERROR
 
 
+class ToolTimeoutError(ToolCallError):
+    """The server gave no answer within the call timeout its config sets (``timeout``)."""
+
+    code = ErrorCode.TIMEOUT
+
+
 class ServerConfigError(DagexecError):
     """The servers config is unreadable or invalid; the message names the key.
 

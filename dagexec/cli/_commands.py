@@ -594,17 +594,26 @@ class FullLogs(logging.Formatter):
 def logs_on_stderr(verbose: bool) -> Iterator[None]:
     """Send log records of level warning and above (the MCP SDK's, httpx's) to stderr.
 
-    A line each, or in full (tracebacks) if ``verbose``.
+    A line each, or in full (tracebacks) if ``verbose``; with ``verbose``,
+    dagexec's own notes too (level info: the keys of other clients' configs
+    that are ignored).
     """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)  # a library's debug chatter stays out, whatever its logger's level
+    # A library's debug chatter stays out, whatever its logger's level.
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
+    handler.addFilter(lambda record: record.levelno >= logging.WARNING or record.name.startswith("dagexec"))
     handler.setFormatter(FullLogs() if verbose else OneLineLogs())
     root = logging.getLogger()
     root.addHandler(handler)
+    notes = logging.getLogger("dagexec")
+    level = notes.level
+    if verbose:
+        notes.setLevel(logging.INFO)
     try:
         yield
     finally:
         root.removeHandler(handler)
+        notes.setLevel(level)
 
 
 # -- commands ------------------------------------------------------------------------------
