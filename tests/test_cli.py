@@ -1015,3 +1015,19 @@ async def test_picture_titles_say_what_speedup_is_and_give_layers_only_to_a_laye
         "layered: 4.00 s in 2 layers, 1.25x as fast as one call at a time",
         "eager: 3.00 s, 1.67x as fast as one call at a time",
     ]
+
+
+def test_piped_output_keeps_whole_outputs_and_a_terminal_cuts_them(tmp_path: Path) -> None:
+    text = "word " * 40  # 200 characters: a terminal's table cuts it, a pipe keeps it whole
+    workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "e", "tool": "box:echo", "arguments": {"text": text}}]})
+    args = ["run", workflow, "--servers", toolbox_servers(tmp_path)]
+    piped = dagexec(*args)
+    assert piped.returncode == 0, piped.stderr
+    assert json.dumps({"result": text}) in piped.stdout
+    with on_a_terminal(*args, env={**ENV, "COLUMNS": "250"}) as terminal:
+        terminal.read_until("\0", 60)  # until the terminal closes
+        terminal.proc.wait(timeout=30)
+    shown = terminal.text()
+    assert terminal.proc.returncode == 0, shown
+    assert json.dumps({"result": text})[:57] + "..." in shown
+    assert text not in shown

@@ -557,7 +557,8 @@ def show(console: Console, result: ExecutionResult, *, timeline: bool = True) ->
     if not result.results:
         console.print(f"{result.strategy}: the workflow has no tasks: nothing ran", highlight=False)
         return
-    console.print(_render.results_table(result))
+    # Piped (not a terminal): whole outputs, for the file or program that reads them.
+    console.print(_render.results_table(result, whole=not console.is_terminal))
     if timeline:
         console.print(_render.timeline(result))
     console.print(_render.summary(result))
