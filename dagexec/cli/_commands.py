@@ -30,7 +30,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-import attrs
 import trio
 from rich.console import Console
 from rich.text import Text
@@ -43,7 +42,6 @@ from dagexec import (
     ExecutionResult,
     JournalWarning,
     LayeredExecutor,
-    PlanError,
     Run,
     ServerConfigError,
     Task,
@@ -112,18 +110,14 @@ def load_workflow(path: str) -> Workflow:
     return Workflow.from_dict(read_plan(path))
 
 
-def check_plan(executor: EagerExecutor | LayeredExecutor, data: Any) -> Workflow:
-    """Check a plan against the executor: every problem in one report (an approval says which flag gives it)."""
-    try:
-        return executor.check_plan(data)
-    except PlanError as exc:
-        if not any(problem.kind == "approval" for problem in exc.problems):
-            raise
-        problems = [
-            attrs.evolve(problem, problem=APPROVAL_PROBLEM) if problem.kind == "approval" else problem
-            for problem in exc.problems
-        ]
-        raise type(exc)(problems) from None
+def gated_tasks(plan: Any) -> list[str]:
+    """The ids of the plan's tasks that ask for approval (``"approval": true``), read from its data as it is."""
+    tasks = plan.get("tasks") if isinstance(plan, dict) else None
+    return [
+        item["id"]
+        for item in (tasks if isinstance(tasks, list) else ())
+        if isinstance(item, dict) and item.get("approval") is True and isinstance(item.get("id"), str)
+    ]
 
 
 class Interruption:
@@ -427,7 +421,7 @@ async def stream_plan(
                 try:
                     task = Task.from_dict(json.loads(line))
                     if task.approval and approval_flag is None:
-                        raise UsageError(needs_approval(task))
+                        raise UsageError(needs_approval(task.id))
                     run.add(task)
                 except json.JSONDecodeError as exc:
                     errors.append(f"line {number}: not valid JSON: {exc}")
@@ -447,8 +441,8 @@ APPROVAL_PROBLEM = (
 )
 
 
-def needs_approval(task: Task) -> str:
-    return f"task {task.id!r}: approval: {APPROVAL_PROBLEM}"
+def needs_approval(task_id: str) -> str:
+    return f"task {task_id!r}: approval: {APPROVAL_PROBLEM}"
 
 
 def check_output(path: str, what: str) -> None:
@@ -629,6 +623,9 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
     check_outputs(args)
     plan = None if streamed else read_plan(args.workflow)
     flag = "--approve-all" if args.approve_all else "--approve" if args.approve else None
+    gated = gated_tasks(plan) if flag is None else []
+    if gated:  # a flag the command line lacks: said before any server starts
+        raise UsageError("\n".join(needs_approval(task_id) for task_id in gated))
     rejected: list[str] = []
     options = executor_options(args)
     if args.journal:
@@ -647,7 +644,7 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
             )
         else:
             executor = EXECUTORS[args.strategy](servers, **options, **approver)
-            workflow = check_plan(executor, plan)
+            workflow = executor.check_plan(plan)
             result = await run_one(console, executor, workflow, interruption, args.timeout, live, run_options)
     for line in rejected:
         report_error(line)
@@ -721,7 +718,7 @@ async def cmd_compare(args: argparse.Namespace, console: Console, interruption: 
     check_outputs(args)
     plan = read_plan(args.workflow)
     async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
-        workflow = check_plan(EagerExecutor(servers, **executor_options(args)), plan)
+        workflow = EagerExecutor(servers, **executor_options(args)).check_plan(plan)
         return await compare(
             console, workflow, servers, interruption, args.json, executor_options(args), args.timeout, args.plot
         )
