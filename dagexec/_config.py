@@ -73,7 +73,9 @@ class HttpServerConfig:
     url: str
     headers: Mapping[str, str] = attrs.field(factory=dict)
     timeout: float | None = attrs.field(default=None, validator=_check_timeout)
-    type: str = attrs.field(default="http", validator=_one_of("http", "streamable-http", "streamable_http", "streamableHttp"))
+    type: str = attrs.field(
+        default="http", validator=_one_of("http", "streamable-http", "streamable_http", "streamableHttp")
+    )
 
 
 def _check_at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:

@@ -16,7 +16,7 @@ And one warning, :class:`JournalWarning`: a journal row that cannot be used.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import ClassVar, Literal
 
 import attrs

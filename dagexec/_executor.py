@@ -24,9 +24,9 @@ from ._events import EventHandler
 from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
 from ._results import ExecutionResult, Strategy
 from ._schemas import SchemaCheck
+from ._suggest import close_names, did_you_mean, listing
 from ._tools import ListsSchemas, ListsTools, ToolServer
 from ._tracing import RunTrace, tracer_for
-from ._suggest import close_names, did_you_mean, listing
 from ._workflow import Task, Workflow, check_dependencies, parse_json, read_plan
 
 __all__ = ["Approver", "EagerExecutor", "LayeredExecutor", "Priority", "Run"]
@@ -222,7 +222,8 @@ class _Executor:
                 names = listed[task.server]
                 close = ", ".join(repr(f"{task.server}:{name}") for name in close_names(task.tool_name, names))
                 problem = f"unknown tool {task.tool!r}" + (f"; did you mean {close}?" if close else "")
-                problem += f" (server {task.server!r} has: {listing(names)})" if names else f" (server {task.server!r} has no tools)"
+                has = f"has: {listing(names)}" if names else "has no tools"
+                problem += f" (server {task.server!r} {has})"
                 found[task.id].append(PlanProblem(task.id, "tool", problem, kind="tool", name=task.tool))
         if self._schemas is not None:
             if earlier is None:

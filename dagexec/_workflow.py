@@ -14,8 +14,8 @@ import cattrs.gen
 from ._convert import Invalid, Problems, accept_keys, converter, show, structure, unknown_keys
 from ._errors import CycleError, DuplicateTaskError, PlanProblem, SchemaError, UnknownDependencyError, plan_error
 from ._graph import DependencyGraph, cycles, in_dependency_order
-from ._suggest import did_you_mean
 from ._refs import Reference, scan_arguments
+from ._suggest import did_you_mean
 
 
 def _check_id(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -386,7 +386,9 @@ def _dependency_problems(task: Task, index: int, known: Collection[str]) -> list
             problems.append(PlanProblem(task.id, "arguments", problem, index=index, kind="cycle"))
         elif ref.task_id not in known:
             problem = f"{ref} names unknown task {ref.task_id!r}{did_you_mean(ref.task_id, known)}"
-            problems.append(PlanProblem(task.id, "arguments", problem, index=index, kind="dependency", name=ref.task_id))
+            problems.append(
+                PlanProblem(task.id, "arguments", problem, index=index, kind="dependency", name=ref.task_id)
+            )
     return problems
 
 

@@ -219,7 +219,9 @@ def refusal(exc: DagexecError) -> mcp_types.CallToolResult:
 
 
 #: Why a task that needs approval cannot run through a client that cannot ask.
-_CANNOT_ASK = "the task needs approval, and the client cannot ask the person (it offers no elicitation on this connection)"
+_CANNOT_ASK = (
+    "the task needs approval, and the client cannot ask the person (it offers no elicitation on this connection)"
+)
 
 
 #: The request's ``ask`` (see :meth:`Gateway.call`), seen by the run's tasks, which inherit it.

@@ -41,12 +41,12 @@ from ._errors import ServerConfigError, ServerStartError
 from ._tools import ToolServer
 
 __all__ = [
+    "IGNORED_KEYS",
+    "RENAMED_KEYS",
     "DaskServerConfig",
     "HttpServerConfig",
-    "IGNORED_KEYS",
     "InputVariable",
     "LocalClusterConfig",
-    "RENAMED_KEYS",
     "ServerConfig",
     "SseServerConfig",
     "StdioServerConfig",
