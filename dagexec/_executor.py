@@ -19,7 +19,7 @@ from opentelemetry.trace import TracerProvider
 
 from ._core import Approval, Rank, RetryPolicy, RunCore, Slots
 from ._driver import Approver, Driver, EagerDriver, LayeredDriver
-from ._errors import DuplicateTaskError, PlanProblem, plan_error
+from ._errors import PlanProblem, plan_error
 from ._events import EventHandler
 from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
 from ._results import ExecutionResult, Strategy
@@ -27,7 +27,7 @@ from ._schemas import SchemaCheck
 from ._suggest import close_names, did_you_mean, listing
 from ._tools import ListsSchemas, ListsTools, ToolServer
 from ._tracing import RunTrace, tracer_for
-from ._workflow import Task, Workflow, check_dependencies, parse_json, read_plan
+from ._workflow import Task, Workflow, dependency_problems, parse_json, read_plan
 
 __all__ = ["Approver", "EagerExecutor", "LayeredExecutor", "Priority", "Run"]
 
@@ -465,10 +465,11 @@ class Run:
             The task, checked.
 
         Raises:
-            WorkflowError: The task is invalid alone or against the run (its
-                shape, a repeated id, an unknown dependency, server or tool,
-                arguments that do not fit its tool's schemas); the run and its
-                other tasks go on untouched.
+            PlanError: The task is invalid alone or against the run: every
+                problem of it in one report (its shape, a repeated id, unknown
+                dependencies, its server or tool, arguments that do not fit
+                its tool's schemas); the run and its other tasks go on
+                untouched.
             RuntimeError: The run's block was left.
         """
         driver = self._driver
@@ -477,10 +478,18 @@ class Run:
         if not isinstance(task, Task):
             task = Task.from_dict(task)
         records = driver.core.records
+        problems = []
         if task.id in records:
-            raise DuplicateTaskError([task.id])
-        check_dependencies(task, records)
-        self._executor.check((task,), earlier=lambda task_id: records[task_id].task)
+            problems.append(PlanProblem(task.id, "id", "a task of this id was added before", kind="duplicate"))
+        problems += dependency_problems(task, None, records)
+
+        def earlier(task_id: str) -> Task | None:
+            record = records.get(task_id)
+            return None if record is None else record.task
+
+        problems += self._executor.problems((task,), earlier=earlier)
+        if problems:
+            raise plan_error(problems)
         driver.add(task)
         return task
 

@@ -352,7 +352,7 @@ def read_plan(data: Any) -> tuple[list[Task], list[PlanProblem]]:
                 message, _, path = line.rpartition(" @ ")
                 found.append(PlanProblem(name, path.removeprefix("task").lstrip("."), message, index=index))
             continue
-        found += _dependency_problems(task, index, places)
+        found += dependency_problems(task, index, places)
         if len(places[task.id]) > 1:
             if places[task.id][0] == index:
                 at = ", ".join(f"tasks[{i}]" for i in places[task.id])
@@ -370,7 +370,7 @@ def read_plan(data: Any) -> tuple[list[Task], list[PlanProblem]]:
     return list(tasks.values()), problems
 
 
-def _dependency_problems(task: Task, index: int, known: Collection[str]) -> list[PlanProblem]:
+def dependency_problems(task: Task, index: int | None, known: Collection[str]) -> list[PlanProblem]:
     """The problems of a task's dependencies and references: itself, or a task the plan does not have."""
     problems = []
     for place, dep in enumerate(task.depends_on):

@@ -445,7 +445,7 @@ def test_plan_streamed_on_stdin(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 2  # some lines were refused
     assert "error: line 2: not valid JSON" in out.stderr
-    assert "error: line 3: task 'b': depends_on names unknown task 'later'" in out.stderr
+    assert "error: line 3: invalid plan (1 problem):\n  task 'b': depends_on[0]: unknown task 'later'" in out.stderr
     assert "error: line 5: JSON nested too deeply to read" in out.stderr
     assert (
         "error: line 6: invalid plan (1 problem): task 'd': arguments.text: malformed reference '$OUTPUT[a': "

@@ -18,18 +18,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dagexec import (
-    CycleError,
-    DuplicateTaskError,
     EagerExecutor,
     ErrorCode,
     JournalError,
     LayeredExecutor,
     LocalTools,
+    PlanError,
     SchemaError,
     Task,
     TaskSkipped,
     TaskStatus,
-    UnknownDependencyError,
     UnknownServerError,
     Workflow,
     WorkflowError,
@@ -76,14 +74,21 @@ async def test_bad_tasks_are_refused_and_the_run_goes_on(autojump_clock: trio.te
         run.add(t("a", 1.0))
         with pytest.raises(SchemaError, match=r"\n  task 'b': depends_on: expected an array, got string 'a'$"):
             run.add({"id": "b", "tool": "sim:sleep", "depends_on": "a"})
-        with pytest.raises(UnknownDependencyError, match=r"^task 'c': depends_on names unknown task 'later'$"):
+        with pytest.raises(PlanError, match=r"^invalid plan \(1 problem\):\n  task 'c': depends_on\[0\]: unknown task 'later'$"):
             run.add(t("c", 1.0, "later"))
-        with pytest.raises(CycleError, match=r"^tasks form a cycle: d -> d$"):
+        with pytest.raises(PlanError, match=r"\n  task 'd': depends_on\[0\]: the task depends on itself$"):
             run.add(t("d", 1.0, "d"))
-        with pytest.raises(DuplicateTaskError):
+        with pytest.raises(PlanError, match=r"\n  task 'a': id: a task of this id was added before$"):
             run.add(t("a", 1.0))
         with pytest.raises(UnknownServerError, match=r"\n  task 'e': tool: unknown server 'web' \(servers: sim\)$"):
             run.add({"id": "e", "tool": "web:get"})
+        # Every problem of the task at once, with the ids that exist.
+        with pytest.raises(PlanError) as every:
+            run.add({"id": "f", "tool": "web:get", "depends_on": ["aa"]})
+        assert [str(p) for p in every.value.problems] == [
+            "task 'f': depends_on[0]: unknown task 'aa'; did you mean 'a'?",
+            "task 'f': tool: unknown server 'web' (servers: sim)",
+        ]
         later = run.add(Task(id="later", tool="sim:sleep", arguments={"seconds": 0.5}, depends_on=("a",)))
         assert later.id == "later"
     result = run.result
