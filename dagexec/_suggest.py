@@ -7,7 +7,7 @@ for the few dozen names a server or a task has.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 #: Names are compared only when there are at most this many and each is at most
 #: ``_LONGEST`` characters: difflib's cost grows with both, and a plan is untrusted input.
@@ -18,15 +18,19 @@ _LONGEST = 100
 SHOWN_NAMES = 12
 
 
-def close_names(name: str, names: Iterable[str]) -> list[str]:
-    """The names closest to ``name`` (at most three, the closest first); none when there are too many to compare."""
-    candidates = [n for n in dict.fromkeys(names) if len(n) <= _LONGEST and n != name]
-    if len(name) > _LONGEST or len(candidates) > _MOST_NAMES:
+def close_names(name: str, names: Collection[str]) -> list[str]:
+    """The names closest to ``name`` (at most three, the closest first); none when there are too many to compare.
+
+    The count is checked first, so that a plan of many tasks with many unknown
+    ids costs a look at the count for each, not a pass over every id.
+    """
+    if len(names) > _MOST_NAMES or len(name) > _LONGEST:
         return []
+    candidates = [n for n in names if len(n) <= _LONGEST and n != name]
     return difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
 
 
-def did_you_mean(name: str, names: Iterable[str]) -> str:
+def did_you_mean(name: str, names: Collection[str]) -> str:
     """``"; did you mean 'x'?"`` (or ``'x', 'y'``), or ``""`` when no name is close."""
     found = close_names(name, names)
     if not found:

@@ -428,3 +428,15 @@ def test_task_from_dict_checks_one_task() -> None:
     assert Task.from_dict({"id": "a", "tool": "s:t"}) == Task(id="a", tool="s:t")
     with pytest.raises(SchemaError, match=r"^invalid plan \(1 problem\):\n  task 'a': depends_on: expected an array, got string 'x'$"):
         Task.from_dict({"id": "a", "tool": "s:t", "depends_on": "x"})
+
+
+def test_suggestions_are_bounded_by_the_number_of_names() -> None:
+    # Compared with at most 1,000 ids: a plan of many tasks with many unknown ids costs no pass over all ids each.
+    few = [{"id": f"task_{n}", "tool": "s:t"} for n in range(999)]  # and x: 1,000 ids
+    with pytest.raises(PlanError) as info:
+        wf(*few, {"id": "x", "tool": "s:t", "depends_on": ["task_7x"]})
+    assert "; did you mean 'task_7'" in str(info.value.problems[0])
+    many = [{"id": f"task_{n}", "tool": "s:t"} for n in range(1001)]
+    with pytest.raises(PlanError) as info:
+        wf(*many, {"id": "x", "tool": "s:t", "depends_on": ["task_7x"]})
+    assert tuple(map(str, info.value.problems)) == ("task 'x': depends_on[0]: unknown task 'task_7x'",)
