@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import trio.testing
 
-from dagexec import PlanError, Workflow
+from dagexec import EagerExecutor, PlanError, Workflow
 from dagexec.bench import PARTS
 from dagexec.servers import load_config
 
@@ -247,3 +247,25 @@ def test_the_cli_pages_plan_with_three_mistakes_is_fixed_from_one_report() -> No
 
 def test_the_cli_page_lists_every_bench_part() -> None:
     assert f"--part {'|'.join(PARTS)}]" in (DOCS / "cli.rst").read_text()
+
+
+class TimeTools:
+    """mcp-server-time's tool list, for a report that needs no server process."""
+
+    tool_names = frozenset({"get_current_time", "convert_time"})
+
+    async def call_tool(self, name: str, arguments: dict[str, object]) -> object:
+        raise AssertionError("a plan that is refused makes no call")  # pragma: no cover
+
+
+def test_the_workflows_pages_report_is_what_dagexec_writes() -> None:
+    (report,) = code_blocks(DOCS / "workflows.rst", "text")
+    plan = {
+        "tasks": [
+            {"id": "now", "tool": "time:get_curent_time", "arguments": {"timezone": "Europe/Paris"}},
+            {"id": "tokyo", "tool": "time:convert_time", "args": {}, "depends_on": "now"},
+        ]
+    }
+    with pytest.raises(PlanError) as info:
+        EagerExecutor({"time": TimeTools()}).check_plan(plan)
+    assert str(info.value) + "\n" == report
