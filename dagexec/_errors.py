@@ -95,7 +95,7 @@ class PlanError(WorkflowError):
     executor) servers, tools, schemas and approvals are all checked, and every
     problem of every task is kept. Where all problems are of one kind, the
     error is the subclass for it (:class:`SchemaError`, :class:`UnknownServerError`,
-    :class:`UnknownToolError`, :class:`InvalidArgumentsError`); see :func:`plan_error`.
+    :class:`UnknownToolError`, :class:`InvalidArgumentsError`).
 
     The message is the same everywhere (this error, ``dagexec validate`` and
     ``run``, the gateway's refusal): ``invalid plan (N problems):`` and one line

@@ -208,7 +208,7 @@ class _Executor:
     def problems(
         self, tasks: Iterable[Task], *, earlier: Callable[[str], Task | None] | None = None
     ) -> list[PlanProblem]:
-        """Every problem of the tasks against the executor, task by task (see :meth:`check`)."""
+        """Every problem of the tasks against the executor, task by task (see :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`)."""
         tasks = list(tasks)
         found: dict[str, list[PlanProblem]] = {t.id: [] for t in tasks}
         listed = self._listed
@@ -241,7 +241,7 @@ class _Executor:
     def check_plan(self, plan: Workflow | Mapping[str, Any] | str | bytes) -> Workflow:
         """Read a plan and check it against the executor: every problem in one report, before anything runs.
 
-        Where :meth:`Workflow.from_dict` stops at the plan's own problems, this
+        Where :meth:`Workflow.from_dict <dagexec.Workflow.from_dict>` stops at the plan's own problems, this
         goes on to check the servers, tools and schemas of every task that is
         well-formed, so that one report names all that must be fixed.
 
@@ -253,7 +253,7 @@ class _Executor:
 
         Raises:
             PlanError: Every problem found, task by task (a subclass when all
-                are of one kind; see :func:`~dagexec.PlanError`).
+                are of one kind; see :class:`~dagexec.PlanError`).
         """
         if isinstance(plan, Workflow):
             self.check(plan.tasks)
@@ -303,7 +303,7 @@ class _Executor:
             PlanError: Tasks name servers or tools the executor does not have,
                 their arguments do not fit their tools' schemas, or they need
                 approval and there is no approver: every problem in one report
-                (see :meth:`check`).
+                (see :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`).
             JournalError: The journal cannot be opened or written (checked
                 before any call).
             JournalInUseError: Another process holds the journal, or another
@@ -357,7 +357,7 @@ class _Executor:
 
         Raises:
             PlanError: Tasks of ``workflow`` cannot run on this executor: every
-                problem in one report (see :meth:`check`).
+                problem in one report (see :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`).
             JournalError: The journal cannot be opened or written (checked
                 before any call).
             JournalInUseError: Another process holds the journal, or another

@@ -57,8 +57,8 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 #: Keys that other MCP clients write in an entry and that mean nothing to a run
-#: of dagexec: each is ignored, with a note in the log (``dagexec -v`` shows it).
-#: The key, mapped to what it means in the clients that write it.
+#: of dagexec, each mapped to what it means in the clients that write it. Each
+#: is ignored, with a note in the log (``dagexec -v`` shows it).
 IGNORED_KEYS: dict[str, str] = {
     "autoApprove": "Cline: tools it calls without asking first",
     "alwaysAllow": "Roo Code: tools it calls without asking first",
@@ -69,7 +69,7 @@ IGNORED_KEYS: dict[str, str] = {
     "version": "VS Code: the installed version of the server",
 }
 
-#: Keys that other MCP clients write for a field under another name: the key,
+#: Keys that other MCP clients write for a field under another name, each
 #: mapped to the field it is read as.
 RENAMED_KEYS: dict[str, str] = {
     "transportType": "type",  # Cline: "stdio", "sse" or "streamableHttp"
