@@ -208,7 +208,10 @@ class _Executor:
     def problems(
         self, tasks: Iterable[Task], *, earlier: Callable[[str], Task | None] | None = None
     ) -> list[PlanProblem]:
-        """Every problem of the tasks against the executor, task by task (see :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`)."""
+        """Every problem of the tasks against the executor, task by task.
+
+        See :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`, which raises them.
+        """
         tasks = list(tasks)
         found: dict[str, list[PlanProblem]] = {t.id: [] for t in tasks}
         listed = self._listed
