@@ -376,13 +376,14 @@ def dependency_problems(task: Task, index: int | None, known: Collection[str]) -
     for place, dep in enumerate(task.depends_on):
         where = f"depends_on[{place}]"
         if dep == task.id:
-            problems.append(PlanProblem(task.id, where, "the task depends on itself", index=index, kind="cycle"))
+            problem = f"tasks form a cycle: {task.id} -> {task.id} (the task depends on itself)"
+            problems.append(PlanProblem(task.id, where, problem, index=index, kind="cycle"))
         elif dep not in known:
             problem = f"unknown task {dep!r}{did_you_mean(dep, known)}"
             problems.append(PlanProblem(task.id, where, problem, index=index, kind="dependency", name=dep))
     for ref in task.references:
         if ref.task_id == task.id:
-            problem = f"{ref} refers to the task's own output"
+            problem = f"{ref} is the task's own output: tasks form a cycle: {task.id} -> {task.id}"
             problems.append(PlanProblem(task.id, "arguments", problem, index=index, kind="cycle"))
         elif ref.task_id not in known:
             problem = f"{ref} names unknown task {ref.task_id!r}{did_you_mean(ref.task_id, known)}"

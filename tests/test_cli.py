@@ -150,7 +150,7 @@ def test_server_dying_mid_call_still_prints_every_status(tmp_path: Path) -> None
         (
             {"wf.json": {"tasks": [{"id": "a", "tool": "s:t", "depends_on": ["a"]}]}},
             ["validate", "wf.json"],
-            "error: invalid plan (1 problem):\n  task 'a': depends_on[0]: the task depends on itself",
+            "error: invalid plan (1 problem):\n  task 'a': depends_on[0]: tasks form a cycle: a -> a (the task depends on itself)",
         ),
         (
             {"wf.json": {"tasks": [{"id": "a", "tool": "s:t", "depends_on": "b"}]}},

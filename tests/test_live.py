@@ -76,7 +76,7 @@ async def test_bad_tasks_are_refused_and_the_run_goes_on(autojump_clock: trio.te
             run.add({"id": "b", "tool": "sim:sleep", "depends_on": "a"})
         with pytest.raises(PlanError, match=r"^invalid plan \(1 problem\):\n  task 'c': depends_on\[0\]: unknown task 'later'$"):
             run.add(t("c", 1.0, "later"))
-        with pytest.raises(PlanError, match=r"\n  task 'd': depends_on\[0\]: the task depends on itself$"):
+        with pytest.raises(PlanError, match=r"\n  task 'd': depends_on\[0\]: tasks form a cycle: d -> d \(the task depends on itself\)$"):
             run.add(t("d", 1.0, "d"))
         with pytest.raises(PlanError, match=r"\n  task 'a': id: a task of this id was added before$"):
             run.add(t("a", 1.0))

@@ -113,7 +113,7 @@ def test_schema_leaves_the_graph_to_from_dict() -> None:
     for document, message in [
         (
             {"tasks": [{"id": "a", "tool": "s:t", "depends_on": ["a"]}]},
-            "invalid plan (1 problem):\n  task 'a': depends_on[0]: the task depends on itself",
+            "invalid plan (1 problem):\n  task 'a': depends_on[0]: tasks form a cycle: a -> a (the task depends on itself)",
         ),
         ({"tasks": [TASK, TASK]}, "invalid plan (1 problem):\n  task 'a': id: used by 2 tasks (tasks[0], tasks[1])"),
         (

@@ -336,12 +336,12 @@ def test_reference_to_unknown_task() -> None:
 
 
 def test_self_loop_in_depends_on() -> None:
-    with pytest.raises(PlanError, match=r"\n  task 'a': depends_on\[0\]: the task depends on itself$"):
+    with pytest.raises(PlanError, match=r"\n  task 'a': depends_on\[0\]: tasks form a cycle: a -> a \(the task depends on itself\)$"):
         wf({"id": "a", "tool": "s:t", "depends_on": ["a"]})
 
 
 def test_self_loop_through_a_reference() -> None:
-    with pytest.raises(PlanError, match=r"\n  task 'a': arguments: \$OUTPUT\[a\] refers to the task's own output$"):
+    with pytest.raises(PlanError, match=r"\n  task 'a': arguments: \$OUTPUT\[a\] is the task's own output: tasks form a cycle: a -> a$"):
         wf({"id": "a", "tool": "s:t", "arguments": {"x": "$OUTPUT[a]"}})
 
 
@@ -400,7 +400,7 @@ def test_one_report_holds_every_problem_of_every_kind_task_by_task() -> None:
         "timeout, retries, trigger, estimate, approval)\n"
         "  task 'b': id: used by 2 tasks (tasks[1], tasks[2])\n"
         "  task 'b': depends_on[0]: unknown task 'x'\n"
-        "  task 'b': depends_on[1]: the task depends on itself\n"
+        "  task 'b': depends_on[1]: tasks form a cycle: b -> b (the task depends on itself)\n"
         "  task 'c': retries: expected an integer, got string '2'\n"
         "  task 'd': depends_on: tasks form a cycle: d -> e -> d"
     )
