@@ -185,7 +185,8 @@ async def test_a_server_that_cannot_start_is_named_and_the_others_are_stopped(
         ({"mcpServers": {"x": {"command": "a", "env": {"A": 1}}}}, "expected a string, got number 1 @ mcpServers.x.env['A']"),
         (
             {"mcpServers": {"x": {"url": "u", "bogus": 1}}},
-            "unknown key 'bogus' (accepted: url, headers, type, disabled) @ mcpServers.x",
+            "unknown key 'bogus' (accepted: url, headers, timeout, type, disabled, transportType, serverUrl, "
+            "autoApprove, alwaysAllow, disabledTools, watchPaths, dev, gallery, version) @ mcpServers.x",
         ),
     ],
 )
