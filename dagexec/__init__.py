@@ -18,6 +18,9 @@ from ._errors import JournalError as JournalError
 from ._errors import JournalInUseError as JournalInUseError
 from ._errors import JournalWarning as JournalWarning
 from ._errors import NoSuchToolError as NoSuchToolError
+from ._errors import PlanError as PlanError
+from ._errors import PlanProblem as PlanProblem
+from ._errors import ProblemKind as ProblemKind
 from ._errors import SchemaError as SchemaError
 from ._errors import SchemaWarning as SchemaWarning
 from ._errors import ServerConfigError as ServerConfigError
@@ -25,6 +28,7 @@ from ._errors import ServerError as ServerError
 from ._errors import ServerStartError as ServerStartError
 from ._errors import ToolCallError as ToolCallError
 from ._errors import ToolError as ToolError
+from ._errors import ToolTimeoutError as ToolTimeoutError
 from ._errors import UnknownDependencyError as UnknownDependencyError
 from ._errors import UnknownServerError as UnknownServerError
 from ._errors import UnknownToolError as UnknownToolError
@@ -82,7 +86,10 @@ __all__ = [
     "ListsTools",
     "LocalTools",
     "NoSuchToolError",
+    "PlanError",
+    "PlanProblem",
     "Priority",
+    "ProblemKind",
     "Run",
     "SchemaError",
     "SchemaWarning",
@@ -102,6 +109,7 @@ __all__ = [
     "ToolError",
     "ToolSchemas",
     "ToolServer",
+    "ToolTimeoutError",
     "Trigger",
     "UnknownDependencyError",
     "UnknownServerError",

@@ -40,7 +40,7 @@ from ._config import LocalClusterConfig as LocalClusterConfig
 from ._config import ServerConfig as ServerConfig
 from ._config import SseServerConfig
 from ._config import StdioServerConfig as StdioServerConfig
-from ._errors import NoSuchToolError, ServerError, ToolCallError, ToolError, describe
+from ._errors import NoSuchToolError, ServerError, ToolCallError, ToolError, ToolTimeoutError, describe
 from ._errors import ServerConfigError as ServerConfigError
 from ._errors import ServerStartError as ServerStartError
 from ._schemas import ToolSchemas, prepare, to_json
@@ -96,8 +96,12 @@ class MCPToolServer(ToolServer):
         tools: The tools it listed, by name (``mcp_types.Tool``).
     """
 
-    def __init__(self, name: str, client: Client, tools: list[mcp_types.Tool]) -> None:
+    def __init__(
+        self, name: str, client: Client, tools: list[mcp_types.Tool], *, call_timeout: float | None = None
+    ) -> None:
         self.name = name
+        #: Seconds each call may take (the config's ``timeout``); None: no limit of the server's own.
+        self.call_timeout = call_timeout
         self.tools = {tool.name: tool for tool in tools}
         # Compiled now, as the tools are listed, so that no plan pays for it; a schema that
         # does not compile is dropped, with a SchemaWarning naming the server and the tool.
@@ -145,10 +149,12 @@ class MCPToolServer(ToolServer):
             arguments = to_json(arguments)  # sent as the JSON that the schema check saw
         except ValueError as exc:
             raise ToolError(f"its arguments have no JSON form: {exc}") from None
+        result: mcp_types.CallToolResult | None = None
         with trio.CancelScope() as scope:
             self._in_flight.add(scope)
             try:
-                result = await self._client.call_tool(name, arguments)
+                with trio.move_on_after(math.inf if self.call_timeout is None else self.call_timeout):
+                    result = await self._client.call_tool(name, arguments)
             except MCPError as exc:
                 raise self._error_reply(exc) from None
             except Exception as exc:
@@ -157,6 +163,8 @@ class MCPToolServer(ToolServer):
                 self._in_flight.discard(scope)
         if scope.cancelled_caught:  # cancelled by _lost(), not by the caller
             raise ServerError(self._gone_message("connection lost"))
+        if result is None:  # the call timeout passed
+            raise ToolTimeoutError(f"no answer within {self.call_timeout:g} s (server {self.name!r}'s timeout)")
         return _output(result)
 
     def _error_reply(self, exc: MCPError) -> ToolCallError:
@@ -661,7 +669,7 @@ async def _serve_mcp(
                         if cursor is None:
                             break
                     starting.deadline = math.inf  # started: no deadline from now on
-                    server = MCPToolServer(name, client, tools)
+                    server = MCPToolServer(name, client, tools, call_timeout=config.timeout)
                     server._link = link
                     task_status.started(server)
                     await trio.sleep_forever()

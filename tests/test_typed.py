@@ -37,7 +37,8 @@ def problems(exc: pytest.ExceptionInfo[InvalidArgumentsError]) -> list[str]:
     """The problems an error names, one line each, as its message shows them."""
     message = str(exc.value)
     head, *lines = message.split("\n")
-    assert head == "arguments do not fit their tools' schemas:"
+    count = len(exc.value.problems)
+    assert head == f"invalid plan ({count} problem{'s' if count != 1 else ''}):"
     assert lines == [f"  {p}" for p in exc.value.problems]
     return [str(p) for p in exc.value.problems]
 
@@ -335,7 +336,7 @@ def test_run_reports_every_problem_and_exits_2_before_anything_runs(tmp_path: Pa
     out = dagexec("run", plan, "--servers", servers)
     assert (out.returncode, out.stdout.strip()) == (2, "")
     assert out.stderr.splitlines() == [
-        "error: arguments do not fit their tools' schemas:",
+        "error: invalid plan (2 problems):",
         "  task 'a': arguments.box.size: missing (required)",
         "  task 'a': arguments.unit: expected one of 'm2', 'cm2', got the string 'km2'",
     ]
@@ -353,7 +354,7 @@ def test_the_docs_plan_is_refused_by_the_command_line_before_anything_runs() -> 
     out = dagexec("run", "typed-plan.json", "--servers", "servers.json")
     assert (out.returncode, out.stdout.strip()) == (2, "")
     printed = (EXAMPLES / "typed.out").read_text().split("\n")[1:5]
-    expected = ["error: arguments do not fit their tools' schemas:", *printed]
+    expected = ["error: invalid plan (4 problems):", *printed]
     # The same lines as the example prints; the terminal may wrap the long ones.
     assert out.stderr.split() == " ".join(expected).split()
 
@@ -371,7 +372,7 @@ def test_a_streamed_task_that_does_not_fit_is_refused_alone(tmp_path: Path) -> N
     )  # fmt: skip
     assert out.returncode == 2
     assert out.stderr.splitlines() == [
-        "error: line 2: arguments do not fit their tools' schemas:",
+        "error: line 2: invalid plan (1 problem):",
         "  task 'bad': arguments.label: expected a string, and $OUTPUT[b].size is an object (the output schema of "
         "'typed:box')",
     ]

@@ -59,17 +59,23 @@ def _seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}s"
 
 
-def _brief(value: object, limit: int = 60) -> str:
+def _brief(value: object, limit: int | None = 60) -> str:
     try:
         text = json.dumps(value, default=repr)
     except (TypeError, ValueError):
         text = repr(value)
     text = printable(text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
-def results_table(result: ExecutionResult) -> Table:
-    """One row per task: status, tool, timing, and its output or its error's code and message."""
+def results_table(result: ExecutionResult, *, whole: bool = False) -> Table:
+    """One row per task: status, tool, timing, and its output or its error's code and message.
+
+    Args:
+        result: The run.
+        whole: Show each output whole (for output piped to a file or a
+            program); else cut at 60 characters, to fit a terminal.
+    """
     table = Table(title=f"{result.strategy} run: tasks", title_justify="left")
     table.add_column("task")
     table.add_column("tool")
@@ -85,7 +91,7 @@ def results_table(result: ExecutionResult) -> Table:
             # A cancelled task's message already starts with its code: "cancelled: <reason>".
             error.append(message.removeprefix(code) if message.startswith(f"{code}: ") else f": {message}")
         else:
-            error.append(_brief(r.output), style="dim")
+            error.append(_brief(r.output, None if whole else 60), style="dim")
         table.add_row(
             Text(printable(r.task_id)),
             Text(printable(r.tool)),
