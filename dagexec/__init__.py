@@ -28,10 +28,17 @@ from ._errors import UnknownToolError as UnknownToolError
 from ._errors import WorkflowError as WorkflowError
 from ._events import Event as Event
 from ._events import EventHandler as EventHandler
+from ._events import RunStopped as RunStopped
+from ._events import TaskApprovalAnswered as TaskApprovalAnswered
+from ._events import TaskApprovalAsked as TaskApprovalAsked
+from ._events import TaskBegan as TaskBegan
+from ._events import TaskCallEnded as TaskCallEnded
 from ._events import TaskFinished as TaskFinished
 from ._events import TaskRetrying as TaskRetrying
 from ._events import TaskSkipped as TaskSkipped
+from ._events import TaskSlotGranted as TaskSlotGranted
 from ._events import TaskStarted as TaskStarted
+from ._events import TaskWaitingForSlot as TaskWaitingForSlot
 from ._executor import Approver as Approver
 from ._executor import EagerExecutor as EagerExecutor
 from ._executor import LayeredExecutor as LayeredExecutor
@@ -81,19 +88,26 @@ __all__ = [
     "NoSuchToolError",
     "Priority",
     "Run",
+    "RunStopped",
     "SchemaError",
     "ServerConfigError",
     "ServerError",
     "ServerStartError",
     "Strategy",
     "Task",
+    "TaskApprovalAnswered",
+    "TaskApprovalAsked",
+    "TaskBegan",
+    "TaskCallEnded",
     "TaskError",
     "TaskFinished",
     "TaskResult",
     "TaskRetrying",
     "TaskSkipped",
+    "TaskSlotGranted",
     "TaskStarted",
     "TaskStatus",
+    "TaskWaitingForSlot",
     "ToolCallError",
     "ToolError",
     "ToolSchemas",

@@ -404,6 +404,9 @@ class Run:
         self._driver = driver
         self._workflow = workflow
         self._result: ExecutionResult | None = None
+        trace = driver.trace
+        if trace is not None:  # the run's span ends with the run's result, made once when the run ends
+            driver.on_end = lambda: trace.end(self.result)
 
     def add(self, task: Task | Mapping[str, Any]) -> Task:
         """Add a task (a :class:`Task`, or its dict as in a workflow file).
@@ -456,7 +459,7 @@ class Run:
         """
         if self._result is None:
             driver = self._driver
-            if not driver.closed or driver.core.active:
+            if driver.core.ended_at is None:
                 raise RuntimeError("the run's result is ready once its async with block is left")
             records = driver.core.records
             workflow = self._workflow
@@ -465,11 +468,14 @@ class Run:
                 known_ids = {t.id for t in known}
                 added = [r.task for tid, r in records.items() if tid not in known_ids]
                 workflow = Workflow(tasks=(*known, *added))
+            core = driver.core
+            assert core.ended_at is not None  # closed, and no task unfinished: the driver ended it
             self._result = ExecutionResult(
                 workflow=workflow,
-                results=driver.core.results(t.id for t in workflow.tasks),
-                wall_time=driver.now(),
+                results=core.results(t.id for t in workflow.tasks),
+                wall_time=core.ended_at,
                 strategy=self._executor.strategy,
+                counts=dict(core.counts),
             )
         return self._result
 

@@ -47,7 +47,6 @@ from . import (
     Task,
     TaskFinished,
     TaskSkipped,
-    TaskStatus,
     ToolServer,
     Workflow,
     WorkflowError,
@@ -187,12 +186,9 @@ def _plain(data: Any) -> Any:
 
 def summary(result: ExecutionResult) -> str:
     """A short text summary of a run: its counts, wall time and critical path, and each task that did not succeed."""
-    counts = {status: 0 for status in TaskStatus}
-    for r in result.results:
-        counts[r.status] += 1
     lines = [
         f"{len(result.results)} tasks: "
-        + ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
+        + ", ".join(f"{n} {s.value}" for s, n in result.counts.items() if n)
         + f"; {result.wall_time:.3f}s wall, critical path {' -> '.join(result.critical_path)} "
         f"({result.critical_path_time:.3f}s)"
     ]

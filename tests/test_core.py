@@ -204,12 +204,12 @@ def test_retries_wait_and_keep_a_timeline() -> None:
     f = core.records["f"]
     end(core, "f", 0.5, error=RuntimeError("one"))
     assert (f.phase, f.wait) == (Phase.BACKOFF, 1.0)
-    core.backoff_over(f)
+    core.backoff_over(f, 1.5)
     assert f.phase is Phase.CALL
     core.call_started(f, 1.5)
     end(core, "f", 2.0, error=RuntimeError("two"))
     assert f.wait == 2.0
-    core.backoff_over(f)
+    core.backoff_over(f, 4.0)
     core.call_started(f, 4.0)
     end(core, "f", 4.5, output="third time")
     result = f.result
@@ -221,9 +221,12 @@ def test_retries_wait_and_keep_a_timeline() -> None:
     ]
     events = core.events or []
     assert [type(e).__name__ for e in events] == [
-        "TaskStarted", "TaskRetrying", "TaskStarted", "TaskRetrying", "TaskStarted", "TaskFinished"
+        "TaskBegan",
+        "TaskStarted", "TaskCallEnded", "TaskRetrying",
+        "TaskStarted", "TaskCallEnded", "TaskRetrying",
+        "TaskStarted", "TaskCallEnded", "TaskFinished",
     ]  # fmt: skip
-    assert events[1] == TaskRetrying("f", 1, result.timeline[0].error, 1.0)  # type: ignore[arg-type]
+    assert events[3] == TaskRetrying("f", 1, result.timeline[0].error, 1.0, 0.5)  # type: ignore[arg-type]
 
 
 def test_no_retry_for_unknown_tools_nor_past_the_task_s_own_retries() -> None:
@@ -261,7 +264,7 @@ def test_a_task_with_two_thousand_retries_runs_them_all() -> None:
     f = core.records["f"]
     for attempt in range(1, 2_001):
         end(core, "f", float(attempt), error=RuntimeError("again"))
-        core.backoff_over(f)
+        core.backoff_over(f, 0.0)
         core.call_started(f, float(attempt))
     end(core, "f", 2_001.0, output="ok")
     assert f.result is not None and f.result.ok and f.result.attempts == 2_001
@@ -352,7 +355,7 @@ def test_calls_wait_for_a_slot_best_rank_first_and_free_it_when_they_end() -> No
     granted = slots.grant()
     assert [(owner, r.task.id) for owner, r in granted] == [("run", "long")]  # type: ignore[attr-defined]
     long = core.records["long"]
-    core.granted(long)
+    core.granted(long, 0.0)
     core.call_started(long, 0.0)
     assert slots.grant() == []
     assert slots.statistics().in_use == 1 and slots.statistics().waiting == 1
@@ -381,11 +384,11 @@ def test_a_retry_waits_again_for_a_slot_and_holds_none_meanwhile() -> None:
     f = core.take_ready()[0]
     core.begin(f, 0.0)
     ((_, _),) = slots.grant()
-    core.granted(f)
+    core.granted(f, 0.0)
     core.call_started(f, 0.0)
     end(core, "f", 1.0, error=RuntimeError("x"))
     assert f.phase is Phase.BACKOFF and slots.statistics().in_use == 0
-    core.backoff_over(f)
+    core.backoff_over(f, 0.0)
     assert f.phase is Phase.SLOT and slots.statistics().waiting == 1
 
 
@@ -408,7 +411,7 @@ def test_stop_cancels_what_waits_and_leaves_calls_under_way_to_their_report() ->
     for record in core.take_ready():
         core.begin(record, 0.0)
     (_, running), = slots.grant()
-    core.granted(running)  # type: ignore[arg-type]
+    core.granted(running, 0.0)  # type: ignore[arg-type]
     core.call_started(running, 0.0)  # type: ignore[arg-type]
     core.stop("enough", 1.0)
     assert status(core) == {"running": "call", "queued": "cancelled", "later": "cancelled"}
@@ -487,7 +490,8 @@ def test_a_journaled_success_is_reused_and_new_calls_are_recorded_first() -> Non
     assert digest == seen[1][2] and len(digest) == 64
     core.recorded(new, 1.5)
     assert new.result is not None and new.result.finished_at == 1.5
-    assert isinstance((core.events or [])[0], TaskFinished)
+    first_two = [type(e).__name__ for e in (core.events or [])[:2]]
+    assert first_two == ["TaskBegan", "TaskFinished"]  # reused: finished at once, never called
     assert not any(isinstance(e, TaskStarted) and e.task_id == "old" for e in core.events or [])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import trio.testing
 from dagexec import (
     EagerExecutor,
     ErrorCode,
+    Event,
     LayeredExecutor,
     LocalTools,
     TaskFinished,
@@ -239,3 +241,46 @@ async def test_an_on_event_that_raises_stops_the_run_and_surfaces_unwrapped(
         (TaskStatus.CANCELLED, reason),
     ]
     assert isinstance(seen[-1], TaskFinished)  # nothing more went to the callback once it raised
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_the_result_read_long_after_the_run_keeps_the_run_s_end(
+    executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock
+) -> None:
+    async with executor(SERVERS).open_run(workflow(("a", 1.0, ()), ("b", 0.5, ("a",)))) as run:
+        pass
+    await trio.sleep(10.0)  # the result is read 10 s after the run ended
+    result = run.result
+    assert result.wall_time == 1.5
+    assert result.speedup == 1.0
+    assert result.counts == {TaskStatus.SUCCESS: 2, TaskStatus.ERROR: 0, TaskStatus.SKIPPED: 0, TaskStatus.CANCELLED: 0}
+
+
+async def test_a_stopped_run_s_events_from_start_to_result(autojump_clock: trio.testing.MockClock) -> None:
+    events: list[Event] = []
+    wf = workflow(("slow", 10.0, ()), ("after", 1.0, ("slow",)))
+    async with trio.open_nursery() as nursery, EagerExecutor(SERVERS).open_run(wf, on_event=events.append) as run:
+
+        async def stop_later() -> None:
+            await trio.sleep(2.0)
+            run.stop("enough")
+
+        nursery.start_soon(stop_later)
+    lines = [json.dumps(e.to_dict()) for e in events]  # a JSON-lines stream of the run: one line of code
+    cancelled = {"code": "cancelled", "message": "cancelled: enough"}
+    assert [json.loads(line) for line in lines[:3]] == [
+        {"event": "TaskBegan", "task_id": "slow", "time": 0.0},
+        {"event": "TaskStarted", "task_id": "slow", "attempt": 1, "time": 0.0},
+        {"event": "RunStopped", "reason": "enough", "time": 2.0},
+    ]
+    assert [(type(e).__name__, getattr(e, "task_id", None)) for e in events[3:]] == [
+        ("TaskSkipped", "after"),  # waiting on slow: cancelled at once
+        ("TaskCallEnded", "slow"),  # the call under way ends when its trio task is cancelled
+        ("TaskFinished", "slow"),
+    ]
+    cancelled = {"code": "cancelled", "message": "cancelled: enough"}
+    skipped = json.loads(lines[3])
+    assert (skipped["cause"], skipped["result"]["status"], skipped["result"]["error"]) == (None, "cancelled", cancelled)
+    ended = {"event": "TaskCallEnded", "task_id": "slow", "attempt": 1, "time": 2.0, "error": cancelled}
+    assert json.loads(lines[4]) == ended
+    assert run.result.counts[TaskStatus.CANCELLED] == 2

@@ -35,7 +35,20 @@ from typing import Any, Literal
 
 import attrs
 
-from .._events import Event, TaskFinished, TaskRetrying, TaskSkipped, TaskStarted
+from .._events import (
+    Event,
+    RunStopped,
+    TaskApprovalAnswered,
+    TaskApprovalAsked,
+    TaskBegan,
+    TaskCallEnded,
+    TaskFinished,
+    TaskRetrying,
+    TaskSkipped,
+    TaskSlotGranted,
+    TaskStarted,
+    TaskWaitingForSlot,
+)
 from .._journal import arguments_hash
 from .._refs import ReferenceResolutionError, resolve
 from .._results import Attempt, ErrorCode, TaskError, TaskResult, TaskStatus
@@ -159,6 +172,10 @@ class RunCore:
         self.events: list[Event] | None = [] if events else None
         #: Why the run was stopped, once it was.
         self.stop_reason: str | None = None
+        #: How many tasks ended with each status, counted as they end.
+        self.counts: dict[TaskStatus, int] = dict.fromkeys(TaskStatus, 0)
+        #: When the run ended (its last task ended and no task will be added), once it did.
+        self.ended_at: float | None = None
 
     # -- adding tasks and handing them out -------------------------------------------------
 
@@ -214,6 +231,9 @@ class RunCore:
         if record.phase is not READY:
             return  # the run was stopped after the task was handed out
         task = record.task
+        events = self.events
+        if events is not None:
+            events.append(TaskBegan(task.id, now))
         try:
             arguments = task.arguments  # resolved only where it holds references or $$OUTPUT[ escapes
             record.arguments = resolve(arguments, self._output_of) if task.needs_resolving else dict(arguments)
@@ -237,8 +257,10 @@ class RunCore:
         self.in_flight += 1
         if self._approval == "all" or (self._approval == "flagged" and task.approval):
             record.phase = APPROVE
+            if events is not None:
+                events.append(TaskApprovalAsked(task.id, now))
         else:
-            self._to_call(record)
+            self._to_call(record, now)
 
     # -- one task's way --------------------------------------------------------------------
 
@@ -250,16 +272,20 @@ class RunCore:
         if record.phase is not APPROVE:
             return  # the run was stopped meanwhile
         reason = refusal(verdict)
+        if self.events is not None:
+            self.events.append(TaskApprovalAnswered(record.task.id, now, reason is None))
         if reason is None:
-            self._to_call(record)
+            self._to_call(record, now)
         else:
             record.started_at = now
             self._finish(record, _SKIPPED, TaskError(ErrorCode.REJECTED, reason), now)
 
-    def granted(self, record: TaskRecord) -> None:
+    def granted(self, record: TaskRecord, now: float) -> None:
         """The slots gave the task's next call a slot."""
         record.holds_slot = True
         record.phase = CALL
+        if self.events is not None:
+            self.events.append(TaskSlotGranted(record.task.id, now))
 
     def call_timeout(self, task: Task) -> float | None:
         """Seconds each call of ``task`` may take (None: no limit)."""
@@ -284,10 +310,10 @@ class RunCore:
         timeout = self.call_timeout(record.task)
         self._call_over(record, now, None, TaskError(ErrorCode.TIMEOUT, f"no answer within {timeout:g} s"))
 
-    def backoff_over(self, record: TaskRecord) -> None:
+    def backoff_over(self, record: TaskRecord, now: float) -> None:
         """The wait before a retry has passed."""
         if record.phase is BACKOFF:
-            self._to_call(record)
+            self._to_call(record, now)
 
     def journal_row(self, record: TaskRecord) -> tuple[str, str, str, str, Any]:
         """What the driver writes for a task in ``RECORD``: id, tool, hash, status, output."""
@@ -313,10 +339,23 @@ class RunCore:
         if self.stop_reason is not None:
             return
         self.stop_reason = reason
+        if self.events is not None:
+            self.events.append(RunStopped(reason, now))
         self._ready.clear()
         for record in self.records.values():
             if record.phase not in _STOP_REPORTED:
                 self._cancel(record, now)
+
+    def end(self, now: float) -> None:
+        """No task will be added, and every task ended: the run ended now (recorded once).
+
+        Raises:
+            ValueError: A task of the run is unfinished.
+        """
+        if self._unfinished:
+            raise ValueError(f"{self._unfinished} tasks of the run are unfinished")
+        if self.ended_at is None:
+            self.ended_at = now
 
     # -- what the driver reads -------------------------------------------------------------
 
@@ -337,11 +376,13 @@ class RunCore:
 
     # -- transitions -----------------------------------------------------------------------
 
-    def _to_call(self, record: TaskRecord) -> None:
+    def _to_call(self, record: TaskRecord, now: float) -> None:
         if self._slots is None:
             record.phase = CALL
         else:
             record.phase = SLOT
+            if self.events is not None:
+                self.events.append(TaskWaitingForSlot(record.task.id, now))
             self._slots.push(self.owner, record, record.task.server, record.priority)
 
     def _output_of(self, task_id: str) -> Any:
@@ -361,6 +402,9 @@ class RunCore:
         assert started is not None, "call_ended() without call_started()"
         record.calling_since = None
         record.output, record.error = output, error
+        events = self.events
+        if events is not None:
+            events.append(TaskCallEnded(record.task.id, record.attempts, now, error))
         if error is not None and self.stop_reason is None:
             task = record.task
             if self._retry.retries_left(error.code, record.attempts, task.retries):
@@ -369,8 +413,8 @@ class RunCore:
                 record.timeline.append(Attempt(started, now, error))
                 record.wait = self._retry.wait(record.attempts, self._randomness())
                 record.phase = BACKOFF
-                if self.events is not None:
-                    self.events.append(TaskRetrying(task.id, record.attempts, error, record.wait))
+                if events is not None:
+                    events.append(TaskRetrying(task.id, record.attempts, error, record.wait, now))
                 return
         if record.timeline is not None:  # retried: keep the last call too
             record.timeline.append(Attempt(started, now, error))
@@ -394,6 +438,8 @@ class RunCore:
             if record.timeline is not None:
                 record.timeline.append(Attempt(record.calling_since, now, error))
             record.calling_since = None
+            if self.events is not None:
+                self.events.append(TaskCallEnded(record.task.id, record.attempts, now, error))
         self._release(record)
         self._finish(record, _CANCELLED, error, now)
 
@@ -444,9 +490,13 @@ class RunCore:
         record.arguments = _NO_ARGUMENTS
         record.output = None
         self._unfinished -= 1
+        self.counts[status] += 1
         if self.events is not None:
-            never_started = status is _SKIPPED or record.started_at is None
-            self.events.append(TaskSkipped(result) if never_started else TaskFinished(result))
+            if status is _SKIPPED or record.started_at is None:
+                cause = record.cause
+                self.events.append(TaskSkipped(result, None if cause is None else cause.task.id))
+            else:
+                self.events.append(TaskFinished(result))
 
 
 def _result(record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> TaskResult:
