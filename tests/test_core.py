@@ -26,7 +26,17 @@ from dagexec import (
     TaskStatus,
     ToolCallError,
 )
-from dagexec._core import Phase, RetryPolicy, RunCore, Slots, TaskRecord, task_error
+from dagexec._core import (
+    RACES,
+    TRANSITIONS,
+    Phase,
+    RetryPolicy,
+    RunCore,
+    Slots,
+    TaskRecord,
+    TransitionError,
+    task_error,
+)
 
 from .strategies import DrawnDag, dags
 
@@ -517,3 +527,42 @@ def test_a_stop_leaves_a_call_whose_journal_row_is_being_written_to_finish() -> 
     core.recorded(written, 2.0)
     assert status(core) == {"written": "success", "next": "cancelled"}
     assert written.result is not None and (written.result.output, written.result.finished_at) == ("done", 2.0)
+
+
+# -- transitions as data ---------------------------------------------------------------------
+
+
+def test_a_report_the_table_does_not_allow_raises_naming_task_phase_and_report() -> None:
+    core = core_of(task("a"), task("b", "a"))
+    start(core)
+    a, b = core.records["a"], core.records["b"]
+    with pytest.raises(TransitionError, match=r"^task 'a': no transition from call on recorded$") as caught:
+        core.recorded(a, 1.0)  # a driver bug: no journal row was asked for
+    assert (caught.value.task_id, caught.value.phase, caught.value.report) == ("a", Phase.CALL, "recorded")
+    with pytest.raises(TransitionError, match=r"^task 'b': no transition from waiting on call_started to call$"):
+        core.call_started(b, 1.0)  # b is not ready: its dependency is under way
+    with pytest.raises(TransitionError, match=r"^task 'a': no transition from call on granted to call$"):
+        core.granted(a, 1.0)  # no slots: nothing was pushed to wait for one
+    assert (a.phase, b.phase) == (Phase.CALL, Phase.WAITING)  # a refused report changes nothing
+
+
+def test_the_races_of_a_driver_are_rows_and_are_ignored() -> None:
+    core = core_of(task("a"), task("b"), retry=RetryPolicy(retries=1, wait_initial=1.0, wait_jitter=0.0))
+    start(core)
+    a, b = core.records["a"], core.records["b"]
+    end(core, "a", 1.0, error=RuntimeError("again"))
+    assert a.phase is Phase.BACKOFF
+    core.stop("enough", 1.5)  # ends a (waiting to retry), not b (its call under way)
+    core.interrupted(b, 1.5)
+    core.backoff_over(a, 2.0)  # each a row of RACES: ignored
+    end(core, "b", 2.0, output=1)
+    core.interrupted(a, 2.0)
+    assert status(core) == {"a": "cancelled", "b": "cancelled"}
+    assert {(Phase.DONE, "backoff_over"), (Phase.DONE, "call_ended"), (Phase.DONE, "interrupted")} <= set(RACES)
+
+
+def test_every_phase_but_done_has_a_way_out_and_every_row_leads_somewhere_known() -> None:
+    sources = {phase for phase, _ in TRANSITIONS}
+    assert sources == set(Phase) - {Phase.DONE}
+    assert all(targets and set(targets) <= set(Phase) for targets in TRANSITIONS.values())
+    assert not set(TRANSITIONS) & set(RACES)  # a report is either a transition or a race, never both

@@ -23,12 +23,13 @@ phase       the driver                                                 then repo
 ==========  =========================================================  ======================
 
 A task whose trio task is cancelled is reported with :meth:`~RunCore.interrupted`.
-Times are seconds since the start of the run, passed in by the driver.
+Which report may move a task from which phase to which is the table of
+:mod:`~dagexec._core.phases`; every move goes through it, and a report it does
+not allow raises. Times are seconds since the start of the run, passed in by the driver.
 """
 
 from __future__ import annotations
 
-import enum
 import random
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
@@ -54,27 +55,26 @@ from .._refs import ReferenceResolutionError, resolve
 from .._results import Attempt, ErrorCode, TaskError, TaskResult, TaskStatus
 from .._workflow import Task
 from .outcomes import refusal, task_error
+from .phases import (
+    APPROVE,
+    BACKOFF,
+    CALL,
+    DONE,
+    READY,
+    RECORD,
+    SLOT,
+    TRANSITIONS,
+    WAITING,
+    Phase,
+    TransitionError,
+    allows,
+)
 from .retry import RetryPolicy
 from .slots import Rank, Slots
 
 _NO_RETRIES = RetryPolicy()
 
 
-class Phase(enum.Enum):
-    """Where a task stands, and so what its driver does next."""
-
-    WAITING = "waiting"  #: some dependencies are unfinished
-    READY = "ready"  #: may start; not handed out by take_ready() yet
-    APPROVE = "approve"  #: the approver is asked
-    SLOT = "slot"  #: waits for a concurrency slot
-    CALL = "call"  #: its tool is called
-    BACKOFF = "backoff"  #: waits ``record.wait`` seconds before the next call
-    RECORD = "record"  #: the call ended; its journal row is written
-    DONE = "done"  #: ``record.result`` holds the final result
-
-
-# The phases by name: faster than Phase.X, an attribute look-up on the enum class.
-WAITING, READY, APPROVE, SLOT, CALL, BACKOFF, RECORD, DONE = Phase
 _SUCCESS, _ERROR, _SKIPPED, _CANCELLED = TaskStatus
 
 #: What a journal lookup gives: ``(True, output)`` for an earlier success of the
@@ -199,7 +199,7 @@ class RunCore:
         records[task.id] = record
         self._unfinished += 1
         if self.stop_reason is not None:
-            self._cancel(record, now)
+            self._cancel(record, now, "stop")
             return record
         unfinished = [dep for dep in deps if dep.phase is not DONE]
         if task.trigger != "all_done" and len(unfinished) < len(deps):
@@ -211,7 +211,7 @@ class RunCore:
             dep.successors.append(record)
         record.pending = len(unfinished)
         if not unfinished:
-            record.phase = READY
+            _move(record, "dependencies_done", READY)
             self._ready.append(record)
         return record
 
@@ -228,9 +228,9 @@ class RunCore:
         schema (``invalid_arguments``); one whose call the journal holds a
         success of ends here, with that output.
         """
-        if record.phase is not READY:
-            return  # the run was stopped after the task was handed out
         task = record.task
+        if not allows(record.phase, "begin", task.id):
+            return  # a race: see RACES
         events = self.events
         if events is not None:
             events.append(TaskBegan(task.id, now))
@@ -239,28 +239,28 @@ class RunCore:
             record.arguments = resolve(arguments, self._output_of) if task.needs_resolving else dict(arguments)
         except ReferenceResolutionError as exc:
             record.started_at = now
-            self._finish(record, _ERROR, TaskError(ErrorCode.REFERENCE_ERROR, str(exc)), now)
+            self._finish(record, _ERROR, TaskError(ErrorCode.REFERENCE_ERROR, str(exc)), now, "begin")
             return
         if self._check_arguments is not None and task.needs_resolving:
             problem = self._check_arguments(task, record.arguments)
             if problem is not None:
                 record.started_at = now
-                self._finish(record, _ERROR, TaskError(ErrorCode.INVALID_ARGUMENTS, problem), now)
+                self._finish(record, _ERROR, TaskError(ErrorCode.INVALID_ARGUMENTS, problem), now, "begin")
                 return
         if self._reusable is not None:
             record.digest = arguments_hash(task.tool, record.arguments)
             found, output = self._reusable(task.id, task.tool, record.digest)
             if found:
                 record.started_at, record.output, record.reused = now, output, True
-                self._finish(record, _SUCCESS, None, now)
+                self._finish(record, _SUCCESS, None, now, "begin")
                 return
         self.in_flight += 1
         if self._approval == "all" or (self._approval == "flagged" and task.approval):
-            record.phase = APPROVE
+            _move(record, "begin", APPROVE)
             if events is not None:
                 events.append(TaskApprovalAsked(task.id, now))
         else:
-            self._to_call(record, now)
+            self._to_call(record, now, "begin")
 
     # -- one task's way --------------------------------------------------------------------
 
@@ -269,21 +269,21 @@ class RunCore:
 
         A refused task ends ``skipped`` with code ``rejected``.
         """
-        if record.phase is not APPROVE:
-            return  # the run was stopped meanwhile
+        if not allows(record.phase, "approved", record.task.id):
+            return  # a race: see RACES
         reason = refusal(verdict)
         if self.events is not None:
             self.events.append(TaskApprovalAnswered(record.task.id, now, reason is None))
         if reason is None:
-            self._to_call(record, now)
+            self._to_call(record, now, "approved")
         else:
             record.started_at = now
-            self._finish(record, _SKIPPED, TaskError(ErrorCode.REJECTED, reason), now)
+            self._finish(record, _SKIPPED, TaskError(ErrorCode.REJECTED, reason), now, "approved")
 
     def granted(self, record: TaskRecord, now: float) -> None:
         """The slots gave the task's next call a slot."""
+        _move(record, "granted", CALL)
         record.holds_slot = True
-        record.phase = CALL
         if self.events is not None:
             self.events.append(TaskSlotGranted(record.task.id, now))
 
@@ -293,6 +293,7 @@ class RunCore:
 
     def call_started(self, record: TaskRecord, now: float) -> None:
         """The driver is about to call the tool."""
+        _move(record, "call_started", CALL)
         record.attempts += 1
         record.calling_since = now
         if record.started_at is None:
@@ -312,8 +313,8 @@ class RunCore:
 
     def backoff_over(self, record: TaskRecord, now: float) -> None:
         """The wait before a retry has passed."""
-        if record.phase is BACKOFF:
-            self._to_call(record, now)
+        if allows(record.phase, "backoff_over", record.task.id):
+            self._to_call(record, now, "backoff_over")
 
     def journal_row(self, record: TaskRecord) -> tuple[str, str, str, str, Any]:
         """What the driver writes for a task in ``RECORD``: id, tool, hash, status, output."""
@@ -322,12 +323,13 @@ class RunCore:
 
     def recorded(self, record: TaskRecord, now: float) -> None:
         """The task's journal row is committed: now it counts as finished."""
-        self._finish(record, _SUCCESS if record.error is None else _ERROR, record.error, now)
+        allows(record.phase, "recorded", record.task.id)  # no race: raises if the table has no row
+        self._finish(record, _SUCCESS if record.error is None else _ERROR, record.error, now, "recorded")
 
     def interrupted(self, record: TaskRecord, now: float) -> None:
         """The task's trio task was cancelled (a stop, or the caller's cancellation)."""
-        if record.phase is not DONE:
-            self._cancel(record, now)
+        if allows(record.phase, "interrupted", record.task.id):
+            self._cancel(record, now, "interrupted")
 
     def stop(self, reason: str, now: float) -> None:
         """Stop the run: start nothing more; every task ends ``cancelled``.
@@ -343,8 +345,8 @@ class RunCore:
             self.events.append(RunStopped(reason, now))
         self._ready.clear()
         for record in self.records.values():
-            if record.phase not in _STOP_REPORTED:
-                self._cancel(record, now)
+            if (record.phase, "stop") in TRANSITIONS:  # not a call under way, nor its journal row: see phases
+                self._cancel(record, now, "stop")
 
     def end(self, now: float) -> None:
         """No task will be added, and every task ended: the run ended now (recorded once).
@@ -376,11 +378,11 @@ class RunCore:
 
     # -- transitions -----------------------------------------------------------------------
 
-    def _to_call(self, record: TaskRecord, now: float) -> None:
+    def _to_call(self, record: TaskRecord, now: float, report: str) -> None:
         if self._slots is None:
-            record.phase = CALL
+            _move(record, report, CALL)
         else:
-            record.phase = SLOT
+            _move(record, report, SLOT)
             if self.events is not None:
                 self.events.append(TaskWaitingForSlot(record.task.id, now))
             self._slots.push(self.owner, record, record.task.server, record.priority)
@@ -395,8 +397,8 @@ class RunCore:
         return result.output
 
     def _call_over(self, record: TaskRecord, now: float, output: Any, error: TaskError | None) -> None:
-        if record.phase is not CALL:
-            return  # reported twice: the call's end raced its cancellation
+        if not allows(record.phase, "call_ended", record.task.id):
+            return  # a race: see RACES
         self._release(record)
         started = record.calling_since
         assert started is not None, "call_ended() without call_started()"
@@ -412,16 +414,16 @@ class RunCore:
                     record.timeline = []
                 record.timeline.append(Attempt(started, now, error))
                 record.wait = self._retry.wait(record.attempts, self._randomness())
-                record.phase = BACKOFF
+                _move(record, "call_ended", BACKOFF)
                 if events is not None:
                     events.append(TaskRetrying(task.id, record.attempts, error, record.wait, now))
                 return
         if record.timeline is not None:  # retried: keep the last call too
             record.timeline.append(Attempt(started, now, error))
         if self._reusable is not None:
-            record.phase = RECORD  # finished once its journal row is committed: recorded()
+            _move(record, "call_ended", RECORD)  # finished once its journal row is committed: recorded()
         else:
-            self._finish(record, _SUCCESS if error is None else _ERROR, error, now)
+            self._finish(record, _SUCCESS if error is None else _ERROR, error, now, "call_ended")
 
     def _release(self, record: TaskRecord) -> None:
         if record.holds_slot:
@@ -429,7 +431,7 @@ class RunCore:
             assert self._slots is not None
             self._slots.release(record.task.server)
 
-    def _cancel(self, record: TaskRecord, now: float) -> None:
+    def _cancel(self, record: TaskRecord, now: float, report: str) -> None:
         error = TaskError(ErrorCode.CANCELLED, f"cancelled: {self.stop_reason or 'the run was cancelled'}")
         if record.phase is SLOT:
             assert self._slots is not None
@@ -441,14 +443,14 @@ class RunCore:
             if self.events is not None:
                 self.events.append(TaskCallEnded(record.task.id, record.attempts, now, error))
         self._release(record)
-        self._finish(record, _CANCELLED, error, now)
+        self._finish(record, _CANCELLED, error, now, report)
 
     def _root_cause(self, failed: TaskRecord) -> TaskRecord:
         return failed.cause or failed
 
-    def _finish(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> None:
-        """A task ended: record its result, then let its successors go on, or skip them."""
-        self._settle(record, status, error, now)
+    def _finish(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float, report: str) -> None:
+        """A task ended (on ``report``): record its result, then let its successors go on, or skip them."""
+        self._settle(record, status, error, now, report)
         if self.stop_reason is not None:
             return  # nothing starts any more; stop() ends the waiting tasks
         successors, record.successors = record.successors, []
@@ -456,7 +458,7 @@ class RunCore:
             for successor in successors:
                 successor.pending -= 1
                 if not successor.pending:
-                    successor.phase = READY
+                    _move(successor, "dependencies_done", READY)
                     self._ready.append(successor)
             return
         cause = self._root_cause(record)
@@ -466,7 +468,7 @@ class RunCore:
                 if successor.task.trigger == "all_done":
                     successor.pending -= 1
                     if not successor.pending:
-                        successor.phase = READY
+                        _move(successor, "dependencies_done", READY)
                         self._ready.append(successor)
                 elif successor.phase is WAITING:
                     self._skip(successor, cause, now)
@@ -480,13 +482,14 @@ class RunCore:
         assert result is not None and result.error is not None
         record.cause = cause
         message = f"depends on {cause.task.id!r}, which ended {result.status.value} ({result.error.code.value})"
-        self._settle(record, _SKIPPED, TaskError(ErrorCode.DEPENDENCY_FAILED, message), now)
+        self._settle(record, _SKIPPED, TaskError(ErrorCode.DEPENDENCY_FAILED, message), now, "dependency_failed")
 
-    def _settle(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> None:
-        if record.phase is not WAITING and record.phase is not READY:
+    def _settle(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float, report: str) -> None:
+        begun = record.phase is not WAITING and record.phase is not READY
+        _move(record, report, DONE)
+        if begun:
             self.in_flight -= 1
         result = record.result = _result(record, status, error, now)
-        record.phase = DONE
         record.arguments = _NO_ARGUMENTS
         record.output = None
         self._unfinished -= 1
@@ -516,6 +519,11 @@ def _result(record: TaskRecord, status: TaskStatus, error: TaskError | None, now
     )
 
 
-#: Phases whose end the driver reports after a stop: a call under way, or its journal row.
-_STOP_REPORTED = (CALL, RECORD, DONE)
 _NO_ARGUMENTS: dict[str, Any] = {}
+
+
+def _move(record: TaskRecord, report: str, to: Phase) -> None:
+    """Move ``record`` to phase ``to`` on ``report``, which the table must allow."""
+    if to not in TRANSITIONS.get((record.phase, report), ()):
+        raise TransitionError(record.task.id, record.phase, report, to)
+    record.phase = to
