@@ -41,6 +41,7 @@ from ._events import TaskStarted as TaskStarted
 from ._events import TaskWaitingForSlot as TaskWaitingForSlot
 from ._executor import Approver as Approver
 from ._executor import EagerExecutor as EagerExecutor
+from ._executor import ExecutorOptions as ExecutorOptions
 from ._executor import LayeredExecutor as LayeredExecutor
 from ._executor import Priority as Priority
 from ._executor import Run as Run
@@ -77,6 +78,7 @@ __all__ = [
     "Event",
     "EventHandler",
     "ExecutionResult",
+    "ExecutorOptions",
     "InvalidArgumentsError",
     "JournalError",
     "JournalInUseError",

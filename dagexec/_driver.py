@@ -16,7 +16,7 @@ and waits for all of them before the next.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import trio
@@ -27,10 +27,6 @@ from ._journal import Journal
 from ._tools import ToolServer
 from ._tracing import RunTrace
 from ._workflow import Task
-
-#: What an approver is: given the task and its resolved arguments, True to let
-#: the call go ahead, False or a reason (a string) to refuse it.
-Approver = Callable[[Task, dict[str, Any]], Awaitable[bool | str]]
 
 # A tuple, not a set: `in` compares enum members by identity, and hashing them is slow.
 _TRIO_TASK_PHASES = (CALL, APPROVE, BACKOFF, RECORD)
@@ -43,7 +39,6 @@ class Driver:
         core: The run's core; the driver becomes its ``owner``.
         servers: Tool servers by name.
         slots: The concurrency limits the core pushes calls to, or None.
-        approve: The approver, for cores that ask one.
         journal: The open journal, for cores that record to one.
         on_event: Called with each event the core reports.
         trace: The run's spans, when it is traced (the core then reports events).
@@ -55,7 +50,6 @@ class Driver:
         *,
         servers: Mapping[str, ToolServer],
         slots: Slots | None,
-        approve: Approver | None,
         journal: Journal | None,
         on_event: EventHandler | None,
         trace: RunTrace | None = None,
@@ -64,7 +58,7 @@ class Driver:
         core.owner = self  # calls of this run that get a slot come back to it
         self.servers = servers
         self.slots = slots
-        self.approve = approve
+        self.approve = core.options.approve
         self.journal = journal
         self.on_event = on_event
         self.trace = trace

@@ -277,12 +277,11 @@ class Gateway:
     """
 
     def __init__(self, servers: Mapping[str, ToolServer], *, timeout: float | None = None, **options: Any) -> None:
-        self._approve_all = bool(options.pop("approve_all", False))
-        self.executor = EagerExecutor(servers, approve=self._approve, approve_all=self._approve_all, **options)
+        self.executor = EagerExecutor(servers, approve=self._approve, **options)
         if timeout is not None and not timeout > 0:
             raise ValueError("timeout must be > 0")
         self._timeout = timeout
-        self._journaled = options.get("journal") is not None
+        self._journaled = self.executor.options.journal is not None
         self._tools = [
             mcp_types.Tool(
                 name=RUN_WORKFLOW,
@@ -376,7 +375,7 @@ class Gateway:
         self.executor.check(workflow.tasks)
         if _ASK.get() is None:
             for task in workflow.tasks:
-                if task.approval or self._approve_all:
+                if self.executor.options.asks_about(task):
                     raise WorkflowError(
                         f"task {task.id!r} needs approval, and the client cannot ask the person "
                         "(it offers no elicitation on this connection)"

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from dagexec import (
     ErrorCode,
+    ExecutorOptions,
     NoSuchToolError,
     ServerError,
     Task,
@@ -45,8 +46,24 @@ def task(tid: str, *deps: str, **fields: Any) -> Task:
     return Task(id=tid, tool=fields.pop("tool", "s:t"), depends_on=deps, **fields)
 
 
-def core_of(*tasks: Task, **options: Any) -> RunCore:
-    core = RunCore(**options)
+async def _approver(task: Task, arguments: dict[str, Any]) -> bool:
+    raise AssertionError("the core asks no one: its test plays the driver")  # pragma: no cover
+
+
+def core_of(*tasks: Task, retry: RetryPolicy | None = None, approval: str = "off", **options: Any) -> RunCore:
+    """A core of ``tasks``; options as the executor's (``retry`` and ``approval`` as the core reads them)."""
+    names = ("task_timeout", "fail_fast")
+    chosen = {name: options.pop(name) for name in names if name in options}
+    if retry is not None:
+        chosen.update(
+            retries=retry.retries,
+            retry_delay=retry.wait_initial,
+            retry_max_delay=retry.wait_max,
+            retry_jitter=retry.wait_jitter,
+        )
+    if approval != "off":
+        chosen.update(approve=_approver, approve_all=approval == "all")
+    core = RunCore(ExecutorOptions(**chosen), **options)
     for t in tasks:
         core.add(t, 0.0)
     return core

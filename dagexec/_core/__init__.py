@@ -16,7 +16,6 @@ from .phases import Phase as Phase
 from .phases import TransitionError as TransitionError
 from .retry import RETRYABLE as RETRYABLE
 from .retry import RetryPolicy as RetryPolicy
-from .run import Approval as Approval
 from .run import RunCore as RunCore
 from .run import TaskRecord as TaskRecord
 from .slots import Rank as Rank
@@ -35,7 +34,6 @@ __all__ = [
     "SLOT",
     "TRANSITIONS",
     "WAITING",
-    "Approval",
     "Phase",
     "Rank",
     "RetryPolicy",

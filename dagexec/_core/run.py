@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 
@@ -51,6 +51,7 @@ from .._events import (
     TaskWaitingForSlot,
 )
 from .._journal import arguments_hash
+from .._options import ExecutorOptions
 from .._refs import ReferenceResolutionError, resolve
 from .._results import Attempt, ErrorCode, TaskError, TaskResult, TaskStatus
 from .._workflow import Task
@@ -69,10 +70,9 @@ from .phases import (
     TransitionError,
     allows,
 )
-from .retry import RetryPolicy
 from .slots import Rank, Slots
 
-_NO_RETRIES = RetryPolicy()
+_DEFAULTS = ExecutorOptions()
 
 
 _SUCCESS, _ERROR, _SKIPPED, _CANCELLED = TaskStatus
@@ -81,7 +81,6 @@ _SUCCESS, _ERROR, _SKIPPED, _CANCELLED = TaskStatus
 #: same call (task id, tool, arguments hash), else ``(False, None)``.
 Reusable = Callable[[str, str, str], tuple[bool, Any]]
 
-Approval = Literal["off", "flagged", "all"]
 
 
 @attrs.define(eq=False, repr=False)
@@ -119,14 +118,11 @@ class RunCore:
     """The state of one run, moved only by what its driver reports.
 
     Args:
+        options: The executor's options: retries, timeouts, fail-fast, who is
+            asked for approval.
         slots: The concurrency limits, shared with other runs; None: no limits.
         rank: Each task's rank for a slot, smallest first (by default, the
             task's own ``estimate``, largest first).
-        retry: When failed calls are tried again.
-        task_timeout: Seconds a call may take, unless the task sets its own.
-        fail_fast: Stop the run on the first task that fails.
-        approval: Which tasks the approver is asked about: none, those with
-            ``"approval": true``, or all.
         reusable: Looks up earlier successes in the journal; None: no journal.
         events: Collect :class:`~dagexec.TaskStarted` and the other events in
             :attr:`events` for the driver to hand on.
@@ -139,13 +135,10 @@ class RunCore:
 
     def __init__(
         self,
+        options: ExecutorOptions = _DEFAULTS,
         *,
         slots: Slots | None = None,
         rank: Callable[[Task], Rank] = lambda task: (-task.estimate,),
-        retry: RetryPolicy = _NO_RETRIES,
-        task_timeout: float | None = None,
-        fail_fast: bool = False,
-        approval: Approval = "off",
         reusable: Reusable | None = None,
         events: bool = False,
         randomness: Callable[[], float] = random.random,
@@ -156,10 +149,12 @@ class RunCore:
         self.owner: Any = None
         self._slots = slots
         self._rank = rank
-        self._retry = retry
-        self._task_timeout = task_timeout
-        self._fail_fast = fail_fast
-        self._approval = approval
+        #: The executor's options, checked already.
+        self.options = options
+        self._retry = options.retry
+        self._task_timeout = options.task_timeout
+        self._fail_fast = options.fail_fast
+        self._approval = options.approval
         self._reusable = reusable
         self._randomness = randomness
         self._check_arguments = check_arguments
@@ -255,7 +250,7 @@ class RunCore:
                 self._finish(record, _SUCCESS, None, now, "begin")
                 return
         self.in_flight += 1
-        if self._approval == "all" or (self._approval == "flagged" and task.approval):
+        if self._approval != "off" and self.options.asks_about(task):
             _move(record, "begin", APPROVE)
             if events is not None:
                 events.append(TaskApprovalAsked(task.id, now))
