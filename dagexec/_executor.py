@@ -423,10 +423,26 @@ class Run:
         Every unfinished task ends ``cancelled`` with the message
         ``"cancelled: <reason>"``; leaving the block then returns normally, and
         :attr:`result` holds every task. Call it from any trio task of the run's
-        trio run (a signal watcher, a client's cancellation handler); a no-op once
-        the run was stopped.
+        trio run (a signal watcher, a client's cancellation handler: see
+        :meth:`stop_when_cancelled`); a no-op once the run was stopped, or has ended.
         """
-        self._driver.stop(reason)
+        if self._driver.core.ended_at is None:
+            self._driver.stop(reason)
+
+    async def stop_when_cancelled(self, reason: str) -> None:
+        """Wait until cancelled, then stop the run with ``reason`` (unless it has ended): start it in a nursery.
+
+        The one way a cancellation from outside becomes :meth:`stop`: a caller
+        that shields its run, so that every task still ends with its final
+        status and reports it (a gateway whose client cancelled its request),
+        starts this in a nursery that the outside cancellation reaches, and
+        cancels that nursery once the run has ended. Cancelled before it
+        starts, it stops the run at once.
+        """
+        try:
+            await trio.sleep_forever()
+        finally:
+            self.stop(reason)
 
     @property
     def result(self) -> ExecutionResult:

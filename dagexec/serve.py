@@ -479,19 +479,7 @@ class Gateway:
 
         run: Run | None = None
         failure: DagexecError | None = None
-        state = {"cancelled": False, "done": False}
-
-        async def watch() -> None:
-            try:
-                await trio.sleep_forever()
-            finally:  # cancelled: by the caller, or because the run ended
-                if not state["done"]:
-                    state["cancelled"] = True
-                    if run is not None:
-                        run.stop(_CANCELLED)
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(watch)
+        async with trio.open_nursery() as outside:  # reached by the caller's cancellation, unlike the run
             with trio.CancelScope(shield=True):
                 async with trio.open_nursery() as reporting:
                     if progress is not None:
@@ -502,12 +490,10 @@ class Gateway:
                             async with self.executor.open_run(
                                 workflow, timeout=self._timeout, on_event=on_event, **named
                             ) as run:
-                                if state["cancelled"]:
-                                    run.stop(_CANCELLED)
+                                outside.start_soon(run.stop_when_cancelled, _CANCELLED)
                         except DagexecError as exc:  # before the run: raised below, not in a group
                             failure = exc
-            state["done"] = True
-            nursery.cancel_scope.cancel()
+            outside.cancel_scope.cancel()
         if failure is not None:
             raise failure
         assert run is not None

@@ -16,6 +16,7 @@ from dagexec import (
     Event,
     LayeredExecutor,
     LocalTools,
+    RunStopped,
     TaskFinished,
     TaskStatus,
     ToolCallError,
@@ -284,3 +285,31 @@ async def test_a_stopped_run_s_events_from_start_to_result(autojump_clock: trio.
     ended = {"event": "TaskCallEnded", "task_id": "slow", "attempt": 1, "time": 2.0, "error": cancelled}
     assert json.loads(lines[4]) == ended
     assert run.result.counts[TaskStatus.CANCELLED] == 2
+
+
+async def test_stop_when_cancelled_turns_the_caller_s_cancellation_into_a_stop(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    wf = workflow(("quick", 1.0, ()), ("slow", 10.0, ()))
+    run = None
+    with trio.move_on_after(2.0):  # the caller gives up at 2 s
+        async with trio.open_nursery() as outside:
+            with trio.CancelScope(shield=True):  # the run is shielded: it is stopped, not torn down
+                async with EagerExecutor(SERVERS).open_run(wf) as run:
+                    outside.start_soon(run.stop_when_cancelled, "the caller gave up")
+            outside.cancel_scope.cancel()
+    assert run is not None
+    result = run.result
+    assert result.wall_time == 2.0
+    assert [(r.status, r.error and r.error.message) for r in result.results] == [
+        (TaskStatus.SUCCESS, None),
+        (TaskStatus.CANCELLED, "cancelled: the caller gave up"),
+    ]
+
+
+async def test_stop_after_the_run_ended_changes_nothing(autojump_clock: trio.testing.MockClock) -> None:
+    events: list[Event] = []
+    async with EagerExecutor(SERVERS).open_run(workflow(("a", 1.0, ())), on_event=events.append) as run:
+        pass
+    run.stop("too late")
+    assert run.result.ok and not any(isinstance(e, RunStopped) for e in events)
