@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextvars
 import json
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 import trio
@@ -16,12 +17,16 @@ from dagexec import (
     Event,
     LayeredExecutor,
     LocalTools,
+    Run,
     RunStopped,
+    Task,
     TaskFinished,
     TaskStatus,
     ToolCallError,
     Workflow,
 )
+from dagexec._core import TRANSITIONS, Phase, TaskRecord
+from dagexec._core import run as core_run
 
 EXECUTORS = [EagerExecutor, LayeredExecutor]
 
@@ -313,3 +318,73 @@ async def test_stop_after_the_run_ended_changes_nothing(autojump_clock: trio.tes
         pass
     run.stop("too late")
     assert run.result.ok and not any(isinstance(e, RunStopped) for e in events)
+
+
+class _Watched(TaskRecord):
+    """A task record that notes every move of its phase (the core makes it by this name, patched in)."""
+
+    __slots__ = ()
+    moves: ClassVar[set[tuple[Phase, Phase]]] = set()
+
+    @property  # type: ignore[override]
+    def phase(self) -> Phase:
+        return TaskRecord.phase.__get__(self)  # type: ignore[attr-defined,no-any-return]
+
+    @phase.setter
+    def phase(self, new: Phase) -> None:
+        try:
+            old = TaskRecord.phase.__get__(self)  # type: ignore[attr-defined]
+        except AttributeError:  # made: every task starts WAITING
+            assert new is Phase.WAITING
+        else:
+            _Watched.moves.add((old, new))
+        TaskRecord.phase.__set__(self, new)  # type: ignore[attr-defined]
+
+
+async def test_every_move_of_real_runs_is_a_row_of_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+) -> None:
+    monkeypatch.setattr(core_run, "TaskRecord", _Watched)
+    calls: dict[str, int] = {}
+
+    async def flaky(key: str, seconds: float) -> str:
+        calls[key] = calls.get(key, 0) + 1
+        await trio.sleep(seconds)
+        if calls[key] == 1:
+            raise ConnectionError("again")
+        return key
+
+    async def approve(task: Task, arguments: dict[str, Any]) -> bool | str:
+        await trio.sleep(0.5)
+        return task.id != "refused" or "no"
+
+    plan = Workflow.from_dict(
+        {
+            "tasks": [
+                {"id": "a", "tool": "f:flaky", "arguments": {"key": "a", "seconds": 1.0}, "approval": True},
+                {"id": "refused", "tool": "f:flaky", "arguments": {"key": "r", "seconds": 1.0}, "approval": True},
+                {"id": "b", "tool": "f:flaky", "arguments": {"key": "b", "seconds": 5.0}, "depends_on": ["a"]},
+                {"id": "c", "tool": "f:flaky", "arguments": {"key": "c", "seconds": 1.0}, "depends_on": ["refused"]},
+                {"id": "d", "tool": "f:flaky", "arguments": {"key": "d", "seconds": 1.0}, "depends_on": ["b"]},
+            ]
+        }
+    )
+    servers = {"f": LocalTools({"flaky": flaky})}
+    for executor in (EagerExecutor, LayeredExecutor):
+        calls.clear()
+        limited = executor(
+            servers, server_limits={"f": 1}, retries=1, retry_jitter=0.0, approve=approve, journal=tmp_path / "j.db"
+        )
+        async with trio.open_nursery() as nursery, limited.open_run(plan, run_name=executor.__name__) as run:
+            nursery.start_soon(_stop_after, run, 9.0)  # b's second call is under way; d waits
+        assert {r.task_id: r.status.value for r in run.result.results} == {
+            "a": "success", "refused": "skipped", "b": "cancelled", "c": "skipped", "d": "cancelled"
+        }
+    allowed = {(phase, to) for (phase, _), targets in TRANSITIONS.items() for to in targets}
+    assert _Watched.moves <= allowed, _Watched.moves - allowed
+    assert len(_Watched.moves) >= 12  # the runs went most ways through the table
+
+
+async def _stop_after(run: Run, seconds: float) -> None:
+    await trio.sleep(seconds)
+    run.stop("enough")

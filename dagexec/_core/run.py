@@ -24,8 +24,9 @@ phase       the driver                                                 then repo
 
 A task whose trio task is cancelled is reported with :meth:`~RunCore.interrupted`.
 Which report may move a task from which phase to which is the table of
-:mod:`~dagexec._core.phases`; every move goes through it, and a report it does
-not allow raises. Times are seconds since the start of the run, passed in by the driver.
+:mod:`~dagexec._core.phases`: every report is checked against it as it arrives
+(one it does not allow raises), and every move the core makes is one of its rows
+(the tests watch every move of random runs). Times are seconds since the start of the run, passed in by the driver.
 """
 
 from __future__ import annotations
@@ -167,8 +168,7 @@ class RunCore:
         self.events: list[Event] | None = [] if events else None
         #: Why the run was stopped, once it was.
         self.stop_reason: str | None = None
-        #: How many tasks ended with each status, counted as they end.
-        self.counts: dict[TaskStatus, int] = dict.fromkeys(TaskStatus, 0)
+        self._succeeded = self._failed = self._skipped = 0  # and the rest were cancelled: see counts
         #: When the run ended (its last task ended and no task will be added), once it did.
         self.ended_at: float | None = None
 
@@ -194,7 +194,7 @@ class RunCore:
         records[task.id] = record
         self._unfinished += 1
         if self.stop_reason is not None:
-            self._cancel(record, now, "stop")
+            self._cancel(record, now)
             return record
         unfinished = [dep for dep in deps if dep.phase is not DONE]
         if task.trigger != "all_done" and len(unfinished) < len(deps):
@@ -206,7 +206,7 @@ class RunCore:
             dep.successors.append(record)
         record.pending = len(unfinished)
         if not unfinished:
-            _move(record, "dependencies_done", READY)
+            record.phase = READY  # (WAITING, dependencies_done)
             self._ready.append(record)
         return record
 
@@ -224,7 +224,7 @@ class RunCore:
         success of ends here, with that output.
         """
         task = record.task
-        if not allows(record.phase, "begin", task.id):
+        if record.phase is not READY and not allows(record.phase, "begin", task.id):
             return  # a race: see RACES
         events = self.events
         if events is not None:
@@ -234,20 +234,20 @@ class RunCore:
             record.arguments = resolve(arguments, self._output_of) if task.needs_resolving else dict(arguments)
         except ReferenceResolutionError as exc:
             record.started_at = now
-            self._finish(record, _ERROR, TaskError(ErrorCode.REFERENCE_ERROR, str(exc)), now, "begin")
+            self._finish(record, _ERROR, TaskError(ErrorCode.REFERENCE_ERROR, str(exc)), now)
             return
         if self._check_arguments is not None and task.needs_resolving:
             problem = self._check_arguments(task, record.arguments)
             if problem is not None:
                 record.started_at = now
-                self._finish(record, _ERROR, TaskError(ErrorCode.INVALID_ARGUMENTS, problem), now, "begin")
+                self._finish(record, _ERROR, TaskError(ErrorCode.INVALID_ARGUMENTS, problem), now)
                 return
         if self._reusable is not None:
             record.digest = arguments_hash(task.tool, record.arguments)
             found, output = self._reusable(task.id, task.tool, record.digest)
             if found:
                 record.started_at, record.output, record.reused = now, output, True
-                self._finish(record, _SUCCESS, None, now, "begin")
+                self._finish(record, _SUCCESS, None, now)
                 return
         self.in_flight += 1
         if self._approval != "off" and self.options.asks_about(task):
@@ -255,7 +255,7 @@ class RunCore:
             if events is not None:
                 events.append(TaskApprovalAsked(task.id, now))
         else:
-            self._to_call(record, now, "begin")
+            self._to_call(record, now)
 
     # -- one task's way --------------------------------------------------------------------
 
@@ -270,10 +270,10 @@ class RunCore:
         if self.events is not None:
             self.events.append(TaskApprovalAnswered(record.task.id, now, reason is None))
         if reason is None:
-            self._to_call(record, now, "approved")
+            self._to_call(record, now)
         else:
             record.started_at = now
-            self._finish(record, _SKIPPED, TaskError(ErrorCode.REJECTED, reason), now, "approved")
+            self._finish(record, _SKIPPED, TaskError(ErrorCode.REJECTED, reason), now)
 
     def granted(self, record: TaskRecord, now: float) -> None:
         """The slots gave the task's next call a slot."""
@@ -288,7 +288,8 @@ class RunCore:
 
     def call_started(self, record: TaskRecord, now: float) -> None:
         """The driver is about to call the tool."""
-        _move(record, "call_started", CALL)
+        if record.phase is not CALL:
+            _move(record, "call_started", CALL)  # raises: the table has only (CALL, call_started)
         record.attempts += 1
         record.calling_since = now
         if record.started_at is None:
@@ -309,7 +310,7 @@ class RunCore:
     def backoff_over(self, record: TaskRecord, now: float) -> None:
         """The wait before a retry has passed."""
         if allows(record.phase, "backoff_over", record.task.id):
-            self._to_call(record, now, "backoff_over")
+            self._to_call(record, now)
 
     def journal_row(self, record: TaskRecord) -> tuple[str, str, str, str, Any]:
         """What the driver writes for a task in ``RECORD``: id, tool, hash, status, output."""
@@ -319,12 +320,12 @@ class RunCore:
     def recorded(self, record: TaskRecord, now: float) -> None:
         """The task's journal row is committed: now it counts as finished."""
         allows(record.phase, "recorded", record.task.id)  # no race: raises if the table has no row
-        self._finish(record, _SUCCESS if record.error is None else _ERROR, record.error, now, "recorded")
+        self._finish(record, _SUCCESS if record.error is None else _ERROR, record.error, now)
 
     def interrupted(self, record: TaskRecord, now: float) -> None:
         """The task's trio task was cancelled (a stop, or the caller's cancellation)."""
         if allows(record.phase, "interrupted", record.task.id):
-            self._cancel(record, now, "interrupted")
+            self._cancel(record, now)
 
     def stop(self, reason: str, now: float) -> None:
         """Stop the run: start nothing more; every task ends ``cancelled``.
@@ -341,7 +342,7 @@ class RunCore:
         self._ready.clear()
         for record in self.records.values():
             if (record.phase, "stop") in TRANSITIONS:  # not a call under way, nor its journal row: see phases
-                self._cancel(record, now, "stop")
+                self._cancel(record, now)
 
     def end(self, now: float) -> None:
         """No task will be added, and every task ended: the run ended now (recorded once).
@@ -355,6 +356,13 @@ class RunCore:
             self.ended_at = now
 
     # -- what the driver reads -------------------------------------------------------------
+
+    @property
+    def counts(self) -> dict[TaskStatus, int]:
+        """How many tasks ended with each status (every status present), counted as they end."""
+        done = len(self.records) - self._unfinished
+        ended = self._succeeded + self._failed + self._skipped
+        return {_SUCCESS: self._succeeded, _ERROR: self._failed, _SKIPPED: self._skipped, _CANCELLED: done - ended}
 
     @property
     def active(self) -> bool:
@@ -373,11 +381,12 @@ class RunCore:
 
     # -- transitions -----------------------------------------------------------------------
 
-    def _to_call(self, record: TaskRecord, now: float, report: str) -> None:
+    def _to_call(self, record: TaskRecord, now: float) -> None:
+        # The report (begin, approved or backoff_over) was checked against the table: each allows both.
         if self._slots is None:
-            _move(record, report, CALL)
+            record.phase = CALL
         else:
-            _move(record, report, SLOT)
+            record.phase = SLOT
             if self.events is not None:
                 self.events.append(TaskWaitingForSlot(record.task.id, now))
             self._slots.push(self.owner, record, record.task.server, record.priority)
@@ -392,7 +401,7 @@ class RunCore:
         return result.output
 
     def _call_over(self, record: TaskRecord, now: float, output: Any, error: TaskError | None) -> None:
-        if not allows(record.phase, "call_ended", record.task.id):
+        if record.phase is not CALL and not allows(record.phase, "call_ended", record.task.id):
             return  # a race: see RACES
         self._release(record)
         started = record.calling_since
@@ -418,7 +427,7 @@ class RunCore:
         if self._reusable is not None:
             _move(record, "call_ended", RECORD)  # finished once its journal row is committed: recorded()
         else:
-            self._finish(record, _SUCCESS if error is None else _ERROR, error, now, "call_ended")
+            self._finish(record, _SUCCESS if error is None else _ERROR, error, now)
 
     def _release(self, record: TaskRecord) -> None:
         if record.holds_slot:
@@ -426,7 +435,7 @@ class RunCore:
             assert self._slots is not None
             self._slots.release(record.task.server)
 
-    def _cancel(self, record: TaskRecord, now: float, report: str) -> None:
+    def _cancel(self, record: TaskRecord, now: float) -> None:
         error = TaskError(ErrorCode.CANCELLED, f"cancelled: {self.stop_reason or 'the run was cancelled'}")
         if record.phase is SLOT:
             assert self._slots is not None
@@ -438,14 +447,14 @@ class RunCore:
             if self.events is not None:
                 self.events.append(TaskCallEnded(record.task.id, record.attempts, now, error))
         self._release(record)
-        self._finish(record, _CANCELLED, error, now, report)
+        self._finish(record, _CANCELLED, error, now)
 
     def _root_cause(self, failed: TaskRecord) -> TaskRecord:
         return failed.cause or failed
 
-    def _finish(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float, report: str) -> None:
-        """A task ended (on ``report``): record its result, then let its successors go on, or skip them."""
-        self._settle(record, status, error, now, report)
+    def _finish(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> None:
+        """A task ended: record its result, then let its successors go on, or skip them."""
+        self._settle(record, status, error, now)
         if self.stop_reason is not None:
             return  # nothing starts any more; stop() ends the waiting tasks
         successors, record.successors = record.successors, []
@@ -453,7 +462,7 @@ class RunCore:
             for successor in successors:
                 successor.pending -= 1
                 if not successor.pending:
-                    _move(successor, "dependencies_done", READY)
+                    successor.phase = READY  # (WAITING, dependencies_done)
                     self._ready.append(successor)
             return
         cause = self._root_cause(record)
@@ -463,7 +472,7 @@ class RunCore:
                 if successor.task.trigger == "all_done":
                     successor.pending -= 1
                     if not successor.pending:
-                        _move(successor, "dependencies_done", READY)
+                        successor.phase = READY  # (WAITING, dependencies_done)
                         self._ready.append(successor)
                 elif successor.phase is WAITING:
                     self._skip(successor, cause, now)
@@ -477,18 +486,23 @@ class RunCore:
         assert result is not None and result.error is not None
         record.cause = cause
         message = f"depends on {cause.task.id!r}, which ended {result.status.value} ({result.error.code.value})"
-        self._settle(record, _SKIPPED, TaskError(ErrorCode.DEPENDENCY_FAILED, message), now, "dependency_failed")
+        self._settle(record, _SKIPPED, TaskError(ErrorCode.DEPENDENCY_FAILED, message), now)
 
-    def _settle(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float, report: str) -> None:
-        begun = record.phase is not WAITING and record.phase is not READY
-        _move(record, report, DONE)
-        if begun:
+    def _settle(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> None:
+        if record.phase is not WAITING and record.phase is not READY:
             self.in_flight -= 1
+        record.phase = DONE  # every report that ends a task was checked against the table, and allows DONE
         result = record.result = _result(record, status, error, now)
         record.arguments = _NO_ARGUMENTS
         record.output = None
         self._unfinished -= 1
-        self.counts[status] += 1
+        # Counted by identity: an enum's hash is a Python call, too slow for once per task.
+        if status is _SUCCESS:
+            self._succeeded += 1
+        elif status is _ERROR:
+            self._failed += 1
+        elif status is _SKIPPED:
+            self._skipped += 1
         if self.events is not None:
             if status is _SKIPPED or record.started_at is None:
                 cause = record.cause
