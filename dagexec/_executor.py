@@ -19,7 +19,6 @@ from opentelemetry.trace import TracerProvider
 from ._core import Rank, RunCore, Slots
 from ._driver import Driver, EagerDriver, LayeredDriver
 from ._errors import (
-    DuplicateTaskError,
     InvalidArgumentsError,
     UnknownServerError,
     UnknownToolError,
@@ -32,7 +31,7 @@ from ._results import ExecutionResult, Strategy
 from ._schemas import SchemaCheck
 from ._tools import ListsSchemas, ListsTools, ToolServer
 from ._tracing import RunTrace, tracer_for
-from ._workflow import Task, Workflow, check_dependencies
+from ._workflow import Task, Workflow
 
 __all__ = ["Approver", "EagerExecutor", "ExecutorOptions", "LayeredExecutor", "Priority", "Run"]
 
@@ -409,10 +408,9 @@ class Run:
             raise RuntimeError("the run is closed: add tasks inside its async with block")
         if not isinstance(task, Task):
             task = Task.from_dict(task)
-        records = driver.core.records
-        if task.id in records:
-            raise DuplicateTaskError([task.id])
-        check_dependencies(task, records)
+        core = driver.core
+        core.check(task)
+        records = core.records
         self._executor.check((task,), earlier=lambda task_id: records[task_id].task)
         driver.add(task)
         return task

@@ -26,6 +26,7 @@ from dagexec import (
     TaskStarted,
     TaskStatus,
     ToolCallError,
+    WorkflowError,
 )
 from dagexec._core import (
     RACES,
@@ -180,12 +181,13 @@ def test_duplicate_dependencies_count_once() -> None:
 @pytest.mark.parametrize(
     ("tasks", "message"),
     [
-        ([task("a"), task("a")], "task 'a' was already added"),
-        ([task("b", "a")], "task 'b' depends on 'a', which was not added"),
+        ([task("a"), task("a")], "duplicate task ids: 'a'"),
+        ([task("b", "a")], "task 'b': depends_on names unknown task 'a'"),
+        ([task("c", "c")], "tasks form a cycle: c -> c"),
     ],
 )
-def test_misuse_raises_precise_value_errors(tasks: list[Task], message: str) -> None:
-    with pytest.raises(ValueError, match=f"^{message}$"):
+def test_misuse_raises_the_errors_a_run_reports(tasks: list[Task], message: str) -> None:
+    with pytest.raises(WorkflowError, match=f"^{message}$"):
         core_of(*tasks)
 
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import attrs
 
+from .._errors import DuplicateTaskError
 from .._events import (
     Event,
     RunStopped,
@@ -55,7 +56,7 @@ from .._journal import arguments_hash
 from .._options import ExecutorOptions
 from .._refs import ReferenceResolutionError, resolve
 from .._results import Attempt, ErrorCode, TaskError, TaskResult, TaskStatus
-from .._workflow import Task
+from .._workflow import Task, check_dependencies
 from .outcomes import refusal, task_error
 from .phases import (
     APPROVE,
@@ -174,6 +175,21 @@ class RunCore:
 
     # -- adding tasks and handing them out -------------------------------------------------
 
+    def check(self, task: Task) -> None:
+        """Check that ``task`` can be added now: a new id, whose dependencies and references were all added.
+
+        The one check of a task's id and dependencies against a run: :meth:`add`
+        and ``Run.add`` rely on it.
+
+        Raises:
+            DuplicateTaskError: The id was added already.
+            CycleError: The task depends on, or refers to, itself.
+            UnknownDependencyError: It depends on, or refers to, a task not added.
+        """
+        if task.id in self.records:
+            raise DuplicateTaskError([task.id])
+        check_dependencies(task, self.records)
+
     def add(self, task: Task, now: float) -> TaskRecord:
         """Add ``task``, whose dependencies were all added before it.
 
@@ -181,15 +197,18 @@ class RunCore:
         of them failed, and cancelled at once if the run was stopped.
 
         Raises:
-            ValueError: The id was added already, or a dependency was not added.
+            DuplicateTaskError: The id was added already (see :meth:`check`).
+            CycleError: The task depends on, or refers to, itself.
+            UnknownDependencyError: It depends on, or refers to, a task not added.
         """
-        if task.id in self.records:
-            raise ValueError(f"task {task.id!r} was already added")
         records = self.records
         try:
+            if task.id in records:
+                raise KeyError(task.id)
             deps = [records[dep] for dep in task.dependencies]
-        except KeyError as exc:
-            raise ValueError(f"task {task.id!r} depends on {exc.args[0]!r}, which was not added") from None
+        except KeyError:
+            self.check(task)  # raises the precise error; the lookups above are the fast path
+            raise
         record = TaskRecord(task, self._rank(task) if self._slots is not None else ())
         records[task.id] = record
         self._unfinished += 1
