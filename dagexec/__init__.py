@@ -28,7 +28,6 @@ from ._errors import UnknownToolError as UnknownToolError
 from ._errors import WorkflowError as WorkflowError
 from ._events import Event as Event
 from ._events import EventHandler as EventHandler
-from ._events import RunStopped as RunStopped
 from ._events import TaskApprovalAnswered as TaskApprovalAnswered
 from ._events import TaskApprovalAsked as TaskApprovalAsked
 from ._events import TaskBegan as TaskBegan
@@ -38,6 +37,7 @@ from ._events import TaskRetrying as TaskRetrying
 from ._events import TaskSkipped as TaskSkipped
 from ._events import TaskSlotGranted as TaskSlotGranted
 from ._events import TaskStarted as TaskStarted
+from ._events import TaskStopped as TaskStopped
 from ._events import TaskWaitingForSlot as TaskWaitingForSlot
 from ._executor import Approver as Approver
 from ._executor import EagerExecutor as EagerExecutor
@@ -90,7 +90,6 @@ __all__ = [
     "NoSuchToolError",
     "Priority",
     "Run",
-    "RunStopped",
     "SchemaError",
     "ServerConfigError",
     "ServerError",
@@ -109,6 +108,7 @@ __all__ = [
     "TaskSlotGranted",
     "TaskStarted",
     "TaskStatus",
+    "TaskStopped",
     "TaskWaitingForSlot",
     "ToolCallError",
     "ToolError",

@@ -13,9 +13,10 @@ task's events, from its start to its result::
     TaskStarted          a call of its tool started (attempt 1, 2...)
     TaskCallEnded        ... and ended, with its error if it failed
     TaskRetrying         the call failed and will be made again after a delay
+    TaskStopped          (in a stopped run) the stop reached the unfinished task
     TaskFinished         its final result (or TaskSkipped: it never ran)
 
-and one event of the whole run, :class:`RunStopped`, when the run is stopped.
+Every event names its task (``task_id``).
 Times are seconds since the start of the run, on the same clock as the results.
 Every event is a frozen value with ``to_dict()``, so a JSON-lines stream of a
 run is ``on_event=lambda e: print(json.dumps(e.to_dict(), default=repr))``.
@@ -150,11 +151,12 @@ class TaskSkipped(_Event):
 
 
 @attrs.frozen
-class RunStopped(_Event):
-    """The run was stopped (``reason``): nothing more starts, and every unfinished task ends ``cancelled``."""
+class TaskStopped(_Event):
+    """The run was stopped (``reason``) with the task unfinished: it ends ``cancelled`` next, or as its call does."""
 
-    reason: str
+    task_id: str
     time: float
+    reason: str
 
 
 Event = (
@@ -167,8 +169,9 @@ Event = (
     | TaskCallEnded
     | TaskRetrying
     | TaskFinished
+    | TaskStopped
+    | TaskFinished
     | TaskSkipped
-    | RunStopped
 )
 """Any event of a run."""
 

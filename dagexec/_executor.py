@@ -467,7 +467,8 @@ class Run:
                 results=core.results(t.id for t in workflow.tasks),
                 wall_time=core.ended_at,
                 strategy=self._executor.strategy,
-                counts=dict(core.counts),
+                counts=core.counts,
+                stop_reason=core.stop_reason,
             )
         return self._result
 

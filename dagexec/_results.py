@@ -106,6 +106,8 @@ class ExecutionResult:
         strategy (Strategy): ``"eager"`` or ``"layered"``: the executor that ran it.
         counts (Mapping[TaskStatus, int]): How many tasks ended with each
             status, every status present (counted by the core as tasks end).
+        stop_reason (str | None): Why the run was stopped (``Run.stop``, the
+            deadline, fail-fast, the caller's cancellation), or None.
     """
 
     workflow: Workflow = attrs.field(repr=False)
@@ -115,6 +117,7 @@ class ExecutionResult:
     counts: Mapping[TaskStatus, int] = attrs.field(
         default=attrs.Factory(lambda self: _counts(self.results), takes_self=True), repr=False
     )
+    stop_reason: str | None = None
 
     def __getitem__(self, task_id: str) -> TaskResult:
         return self._by_id[task_id]

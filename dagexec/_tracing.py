@@ -28,7 +28,6 @@ from ._codes import TaskStatus
 from ._core import TaskRecord
 from ._events import (
     Event,
-    RunStopped,
     TaskApprovalAnswered,
     TaskApprovalAsked,
     TaskBegan,
@@ -99,7 +98,6 @@ class RunTrace:
         self._parent = trace.set_span_in_context(self.span)
         self._spans: dict[str, Span] = {}  # the tasks under way
         self._failed: list[str] = []
-        self._stop_reason: str | None = None
         self._ended = False
 
     def _ns(self, now: float) -> int:
@@ -139,9 +137,7 @@ class RunTrace:
                 self._ended_task(event.result, None, now)
             elif isinstance(event, TaskSkipped):
                 self._ended_task(event.result, event.cause, now)
-            elif isinstance(event, RunStopped):
-                self._stop_reason = event.reason
-            # TaskSlotGranted and TaskCallEnded: the next call's event, or the task's end, says enough.
+            # TaskSlotGranted, TaskCallEnded and TaskStopped: the next call's event, or the task's end, says enough.
 
     def _begin(self, task_id: str, now: float) -> None:
         task = self._records[task_id].task
@@ -210,8 +206,8 @@ class RunTrace:
             attributes["dagexec.critical_path.time"] = result.critical_path_time
         if self._failed:
             attributes["dagexec.failed"] = self._failed
-        if self._stop_reason is not None:
-            attributes["dagexec.stop_reason"] = self._stop_reason
+        if result.stop_reason is not None:
+            attributes["dagexec.stop_reason"] = result.stop_reason
         span.set_attributes(attributes)
         if counts[_ERROR]:
             span.set_status(Status(StatusCode.ERROR, f"{counts[_ERROR]} of {tasks} tasks failed"))

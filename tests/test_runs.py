@@ -18,10 +18,10 @@ from dagexec import (
     LayeredExecutor,
     LocalTools,
     Run,
-    RunStopped,
     Task,
     TaskFinished,
     TaskStatus,
+    TaskStopped,
     ToolCallError,
     Workflow,
 )
@@ -277,18 +277,20 @@ async def test_a_stopped_run_s_events_from_start_to_result(autojump_clock: trio.
     assert [json.loads(line) for line in lines[:3]] == [
         {"event": "TaskBegan", "task_id": "slow", "time": 0.0},
         {"event": "TaskStarted", "task_id": "slow", "attempt": 1, "time": 0.0},
-        {"event": "RunStopped", "reason": "enough", "time": 2.0},
+        {"event": "TaskStopped", "task_id": "slow", "time": 2.0, "reason": "enough"},
     ]
-    assert [(type(e).__name__, getattr(e, "task_id", None)) for e in events[3:]] == [
+    assert [(type(e).__name__, e.task_id) for e in events[3:]] == [
+        ("TaskStopped", "after"),
         ("TaskSkipped", "after"),  # waiting on slow: cancelled at once
         ("TaskCallEnded", "slow"),  # the call under way ends when its trio task is cancelled
         ("TaskFinished", "slow"),
     ]
     cancelled = {"code": "cancelled", "message": "cancelled: enough"}
-    skipped = json.loads(lines[3])
+    skipped = json.loads(lines[4])
     assert (skipped["cause"], skipped["result"]["status"], skipped["result"]["error"]) == (None, "cancelled", cancelled)
     ended = {"event": "TaskCallEnded", "task_id": "slow", "attempt": 1, "time": 2.0, "error": cancelled}
-    assert json.loads(lines[4]) == ended
+    assert json.loads(lines[5]) == ended
+    assert run.result.stop_reason == "enough"
     assert run.result.counts[TaskStatus.CANCELLED] == 2
 
 
@@ -317,7 +319,8 @@ async def test_stop_after_the_run_ended_changes_nothing(autojump_clock: trio.tes
     async with EagerExecutor(SERVERS).open_run(workflow(("a", 1.0, ())), on_event=events.append) as run:
         pass
     run.stop("too late")
-    assert run.result.ok and not any(isinstance(e, RunStopped) for e in events)
+    assert run.result.ok and run.result.stop_reason is None
+    assert not any(isinstance(e, TaskStopped) for e in events)
 
 
 class _Watched(TaskRecord):

@@ -40,7 +40,6 @@ import attrs
 from .._errors import DuplicateTaskError
 from .._events import (
     Event,
-    RunStopped,
     TaskApprovalAnswered,
     TaskApprovalAsked,
     TaskBegan,
@@ -50,6 +49,7 @@ from .._events import (
     TaskSkipped,
     TaskSlotGranted,
     TaskStarted,
+    TaskStopped,
     TaskWaitingForSlot,
 )
 from .._journal import arguments_hash
@@ -356,10 +356,11 @@ class RunCore:
         if self.stop_reason is not None:
             return
         self.stop_reason = reason
-        if self.events is not None:
-            self.events.append(RunStopped(reason, now))
         self._ready.clear()
+        events = self.events
         for record in self.records.values():
+            if events is not None and record.phase is not DONE:
+                events.append(TaskStopped(record.task.id, now, reason))
             if (record.phase, "stop") in TRANSITIONS:  # not a call under way, nor its journal row: see phases
                 self._cancel(record, now)
 
