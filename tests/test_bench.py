@@ -119,12 +119,18 @@ def test_dask_part(report: dict[str, Any]) -> None:
 def test_schema_check_part(report: dict[str, Any]) -> None:
     schemas = report["schemas"]
     assert set(schemas) == {"tasks", "runs", "referencing_tasks", "plan_us_per_task", "call_us_per_task",
-                            "total_us_per_task", "within_20us", "no_schema_us_per_task",
-                            "no_schema_unchecked_us_per_task"}  # fmt: skip
+                            "total_us_per_task", "within_20us", "within_3us", "no_schema_us_per_task",
+                            "no_schema_unchecked_us_per_task", "hostile"}  # fmt: skip
     assert (schemas["tasks"], schemas["referencing_tasks"], schemas["runs"]) == (10_000, 5_000, 5)
     assert schemas["call_us_per_task"] > 0
     assert schemas["total_us_per_task"] == pytest.approx(schemas["plan_us_per_task"] + schemas["call_us_per_task"])
     assert schemas["within_20us"] is (schemas["total_us_per_task"] <= 20.0)
+    assert schemas["within_3us"] is (schemas["total_us_per_task"] <= 3.0)
+    hostile = schemas["hostile"]
+    # The hostile schemas were checked, and each refused what it should: the backtracking
+    # pattern's text, and the reference through the nested anyOf to a key none has.
+    assert (hostile["pattern_problems"], hostile["nested_problems"], hostile["nested_depth"]) == (1, 1, 14)
+    assert hostile["wide_schema_mb"] > 10 and hostile["gateway_pings"] > 0
 
 
 def test_dag_families() -> None:
