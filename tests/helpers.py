@@ -182,30 +182,51 @@ def raw(marker: str = "") -> dict[str, Any]:
     return {"command": sys.executable, "args": [RAW, *([marker] if marker else [])]}
 
 
+def announced(
+    proc: subprocess.Popen[Any], pattern: str, *, stream: str = "stdout", seconds: float = 60
+) -> tuple[str, str]:
+    """Read the process's ``stream`` until ``pattern`` shows; return its first group (the URL) and the text read.
+
+    The one way the tests wait for a server: it binds port 0 and says the port
+    it got, so there is no free port to pick first and race for. Fails with
+    what the process wrote if it exits or stays silent for ``seconds``. Reads the
+    pipe's file descriptor directly (not the buffered file, which ``select``
+    cannot see into), so what it read is only in the text it returns.
+    """
+    pipe = getattr(proc, stream)
+    assert pipe is not None, f"the process's {stream} is not a pipe"
+    seen = bytearray()
+    deadline = time.monotonic() + seconds
+    while not (found := re.search(pattern, seen.decode(errors="replace"))):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"{proc.args} said nothing matching {pattern!r} within {seconds} s: {bytes(seen)!r}"
+        if select.select([pipe.fileno()], [], [], min(remaining, 0.5))[0]:
+            chunk = os.read(pipe.fileno(), 65536)
+            assert chunk, f"{proc.args} exited ({proc.wait()}) before it listened: {bytes(seen)!r}"
+            seen += chunk
+    return found.group(1), seen.decode(errors="replace")
+
+
+#: What the test servers (``TOOLBOX``, ``RAW``) print once they listen over HTTP.
+LISTENING = r"listening on (http://\S+)"
+
+
 @contextmanager
 def serving_http(script: str, transport: str = "http") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run a test server (``TOOLBOX``, ``RAW``) over streamable HTTP (or ``"sse"``: the toolbox over SSE).
 
     Yields its URL and its process.
     """
-    port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, script, transport, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, script, transport], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"the HTTP test server {script} did not start") from None
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/{'sse' if transport == 'sse' else 'mcp'}", proc
+        yield announced(proc, LISTENING)[0], proc
     finally:
         proc.kill()
         proc.wait(10)
+        assert proc.stdout is not None
+        proc.stdout.close()
 
 
 def processes_with(marker: str) -> list[int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from mcp.client.streamable_http import streamable_http_client
 from dagexec import DagexecError, LocalTools, SchemaError, ServerError, Workflow, workflow_schema
 from dagexec.serve import proxy_names
 
-from .helpers import ENV, EXAMPLES, dagexec, free_port, processes_with, sleep, t, toolbox, write
+from .helpers import ENV, EXAMPLES, announced, dagexec, processes_with, sleep, t, toolbox, write
 
 # -- the schema ----------------------------------------------------------------------------
 
@@ -667,26 +666,20 @@ INITIALIZE = {
 @contextmanager
 def serving_gateway_http(
     tmp_path: Path, marker: str, *args: str, token: str | None = "s3cret"
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``dagexec serve --http`` on a free loopback port; yield its URL and its process, stopped after."""
-    port = free_port()
+) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+    """``dagexec serve --http 127.0.0.1:0``; yield the URL it says it serves at, that line, and its process.
+
+    The process is stopped after, if it still runs.
+    """
     env = {**ENV, "DAGEXEC_TOKEN": token} if token else {k: v for k, v in ENV.items() if k != "DAGEXEC_TOKEN"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "dagexec", "serve", "--servers", _servers(tmp_path, marker),
-         "--http", f"127.0.0.1:{port}", *args],
+         "--http", "127.0.0.1:0", *args],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the gateway did not listen within 60 s"
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp", proc
+        url, said = announced(proc, r"serving MCP at (http://[^\s,]+)", stream="stderr")
+        yield url, said, proc
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -711,7 +704,7 @@ async def _post(url: str, headers: dict[str, str]) -> int:
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_gateway_over_http_checks_the_token_host_and_origin(tmp_path: Path) -> None:
     marker = f"serve-http-{time.monotonic_ns()}"
-    with serving_gateway_http(tmp_path, marker, "--allow-origin", "https://app.example") as (url, proc):
+    with serving_gateway_http(tmp_path, marker, "--allow-origin", "https://app.example") as (url, said, proc):
         bearer = {"authorization": "Bearer s3cret"}
         statuses = {
             "no token": await _post(url, {}),
@@ -745,13 +738,14 @@ async def test_gateway_over_http_checks_the_token_host_and_origin(tmp_path: Path
     }
     assert result.structured_content["errors"] == ["c", "d"]
     assert proc.returncode == 143
-    assert f"serving MCP at {url}, with a bearer token (DAGEXEC_TOKEN)" in err
+    assert f"serving MCP at {url}, with a bearer token (DAGEXEC_TOKEN)" in said
+    assert err.splitlines()[-1] == "interrupted by SIGTERM: the gateway stopped and its servers closed"
     assert processes_with(marker) == []
 
 
 async def test_gateway_over_http_on_loopback_may_go_without_a_token(tmp_path: Path) -> None:
     marker = f"serve-http-open-{time.monotonic_ns()}"
-    with serving_gateway_http(tmp_path, marker, token=None) as (url, _):
+    with serving_gateway_http(tmp_path, marker, token=None) as (url, _, _):
         assert (await _post(url, {}), await _post(url, {"origin": "https://evil.example"})) == (200, 403)
 
 
