@@ -234,8 +234,8 @@ def serving_http(script: str, transport: str = "http") -> Iterator[tuple[str, su
         proc.stdout.close()
 
 
-def processes_with(marker: str) -> list[int]:
-    """The pids of live (not zombie) processes whose command line contains ``marker``."""
+def processes_with(marker: str, *, parent: int | None = None) -> list[int]:
+    """The pids of live (not zombie) processes whose command line contains ``marker`` (and whose parent is ``parent``)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -245,7 +245,8 @@ def processes_with(marker: str) -> list[int]:
             except OSError:
                 continue
             if marker.encode() in cmdline and "State:\tZ" not in status:
-                found.append(int(entry.name))
+                if parent is None or f"\nPPid:\t{parent}\n" in status:
+                    found.append(int(entry.name))
     return found
 
 

@@ -143,8 +143,9 @@ def pid() -> int:
 def serve_http(transport: str) -> None:
     """Serve over ``transport`` ("http" or "sse") on a port the system picks, and say which on stdout.
 
-    The socket is bound here (port 0) and handed to uvicorn, so that the port
-    printed is the one listened on, with no window for another process to take it.
+    The socket is bound and listening here (port 0) before it is handed to
+    uvicorn, so that the port printed is one that takes connections, with no
+    window for another process to take it.
     """
     import socket
 
@@ -152,6 +153,7 @@ def serve_http(transport: str) -> None:
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # before saying so: a client may connect at once (uvicorn accepts from the backlog)
     path = "/sse" if transport == "sse" else "/mcp"
     app = server.sse_app() if transport == "sse" else server.streamable_http_app()
     print(f"listening on http://127.0.0.1:{sock.getsockname()[1]}{path}", flush=True)
