@@ -7,6 +7,8 @@ the :class:`LayeredExecutor` is the layer-by-layer baseline it is measured
 against.
 """
 
+from ._diagram import to_dot as to_dot
+from ._diagram import to_mermaid as to_mermaid
 from ._errors import ArgumentProblem as ArgumentProblem
 from ._errors import CycleError as CycleError
 from ._errors import DagexecError as DagexecError
@@ -105,5 +107,7 @@ __all__ = [
     "Workflow",
     "WorkflowError",
     "check_journal",
+    "to_dot",
+    "to_mermaid",
     "workflow_schema",
 ]

@@ -1,10 +1,11 @@
-"""Timeline pictures (Gantt charts) of runs, with matplotlib (the ``plot`` extra).
+"""Pictures with matplotlib (the ``plot`` extra): timelines (Gantt charts) of runs, and plans as graphs.
 
 Example::
 
-    from dagexec.plot import save_timelines
+    from dagexec.plot import save_plan, save_timelines
 
     save_timelines([layered_result, eager_result], "compare.svg")
+    save_plan(workflow, "plan.svg")
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("dagexec.plot needs the plot extra: pip install 'dagexec[plot]'") from exc
 
 from ._results import ExecutionResult, TaskStatus
+from ._workflow import Workflow
 
-__all__ = ["save_timelines", "timeline_figure"]
+__all__ = ["plan_figure", "save_plan", "save_timelines", "timeline_figure"]
 
 #: Bar colours by final status.
 COLORS = {
@@ -101,6 +103,59 @@ def _title(result: ExecutionResult) -> str:
 def save_timelines(results: Sequence[ExecutionResult], path: str | os.PathLike[str]) -> None:
     """Draw runs with :func:`timeline_figure` and save the picture (SVG, PNG, PDF: by suffix)."""
     timeline_figure(results).savefig(path)
+
+
+def plan_figure(workflow: Workflow, *, width: float | None = None) -> Figure:
+    """Draw a plan as a graph: a column per layer (generation), a box per task, an arrow per dependency.
+
+    The layers are the ones a layered executor waits through, left to right;
+    each box shows the task's id over its tool. The same graph as text is
+    :func:`dagexec.to_mermaid` or :func:`dagexec.to_dot`.
+
+    Args:
+        workflow: The plan.
+        width: Figure width in inches (default: from the number of layers).
+
+    Returns:
+        A matplotlib figure (not shown; save it with ``savefig``).
+    """
+    layers = workflow.generations
+    tallest = max((len(layer) for layer in layers), default=1)
+    figure = Figure(figsize=(width or 1.0 + 2.2 * max(1, len(layers)), 0.6 + 0.75 * tallest), layout="constrained")
+    ax = figure.subplots()
+    where: dict[str, tuple[float, float]] = {}
+    for x, layer in enumerate(layers):
+        for row, task_id in enumerate(layer):
+            where[task_id] = (float(x), (tallest - len(layer)) / 2 + row)
+    box = {"boxstyle": "round,pad=0.35", "facecolor": "#e8f0e8", "edgecolor": "#3a923a"}
+    boxes = {
+        task.id: ax.text(*where[task.id], f"{task.id}\n{task.tool}", ha="center", va="center", fontsize=8,
+                         bbox=box, zorder=2)
+        for task in workflow.tasks
+    }  # fmt: skip
+    for task in workflow.tasks:
+        for dep in task.dependencies:  # from the right edge of the dependency's box to the left edge of the task's
+            # An arrow over a layer or more bends, so that it does not seem to go through the boxes between.
+            bend = 0.0 if where[task.id][0] - where[dep][0] <= 1 else 0.25
+            ax.annotate(
+                "", xy=(0.0, 0.5), xycoords=boxes[task.id], xytext=(1.0, 0.5), textcoords=boxes[dep],
+                arrowprops={"arrowstyle": "->", "color": "#555555", "linewidth": 0.8, "shrinkA": 4, "shrinkB": 4,
+                            "connectionstyle": f"arc3,rad={bend}"},
+                zorder=1,
+            )  # fmt: skip
+    ax.set_xlim(-0.6, max(1, len(layers)) - 0.4)
+    ax.set_ylim(tallest - 0.4, -0.6)
+    ax.set_xticks(range(len(layers)), [f"layer {n + 1}" for n in range(len(layers))], fontsize=8)
+    ax.tick_params(length=0)
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    return figure
+
+
+def save_plan(workflow: Workflow, path: str | os.PathLike[str]) -> None:
+    """Draw a plan with :func:`plan_figure` and save the picture (SVG, PNG, PDF: by suffix)."""
+    plan_figure(workflow).savefig(path)
 
 
 def formats() -> dict[str, str]:

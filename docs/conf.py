@@ -292,6 +292,58 @@ def bench_tables() -> None:
             "P95 - ideal": f"over one tool's duration ({g['ideal']} s); the target is 50 ms at most.",
         },
     )
+    pl = report["plans"]
+    table(
+        f"NESTFUL's plans, virtual time: makespan over the critical path, {pl['draws']} draws of lognormal "
+        "durations a plan",
+        ["set", "σ", "plans", "parallel", "held back", "one at a time", "layered", "p95", "max"],
+        [
+            [s["name"].removeprefix("nestful-"), f"{r['sigma']:g}", str(s["plans"]), str(s["parallel"]),
+             str(r["layered_slower_plans"]), f"{r['one_at_a_time']:.3f}", f"{r['layered_mean']:.3f}",
+             f"{r['layered_p95']:.3f}", f"{r['layered_max']:.3f}"]
+            for s in pl["sets"]
+            for r in s["rows"]
+        ],
+        {
+            "σ": "the lognormal's σ (median 1 s): the larger, the more uneven the calls.",
+            "plans": "the set's plans; **parallel**: how many of them have two calls that may run at once; "
+            "**held back**: how many ran slower layered than their critical path in some draw.",
+            "one at a time": "``max_concurrency=1``, the mean over plans and draws: what running calls side by "
+            "side saves.",
+            "layered": "``LayeredExecutor``, the mean; **p95** and **max**: its 95th percentile and its worst.",
+        },
+    )  # fmt: skip
+    table(
+        "The same plans under a limit k (σ = 1): makespan over max(critical path, work / k), mean (worst)",
+        ["set", "k", "fifo", "critical path"],
+        [
+            [s["name"].removeprefix("nestful-"), str(k)]
+            + [f"{x['mean']:.3f} ({x['max']:.3f})" for p in ("fifo", "critical_path") for x in r["limited"]
+               if (x["limit"], x["priority"]) == (k, p)]
+            for s in pl["sets"]
+            for r in s["rows"] if r["sigma"] == 1.0
+            for k in pl["limits"]
+        ],
+        {
+            "k": "``max_concurrency``: the calls in flight at once.",
+            "fifo": '``priority="fifo"``: first come, first served.',
+            "critical path": '``priority="critical_path"``; the plans carry no estimates, so it ranks by the '
+            "calls left on the path.",
+        },
+    )  # fmt: skip
+    b = report["branches"]
+    table(
+        f"Dependent branches on a real MCP server: the demo plan at {b['scale']:g}x its durations, median of "
+        f"{b['runs']} runs",
+        ["strategy", "P50", "virtual", "P50 / virtual"],
+        [[r["strategy"], f"{r['p50']:.3f} s", f"{r['virtual']:.3f} s", f"{r['p50_over_virtual']:.2f}"]
+         for r in b["rows"]],
+        {
+            "P50": "the median wall time of a run on the bench server (``python -m dagexec.bench.server``).",
+            "virtual": "the same plan on simulated tools in virtual time: what the schedule alone takes.",
+            "P50 / virtual": "what the real server and its transport add.",
+        },
+    )  # fmt: skip
     GENERATED.mkdir(exist_ok=True)
     (GENERATED / "bench-tables.rst").write_text("\n".join(out) + "\n")
     # The figures the page's text quotes, from the same report, so that it cannot go stale.
@@ -312,13 +364,79 @@ def bench_tables() -> None:
         "schema_total": f"{sc['total_us_per_task']:.1f} µs",
         "schema_none": f"{sc['no_schema_us_per_task']:.2f} µs",
         "gateway_over": f"{(g['p95'] - g['ideal']) * 1000:.0f} ms",
+        **plan_figures(report),
     }
     (GENERATED / "bench-figures.rst").write_text(
         "".join(f".. |{name}| replace:: {value}\n" for name, value in figures.items())
     )
 
 
+def plan_figures(report: dict[str, Any]) -> dict[str, str]:
+    """The figures of the plans and branches parts that the concepts and benchmarks pages quote (|pl_...|)."""
+    pl, b = report["plans"], report["branches"]
+    figures: dict[str, str] = {}
+    for s in pl["sets"]:
+        key = s["name"].removeprefix("nestful-")
+        (r,) = [r for r in s["rows"] if r["sigma"] == 1.0]
+        figures |= {
+            f"pl_{key}_plans": str(s["plans"]),
+            f"pl_{key}_parallel": str(s["parallel"]),
+            f"pl_{key}_held": str(r["layered_slower_plans"]),
+            f"pl_{key}_tasks": f"{s['tasks_mean']:.1f}",
+            f"pl_{key}_tasks_max": str(s["tasks_max"]),
+            f"pl_{key}_one": f"{r['one_at_a_time']:.3f}",
+            f"pl_{key}_layered": f"{r['layered_mean']:.3f}",
+            f"pl_{key}_p95": f"{r['layered_p95']:.3f}",
+            f"pl_{key}_max": f"{r['layered_max']:.3f}",
+        }
+    rows = [r for s in pl["sets"] for r in s["rows"]]
+    limited = [x for r in rows for x in r["limited"]]
+    figures |= {
+        "pl_draws": str(pl["draws"]),
+        "pl_sets": str(len(pl["sets"])),
+        "pl_total": str(sum(s["plans"] for s in pl["sets"])),
+        "pl_layered_low": f"{min(r['layered_mean'] for r in rows):.3f}",
+        "pl_layered_high": f"{max(r['layered_mean'] for r in rows):.3f}",
+        "pl_worst": f"{max(r['layered_max'] for r in rows):.2f}",
+        "pl_one_low": f"{min(r['one_at_a_time'] for r in rows):.2f}",
+        "pl_one_high": f"{max(r['one_at_a_time'] for r in rows):.2f}",
+        "pl_eager_max": f"{max(r['eager_max'] for r in rows):.3f}",
+        "pl_k4_max": f"{max(x['max'] for x in limited if x['limit'] == 4):.3f}",
+        "pl_k2_mean_high": f"{max(x['mean'] for x in limited if x['limit'] == 2):.3f}",
+        "pl_k2_max": f"{max(x['max'] for x in limited if x['limit'] == 2):.2f}",
+        "pl_seconds": f"{pl['seconds']:.0f} s",
+        "br_scale": f"{b['scale']:g}",
+        "br_runs": str(b["runs"]),
+        "br_ratio": f"{b['layered_over_eager']:.2f}",
+    }
+    for r in b["rows"]:
+        figures[f"br_{r['strategy']}"] = f"{r['p50']:.3f} s"
+        figures[f"br_{r['strategy']}_virtual"] = f"{r['virtual']:.3f} s"
+    for r in report["makespan"]["unlimited"]:
+        figures[f"mk_{r['family']}_layered"] = f"{r['layered']:.2f}"
+        figures[f"mk_{r['family']}_tasks"] = str(r["tasks"])
+    return figures
+
+
+def draw_plan() -> None:
+    """The demo plan's picture, drawn by ``dagexec graph`` itself (the plot extra)."""
+    import matplotlib
+
+    from dagexec.cli import main
+    from dagexec.cli._demo import DEMO_WORKFLOW
+
+    GENERATED.mkdir(exist_ok=True)
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text kept as text in the SVG
+    plan = GENERATED / "demo-plan.json"
+    plan.write_text(json.dumps(DEMO_WORKFLOW, indent=2) + "\n")
+    if main(["graph", str(plan), "--output", str(GENERATED / "demo-plan.svg")]) != 0:
+        raise RuntimeError("dagexec graph could not draw the demo plan")
+    if main(["graph", str(plan), "--output", str(GENERATED / "demo-plan.mmd")]) != 0:
+        raise RuntimeError("dagexec graph could not write the demo plan's Mermaid text")
+
+
 draw_pictures()
+draw_plan()
 draw_trace()
 draw_gateway()
 bench_tables()

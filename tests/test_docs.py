@@ -66,6 +66,12 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     assert "Scheduler overhead" in bench and "Real MCP latency" in bench
     # The text quotes the committed report's figures, not numbers typed in once.
     report = json.loads((DOCS / "benchmarks.json").read_text())
+    # The concepts page too: the plans part's and the branches part's, and the demo plan's drawing.
+    (executable,) = [s for s in report["plans"]["sets"] if s["name"] == "nestful-executable"]
+    (row,) = [r for r in executable["rows"] if r["sigma"] == 1.0]
+    assert f"layered, {row['layered_mean']:.3f} ({row['layered_p95']:.3f} at the 95th percentile" in text
+    assert f"layered takes {report['branches']['layered_over_eager']:.2f} times as long" in text
+    assert list(tmp_path.glob("_images/demo-plan*.svg"))
     (random10k,) = [r for r in report["overhead"] if (r["family"], r["tasks"]) == ("random", 10_000)]
     gateway = report["gateway"]
     text = html.unescape(re.sub(r"<[^>]+>", "", bench))

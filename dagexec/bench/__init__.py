@@ -1,13 +1,15 @@
 """``dagexec bench``: the benchmark harness, and the MCP server it measures.
 
 The harness (:func:`run_bench` and its parts) measures eager against layered
-and against the physical limits, and what the schema checks cost;
+and against the physical limits, on planners' published plans too (converted
+by :func:`read_plans`), and what the schema checks cost;
 ``python -m dagexec.bench.server`` runs its MCP server (a tool that sleeps and
 two typed tools, over stdio; the ``mcp`` extra).
 """
 
 from ._harness import MAKESPAN_FAMILIES as MAKESPAN_FAMILIES
 from ._harness import PARTS as PARTS
+from ._harness import bench_branches as bench_branches
 from ._harness import bench_dask as bench_dask
 from ._harness import bench_gateway as bench_gateway
 from ._harness import bench_makespan as bench_makespan
@@ -25,25 +27,42 @@ from ._harness import random_dag as random_dag
 from ._harness import run_bench as run_bench
 from ._harness import typed_plan as typed_plan
 from ._harness import wide_dag as wide_dag
+from ._plan_sets import VENDORED_SETS as VENDORED_SETS
+from ._plan_sets import PlanSet as PlanSet
+from ._plan_sets import PlansFileError as PlansFileError
+from ._plan_sets import read_plans as read_plans
+from ._plan_sets import vendored_sets as vendored_sets
+from ._plans import bench_plans as bench_plans
+from ._plans import draw_durations as draw_durations
+from ._plans import makespans as makespans
 
 __all__ = [
     "MAKESPAN_FAMILIES",
     "PARTS",
+    "VENDORED_SETS",
+    "PlanSet",
+    "PlansFileError",
+    "bench_branches",
     "bench_dask",
     "bench_gateway",
     "bench_makespan",
     "bench_mcp",
     "bench_overhead",
+    "bench_plans",
     "bench_schemas",
     "chain_dag",
     "cpu_work",
+    "draw_durations",
     "machine",
     "makespan_family",
+    "makespans",
     "minimal_executor",
     "noop_tool",
     "overhead_family",
     "random_dag",
+    "read_plans",
     "run_bench",
     "typed_plan",
+    "vendored_sets",
     "wide_dag",
 ]

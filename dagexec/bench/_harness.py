@@ -22,6 +22,10 @@ Four parts, each reproducible on the user's own machine:
 5. **Schema checks**: what checking a 10,000-task plan against the typed
    tools of one real stdio MCP server costs per task, before the run and
    before each call; and that a plan on tools without schemas pays nothing.
+6. **Published plans** (:mod:`dagexec.bench._plans`): planners' gold plans in
+   virtual time, eager against layered and one at a time, under seeded
+   lognormal durations; and the demo plan's dependent branches on a real MCP
+   server, eager against layered.
 
 Every figure is a median of several runs, and every comparison a ratio measured
 in the same run, since shared machines are noisy.
@@ -49,6 +53,8 @@ import trio.testing
 
 from .. import EagerExecutor, ExecutionResult, LayeredExecutor, LocalTools, Task, Workflow, __version__
 from .._graph import DependencyGraph
+from ._plan_sets import PlanSet
+from ._plans import bench_plans
 
 Data = dict[str, Any]
 
@@ -453,6 +459,82 @@ def bench_gateway(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
     }
 
 
+# -- part 7: dependent branches on a real MCP server --------------------------------------
+
+
+def demo_durations() -> dict[str, float]:
+    """Each task of the demo plan (``dagexec demo``) and its simulated tool's duration, read from a virtual run."""
+    from ..cli._demo import DEMO_WORKFLOW, demo_servers
+
+    workflow = Workflow.from_dict(DEMO_WORKFLOW)
+    run = _virtual(EagerExecutor(demo_servers(), check_schemas=False), workflow)
+    return {r.task_id: round(r.finished_at - r.started_at, 6) for r in run.results}  # type: ignore[operator]
+
+
+def branches_plan(scale: float) -> Data:
+    """The demo plan's graph with each task the bench server's ``sleep`` of its duration times ``scale``."""
+    from ..cli._demo import DEMO_WORKFLOW
+
+    durations = demo_durations()
+    workflow = Workflow.from_dict(DEMO_WORKFLOW)
+    return {
+        "tasks": [
+            {"id": t.id, "tool": "bench:sleep", "arguments": {"seconds": round(durations[t.id] * scale, 6)},
+             "depends_on": list(t.dependencies)}
+            for t in workflow.tasks
+        ]
+    }  # fmt: skip
+
+
+def bench_branches(quick: bool, scale: float = 0.25) -> dict[str, Any]:
+    """Part 7: the demo plan's dependent branches on a real stdio MCP server, eager against layered.
+
+    The twelve tasks keep the demo's dependencies; each calls the bench
+    server's ``sleep`` for its demo duration times ``scale``. Virtual time
+    says what each strategy should take; the runs say what it does take.
+    """
+    try:
+        from ..servers import open_servers
+    except ImportError as exc:
+        return {"skipped": str(exc)}
+    runs = 2 if quick else 5
+    workflow = Workflow.from_dict(branches_plan(scale))
+    sim = {"bench": LocalTools({"sleep": _sleep})}
+    virtual = {
+        "eager": _virtual(EagerExecutor(sim, check_schemas=False), workflow).wall_time,
+        "layered": _virtual(LayeredExecutor(sim, check_schemas=False), workflow).wall_time,
+    }
+    config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
+
+    async def main() -> dict[str, list[float]]:
+        times: dict[str, list[float]] = {"eager": [], "layered": []}
+        async with open_servers(config) as servers:
+            executors = {"eager": EagerExecutor(servers), "layered": LayeredExecutor(servers)}
+            await executors["eager"].execute(workflow)  # warm up the session
+            for _ in range(runs):
+                for name, executor in executors.items():
+                    result = await executor.execute(workflow)
+                    if not result.ok:
+                        raise RuntimeError(f"the branches benchmark failed: {result.errors[0].error}")
+                    times[name].append(result.wall_time)
+        return times
+
+    times = trio.run(main)
+    medians = {name: statistics.median(found) for name, found in times.items()}
+    return {
+        "runs": runs,
+        "scale": scale,
+        "tasks": len(workflow.tasks),
+        "layers": len(workflow.generations),
+        "rows": [
+            {"strategy": name, "p50": medians[name], "virtual": virtual[name],
+             "p50_over_virtual": medians[name] / virtual[name]}
+            for name in ("eager", "layered")
+        ],
+        "layered_over_eager": medians["layered"] / medians["eager"],
+    }
+
+
 # -- part 4: CPU-bound tools on a Dask cluster --------------------------------------------
 
 
@@ -652,14 +734,26 @@ _PART_RUNS: dict[str, Callable[[bool], Any]] = {
     "dask": bench_dask,
     "schemas": bench_schemas,
     "gateway": bench_gateway,
+    "plans": bench_plans,
+    "branches": bench_branches,
 }
 PARTS = tuple(_PART_RUNS)
 
 
-def run_bench(*, quick: bool = False, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
-    """Run the benchmark parts and return every figure as plain data."""
+def run_bench(
+    *, quick: bool = False, parts: tuple[str, ...] = PARTS, plans: Sequence[PlanSet] | None = None
+) -> dict[str, Any]:
+    """Run the benchmark parts and return every figure as plain data.
+
+    Args:
+        quick: A short run: fewer sizes, seeds, plans and repeats.
+        parts: The parts to run, by name (:data:`PARTS`).
+        plans: The plan sets of the ``plans`` part (default: the vendored ones).
+    """
     report: dict[str, Any] = {"quick": quick, "machine": machine()}
     for name, run in _PART_RUNS.items():
-        if name in parts:
+        if name == "plans" and name in parts:
+            report[name] = bench_plans(quick, plans)
+        elif name in parts:
             report[name] = run(quick)
     return report

@@ -53,6 +53,7 @@ from dagexec.servers import InputVariable, open_servers
 
 from . import _render
 from ._demo import DEMO_WORKFLOW, demo_servers
+from ._graph import add_command as add_graph_command
 from ._options import (
     UsageError,
     add_controls,
@@ -706,13 +707,17 @@ async def cmd_demo(args: argparse.Namespace, console: Console, interruption: Int
 
 
 async def cmd_bench(args: argparse.Namespace, console: Console) -> int:
-    from dagexec.bench import PARTS, run_bench
+    from dagexec.bench import PARTS, read_plans, run_bench
 
     if args.json:  # say so now, not after minutes of running
         check_output(args.json, "the results")
-    parts = tuple(args.part) if args.part else PARTS
+    parts = tuple(args.part) if args.part else ("plans",) if args.plans else PARTS
+    if args.plans and "plans" not in parts:
+        raise UsageError("--plans is for the plans part: add --part plans")
+    # Read before anything runs: a file that holds no plan stops here.
+    sets = [s for path in args.plans for s in read_plans(path)] if args.plans else None
     console.print(f"dagexec bench{' --quick' if args.quick else ''}: {', '.join(parts)}...")
-    report = await trio.to_thread.run_sync(lambda: run_bench(quick=args.quick, parts=parts))
+    report = await trio.to_thread.run_sync(lambda: run_bench(quick=args.quick, parts=parts, plans=sets))
     console.print(_render.bench_report(report))
     if args.json:
         write_json(args.json, report)
@@ -786,11 +791,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--part",
         action="append",
-        choices=["makespan", "overhead", "mcp", "dask", "schemas", "gateway"],  # dagexec.bench.PARTS, not imported here
-        help="run only this part (repeatable); all six by default",
+        # dagexec.bench.PARTS, not imported here
+        choices=["makespan", "overhead", "mcp", "dask", "schemas", "gateway", "plans", "branches"],
+        help="run only this part (repeatable); all eight by default",
+    )
+    bench.add_argument(
+        "--plans",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="the plans part on this file's plans (dagexec workflows, NESTFUL or TaskBench records; repeatable) "
+        "instead of the vendored ones",
     )
     bench.add_argument("--json", metavar="OUT.json", help="write every figure as JSON")
     bench.set_defaults(handler=cmd_bench)
+    add_graph_command(commands, common, load_workflow)
     add_serve_commands(commands, common)
     return parser
 

@@ -432,4 +432,57 @@ def bench_report(report: dict[str, Any]) -> RenderableType:
                     f"P95 within 50 ms of {g['ideal']} s: {'yes' if g['p95_within_50ms_of_ideal'] else 'NO'}"
                 )
             )
+    if "plans" in report:
+        parts.extend(_plans_tables(report["plans"]))
+    if "branches" in report:
+        b = report["branches"]
+        if "skipped" in b:
+            parts.append(Text(f"8. dependent branches on a real MCP server: skipped ({b['skipped']})"))
+        else:
+            parts.append(_bench_table(
+                f"8. dependent branches on a real MCP server: the demo plan ({b['tasks']} tasks, {b['layers']} layers) "
+                f"at {b['scale']:g}x its durations, median of {b['runs']} runs",
+                ("strategy", "P50", "virtual time", "P50 / virtual"),
+                (
+                    (row["strategy"], f"{row['p50']:.3f}s", f"{row['virtual']:.3f}s", f"{row['p50_over_virtual']:.2f}")
+                    for row in b["rows"]
+                ),
+                f"layered takes {b['layered_over_eager']:.2f}x eager's time; virtual time: the same plan on "
+                "simulated tools, exact",
+            ))  # fmt: skip
     return Group(*parts)
+
+
+def _plans_tables(plans: dict[str, Any]) -> list[RenderableType]:
+    """The plans part: a row per set and sigma, then the limits."""
+    sets = plans["sets"]
+    parts: list[RenderableType] = [_bench_table(
+        f"7. published plans, virtual time: lognormal durations (median 1 s), {plans['draws']} draw(s) a plan; "
+        "ratios to the critical path",
+        ("set", "sigma", "plans", "parallel", "held back", "one at a time", "layered mean", "p95", "max", "eager max"),
+        (
+            (s["name"], f"{row['sigma']:g}", f"{s['plans']}" + (f" of {s['of']}" if s["plans"] != s["of"] else ""),
+             str(s["parallel"]), str(row["layered_slower_plans"]), f"{row['one_at_a_time']:.3f}",
+             f"{row['layered_mean']:.3f}",
+             f"{row['layered_p95']:.3f}", f"{row['layered_max']:.3f}", f"{row['eager_max']:.3f}")
+            for s in sets
+            for row in s["rows"]
+        ),
+        "parallel: plans with two tasks that may run at once; held back: plans that layered ran slower than their "
+        "critical path in some draw; one at a time: max_concurrency=1, the mean; "
+        f"records skipped (not plans): {sum(s['skipped'] for s in sets)}; done in {plans['seconds']:.1f}s",
+    )]  # fmt: skip
+    parts.append(_bench_table(
+        "   eager under a limit k: makespan / max(critical path, work / k), mean (max)",
+        ("set", "sigma", "k", "first come, first served", "critical-path priority"),
+        (
+            (s["name"], f"{row['sigma']:g}", str(k),
+             *(f"{r['mean']:.3f} ({r['max']:.3f})" for p in ("fifo", "critical_path")
+               for r in row["limited"] if r["limit"] == k and r["priority"] == p))
+            for s in sets
+            for row in s["rows"]
+            for k in plans["limits"]
+        ),
+        "the plans carry no estimates: critical-path priority ranks by the calls left on the path",
+    ))  # fmt: skip
+    return parts
