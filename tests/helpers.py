@@ -244,9 +244,9 @@ def processes_with(marker: str, *, parent: int | None = None) -> list[int]:
                 status = (entry / "status").read_text()
             except OSError:
                 continue
-            if marker.encode() in cmdline and "State:\tZ" not in status:
-                if parent is None or f"\nPPid:\t{parent}\n" in status:
-                    found.append(int(entry.name))
+            ours = parent is None or f"\nPPid:\t{parent}\n" in status
+            if marker.encode() in cmdline and "State:\tZ" not in status and ours:
+                found.append(int(entry.name))
     return found
 
 

@@ -8,8 +8,6 @@ test toolbox stands in for them, over stdio, streamable HTTP and SSE.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import termios
 import uuid
 from collections.abc import Iterator
@@ -30,9 +28,9 @@ from dagexec.servers import (
 )
 
 from .helpers import (
-    ENV,
     EXAMPLES,
     TOOLBOX,
+    cli,
     free_port,
     on_a_terminal,
     processes_with,
@@ -504,10 +502,7 @@ def test_ctrl_c_at_the_input_prompt_exits_130_and_restores_the_terminal(tmp_path
 
 def test_without_a_terminal_an_input_is_an_error_naming_it(tmp_path: Path) -> None:
     servers, workflow = _input_config(tmp_path)
-    out = subprocess.run(
-        [sys.executable, "-m", "dagexec", "run", workflow, "--servers", servers],
-        capture_output=True, text=True, env=ENV, timeout=120, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    out = cli("run", workflow, "--servers", servers)  # its standard input: /dev/null
     assert out.returncode == 2
     assert out.stderr == (
         "error: invalid servers config:\n"

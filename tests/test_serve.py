@@ -24,7 +24,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from dagexec import DagexecError, LocalTools, SchemaError, ServerError, Workflow, workflow_schema
-from dagexec.serve import Gateway, open_gateway, proxy_names
+from dagexec.serve import open_gateway, proxy_names
 
 from .helpers import ENV, EXAMPLES, announced, dagexec, processes_with, sleep, t, toolbox, write
 

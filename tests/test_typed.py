@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -30,7 +28,7 @@ from dagexec._core import Phase, RunCore
 from dagexec._schemas import fast_accepts
 from dagexec.servers import open_servers
 
-from .helpers import ENV, EXAMPLES, TIME, TYPED, dagexec, wf, write
+from .helpers import EXAMPLES, TIME, TYPED, cli, wf, write
 from .strategies import SAMPLE_VALUES, json_schemas, json_values
 
 EXECUTORS = [EagerExecutor, LayeredExecutor]
@@ -335,7 +333,7 @@ def test_run_reports_every_problem_and_exits_2_before_anything_runs(tmp_path: Pa
         },
     )
     servers = write(tmp_path / "servers.json", {"mcpServers": {"typed": TYPED}})
-    out = dagexec("run", plan, "--servers", servers)
+    out = cli("run", plan, "--servers", servers)
     assert (out.returncode, out.stdout.strip()) == (2, "")
     assert out.stderr.splitlines() == [
         "error: arguments do not fit their tools' schemas:",
@@ -343,7 +341,7 @@ def test_run_reports_every_problem_and_exits_2_before_anything_runs(tmp_path: Pa
         "  task 'a': arguments.unit: expected one of 'm2', 'cm2', got the string 'km2'",
     ]
     assert not marker.exists()
-    out = dagexec("run", plan, "--servers", servers, "--no-schema-check")
+    out = cli("run", plan, "--servers", servers, "--no-schema-check")
     assert out.returncode == 1, out.stderr
     assert marker.exists()  # unchecked, the plan ran: the server refused task a itself
 
@@ -377,7 +375,7 @@ def test_the_fast_test_leaves_what_it_does_not_read_to_jsonschema() -> None:
 
 def test_the_docs_plan_is_refused_by_the_command_line_before_anything_runs() -> None:
     # docs/examples: typed-plan.json against servers.json (mcp-server-time), as docs/typed.rst says.
-    out = dagexec("run", "typed-plan.json", "--servers", "servers.json")
+    out = cli("run", "typed-plan.json", "--servers", "servers.json")
     assert (out.returncode, out.stdout.strip()) == (2, "")
     printed = (EXAMPLES / "typed.out").read_text().split("\n")[1:5]
     expected = ["error: arguments do not fit their tools' schemas:", *printed]
@@ -392,10 +390,7 @@ def test_a_streamed_task_that_does_not_fit_is_refused_alone(tmp_path: Path) -> N
         {"id": "bad", "tool": "typed:box", "arguments": {"label": "$OUTPUT[b].size"}},
         {"id": "a", "tool": "typed:area", "arguments": {"box": "$OUTPUT[b]"}},
     ]
-    out = subprocess.run(
-        [sys.executable, "-m", "dagexec", "run", "-", "--servers", servers],
-        input="".join(json.dumps(line) + "\n" for line in lines), capture_output=True, text=True, env=ENV, timeout=120,
-    )  # fmt: skip
+    out = cli("run", "-", "--servers", servers, input="".join(json.dumps(line) + "\n" for line in lines))
     assert out.returncode == 2
     assert out.stderr.splitlines() == [
         "error: line 2: arguments do not fit their tools' schemas:",
