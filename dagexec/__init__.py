@@ -18,12 +18,17 @@ from ._errors import JournalError as JournalError
 from ._errors import JournalInUseError as JournalInUseError
 from ._errors import JournalWarning as JournalWarning
 from ._errors import NoSuchToolError as NoSuchToolError
+from ._errors import PlanError as PlanError
+from ._errors import PlanProblem as PlanProblem
+from ._errors import ProblemKind as ProblemKind
 from ._errors import SchemaError as SchemaError
+from ._errors import SchemaWarning as SchemaWarning
 from ._errors import ServerConfigError as ServerConfigError
 from ._errors import ServerError as ServerError
 from ._errors import ServerStartError as ServerStartError
 from ._errors import ToolCallError as ToolCallError
 from ._errors import ToolError as ToolError
+from ._errors import ToolTimeoutError as ToolTimeoutError
 from ._errors import UnknownDependencyError as UnknownDependencyError
 from ._errors import UnknownServerError as UnknownServerError
 from ._errors import UnknownToolError as UnknownToolError
@@ -81,9 +86,13 @@ __all__ = [
     "ListsTools",
     "LocalTools",
     "NoSuchToolError",
+    "PlanError",
+    "PlanProblem",
     "Priority",
+    "ProblemKind",
     "Run",
     "SchemaError",
+    "SchemaWarning",
     "ServerConfigError",
     "ServerError",
     "ServerStartError",
@@ -100,6 +109,7 @@ __all__ = [
     "ToolError",
     "ToolSchemas",
     "ToolServer",
+    "ToolTimeoutError",
     "Trigger",
     "UnknownDependencyError",
     "UnknownServerError",

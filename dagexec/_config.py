@@ -25,6 +25,11 @@ def _one_of(*values: str) -> Callable[[object, attrs.Attribute[str], str], None]
     return check
 
 
+def _check_timeout(instance: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise Invalid(f"timeout must be > 0 (seconds), not {value!r}")
+
+
 def _check_command(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not value:
         raise Invalid("command must not be empty")
@@ -41,12 +46,16 @@ class StdioServerConfig:
             the entry's ``envFile``, which ``env`` overrides).
         cwd: Its working directory.
         type: ``"stdio"``, as some configs say; optional.
+        timeout: Seconds each call may take (Cline's and Roo Code's
+            ``timeout``); a call without an answer by then fails with
+            ``timeout``. None: no limit of the server's own.
     """
 
     command: str = attrs.field(validator=_check_command)
     args: tuple[str, ...] = ()
     env: Mapping[str, str] = attrs.field(factory=dict)
     cwd: str | None = None
+    timeout: float | None = attrs.field(default=None, validator=_check_timeout)
     type: str = attrs.field(default="stdio", validator=_one_of("stdio"))
 
 
@@ -58,11 +67,15 @@ class HttpServerConfig:
         url: Its endpoint, such as ``http://127.0.0.1:8000/mcp``.
         headers: HTTP headers sent with every request (authorization, ...).
         type: ``"http"`` or ``"streamable-http"``, as some configs say; optional.
+        timeout: Seconds each call may take (see :class:`StdioServerConfig`).
     """
 
     url: str
     headers: Mapping[str, str] = attrs.field(factory=dict)
-    type: str = attrs.field(default="http", validator=_one_of("http", "streamable-http", "streamable_http"))
+    timeout: float | None = attrs.field(default=None, validator=_check_timeout)
+    type: str = attrs.field(
+        default="http", validator=_one_of("http", "streamable-http", "streamable_http", "streamableHttp")
+    )
 
 
 def _check_at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -116,10 +129,12 @@ class SseServerConfig:
         url: Its SSE endpoint, such as ``http://127.0.0.1:8000/sse``.
         headers: HTTP headers sent with every request (authorization, ...).
         type: ``"sse"``.
+        timeout: Seconds each call may take (see :class:`StdioServerConfig`).
     """
 
     url: str
     headers: Mapping[str, str] = attrs.field(factory=dict)
+    timeout: float | None = attrs.field(default=None, validator=_check_timeout)
     type: str = attrs.field(default="sse", validator=_one_of("sse"))
 
 

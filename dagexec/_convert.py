@@ -15,6 +15,7 @@ import cattrs
 from cattrs.v import format_exception
 
 from ._errors import DagexecError
+from ._suggest import did_you_mean
 
 
 class Invalid(ValueError):
@@ -48,9 +49,26 @@ _repr = reprlib.Repr()
 _repr.maxlevel, _repr.maxstring, _repr.maxother, _repr.maxlist, _repr.maxdict = 3, 60, 60, 6, 4
 
 
+def json_type(value: Any) -> str:
+    """The JSON name of a value's type: string, number, boolean, null, object, array."""
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list | tuple):
+        return "array"
+    return type(value).__name__
+
+
 def show(value: Any) -> str:
-    """``type value`` for a problem's message: ``int 5``, ``list [1, 2]``."""
-    return f"{type(value).__name__} {_repr.repr(value)}"
+    """``type value`` for a problem's message, in JSON's words: ``number 5``, ``array [1, 2]``."""
+    return f"{json_type(value)} {_repr.repr(value)}"
 
 
 def _strict_str(value: Any, _: type) -> str:
@@ -70,7 +88,7 @@ def _strict_tuple_factory(t: Any) -> Callable[[Any, Any], Any]:
 
     def structure(value: Any, _: Any) -> tuple[Any, ...]:
         if not isinstance(value, list | tuple):
-            raise Invalid(f"expected a list, got {show(value)}")
+            raise Invalid(f"expected an array, got {show(value)}")
         if item_type is str and all(type(item) is str for item in value):
             return tuple(value)  # the common case, such as depends_on, without a hook call per item
         items: list[Any] = []
@@ -137,14 +155,19 @@ def accept_keys(cls: type, *also: str) -> None:
         cls: An attrs class: its fields are accepted keys.
         also: Keys accepted besides, which the caller handles before structuring.
     """
-    _accepted[cls] = (*(field.name for field in attrs.fields(cls)), *also)
+    _accepted[cls] = (*(field.name for field in attrs.fields(cls) if field.init), *also)
 
 
 def unknown_keys(keys: Iterable[str], accepted: Iterable[str]) -> str:
-    """The problem of keys that are not accepted: ``unknown key 'x' (accepted: a, b)``."""
+    """The problem of keys that are not accepted, with the close ones and every accepted one.
+
+    ``unknown key 'args'; did you mean 'arguments'? (accepted: id, tool, arguments)``
+    """
     found = sorted(keys)
+    accepted = tuple(accepted)
     named = ", ".join(repr(key) for key in found)
-    return f"unknown key{'s' if len(found) > 1 else ''} {named} (accepted: {', '.join(accepted)})"
+    close = "".join(did_you_mean(key, accepted) for key in found)
+    return f"unknown key{'s' if len(found) > 1 else ''} {named}{close} (accepted: {', '.join(accepted)})"
 
 
 def _format(exc: BaseException, type_: type | None) -> str:
@@ -185,7 +208,7 @@ def structure(data: Any, cls: type[_T], path: str) -> _T:
             field was well-formed (cattrs wraps it; it is unwrapped here).
     """
     if not isinstance(data, Mapping):
-        raise Problems([f"expected a JSON object, got {type(data).__name__} @ {path}"])
+        raise Problems([f"expected an object, got {show(data)} @ {path}"])
     try:
         return converter.structure(data, cls)
     except (cattrs.ClassValidationError, cattrs.IterableValidationError) as exc:

@@ -11,13 +11,14 @@
 - :class:`JournalError`: a journal that cannot be opened or written;
   :class:`JournalInUseError`: one that another run holds.
 
-And one warning, :class:`JournalWarning`: a journal row that cannot be used.
+And two warnings: :class:`JournalWarning`, a journal row that cannot be used;
+:class:`SchemaWarning`, a tool's schema that does not compile.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -32,17 +33,101 @@ class WorkflowError(DagexecError, ValueError):
     """A workflow that cannot run: found before any task starts."""
 
 
-class SchemaError(WorkflowError):
-    """The workflow's data has the wrong shape or types.
+ProblemKind = Literal["shape", "duplicate", "dependency", "cycle", "server", "tool", "arguments", "approval"]
+"""What a :class:`PlanProblem` is about: the data's shape, a repeated id, an unknown
+dependency or reference, a cycle, an unknown server or tool, arguments that do not
+fit their tool's schemas, an approval no one can give."""
+
+#: At most this many problems are written out in an error's message (all are in ``problems``).
+MAX_SHOWN_PROBLEMS = 100
+
+
+@attrs.frozen
+class PlanProblem:
+    """One problem of a plan, where it is and what is wrong.
 
     Attributes:
-        problems: One line per problem, each ending in the path of the field,
-            such as ``expected a list of task ids @ workflow.tasks[3].depends_on``.
+        task_id: The task, or None for the plan as a whole or a task without a
+            usable id (then ``index`` says which).
+        path: Where, within the task (``tool``, ``depends_on[0]``,
+            ``arguments.target.timezone``) or, for the plan, within it (``tasks``).
+        problem: What is wrong, in JSON's words (string, number, object, array),
+            with a suggestion where one fits.
+        index: The task's place in the plan's ``tasks``, when known.
+        kind: What the problem is about (see :data:`ProblemKind`).
+        name: The unknown name as the plan wrote it (a server, a ``server:tool``,
+            a task id), for problems about one.
     """
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    task_id: str | None
+    path: str
+    problem: str
+    index: int | None = attrs.field(default=None, kw_only=True)
+    kind: ProblemKind = attrs.field(default="shape", kw_only=True)
+    name: str | None = attrs.field(default=None, kw_only=True)
+
+    def __str__(self) -> str:
+        if self.task_id is not None:
+            who = f"task {self.task_id!r}"
+        elif self.index is not None:
+            who = f"tasks[{self.index}]"
+        else:
+            who = "plan"
+        return f"{who}: {self.path}: {self.problem}" if self.path else f"{who}: {self.problem}"
+
+
+@attrs.frozen
+class ArgumentProblem(PlanProblem):
+    """One argument of one task that does not fit its tool's input schema (a :class:`PlanProblem`).
+
+    Attributes:
+        task_id: The task.
+        path: Where in its arguments, such as ``arguments.target.timezone``.
+        problem: What the schema expects there, and what the plan gives.
+    """
+
+    kind: ProblemKind = attrs.field(default="arguments", kw_only=True)
+
+
+class PlanError(WorkflowError):
+    """A plan that cannot run, with every problem found in it: one report, nothing run.
+
+    Its shape, repeated ids, dependencies and references, cycles, then (against an
+    executor) servers, tools, schemas and approvals are all checked, and every
+    problem of every task is kept. Where all problems are of one kind, the
+    error is the subclass for it (:class:`SchemaError`, :class:`UnknownServerError`,
+    :class:`UnknownToolError`, :class:`InvalidArgumentsError`).
+
+    The message is the same everywhere (this error, ``dagexec validate`` and
+    ``run``, the gateway's refusal): ``invalid plan (N problems):`` and one line
+    per problem, ``task 'id': path: problem``.
+
+    Attributes:
+        problems: Every problem, in the plan's order, each a :class:`PlanProblem`.
+    """
+
+    def __init__(self, problems: Sequence[PlanProblem]) -> None:
         self.problems = tuple(problems)
-        super().__init__("invalid workflow:\n" + "\n".join(f"  {p}" for p in self.problems))
+        super().__init__(report(self.problems))
+
+
+def report(problems: Sequence[PlanProblem]) -> str:
+    """The text of a plan's problems: a heading, then one indented line per problem (at most 100)."""
+    count = len(problems)
+    heading = f"invalid plan ({count} problem{'s' if count != 1 else ''}):"
+    lines = [f"  {p}" for p in problems[:MAX_SHOWN_PROBLEMS]]
+    if count > MAX_SHOWN_PROBLEMS:
+        lines.append(f"  ... and {count - MAX_SHOWN_PROBLEMS} more")
+    return "\n".join([heading, *lines])
+
+
+class SchemaError(PlanError):
+    """The workflow's data has the wrong shape or types (a :class:`PlanError` of shape problems only).
+
+    Attributes:
+        problems: Every problem, each naming its task and field, such as
+            ``task 'a': depends_on: expected an array of task ids, got string 'b'``.
+    """
 
 
 class DuplicateTaskError(WorkflowError):
@@ -87,53 +172,33 @@ class CycleError(WorkflowError):
         super().__init__(f"tasks form a cycle: {' -> '.join(self.cycle)}")
 
 
-class UnknownServerError(WorkflowError):
-    """Tasks name servers that the executor was not given.
+class UnknownServerError(PlanError):
+    """Tasks name servers that the executor was not given (a :class:`PlanError` of those only).
 
     Attributes:
         missing: Each offending task id, mapped to the server it names.
     """
 
-    def __init__(self, missing: Mapping[str, str]) -> None:
-        self.missing = dict(missing)
-        lines = [f"task {t!r} names unknown server {s!r}" for t, s in self.missing.items()]
-        super().__init__("; ".join(lines))
+    @property
+    def missing(self) -> dict[str, str]:
+        return {p.task_id: p.name for p in self.problems if p.task_id is not None and p.name is not None}
 
 
-class UnknownToolError(WorkflowError):
-    """Tasks name tools that their server does not list.
+class UnknownToolError(PlanError):
+    """Tasks name tools that their server does not list (a :class:`PlanError` of those only).
 
-    Raised before the run for servers that publish their tool list (MCP servers).
+    Found before the run for servers that publish their tool list (MCP servers).
 
     Attributes:
         missing: Each offending task id, mapped to its ``server:tool``.
     """
 
-    def __init__(self, missing: Mapping[str, str]) -> None:
-        self.missing = dict(missing)
-        lines = [f"task {t!r} names unknown tool {s!r}" for t, s in self.missing.items()]
-        super().__init__("; ".join(lines))
+    @property
+    def missing(self) -> dict[str, str]:
+        return {p.task_id: p.name for p in self.problems if p.task_id is not None and p.name is not None}
 
 
-@attrs.frozen
-class ArgumentProblem:
-    """One argument of one task that does not fit its tool's input schema.
-
-    Attributes:
-        task_id: The task.
-        path: Where in its arguments, such as ``arguments.target.timezone``.
-        problem: What the schema expects there, and what the plan gives.
-    """
-
-    task_id: str
-    path: str
-    problem: str
-
-    def __str__(self) -> str:
-        return f"task {self.task_id!r}: {self.path}: {self.problem}"
-
-
-class InvalidArgumentsError(WorkflowError):
+class InvalidArgumentsError(PlanError):
     """Tasks whose arguments do not fit their tools' schemas: every problem, found before any call.
 
     Literal arguments are checked against the tool's input schema, and each
@@ -144,10 +209,20 @@ class InvalidArgumentsError(WorkflowError):
             :class:`ArgumentProblem`.
     """
 
-    def __init__(self, problems: Sequence[ArgumentProblem]) -> None:
-        self.problems = tuple(problems)
-        lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"arguments do not fit their tools' schemas:\n{lines}")
+
+_ONE_KIND: dict[str, type[PlanError]] = {
+    "shape": SchemaError,
+    "server": UnknownServerError,
+    "tool": UnknownToolError,
+    "arguments": InvalidArgumentsError,
+}
+
+
+def plan_error(problems: Sequence[PlanProblem]) -> PlanError:
+    """The error for a plan's problems: the subclass of their kind when they share one, else :class:`PlanError`."""
+    kinds = {p.kind for p in problems}
+    cls = _ONE_KIND.get(kinds.pop(), PlanError) if len(kinds) == 1 else PlanError
+    return cls(problems)
 
 
 class ToolCallError(DagexecError):
@@ -179,6 +254,12 @@ class ServerError(ToolCallError):
     """The server or the connection to it failed (it died, the link broke)."""
 
     code = ErrorCode.SERVER_ERROR
+
+
+class ToolTimeoutError(ToolCallError):
+    """The server gave no answer within the call timeout its config sets (``timeout``)."""
+
+    code = ErrorCode.TIMEOUT
 
 
 class ServerConfigError(DagexecError):
@@ -262,6 +343,24 @@ class JournalWarning(UserWarning):
             f"journal {path!r}: the output recorded for task {task_id!r} of run {run_name!r} "
             f"is not usable ({problem}); the task runs again"
         )
+
+
+class SchemaWarning(UserWarning):
+    """A tool's published schema that does not compile: the tool is treated as having no such schema.
+
+    Attributes:
+        server: The server that published it.
+        tool: The tool it belongs to.
+        which: ``"input"`` or ``"output"``.
+        reason: Why it does not compile, in the validator's words.
+    """
+
+    def __init__(self, server: str, tool: str, which: str, reason: str) -> None:
+        self.server = server
+        self.tool = tool
+        self.which = which
+        self.reason = reason
+        super().__init__(f"server {server!r}, tool {tool!r}: its {which} schema is ignored ({reason})")
 
 
 def describe(exc: BaseException) -> str:

@@ -19,25 +19,37 @@ from opentelemetry.trace import TracerProvider
 
 from ._core import Approval, Rank, RetryPolicy, RunCore, Slots
 from ._driver import Approver, Driver, EagerDriver, LayeredDriver
-from ._errors import (
-    DuplicateTaskError,
-    InvalidArgumentsError,
-    UnknownServerError,
-    UnknownToolError,
-    WorkflowError,
-)
+from ._errors import PlanProblem, plan_error
 from ._events import EventHandler
 from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
 from ._results import ExecutionResult, Strategy
 from ._schemas import SchemaCheck
+from ._suggest import close_names, did_you_mean, listing
 from ._tools import ListsSchemas, ListsTools, ToolServer
 from ._tracing import RunTrace, tracer_for
-from ._workflow import Task, Workflow, check_dependencies
+from ._workflow import Task, Workflow, dependency_problems, parse_json, read_plan
 
 __all__ = ["Approver", "EagerExecutor", "LayeredExecutor", "Priority", "Run"]
 
 Priority = Literal["critical_path", "fifo"]
 """How calls waiting for a slot are ranked."""
+
+
+def _by_task(problems: list[PlanProblem], data: Any) -> list[PlanProblem]:
+    """Problems with each task's together, in the plan's order of tasks (plan-wide ones first)."""
+    first: dict[str, int] = {}
+    tasks = data.get("tasks") if isinstance(data, Mapping) else None
+    for index, item in enumerate(tasks if isinstance(tasks, list) else ()):
+        task_id = item.get("id") if isinstance(item, Mapping) else None
+        if isinstance(task_id, str):
+            first.setdefault(task_id, index)
+
+    def place(problem: PlanProblem) -> int:
+        if problem.index is not None:
+            return problem.index
+        return first.get(problem.task_id, -1) if problem.task_id is not None else -1
+
+    return sorted(problems, key=place)
 
 
 def _positive_int(name: str, value: object) -> None:
@@ -71,6 +83,7 @@ class _Executor:
         journal: str | os.PathLike[str] | None = None,
         tracer_provider: TracerProvider | None = None,
         check_schemas: bool = True,
+        check_budget: float | None = 2.0,
     ) -> None:
         """Set up an executor; every option after ``servers`` is keyword-only.
 
@@ -121,6 +134,10 @@ class _Executor:
                 its call (a mismatch fails the task with ``invalid_arguments``,
                 uncalled). False: no check, for servers whose schemas are looser
                 than what they accept.
+            check_budget: Seconds the schema check of one plan (or of the tasks
+                given to :meth:`check` at once) may take; a plan whose check
+                takes longer is refused (:class:`~dagexec.InvalidArgumentsError`
+                naming the task, its argument and its tool). None: no limit.
 
         Raises:
             ValueError: An option is out of range.
@@ -149,6 +166,8 @@ class _Executor:
             raise TypeError("approve must be an async callable (async def)")
         if approve_all and approve is None:
             raise ValueError("approve_all needs an approve callable")
+        if check_budget is not None and not check_budget > 0:
+            raise ValueError("check_budget must be > 0")
         if tracer_provider is not None and not isinstance(tracer_provider, TracerProvider):
             kind = type(tracer_provider).__name__
             raise TypeError(f"tracer_provider must be an OpenTelemetry TracerProvider, not {kind}")
@@ -158,6 +177,7 @@ class _Executor:
         schemas = SchemaCheck(published) if check_schemas else None
         # None when no tool has a schema: then the checks cost nothing at all.
         self._schemas = schemas if schemas else None
+        self._check_budget = check_budget
         limited = max_concurrency is not None or bool(server_limits)
         # The concurrency slots every run of this executor shares (None: no limits).
         self._slots = Slots(max_concurrency, server_limits) if limited else None
@@ -182,34 +202,80 @@ class _Executor:
                 references are looked up among ``tasks``.
 
         Raises:
-            UnknownServerError: Tasks name servers the executor was not given; all
-                are named.
-            UnknownToolError: Tasks name tools that their server does not list.
-            InvalidArgumentsError: Tasks' arguments do not fit their tools'
-                schemas; every problem is named (unless ``check_schemas=False``).
-            WorkflowError: A task needs approval and the executor has no approver.
+            PlanError: Every problem of every task, in one report: unknown
+                servers and tools (with the names meant, where one is close),
+                arguments that do not fit their tools' schemas (unless
+                ``check_schemas=False``), approval without an approver. Where
+                all are of one kind, the error is :class:`~dagexec.UnknownServerError`,
+                :class:`~dagexec.UnknownToolError` or :class:`~dagexec.InvalidArgumentsError`.
+        """
+        problems = self.problems(tasks, earlier=earlier)
+        if problems:
+            raise plan_error(problems)
+
+    def problems(
+        self, tasks: Iterable[Task], *, earlier: Callable[[str], Task | None] | None = None
+    ) -> list[PlanProblem]:
+        """Every problem of the tasks against the executor, task by task.
+
+        See :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`, which raises them.
         """
         tasks = list(tasks)
-        unknown_servers = {t.id: t.server for t in tasks if t.server not in self.servers}
-        if unknown_servers:
-            raise UnknownServerError(unknown_servers)
+        found: dict[str, list[PlanProblem]] = {t.id: [] for t in tasks}
         listed = self._listed
-        unknown_tools = {
-            t.id: t.tool for t in tasks if t.server in listed and t.tool_name not in listed[t.server]
-        }
-        if unknown_tools:
-            raise UnknownToolError(unknown_tools)
+        for task in tasks:
+            if task.server not in self.servers:
+                problem = f"unknown server {task.server!r}{did_you_mean(task.server, self.servers)}"
+                if self.servers:
+                    problem += f" (servers: {listing(self.servers)})"
+                found[task.id].append(PlanProblem(task.id, "tool", problem, kind="server", name=task.server))
+            elif task.server in listed and task.tool_name not in listed[task.server]:
+                names = listed[task.server]
+                close = ", ".join(repr(f"{task.server}:{name}") for name in close_names(task.tool_name, names))
+                problem = f"unknown tool {task.tool!r}" + (f"; did you mean {close}?" if close else "")
+                has = f"has: {listing(names)}" if names else "has no tools"
+                problem += f" (server {task.server!r} {has})"
+                found[task.id].append(PlanProblem(task.id, "tool", problem, kind="tool", name=task.tool))
         if self._schemas is not None:
             if earlier is None:
                 by_id = {t.id: t for t in tasks}
                 earlier = by_id.get
-            problems = self._schemas.plan_problems(tasks, earlier)
-            if problems:
-                raise InvalidArgumentsError(problems)
+            for argument_problem in self._schemas.plan_problems(tasks, earlier, budget=self._check_budget):
+                found[argument_problem.task_id or ""].append(argument_problem)
         if self._approve is None:
             for task in tasks:
                 if task.approval:
-                    raise WorkflowError(f"task {task.id!r} needs approval, and the executor has no approve callable")
+                    needs = "the task needs approval, and the executor has no approve callable"
+                    found[task.id].append(PlanProblem(task.id, "approval", needs, kind="approval"))
+        return [problem for task_problems in found.values() for problem in task_problems]
+
+    def check_plan(self, plan: Workflow | Mapping[str, Any] | str | bytes) -> Workflow:
+        """Read a plan and check it against the executor: every problem in one report, before anything runs.
+
+        Where :meth:`Workflow.from_dict <dagexec.Workflow.from_dict>` stops at the plan's own problems, this
+        goes on to check the servers, tools and schemas of every task that is
+        well-formed, so that one report names all that must be fixed.
+
+        Args:
+            plan: A workflow, its data (``{"tasks": [...]}``), or its JSON text.
+
+        Returns:
+            The workflow, checked.
+
+        Raises:
+            PlanError: Every problem found, task by task (a subclass when all
+                are of one kind; see :class:`~dagexec.PlanError`).
+        """
+        if isinstance(plan, Workflow):
+            self.check(plan.tasks)
+            return plan
+        data = parse_json(plan) if isinstance(plan, str | bytes) else plan
+        tasks, problems = read_plan(data)
+        known = {t.id: t for t in tasks}
+        problems += self.problems(tasks, earlier=known.get)
+        if problems:
+            raise plan_error(_by_task(problems, data))
+        return Workflow(tasks=tasks)
 
     async def execute(
         self,
@@ -245,11 +311,10 @@ class _Executor:
                 it.
 
         Raises:
-            UnknownServerError: Tasks name servers the executor was not given.
-            UnknownToolError: Tasks name tools their server does not list.
-            InvalidArgumentsError: Tasks' arguments do not fit their tools'
-                schemas (every problem named).
-            WorkflowError: Tasks need approval and there is no approver.
+            PlanError: Tasks name servers or tools the executor does not have,
+                their arguments do not fit their tools' schemas, or they need
+                approval and there is no approver: every problem in one report
+                (see :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`).
             JournalError: The journal cannot be opened or written (checked
                 before any call).
             JournalInUseError: Another process holds the journal, or another
@@ -302,14 +367,8 @@ class _Executor:
             The :class:`Run`.
 
         Raises:
-            UnknownServerError: Tasks of ``workflow`` name servers the executor
-                was not given.
-            UnknownToolError: Tasks of ``workflow`` name tools their server does
-                not list.
-            InvalidArgumentsError: Tasks of ``workflow`` have arguments that do
-                not fit their tools' schemas (every problem named).
-            WorkflowError: Tasks of ``workflow`` need approval and there is no
-                approver.
+            PlanError: Tasks of ``workflow`` cannot run on this executor: every
+                problem in one report (see :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`).
             JournalError: The journal cannot be opened or written (checked
                 before any call).
             JournalInUseError: Another process holds the journal, or another
@@ -417,10 +476,11 @@ class Run:
             The task, checked.
 
         Raises:
-            WorkflowError: The task is invalid alone or against the run (its
-                shape, a repeated id, an unknown dependency, server or tool,
-                arguments that do not fit its tool's schemas); the run and its
-                other tasks go on untouched.
+            PlanError: The task is invalid alone or against the run: every
+                problem of it in one report (its shape, a repeated id, unknown
+                dependencies, its server or tool, arguments that do not fit
+                its tool's schemas); the run and its other tasks go on
+                untouched.
             RuntimeError: The run's block was left.
         """
         driver = self._driver
@@ -429,10 +489,18 @@ class Run:
         if not isinstance(task, Task):
             task = Task.from_dict(task)
         records = driver.core.records
+        problems = []
         if task.id in records:
-            raise DuplicateTaskError([task.id])
-        check_dependencies(task, records)
-        self._executor.check((task,), earlier=lambda task_id: records[task_id].task)
+            problems.append(PlanProblem(task.id, "id", "a task of this id was added before", kind="duplicate"))
+        problems += dependency_problems(task, None, records)
+
+        def earlier(task_id: str) -> Task | None:
+            record = records.get(task_id)
+            return None if record is None else record.task
+
+        problems += self._executor.problems((task,), earlier=earlier)
+        if problems:
+            raise plan_error(problems)
         driver.add(task)
         return task
 

@@ -41,6 +41,26 @@ def check_acyclic(dependencies: Dependencies) -> None:
         DependencyGraph(dependencies).check_acyclic()
 
 
+def cycles(dependencies: Dependencies) -> list[list[str]]:
+    """One cycle in each group of nodes that reach one another, the first node repeated last.
+
+    Self-loops are not looked for: leave them out of ``dependencies``. Linear in
+    the graph's size: one cycle per strongly connected component, not every cycle.
+    """
+    if in_dependency_order(dependencies):
+        return []
+    graph = DependencyGraph(dependencies)._graph
+    found = []
+    order = {node: i for i, node in enumerate(dependencies)}
+    for component in nx.strongly_connected_components(graph):
+        if len(component) > 1:
+            start = min(component, key=order.__getitem__)
+            edges = nx.find_cycle(graph.subgraph(component), source=start)
+            found.append([u for u, _ in edges] + [edges[0][0]])
+    found.sort(key=lambda cycle: order[cycle[0]])
+    return found
+
+
 class DependencyGraph:
     """A directed graph with an edge from each dependency to its dependent.
 

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from ._convert import Invalid
+from ._words import kind_of
 
 #: How deep a task's arguments may nest: the arguments object is level 1, and
 #: each object or list in it is one level below the one that holds it. Deeper
@@ -155,7 +156,7 @@ def _walk(ref: Reference, output: Any) -> Any:
         elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
             if not segment.isdigit():
                 raise ReferenceResolutionError(
-                    f"{ref}: {where} is a list, and {segment!r} is not an index"
+                    f"{ref}: {where} is an array, and {segment!r} is not an index"
                 )
             index = int(segment)
             if index >= len(value):
@@ -164,10 +165,7 @@ def _walk(ref: Reference, output: Any) -> Any:
                 )
             value = value[index]
         else:
-            kind = type(value).__name__
-            raise ReferenceResolutionError(
-                f"{ref}: {where} is a {kind}, which has no key {segment!r}"
-            )
+            raise ReferenceResolutionError(f"{ref}: {where} is {kind_of(value)}, which has no key {segment!r}")
     return value
 
 

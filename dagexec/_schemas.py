@@ -1,12 +1,16 @@
 """Typed plans: each call checked against its tool's JSON schemas. No trio, no I/O.
 
 A tool server may publish each tool's input and output schema
-(:class:`ToolSchemas`). Before a run, :meth:`SchemaCheck.plan_problems` checks
-every task of a plan at once:
+(:class:`ToolSchemas`). Each schema is compiled once, by ``jsonschema-rs``, into
+a validator that every run and every gateway plan shares (:func:`compiled`,
+keyed by the schema's content), when its server lists its tools
+(:func:`prepare`). Before a run, :meth:`SchemaCheck.plan_problems` checks every
+task of a plan at once, within a time budget:
 
-- its literal arguments against the tool's input schema, with the
-  ``jsonschema`` library (the draft the schema names; 2020-12 when it names
-  none), one validator per tool, built once;
+- its literal arguments against the tool's input schema (the draft the schema
+  names; 2020-12 when it names none); where a reference stands for a whole
+  value, a JSON placeholder stands in, and the errors at and under it are set
+  aside;
 - each ``$OUTPUT[...]`` reference against the output schema of the task it
   reads: a path that schema does not declare is a problem wherever the
   reference stands, and a whole-value reference must share a JSON type with
@@ -14,26 +18,34 @@ every task of a plan at once:
   is a string, checked as such).
 
 While a run goes on, :meth:`SchemaCheck.call_problems` checks a task's resolved
-arguments before its call: what no output schema could tell in advance.
+arguments before its call, as the JSON they become: what no output schema
+could tell in advance.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import time
+import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import unquote
 
 import attrs
+from pydantic_core import to_jsonable_python
 
-from ._errors import ArgumentProblem
+from ._errors import ArgumentProblem, SchemaWarning
 from ._refs import _MARK, _TOKEN, REFERENCE, Reference, _reference, _segment
+from ._words import json_type, kinds, named
 from ._workflow import Task
 
-if TYPE_CHECKING:  # imported where the first validator is built: importing dagexec does not pay for it
-    import jsonschema.exceptions
-    import jsonschema.protocols
+if TYPE_CHECKING:  # imported where the first schema is compiled: importing dagexec does not pay for it
+    import jsonschema_rs
 
-__all__ = ["SchemaCheck", "ToolSchemas"]
+__all__ = ["SchemaCheck", "ToolSchemas", "compiled", "prepare"]
 
 Schema = Mapping[str, Any]
 
@@ -52,49 +64,138 @@ class ToolSchemas:
     output: Schema | None = None
 
 
-# -- JSON types ----------------------------------------------------------------------------
+# -- compiled validators, shared by content -------------------------------------------------
+
+#: How many compiled schemas are kept (the least recently used goes first)...
+CACHE_SIZE = 1024
+#: ...and how many bytes of schema text they may add up to.
+CACHE_BYTES = 64_000_000
+
+
+@attrs.frozen
+class Compiled:
+    """A schema's validator, or why the schema does not compile."""
+
+    validator: jsonschema_rs.Validator | None
+    reason: str | None = None
+
+
+#: Each schema's validator, and its size, by the SHA-256 of its canonical JSON text.
+_by_content: OrderedDict[bytes, tuple[Compiled, int]] = OrderedDict()
+_content_bytes = 0
+#: The same, by the identity of a schema object (kept alive here, so its id is not reused):
+#: a server's schemas are compiled when it lists its tools, and every executor finds them
+#: without writing them out again.
+_by_identity: OrderedDict[int, tuple[object, Compiled, int]] = OrderedDict()
+_identity_bytes = 0
+
+
+def _refuse(uri: str) -> Any:
+    """The validators' retriever: dagexec never fetches a schema, from the network or a file."""
+    raise ValueError(f"{uri} is not fetched (dagexec reads no remote schema)")
+
+
+def _compile(schema: Schema) -> Compiled:
+    import jsonschema_rs
+
+    try:
+        # Formats are annotations, as for jsonschema by default: "format" asserts nothing.
+        validator = jsonschema_rs.validator_for(dict(schema), retriever=_refuse, validate_formats=False)
+    except (ValueError, jsonschema_rs.ReferencingError, RecursionError) as exc:
+        reason = str(exc).strip().split("\n", 1)[0] or type(exc).__name__
+        where = getattr(exc, "instance_path", None)  # of a schema that breaks the draft's meta-schema
+        return Compiled(None, f"at /{'/'.join(map(str, where))}: {reason}" if where else reason)
+    return Compiled(validator)
+
+
+def compiled(schema: Schema) -> Compiled:
+    """The validator of a schema: compiled on first sight, then shared by content.
+
+    At most :data:`CACHE_SIZE` are kept, of :data:`CACHE_BYTES` of schema text
+    in all. A remote ``$ref`` is never fetched: a schema that needs one does
+    not compile.
+    """
+    global _content_bytes, _identity_bytes
+    entry = _by_identity.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    try:
+        text = json.dumps(schema, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        found, text = Compiled(None, f"not JSON: {exc}"), b""
+    else:
+        key = hashlib.sha256(text).digest()
+        cached = _by_content.get(key)
+        if cached is None:
+            found = _compile(schema)
+            _by_content[key] = (found, len(text))
+            _content_bytes += len(text)
+            while len(_by_content) > 1 and (len(_by_content) > CACHE_SIZE or _content_bytes > CACHE_BYTES):
+                _content_bytes -= _by_content.popitem(last=False)[1][1]
+        else:
+            found = cached[0]
+            _by_content.move_to_end(key)
+    _by_identity[id(schema)] = (schema, found, len(text))
+    _identity_bytes += len(text)
+    while len(_by_identity) > 1 and (len(_by_identity) > CACHE_SIZE or _identity_bytes > CACHE_BYTES):
+        _identity_bytes -= _by_identity.popitem(last=False)[1][2]
+    return found
+
+
+def prepare(server: str, tools: Mapping[str, ToolSchemas]) -> dict[str, ToolSchemas]:
+    """Compile each schema of a server's tools; drop, with one warning each, those that do not compile.
+
+    Called when a server lists its tools, so that no plan pays for compiling.
+
+    Returns:
+        The tools' schemas, each that does not compile replaced by None: the
+        tool is treated as having no such schema.
+    """
+    kept: dict[str, ToolSchemas] = {}
+    for name, tool in tools.items():
+        given = {"input": tool.input, "output": tool.output}
+        for which, schema in list(given.items()):
+            if schema is None:
+                continue
+            found = compiled(schema)
+            if found.reason is not None:
+                warnings.warn(SchemaWarning(server, name, which, found.reason), stacklevel=2)
+                given[which] = None
+        kept[name] = tool if given == {"input": tool.input, "output": tool.output} else ToolSchemas(**given)
+    return kept
+
+
+def as_json(value: Any) -> Any:
+    """A value as the JSON it becomes when sent (``Counter`` an object, ``IntEnum`` a number, tuples arrays).
+
+    A part with no JSON form (a local tool's output need not be JSON) becomes
+    :data:`OPAQUE`, which the checks do not judge.
+    """
+    return to_jsonable_python(value, fallback=_opaque)
+
+
+def to_json(value: Any) -> Any:
+    """A value as the JSON it becomes, as :func:`as_json`; a part with no JSON form raises ``ValueError``."""
+    return to_jsonable_python(value)
+
+
+#: What stands for a value with no JSON form in the arguments checked.
+OPAQUE = "\x00dagexec: a value with no JSON form\x00"
+
+
+def _opaque(value: Any) -> Any:
+    return OPAQUE
+
+
+# -- walking schemas (for the types of references, without expanding alternatives) -------
 
 #: A set of JSON type names, or None where a schema allows any type (or cannot tell).
 Types = frozenset[str] | None
 
-_ARTICLES = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "a boolean"}
-_ARTICLES |= {"object": "an object", "array": "an array", "null": "null"}
 _CONTAINERS = frozenset({"object", "array"})
 
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "object"
-    return "array"
-
-
-def _kinds(types: Iterable[str]) -> str:
-    """``{"string", "null"}`` as ``"a string or null"``, in a stable order."""
-    words = [_ARTICLES.get(t, repr(t)) for t in sorted(types)]
-    return " or ".join(words) if words else "nothing"
-
-
-def _value(value: object) -> str:
-    """A value as a problem names it: ``the string 'x'``, ``the number 3``, ``an object``."""
-    kind = _json_type(value)
-    if isinstance(value, str):
-        text = repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
-        return f"the string {text}"
-    if kind in ("integer", "number"):
-        return f"the number {value!r}"
-    if kind == "boolean":
-        return "true" if value else "false"
-    return _ARTICLES[kind]
+#: At most this many alternatives are followed at one place of a path; past it, anything goes.
+MAX_BRANCHES = 64
 
 
 def _widened(types: frozenset[str]) -> frozenset[str]:
@@ -107,16 +208,19 @@ def _share(given: frozenset[str], accepted: frozenset[str]) -> bool:
     return bool(given & accepted)
 
 
-# -- walking schemas -----------------------------------------------------------------------
-
-
 def _pointer(root: Schema, ref: str) -> Schema | None:
-    """The schema a local ``$ref`` (``#/$defs/Name``) points to; None for any other."""
-    if not ref.startswith("#"):
+    """The schema a local JSON-pointer ``$ref`` (``#/$defs/Name``) points to; None for any other.
+
+    Anchors (``#name``) and remote references are not followed here: the
+    reference is then read as allowing anything (the validator resolves them).
+    """
+    if ref == "#":
+        return root
+    if not ref.startswith("#/"):
         return None
     node: Any = root
-    for part in ref[1:].split("/")[1:]:
-        part = part.replace("~1", "/").replace("~0", "~")
+    for raw in ref[2:].split("/"):
+        part = unquote(raw).replace("~1", "/").replace("~0", "~")
         if isinstance(node, Mapping) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -126,45 +230,75 @@ def _pointer(root: Schema, ref: str) -> Schema | None:
     return node if isinstance(node, Mapping) else None
 
 
-def _branches(root: Schema, schema: Any, seen: int = 0) -> list[Schema] | None:
-    """The alternatives a schema stands for: ``$ref`` followed, ``anyOf``/``oneOf`` spread.
+class _Walk:
+    """The alternatives of the schemas under one root, each worked out once.
 
-    Returns:
-        The alternatives, or None where one allows anything this check can read.
+    A nested ``anyOf`` through ``$ref`` names the same schemas again and again:
+    alternatives are kept by identity, so a path's set of them stays as large
+    as the schema, never the product of its levels (and at most
+    :data:`MAX_BRANCHES`).
     """
-    if schema is True or (isinstance(schema, Mapping) and not schema):
-        return None
-    if not isinstance(schema, Mapping) or seen > 32:  # a boolean false, or $refs in a loop
-        return None
-    if "$ref" in schema:
-        target = _pointer(root, schema["$ref"])
-        return None if target is None else _branches(root, target, seen + 1)
-    for key in ("anyOf", "oneOf"):
-        if isinstance(schema.get(key), list):
-            found: list[Schema] = []
-            for branch in schema[key]:
-                inner = _branches(root, branch, seen + 1)
-                if inner is None:
-                    return None
-                found += inner
-            return found
-    all_of = schema.get("allOf")
-    if isinstance(all_of, list) and len(all_of) == 1 and "type" not in schema and "properties" not in schema:
-        return _branches(root, all_of[0], seen + 1)
-    return [schema]
+
+    def __init__(self, root: Schema) -> None:
+        self.root = root
+        self._memo: dict[int, list[Schema] | None] = {}
+
+    def branches(self, schema: Any) -> list[Schema] | None:
+        """The alternatives a schema stands for: ``$ref`` followed, ``anyOf``/``oneOf`` spread.
+
+        Returns:
+            The alternatives, or None where one allows anything this check can read.
+        """
+        key = id(schema)
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = None  # while it is worked out: a $ref loop reads as "anything"
+        found = self._branches(schema)
+        self._memo[key] = found
+        return found
+
+    def _branches(self, schema: Any) -> list[Schema] | None:
+        if not isinstance(schema, Mapping) or not schema:
+            return None  # true, {}, or false: nothing this check can tell
+        if "$id" in schema and schema is not self.root:
+            return None  # its $refs resolve against its own base: left to the validator
+        if "$ref" in schema:
+            ref = schema["$ref"]
+            target = _pointer(self.root, ref) if isinstance(ref, str) else None
+            return None if target is None else self.branches(target)
+        for key in ("anyOf", "oneOf"):
+            if isinstance(schema.get(key), list):
+                return self.union(self.branches(branch) for branch in schema[key])
+        all_of = schema.get("allOf")
+        if isinstance(all_of, list) and len(all_of) == 1 and "type" not in schema and "properties" not in schema:
+            return self.branches(all_of[0])
+        return [schema]
+
+    @staticmethod
+    def union(groups: Iterable[list[Schema] | None]) -> list[Schema] | None:
+        """Alternatives together, each once; None if one group allows anything, or past the bound."""
+        found: dict[int, Schema] = {}
+        for group in groups:
+            if group is None:
+                return None
+            for branch in group:
+                found.setdefault(id(branch), branch)
+            if len(found) > MAX_BRANCHES:
+                return None
+        return list(found.values())
 
 
 def _types(schema: Schema) -> Types:
-    """The JSON types one alternative (see :func:`_branches`) allows; None: any."""
+    """The JSON types one alternative (see :meth:`_Walk.branches`) allows; None: any."""
     declared = schema.get("type")
     if isinstance(declared, str):
         return frozenset({declared})
     if isinstance(declared, list):
         return frozenset(t for t in declared if isinstance(t, str))
     if "const" in schema:
-        return frozenset({_json_type(schema["const"])})
+        return frozenset({json_type(schema["const"])})
     if isinstance(schema.get("enum"), list):
-        return frozenset(_json_type(v) for v in schema["enum"])
+        return frozenset(json_type(v) for v in schema["enum"])
     if "properties" in schema:
         return frozenset({"object"})
     if "items" in schema or "prefixItems" in schema:
@@ -188,7 +322,7 @@ class _Undeclared(Exception):
     """A reference's path leaves what the producer's output schema declares."""
 
 
-def _step(root: Schema, branch: Schema, segment: str, where: str, owner: str) -> list[Schema] | None:
+def _step(walk: _Walk, branch: Schema, segment: str, where: str, owner: str) -> list[Schema] | None:
     """What one alternative holds at ``segment``: its alternatives, or None for anything.
 
     Raises:
@@ -196,30 +330,26 @@ def _step(root: Schema, branch: Schema, segment: str, where: str, owner: str) ->
     """
     types = _types(branch)
     if types is not None and not types & _CONTAINERS:
-        raise _Undeclared(f"{where} is {_kinds(types)}, which has no key {segment!r}")
+        raise _Undeclared(f"{where} is {kinds(types)}, which has no key {segment!r}")
     properties = branch.get("properties")
     if isinstance(properties, Mapping) and segment in properties:
-        return _branches(root, properties[segment])
+        return walk.branches(properties[segment])
     if segment.isdigit() and (types is None or "array" in types):
         prefix = branch.get("prefixItems")
         if isinstance(prefix, list) and int(segment) < len(prefix):
-            return _branches(root, prefix[int(segment)])
+            return walk.branches(prefix[int(segment)])
         if "items" in branch:
-            return _branches(root, branch["items"])
+            return walk.branches(branch["items"])
         return None
     if types is not None and "object" not in types:
         raise _Undeclared(f"{where} is an array, and {segment!r} is not an index")
-    patterns = branch.get("patternProperties")
-    if isinstance(patterns, Mapping):
-        for pattern, sub in patterns.items():
-            try:
-                if re.search(pattern, segment):
-                    return _branches(root, sub)
-            except re.error:
-                return None
+    if branch.get("patternProperties"):
+        # Which pattern a key matches is the validator's business (its regex dialect,
+        # bounded in time), not a second engine's here: such a key may hold anything.
+        return None
     extra = branch.get("additionalProperties")
     if isinstance(extra, Mapping):
-        return _branches(root, extra)
+        return walk.branches(extra)
     if isinstance(properties, Mapping) and properties:
         listed = ", ".join(sorted(properties))
         what = f"the output of {owner!r}" if where.endswith("]") else where
@@ -233,48 +363,64 @@ def _output_types(ref: Reference, output: Schema, owner: str) -> Types:
     Raises:
         _Undeclared: The schema does not declare the reference's path.
     """
-    current = _branches(output, output)
+    walk = _Walk(output)
+    current = walk.branches(output)
     for depth, segment in enumerate(ref.path):
         if current is None:
             return None
         where = "$OUTPUT[" + ref.task_id + "]" + "".join("." + p for p in ref.path[:depth])
-        following: list[Schema] = []
+        following: list[list[Schema] | None] = []
         first: _Undeclared | None = None
         for branch in current:
             try:
-                found = _step(output, branch, segment, where, owner)
+                following.append(_step(walk, branch, segment, where, owner))
             except _Undeclared as exc:
                 first = first or exc
-                continue
-            if found is None:
-                return None
-            following += found
         if not following:
             assert first is not None
             raise first
-        current = following
+        current = walk.union(following)
     return _union_types(current)
 
 
-def _accepted_types(schema: Schema, path: Sequence[object]) -> Types:
-    """What the input schema accepts at an argument's path; None: anything (or it cannot tell)."""
-    current = _branches(schema, schema)
+def _accepted(schema: Schema, path: Sequence[object]) -> list[Schema] | None:
+    """The alternatives of the input schema at an argument's path; None: anything (or it cannot tell)."""
+    walk = _Walk(schema)
+    current = walk.branches(schema)
     for key in path:
         if current is None:
             return None
-        following: list[Schema] = []
+        following: list[list[Schema] | None] = []
         for branch in current:
             try:
-                found = _step(schema, branch, str(key), "", "")
+                following.append(_step(walk, branch, str(key), "", ""))
             except _Undeclared:
                 continue  # the literal check reports what the schema forbids
-            if found is None:
-                return None
-            following += found
         if not following:
             return None
-        current = following
-    return _union_types(current)
+        current = walk.union(following)
+    return current
+
+
+#: A placeholder of each JSON type, for a whole-value reference in the check before the run.
+_PLACEHOLDERS: dict[str, Any] = {"string": "", "integer": 0, "number": 0, "boolean": False, "null": None}
+
+
+def _placeholder(branches: list[Schema] | None) -> Any:
+    """A JSON value that the first alternative likely accepts: errors under it are set aside
+    anyway, and a value that fits spares building them (the check is then one ``is_valid``)."""
+    if not branches:
+        return None
+    first = branches[0]
+    if "const" in first:
+        return first["const"]
+    if isinstance(first.get("enum"), list) and first["enum"]:
+        return first["enum"][0]
+    types = _types(first)
+    if not types:
+        return None
+    kind = sorted(types)[0]
+    return {} if kind == "object" else [] if kind == "array" else _PLACEHOLDERS.get(kind)
 
 
 # -- problems in words ---------------------------------------------------------------------
@@ -284,338 +430,153 @@ def _path(keys: Iterable[object]) -> str:
     return "arguments" + "".join(_segment(k) for k in keys)
 
 
-def _words(error: jsonschema.exceptions.ValidationError, tool: str) -> Iterator[tuple[tuple[object, ...], str]]:
-    """One jsonschema error as ``(path, problem)`` pairs, in dagexec's words where they are common."""
-    path = tuple(error.absolute_path)
-    kind = error.validator
-    expected: Any = error.validator_value
-    instance: Any = error.instance
-    if kind == "type":
-        types = [expected] if isinstance(expected, str) else list(expected)
-        yield path, f"expected {_kinds(types)}, got {_value(instance)}"
-    elif kind == "required" and isinstance(instance, Mapping):
-        for name in expected:
-            if name not in instance:
-                yield (*path, name), "missing (required)"
-    elif kind == "enum":
-        yield path, f"expected one of {', '.join(repr(v) for v in expected)}, got {_value(instance)}"
-    elif kind == "const":
-        yield path, f"expected {expected!r}, got {_value(instance)}"
-    elif kind == "additionalProperties" and isinstance(instance, Mapping) and expected is False:
-        schema = error.schema if isinstance(error.schema, Mapping) else {}
-        properties = schema.get("properties") or {}
-        patterns = schema.get("patternProperties") or {}
-        listed = ", ".join(sorted(properties)) or "none"
+def _at(root: Schema, where: Sequence[str | int]) -> Schema:
+    """The (sub)schema at a validator's ``schema_path`` (a path in the root schema); {} if none."""
+    node: Any = root
+    for part in where:
+        in_object = isinstance(node, Mapping) and part in node
+        if in_object or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
+            node = node[part]
+        else:
+            return {}
+    return node if isinstance(node, Mapping) else {}
+
+
+def _words(error: jsonschema_rs.ValidationError, root: Schema, tool: str) -> Iterator[tuple[tuple[object, ...], str]]:
+    """One validator error as ``(path, problem)`` pairs, in dagexec's words where they are common."""
+    path = tuple(error.instance_path)
+    kind: Any = error.kind
+    name = kind.name
+    instance = error.instance
+    if name == "type":
+        yield path, f"expected {kinds(kind.types)}, got {named(instance)}"
+    elif name == "required":
+        yield (*path, kind.property), "missing (required)"
+    elif name == "enum":
+        yield path, f"expected one of {', '.join(repr(v) for v in kind.options)}, got {named(instance)}"
+    elif name == "const":
+        yield path, f"expected {kind.expected_value!r}, got {named(instance)}"
+    elif name == "additionalProperties":
+        schema = _at(root, error.schema_path[:-1])
+        properties = schema.get("properties")
+        listed = ", ".join(sorted(properties)) if isinstance(properties, Mapping) and properties else "none"
         where = f"allowed here (allowed: {listed})" if path else f"an argument of {tool!r} (its arguments: {listed})"
-        for name in instance:
-            if name not in properties and not any(re.search(p, name) for p in patterns):
-                yield (*path, name), f"not {where}"
+        for extra in kind.unexpected:
+            yield (*path, extra), f"not {where}"
+    elif name in _LIMITS:
+        yield path, f"expected {_LIMITS[name].format(kind.limit)}, got {_measured(name, instance)}"
+    elif name == "pattern":
+        yield path, f"expected a string matching {kind.pattern!r}, got {named(instance)}"
+    elif name in ("anyOf", "oneOf") and type(kind).__name__ != "OneOfMultipleValid":
+        yield path, f"{named(instance)} fits none of the alternatives ({name})"
+    elif name == "oneOf":
+        yield path, f"{named(instance)} fits more than one of the alternatives (oneOf)"
     else:
-        yield path, error.message
+        yield path, error.message  # the validator's words, for the rarer keywords
+
+
+#: Keywords with a limit, in words.
+_LIMITS = {
+    "minimum": "at least {}", "maximum": "at most {}",
+    "exclusiveMinimum": "more than {}", "exclusiveMaximum": "less than {}",
+    "minLength": "at least {} characters", "maxLength": "at most {} characters",
+    "minItems": "at least {} items", "maxItems": "at most {} items",
+    "minProperties": "at least {} properties", "maxProperties": "at most {} properties",
+}  # fmt: skip
+
+
+def _measured(keyword: str, instance: Any) -> str:
+    """The value a limit judged, as it measures it (a length, a count)."""
+    if keyword.endswith("Length") and isinstance(instance, str):
+        return f"{len(instance)} ({named(instance)})"
+    if keyword.endswith("Items") and isinstance(instance, list):
+        return f"{len(instance)}"
+    if keyword.endswith("Properties") and isinstance(instance, Mapping):
+        return f"{len(instance)}"
+    return named(instance)
 
 
 def _problems(
-    errors: Iterable[jsonschema.exceptions.ValidationError], tool: str
+    errors: Iterable[jsonschema_rs.ValidationError], root: Schema, tool: str
 ) -> list[tuple[tuple[object, ...], str]]:
     """Errors in words, sorted by path; where a value has the wrong type, that alone is said of it."""
-    found = [(tuple(e.absolute_path), e.validator == "type", e) for e in errors]
+    found = [(tuple(e.instance_path), e.kind.name == "type", e) for e in errors if e.instance != OPAQUE]
     mistyped = {path for path, typed, _ in found if typed}
     said = [
         pair
         for path, typed, error in found
         if typed or path not in mistyped
-        for pair in _words(error, tool)
+        for pair in _words(error, root, tool)
     ]
     said.sort(key=lambda pair: _path(pair[0]))
     return said
-
-
-# -- the fast path ------------------------------------------------------------------------
-
-#: Where a whole-value reference stands in the arguments checked before the run:
-#: every keyword lets it pass (its type is checked apart, against the output schema).
-STAND_IN: Any = type("StandIn", (), {"__repr__": lambda self: "<a reference>"})()
-
-Accepts = Callable[[Any], bool]
-
-#: Keywords that say nothing about a value (annotations, and ``format``, which
-#: jsonschema does not assert by default).
-_ANNOTATIONS = frozenset(
-    {
-        "title", "description", "default", "examples", "$schema", "$id", "$comment", "$defs",
-        "definitions", "format", "deprecated", "readOnly", "writeOnly", "contentMediaType",
-        "contentEncoding", "$anchor",
-    }
-)  # fmt: skip
-_FAST = _ANNOTATIONS | {
-    "$ref", "type", "enum", "const", "properties", "required", "additionalProperties", "items",
-    "anyOf", "allOf", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
-    "maxLength", "pattern", "minItems", "maxItems",
-}  # fmt: skip
-#: The drafts whose keywords above mean what the fast path takes them to mean.
-_FAST_DRAFTS = frozenset(
-    {
-        "https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2019-09/schema",
-        "http://json-schema.org/draft-07/schema#", "http://json-schema.org/draft-06/schema#",
-        "http://json-schema.org/draft-07/schema", "http://json-schema.org/draft-06/schema",
-    }
-)  # fmt: skip
-_TYPE_TESTS: dict[str, Accepts] = {
-    "string": lambda v: type(v) is str,
-    "integer": lambda v: type(v) is int,
-    "number": lambda v: type(v) is int or type(v) is float,
-    "boolean": lambda v: type(v) is bool,
-    "null": lambda v: v is None,
-    "array": lambda v: type(v) is list,
-    "object": lambda v: type(v) is dict,
-}
-_SCALAR_TYPES = (str, int, float, bool, type(None))
-
-
-class _Unsupported(Exception):
-    """A keyword the fast path does not read: jsonschema alone decides for this tool."""
-
-
-def fast_accepts(schema: Schema) -> Accepts | None:
-    """A quick test that accepts only what jsonschema accepts too, for the keywords most tools use.
-
-    jsonschema decides: where the test says no (or cannot be built), the
-    arguments go to jsonschema, which finds the problems, if any. The test is
-    what keeps the check within microseconds for a plan's many valid calls.
-
-    Returns:
-        The test, or None where the schema uses a keyword (or a draft) it does not read.
-    """
-    draft = schema.get("$schema")
-    if draft is not None and draft not in _FAST_DRAFTS:
-        return None
-    try:
-        return _compile(schema, schema, {})
-    except _Unsupported:
-        return None
-
-
-def _compile(root: Schema, node: Any, memo: dict[int, Accepts]) -> Accepts:
-    if node is True:
-        return _anything
-    if not isinstance(node, Mapping) or not node.keys() <= _FAST:
-        raise _Unsupported
-    tests: list[Accepts] = []
-    if "$ref" in node:
-        tests.append(_compile_ref(root, node["$ref"], memo))
-    if "type" in node:
-        tests.append(_compile_type(node["type"]))
-    for key in ("enum", "const"):
-        if key in node:
-            tests.append(_compile_values(node["enum"] if key == "enum" else [node["const"]]))
-    for key, combine in (("anyOf", any), ("allOf", all)):
-        if key in node:
-            if not isinstance(node[key], list):
-                raise _Unsupported
-            parts = [_compile(root, sub, memo) for sub in node[key]]
-            tests.append(lambda v, parts=parts, combine=combine: combine(part(v) for part in parts))  # type: ignore[misc]
-    tests += _bounds(node)
-    object_test = _compile_object(root, node, memo)
-    if object_test is not None:
-        tests.append(object_test)
-    if "items" in node:
-        items = _compile(root, node["items"], memo)
-        tests.append(lambda v: type(v) is not list or all(items(x) for x in v))
-    if not tests:
-        return _anything
-    if len(tests) == 1:
-        only = tests[0]
-        return lambda v: v is STAND_IN or only(v)
-    return lambda v: v is STAND_IN or all(test(v) for test in tests)
-
-
-def _anything(value: Any) -> bool:
-    return True
-
-
-def _compile_type(declared: Any) -> Accepts:
-    names = [declared] if isinstance(declared, str) else declared
-    if not isinstance(names, list) or not all(isinstance(n, str) and n in _TYPE_TESTS for n in names):
-        raise _Unsupported
-    kinds = [_TYPE_TESTS[n] for n in names]
-    return kinds[0] if len(kinds) == 1 else lambda v: any(k(v) for k in kinds)
-
-
-def _compile_values(values: Any) -> Accepts:
-    if not isinstance(values, list) or not all(isinstance(x, _SCALAR_TYPES) for x in values):
-        raise _Unsupported
-    allowed = frozenset((type(x), x) for x in values)
-    return lambda v: isinstance(v, _SCALAR_TYPES) and (type(v), v) in allowed
-
-
-def _compile_ref(root: Schema, ref: Any, memo: dict[int, Accepts]) -> Accepts:
-    target = _pointer(root, ref) if isinstance(ref, str) else None
-    if target is None:
-        raise _Unsupported
-    key = id(target)
-    if key not in memo:
-        cell: list[Accepts] = []
-        memo[key] = lambda v: cell[0](v)  # a schema that refers to itself: filled in below
-        cell.append(_compile(root, target, memo))
-    return memo[key]
-
-
-def _compile_object(root: Schema, node: Mapping[str, Any], memo: dict[int, Accepts]) -> Accepts | None:
-    properties = node.get("properties", {})
-    required = node.get("required", [])
-    extra = node.get("additionalProperties", True)
-    if not (isinstance(properties, Mapping) and isinstance(required, list)):
-        raise _Unsupported
-    if not properties and not required and extra is True:
-        return None
-    known = {name: _compile(root, sub, memo) for name, sub in properties.items()}
-    other: Accepts | None = None
-    if extra is False:
-        other = _nothing
-    elif extra is not True:
-        other = _compile(root, extra, memo)
-
-    def test(value: Any) -> bool:
-        if type(value) is not dict:
-            return True  # object keywords hold only for objects
-        for name in required:
-            if name not in value:
-                return False
-        for name, item in value.items():
-            check = known.get(name, other)
-            if check is not None and not check(item):
-                return False
-        return True
-
-    return test
-
-
-def _nothing(value: Any) -> bool:
-    return False
-
-
-def _numeric(value: Any) -> bool:
-    return type(value) is int or type(value) is float
-
-
-def _bounds(node: Mapping[str, Any]) -> list[Accepts]:
-    tests: list[Accepts] = []
-    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength"):
-        if key in node and not _numeric(node[key]):
-            raise _Unsupported  # draft 4's boolean exclusiveMinimum among others
-    for key in ("minItems", "maxItems"):
-        if key in node and not _numeric(node[key]):
-            raise _Unsupported
-    if "minimum" in node:
-        low = node["minimum"]
-        tests.append(lambda v: not _numeric(v) or v >= low)
-    if "maximum" in node:
-        high = node["maximum"]
-        tests.append(lambda v: not _numeric(v) or v <= high)
-    if "exclusiveMinimum" in node:
-        above = node["exclusiveMinimum"]
-        tests.append(lambda v: not _numeric(v) or v > above)
-    if "exclusiveMaximum" in node:
-        below = node["exclusiveMaximum"]
-        tests.append(lambda v: not _numeric(v) or v < below)
-    if "minLength" in node:
-        shortest = node["minLength"]
-        tests.append(lambda v: type(v) is not str or len(v) >= shortest)
-    if "maxLength" in node:
-        longest = node["maxLength"]
-        tests.append(lambda v: type(v) is not str or len(v) <= longest)
-    if "pattern" in node:
-        try:
-            pattern = re.compile(node["pattern"])
-        except (re.error, TypeError):
-            raise _Unsupported from None
-        tests.append(lambda v: type(v) is not str or pattern.search(v) is not None)
-    if "minItems" in node:
-        fewest = node["minItems"]
-        tests.append(lambda v: type(v) is not list or len(v) >= fewest)
-    if "maxItems" in node:
-        most = node["maxItems"]
-        tests.append(lambda v: type(v) is not list or len(v) <= most)
-    return tests
-
-
-def _passing_stand_in(keyword: Callable[..., Any]) -> Callable[..., Any]:
-    def checked(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
-        if instance is STAND_IN:
-            return None
-        return keyword(validator, value, instance, schema)
-
-    return checked
 
 
 # -- the check -----------------------------------------------------------------------------
 
 
 class _Tool:
-    """One tool's schemas, its validators and its fast test (built once, on first use)."""
+    """One tool's schemas, its shared validator, and the placeholders for references in its arguments."""
 
-    __slots__ = ("accepts", "input", "name", "output", "planned", "validator")
+    __slots__ = ("input", "name", "output", "placeholders", "validator")
 
     def __init__(self, name: str, schemas: ToolSchemas) -> None:
         self.name = name
-        self.input = dict(schemas.input) if schemas.input is not None else None
+        self.input = schemas.input
         self.output = schemas.output
-        #: The draft's validator: for resolved arguments.
-        self.validator: jsonschema.protocols.Validator | None = None
-        #: The same, letting STAND_IN pass every keyword: for arguments that hold references.
-        self.planned: jsonschema.protocols.Validator | None = None
-        self.accepts: Accepts | None = None
-        if self.input is not None:
-            import jsonschema
-            import jsonschema.exceptions
-            import jsonschema.validators
+        self.validator = compiled(self.input).validator if self.input is not None else None
+        self.placeholders: dict[tuple[object, ...], Any] = {}
 
-            cls = jsonschema.validators.validator_for(self.input, default=jsonschema.Draft202012Validator)
-            try:
-                cls.check_schema(self.input)
-            except jsonschema.exceptions.SchemaError:
-                self.input = None  # not a schema at all: the tool is not checked
-            else:
-                self.validator = cls(self.input)
-                keywords = {name: _passing_stand_in(fn) for name, fn in cls.VALIDATORS.items()}
-                self.planned = jsonschema.validators.extend(cls, keywords)(self.input)  # type: ignore[no-untyped-call]
-                self.accepts = fast_accepts(self.input)
+    def placeholder(self, path: tuple[object, ...]) -> Any:
+        found = self.placeholders.get(path, _UNSEEN)
+        if found is _UNSEEN:
+            if len(self.placeholders) >= MEMO_SIZE:
+                self.placeholders.clear()
+            found = self.placeholders[path] = _placeholder(_accepted(self.input, path)) if self.input else None
+        return found
 
 
 #: Where a reference stands in a task's arguments: the keys leading there, the task it
 #: reads, its path as written (``".a.0"``), and whether it is the whole value.
 Place = tuple[tuple[object, ...], str, str, bool]
 
-_PLAIN = frozenset({int, float, bool, type(None)})
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
-def _view(value: Mapping[str, Any] | list[Any] | tuple[Any, ...], path: tuple[object, ...], refs: list[Place]) -> Any:
-    """The arguments as the check before the run sees them, and where their references stand.
+def _view(
+    value: Mapping[str, Any] | list[Any] | tuple[Any, ...],
+    path: tuple[object, ...],
+    refs: list[Place],
+    placeholder: Callable[[tuple[object, ...]], Any],
+) -> Any:
+    """The arguments as the check before the run sees them, as JSON, and where their references stand.
 
-    A whole-value reference becomes :data:`STAND_IN`, which every keyword lets
-    pass (its type is checked apart); a string with references inside stays a
-    string; ``$$OUTPUT[`` becomes the ``$OUTPUT[`` it stands for.
+    A whole-value reference becomes a JSON placeholder (errors at and under it
+    are set aside: its type is checked apart); a string with references inside
+    stays a string; ``$$OUTPUT[`` becomes the ``$OUTPUT[`` it stands for.
     """
     items = value.items() if isinstance(value, Mapping) else enumerate(value)
     seen: dict[Any, Any] = {}
     for key, item in items:
         kind = type(item)
         if kind is str:
-            seen[key] = _text(item, (*path, key), refs) if _MARK in item else item
+            seen[key] = _text(item, (*path, key), refs, placeholder) if _MARK in item else item
         elif kind in _PLAIN:
             seen[key] = item
         elif isinstance(item, Mapping | list | tuple):
-            seen[key] = _view(item, (*path, key), refs)
+            seen[key] = _view(item, (*path, key), refs, placeholder)
         else:
-            seen[key] = item
+            seen[key] = as_json(item)
     return seen if isinstance(value, Mapping) else list(seen.values())
 
 
-def _text(text: str, place: tuple[object, ...], refs: list[Place]) -> Any:
+def _text(
+    text: str, place: tuple[object, ...], refs: list[Place], placeholder: Callable[[tuple[object, ...]], Any]
+) -> Any:
     whole = REFERENCE.fullmatch(text)
     if whole is not None:
         refs.append((place, whole.group(1), whole.group(2), True))
-        return STAND_IN
+        return placeholder(place)
     if "$" + _MARK not in text:
         for match in REFERENCE.finditer(text):
             refs.append((place, match.group(1), match.group(2), False))
@@ -636,10 +597,11 @@ def _under(path: tuple[object, ...], place: tuple[object, ...]) -> bool:
 
 
 #: Keywords that judge an object's or array's shape, not the values in it: their
-#: errors hold above a reference, whatever it turns out to be.
+#: errors hold above a reference, whatever it turns out to be (``dependentRequired``
+#: is reported as ``required``).
 _SHAPE = frozenset(
     {"type", "required", "additionalProperties", "propertyNames", "minProperties", "maxProperties",
-     "minItems", "maxItems", "dependentRequired", "unevaluatedProperties"}
+     "minItems", "maxItems", "unevaluatedProperties"}
 )  # fmt: skip
 
 #: Stands for the id of the task a reference reads, in the messages kept for each path.
@@ -648,18 +610,75 @@ _ANONYMOUS = f"$OUTPUT[{_ANY_TASK}]"
 _UNSEEN: Any = object()
 
 
+#: A problem found: where, what, and the id of the task a reference reads (None: not a reference's).
+Found = tuple[tuple[object, ...], str, "str | None"]
+
+#: How many worked-out verdicts, types and placeholders a check keeps (past it, it starts again).
+MEMO_SIZE = 4096
+
+
+def _shape(task: Task, producer: Callable[[str], Task | None]) -> tuple[tuple[object, ...], list[str]] | None:
+    """A task's shape, and the ids its references read in order; None where it has no simple one.
+
+    Tasks of one shape have the same problems but for the ids: the same tool,
+    the same literal values (of flat arguments: strings, numbers, booleans,
+    null), the same reference paths at the same places, read from tasks of
+    the same tools. The text around a reference is left out: only its type is
+    checked before the run (errors under it are set aside).
+    """
+    parts: list[object] = [task.tool]
+    ids: list[str] = []
+    fullmatch = REFERENCE.fullmatch
+    for key, item in task.arguments.items():
+        kind = type(item)
+        if kind is str and _MARK in item:
+            whole = fullmatch(item)
+            if whole is not None:
+                task_id, path = whole.groups()
+                ids.append(task_id)
+                parts.append((key, path))
+            elif "$" + _MARK in item:
+                return None  # an escape: the general way
+            else:
+                found = REFERENCE.findall(item)
+                ids += [task_id for task_id, _ in found]
+                # The ids are left out: the text as written is not the text sent, which only
+                # the check before the call can judge; before the run, only its type counts.
+                parts.append((key, None, tuple([path for _, path in found])))
+        elif kind in _PLAIN:
+            parts.append((key, kind, item))
+        else:
+            return None
+    # The tools of the tasks read, in order (most tasks read one task, many times over).
+    last_id: str | None = None
+    last_tool: str | None = None
+    for task_id in ids:
+        if task_id != last_id:
+            source = producer(task_id)
+            last_id, last_tool = task_id, source.tool if source is not None else None
+        parts.append(last_tool)
+    return tuple(parts), ids
+
+
+def _no_placeholder(path: tuple[object, ...]) -> Any:
+    return None
+
+
 class SchemaCheck:
     """The schemas of every tool of an executor's servers, and the checks that use them.
 
     Args:
         schemas: Each server's tools, by name, with their :class:`ToolSchemas`.
+            Each schema that does not compile is ignored, with a
+            :class:`~dagexec.SchemaWarning` (see :func:`prepare`; a server that
+            already prepared its schemas is not warned about twice).
     """
 
     def __init__(self, schemas: Mapping[str, Mapping[str, ToolSchemas]]) -> None:
         self._schemas = {
             f"{server}:{name}": tool
             for server, tools in schemas.items()
-            for name, tool in tools.items()
+            for name, tool in prepare(server, tools).items()
             if tool.input is not None or tool.output is not None
         }
         self._tools: dict[str, _Tool] = {}
@@ -680,36 +699,89 @@ class SchemaCheck:
             found = self._tools[tool] = _Tool(tool, schemas)
         return found
 
-    def plan_problems(self, tasks: Iterable[Task], producer: Callable[[str], Task | None]) -> list[ArgumentProblem]:
+    def plan_problems(
+        self, tasks: Iterable[Task], producer: Callable[[str], Task | None], *, budget: float | None = None
+    ) -> list[ArgumentProblem]:
         """Every problem of the tasks' arguments, task by task.
 
         Args:
             tasks: The tasks to check.
             producer: Gives the task of an id that a reference names (None if unknown).
+            budget: Seconds the whole check may take (None: no limit). Past it,
+                the check stops, and the task it reached is a problem that names
+                its tool and its largest argument.
         """
         problems: list[ArgumentProblem] = []
         schemas = self._schemas
+        clock = time.perf_counter
+        deadline = None if budget is None else clock() + budget
+        # What tasks of one shape found (the same tool, literals and reference paths, other
+        # ids), for this plan only: a plan repeats a few shapes many times.
+        shapes: dict[tuple[object, ...], list[tuple[tuple[object, ...], str, int | None]]] = {}
         for task in tasks:
             if task.tool not in schemas and not task.references:
                 continue  # no schema, no reference: nothing to check, at the cost of one look-up
-            found = self._task_problems(task, producer)
-            found.sort(key=lambda pair: _path(pair[0]))
-            problems += (ArgumentProblem(task.id, _path(path), problem) for path, problem in found)
+            if not task.needs_resolving:
+                # Literal arguments: one is_valid, and words only where they do not fit.
+                tool = self._tool(task.tool)
+                validator = tool.validator if tool is not None else None
+                try:
+                    fits = validator is None or validator.is_valid(task.arguments)
+                except ValueError:  # a type it cannot read: the general way, through its JSON
+                    fits = False
+                if fits:
+                    if deadline is not None and clock() > deadline:
+                        assert budget is not None
+                        problems.append(_over_budget(task, budget))
+                        break
+                    continue
+            shape = _shape(task, producer) if task.needs_resolving else None
+            if shape is None:
+                found = self._task_problems(task, producer)
+            else:
+                key, ids = shape
+                known = shapes.get(key)
+                if known is None:
+                    # Found with the ids' positions in place of the ids, to be read with any task's ids.
+                    found = self._task_problems(task, producer)
+                    known = shapes[key] = [
+                        (path, problem, None if i is None else ids.index(i)) for path, problem, i in found
+                    ]
+                found = [(path, problem, None if n is None else ids[n]) for path, problem, n in known]
+            if found:
+                found.sort(key=lambda item: _path(item[0]))
+                problems += (
+                    ArgumentProblem(
+                        task.id, _path(path), problem if ref is None else problem.replace(_ANONYMOUS, f"$OUTPUT[{ref}]")
+                    )
+                    for path, problem, ref in found
+                )
+            if deadline is not None and clock() > deadline:
+                assert budget is not None
+                problems.append(_over_budget(task, budget))
+                break
         return problems
 
-    def _task_problems(
-        self, task: Task, producer: Callable[[str], Task | None]
-    ) -> list[tuple[tuple[object, ...], str]]:
+    def _task_problems(self, task: Task, producer: Callable[[str], Task | None]) -> list[Found]:
+        """A task's problems; each of a reference names the task it reads, and says ``_ANONYMOUS`` for it."""
         tool = self._tool(task.tool)
         refs: list[Place] = []
-        arguments = task.arguments
-        instance = _view(arguments, (), refs) if task.needs_resolving else arguments
-        if not isinstance(instance, dict):
-            instance = dict(instance)
-        found: list[tuple[tuple[object, ...], str]] = []
-        if tool is not None and tool.planned is not None and not (tool.accepts is not None and tool.accepts(instance)):
-            errors = tool.planned.iter_errors(instance)
-            found += _problems((e for e in errors if not (refs and self._hidden(e, refs))), task.tool)
+        instance: Any = task.arguments
+        if task.needs_resolving:
+            instance = _view(instance, (), refs, tool.placeholder if tool is not None else _no_placeholder)
+        found: list[Found] = []
+        if tool is not None and tool.validator is not None:
+            assert tool.input is not None
+            validator = tool.validator
+            try:
+                valid = validator.is_valid(instance)
+            except ValueError:  # a type it cannot read (a mapping proxy, a local tool's object)
+                instance = as_json(instance)
+                valid = validator.is_valid(instance)
+            if not valid:
+                errors = validator.iter_errors(instance)
+                said = _problems((e for e in errors if not (refs and self._hidden(e, refs))), tool.input, task.tool)
+                found += ((path, problem, None) for path, problem in said)
         verdicts = self._verdicts
         for path, task_id, written, whole in refs:
             source = producer(task_id)
@@ -718,9 +790,11 @@ class SchemaCheck:
             key = (task.tool, source.tool, written, path, whole)
             verdict = verdicts.get(key, _UNSEEN)
             if verdict is _UNSEEN:
+                if len(verdicts) >= MEMO_SIZE:
+                    verdicts.clear()  # bounded: a gateway's executor lives long, its plans are untrusted
                 verdict = verdicts[key] = self._verdict(tool, source.tool, written, path, whole)
             if verdict is not None:
-                found.append((path, verdict.replace(_ANONYMOUS, f"$OUTPUT[{task_id}]")))
+                found.append((path, verdict, task_id))
         return found
 
     def _verdict(
@@ -739,11 +813,11 @@ class SchemaCheck:
             return given
         if not whole or given is None or tool is None or tool.input is None:
             return None
-        accepted = _accepted_types(tool.input, path)
+        accepted = _union_types(_accepted(tool.input, path))
         if accepted is None or _share(given, accepted):
             return None
         return (
-            f"expected {_kinds(accepted)}, and {_ANONYMOUS}{written} is {_kinds(given)} "
+            f"expected {kinds(accepted)}, and {_ANONYMOUS}{written} is {kinds(given)} "
             f"(the output schema of {producer.name!r})"
         )
 
@@ -763,18 +837,21 @@ class SchemaCheck:
                 found = _output_types(anonymous, producer.output, producer.name)
             except _Undeclared as exc:
                 found = f"{anonymous}: {exc}"
+            if len(self._given) >= MEMO_SIZE:
+                self._given.clear()
             self._given[key] = found
         return cast(Types | str, found)
 
     @staticmethod
-    def _hidden(error: jsonschema.exceptions.ValidationError, refs: list[Place]) -> bool:
-        """Whether an error is about a reference's stand-in, not about the plan's own values."""
-        path = tuple(error.absolute_path)
+    def _hidden(error: jsonschema_rs.ValidationError, refs: list[Place]) -> bool:
+        """Whether an error is about a reference's placeholder, not about the plan's own values."""
+        path = tuple(error.instance_path)
+        keyword = error.kind.name
         for place, _, _, whole in refs:
             if _under(path, place):
-                if whole or error.validator != "type":
+                if whole or keyword != "type":
                     return True  # a reference's value, or text around one: not known yet
-            elif whole and _under(place, path) and error.validator not in _SHAPE:
+            elif whole and _under(place, path) and keyword not in _SHAPE:
                 return True  # above a reference, a keyword that reads its value (enum, oneOf...)
         return False
 
@@ -782,14 +859,35 @@ class SchemaCheck:
         """What is wrong with a task's resolved arguments, in one line; None if they fit.
 
         Checked after references are resolved and before the call, where the
-        output schemas could not tell in advance.
+        output schemas could not tell in advance, as the JSON the arguments
+        become (see :func:`as_json`).
         """
         tool = self._tool(task.tool)
         if tool is None or tool.validator is None:
             return None
-        if tool.accepts is not None and tool.accepts(arguments):
+        # Flat arguments of exact JSON types (the usual case) are their own JSON: no copy.
+        exact = type(arguments) is dict and _PLAIN.issuperset(map(type, arguments.values()))
+        instance = arguments if exact else as_json(arguments)
+        if tool.validator.is_valid(instance):
             return None
-        if tool.validator.is_valid(arguments):
-            return None
-        found = _problems(tool.validator.iter_errors(arguments), task.tool)
+        assert tool.input is not None
+        found = _problems(tool.validator.iter_errors(instance), tool.input, task.tool)
+        if not found:
+            return None  # only values with no JSON form were refused: they are not judged
         return "; ".join(f"{_path(path)}: {problem}" for path, problem in found)
+
+
+def _over_budget(task: Task, budget: float) -> ArgumentProblem:
+    """The problem of the task a plan's check reached when its budget ran out."""
+
+    def size(item: tuple[str, Any]) -> int:
+        return len(json.dumps(item[1], default=repr))
+
+    largest = max(task.arguments.items(), key=size, default=None)
+    where = _path((largest[0],)) if largest is not None else "arguments"
+    return ArgumentProblem(
+        task.id,
+        where,
+        f"not checked: the check of the plan passed its budget of {budget:g} s at this task "
+        f"(tool {task.tool!r}); the tasks after it were not checked either",
+    )

@@ -6,15 +6,16 @@ import json
 import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, Literal, get_args
 
 import attrs
 import cattrs.gen
 
-from ._convert import Invalid, Problems, converter, show, structure
-from ._errors import CycleError, DuplicateTaskError, SchemaError, UnknownDependencyError
-from ._graph import DependencyGraph, in_dependency_order
+from ._convert import Invalid, Problems, accept_keys, converter, show, structure, unknown_keys
+from ._errors import CycleError, DuplicateTaskError, PlanProblem, SchemaError, UnknownDependencyError, plan_error
+from ._graph import DependencyGraph, cycles, in_dependency_order
 from ._refs import Reference, scan_arguments
+from ._suggest import did_you_mean
 
 
 def _check_id(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -142,7 +143,7 @@ class Task:
         Raises:
             SchemaError: A field is missing, unknown, or of the wrong type or form.
         """
-        return _structure(data, Task, "task")
+        return _read_task(data)
 
 
 def check_dependencies(task: Task, known: Collection[str]) -> None:
@@ -271,29 +272,125 @@ class Workflow:
     def from_dict(cls, data: Any) -> Workflow:
         """Build and validate a workflow from plain data (``{"tasks": [...]}``).
 
+        Every problem is found before the error is raised: each task's shape,
+        repeated ids, unknown dependencies and references, cycles.
+
         Raises:
-            SchemaError: Wrong shapes or types; each problem names its path, such
-                as ``workflow.tasks[3].depends_on``.
-            WorkflowError: Any other problem (see :class:`Workflow`).
+            PlanError: Every problem of the plan, each naming its task and
+                field (:class:`SchemaError` when all are of shape or type).
         """
-        return _structure(data, Workflow, "workflow")
+        tasks, problems = read_plan(data)
+        if problems:
+            raise plan_error(problems)
+        return cls(tasks=tasks)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Workflow:
         """Build and validate a workflow from JSON text.
 
         Raises:
-            SchemaError: The text is not JSON, is nested too deeply for Python's
-                JSON parser, or its data is not a workflow.
-            WorkflowError: Any other problem (see :class:`Workflow`).
+            SchemaError: The text is not JSON, or is nested too deeply for
+                Python's JSON parser.
+            PlanError: Every problem of the plan (see :meth:`from_dict`).
         """
+        return cls.from_dict(parse_json(text))
+
+
+def parse_json(text: str | bytes) -> Any:
+    """A plan's JSON text as data.
+
+    Raises:
+        SchemaError: The text is not JSON, or nests too deeply for Python's JSON parser.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemaError([PlanProblem(None, "", f"not valid JSON: {exc}")]) from None
+    except RecursionError:  # the parser's own limit, far beyond MAX_ARGUMENT_DEPTH
+        raise SchemaError([PlanProblem(None, "", "JSON nested too deeply to read")]) from None
+
+
+def read_plan(data: Any) -> tuple[list[Task], list[PlanProblem]]:
+    """Every well-formed task of a plan's data, and every problem that needs no server to find.
+
+    Each task is read apart, so that one task's problems hide no other's; then
+    repeated ids, dependencies and references that name no task, and cycles
+    among the well-formed tasks. Problems come task by task, in the plan's order.
+
+    Returns:
+        The tasks that are well-formed alone, and the problems; the tasks make
+        a workflow only when there are no problems.
+    """
+    if not isinstance(data, Mapping):
+        return [], [PlanProblem(None, "", f"expected an object with 'tasks', got {show(data)}")]
+    problems: list[PlanProblem] = []
+    extra = [str(key) for key in data if key != "tasks"]
+    if extra:
+        problems.append(PlanProblem(None, "", unknown_keys(extra, ("tasks",))))
+    if "tasks" not in data:
+        return [], [*problems, PlanProblem(None, "tasks", "required field missing")]
+    raw = data["tasks"]
+    if not isinstance(raw, list):
+        return [], [*problems, PlanProblem(None, "tasks", f"expected an array, got {show(raw)}")]
+    # Every id the plan writes, well-formed task or not: a dependency on a task
+    # that is only malformed is reported once, at that task.
+    places: dict[str, list[int]] = {}
+    for index, item in enumerate(raw):
+        task_id = item.get("id") if isinstance(item, Mapping) else None
+        if isinstance(task_id, str) and task_id:
+            places.setdefault(task_id, []).append(index)
+    by_task: dict[int, list[PlanProblem]] = {}
+    tasks: dict[str, Task] = {}
+    for index, item in enumerate(raw):
+        task_id = item.get("id") if isinstance(item, Mapping) else None
+        name = task_id if isinstance(task_id, str) and task_id else None
+        found = by_task.setdefault(index, [])
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SchemaError([f"not valid JSON: {exc}"]) from None
-        except RecursionError:  # the parser's own limit, far beyond MAX_ARGUMENT_DEPTH
-            raise SchemaError(["JSON nested too deeply to read"]) from None
-        return cls.from_dict(data)
+            task = structure(item, Task, "task")
+        except Problems as exc:
+            for line in exc.problems:
+                message, _, path = line.rpartition(" @ ")
+                found.append(PlanProblem(name, path.removeprefix("task").lstrip("."), message, index=index))
+            continue
+        found += dependency_problems(task, index, places)
+        if len(places[task.id]) > 1:
+            if places[task.id][0] == index:
+                at = ", ".join(f"tasks[{i}]" for i in places[task.id])
+                problem = f"used by {len(places[task.id])} tasks ({at})"
+                found.insert(0, PlanProblem(task.id, "id", problem, index=index, kind="duplicate"))
+            continue
+        tasks[task.id] = task
+    for cycle in cycles({t.id: [d for d in t.dependencies if d in tasks and d != t.id] for t in tasks.values()}):
+        first = cycle[0]
+        by_task[places[first][0]].append(
+            PlanProblem(first, "depends_on", f"tasks form a cycle: {' -> '.join(cycle)}", kind="cycle")
+        )
+    for found in by_task.values():
+        problems += found
+    return list(tasks.values()), problems
+
+
+def dependency_problems(task: Task, index: int | None, known: Collection[str]) -> list[PlanProblem]:
+    """The problems of a task's dependencies and references: itself, or a task the plan does not have."""
+    problems = []
+    for place, dep in enumerate(task.depends_on):
+        where = f"depends_on[{place}]"
+        if dep == task.id:
+            problem = f"tasks form a cycle: {task.id} -> {task.id} (the task depends on itself)"
+            problems.append(PlanProblem(task.id, where, problem, index=index, kind="cycle"))
+        elif dep not in known:
+            problem = f"unknown task {dep!r}{did_you_mean(dep, known)}"
+            problems.append(PlanProblem(task.id, where, problem, index=index, kind="dependency", name=dep))
+    for ref in task.references:
+        if ref.task_id == task.id:
+            problem = f"{ref} is the task's own output: tasks form a cycle: {task.id} -> {task.id}"
+            problems.append(PlanProblem(task.id, "arguments", problem, index=index, kind="cycle"))
+        elif ref.task_id not in known:
+            problem = f"{ref} names unknown task {ref.task_id!r}{did_you_mean(ref.task_id, known)}"
+            problems.append(
+                PlanProblem(task.id, "arguments", problem, index=index, kind="dependency", name=ref.task_id)
+            )
+    return problems
 
 
 # -- loading -------------------------------------------------------------------------------
@@ -311,6 +408,7 @@ def _structure_task(value: Any, cls: type[Task]) -> Task:
 
 
 converter.register_structure_hook(Task, _structure_task)
+accept_keys(Task)
 converter.register_unstructure_hook(
     Task,
     cattrs.gen.make_dict_unstructure_fn(
@@ -331,33 +429,15 @@ converter.register_unstructure_hook(
 converter.register_unstructure_hook(Workflow, lambda wf: {"tasks": [t.to_dict() for t in wf.tasks]})
 
 
-_T = TypeVar("_T")
-
-
-def _structure(data: Any, cls: type[_T], what: str) -> _T:
+def _read_task(data: Any) -> Task:
+    """One task from plain data, every problem of its shape in the error."""
     try:
-        return structure(data, cls, what)
+        return structure(data, Task, "task")
     except Problems as exc:
-        raise SchemaError(_with_task_ids(exc.problems, data, what)) from None
-
-
-def _with_task_ids(problems: list[str], data: Any, what: str) -> list[str]:
-    """Name the task by its id too where the data has one: ``tasks[3] (task 'fetch')``."""
-    if what == "task":
         task_id = data.get("id") if isinstance(data, Mapping) else None
-        if not (isinstance(task_id, str) and task_id):
-            return problems
-        return [f"{problem} (task {task_id!r})" for problem in problems]
-    tasks = data.get("tasks") if isinstance(data, Mapping) else None
-    if not isinstance(tasks, list):
-        return problems
-    named = []
-    for problem in problems:
-        _, at, path = problem.rpartition(" @ ")
-        index = path.partition("tasks[")[2].partition("]")[0]
-        if at and index.isdigit() and int(index) < len(tasks):
-            task = tasks[int(index)]
-            if isinstance(task, Mapping) and isinstance(task.get("id"), str) and task["id"]:
-                problem = f"{problem} (task {task['id']!r})"
-        named.append(problem)
-    return named
+        name = task_id if isinstance(task_id, str) and task_id else None
+        problems = []
+        for line in exc.problems:
+            message, _, path = line.rpartition(" @ ")
+            problems.append(PlanProblem(name, path.removeprefix("task").lstrip("."), message))
+        raise SchemaError(problems) from None

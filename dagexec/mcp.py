@@ -40,10 +40,10 @@ from ._config import LocalClusterConfig as LocalClusterConfig
 from ._config import ServerConfig as ServerConfig
 from ._config import SseServerConfig
 from ._config import StdioServerConfig as StdioServerConfig
-from ._errors import NoSuchToolError, ServerError, ToolCallError, ToolError, describe
+from ._errors import NoSuchToolError, ServerError, ToolCallError, ToolError, ToolTimeoutError, describe
 from ._errors import ServerConfigError as ServerConfigError
 from ._errors import ServerStartError as ServerStartError
-from ._schemas import ToolSchemas
+from ._schemas import ToolSchemas, prepare, to_json
 from ._tools import ToolServer
 
 try:
@@ -96,12 +96,18 @@ class MCPToolServer(ToolServer):
         tools: The tools it listed, by name (``mcp_types.Tool``).
     """
 
-    def __init__(self, name: str, client: Client, tools: list[mcp_types.Tool]) -> None:
+    def __init__(
+        self, name: str, client: Client, tools: list[mcp_types.Tool], *, call_timeout: float | None = None
+    ) -> None:
         self.name = name
+        #: Seconds each call may take (the config's ``timeout``); None: no limit of the server's own.
+        self.call_timeout = call_timeout
         self.tools = {tool.name: tool for tool in tools}
-        self._schemas = {
-            tool.name: ToolSchemas(input=tool.input_schema, output=tool.output_schema) for tool in tools
-        }
+        # Compiled now, as the tools are listed, so that no plan pays for it; a schema that
+        # does not compile is dropped, with a SchemaWarning naming the server and the tool.
+        self._schemas = prepare(
+            name, {tool.name: ToolSchemas(input=tool.input_schema, output=tool.output_schema) for tool in tools}
+        )
         self._client = client
         self._link = _Link()  # its transport's, set by _serve_mcp
         self._gone: str | None = None
@@ -139,10 +145,16 @@ class MCPToolServer(ToolServer):
             raise ServerError(f"server {self.name!r} is gone: {self._gone}")
         if name not in self.tools:
             raise NoSuchToolError(f"server {self.name!r} has no tool {name!r}")
+        try:
+            arguments = to_json(arguments)  # sent as the JSON that the schema check saw
+        except ValueError as exc:
+            raise ToolError(f"its arguments have no JSON form: {exc}") from None
+        result: mcp_types.CallToolResult | None = None
         with trio.CancelScope() as scope:
             self._in_flight.add(scope)
             try:
-                result = await self._client.call_tool(name, arguments)
+                with trio.move_on_after(math.inf if self.call_timeout is None else self.call_timeout):
+                    result = await self._client.call_tool(name, arguments)
             except MCPError as exc:
                 raise self._error_reply(exc) from None
             except Exception as exc:
@@ -151,6 +163,8 @@ class MCPToolServer(ToolServer):
                 self._in_flight.discard(scope)
         if scope.cancelled_caught:  # cancelled by _lost(), not by the caller
             raise ServerError(self._gone_message("connection lost"))
+        if result is None:  # the call timeout passed
+            raise ToolTimeoutError(f"no answer within {self.call_timeout:g} s (server {self.name!r}'s timeout)")
         return _output(result)
 
     def _error_reply(self, exc: MCPError) -> ToolCallError:
@@ -655,7 +669,7 @@ async def _serve_mcp(
                         if cursor is None:
                             break
                     starting.deadline = math.inf  # started: no deadline from now on
-                    server = MCPToolServer(name, client, tools)
+                    server = MCPToolServer(name, client, tools, call_timeout=config.timeout)
                     server._link = link
                     task_status.started(server)
                     await trio.sleep_forever()

@@ -39,10 +39,10 @@ from . import (
     EagerExecutor,
     Event,
     ExecutionResult,
-    InvalidArgumentsError,
     ListsTools,
+    PlanError,
+    PlanProblem,
     Run,
-    SchemaError,
     ServerError,
     Task,
     TaskFinished,
@@ -50,7 +50,6 @@ from . import (
     TaskStatus,
     ToolServer,
     Workflow,
-    WorkflowError,
 )
 from . import __version__ as _version
 from . import workflow_schema as _workflow_schema
@@ -81,6 +80,10 @@ __all__ = [
 
 #: The name of the gateway's tool that runs a plan.
 RUN_WORKFLOW = "run_workflow"
+
+#: Plans of at most this many tasks are checked on the gateway's loop (a few milliseconds);
+#: larger ones in a worker thread, while the loop goes on answering.
+CHECK_IN_LOOP = 200
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 """What ``progress`` of :meth:`Gateway.run_workflow` takes: ``(tasks ended, tasks in the plan, message)``."""
@@ -203,20 +206,26 @@ def summary(result: ExecutionResult) -> str:
 
 
 def refusal(exc: DagexecError) -> mcp_types.CallToolResult:
-    """The tool result of a plan that cannot run: ``isError``, the problems as text and as data."""
-    if isinstance(exc, SchemaError | InvalidArgumentsError):
+    """The tool result of a plan that cannot run: ``isError``, the problems as text and as data.
+
+    A plan's problems are the report every check writes (``invalid plan (N
+    problems):`` and a line each), as :class:`~dagexec.PlanError` has it.
+    """
+    if isinstance(exc, PlanError):
         problems = [str(problem) for problem in exc.problems]
-    else:
-        problems = [str(exc)]
-    if isinstance(exc, SchemaError):
-        text = f"{exc}\nnothing ran"
-    elif isinstance(exc, WorkflowError):
-        text = f"invalid plan, nothing ran: {exc}"
+        text = str(exc)
     else:  # the journal
+        problems = [str(exc)]
         text = f"the plan cannot run now, nothing ran: {exc}"
     return mcp_types.CallToolResult(
         content=[_text(text)], structured_content={"ok": False, "problems": problems}, is_error=True
     )
+
+
+#: Why a task that needs approval cannot run through a client that cannot ask.
+_CANNOT_ASK = (
+    "the task needs approval, and the client cannot ask the person (it offers no elicitation on this connection)"
+)
 
 
 #: The request's ``ask`` (see :meth:`Gateway.call`), seen by the run's tasks, which inherit it.
@@ -369,22 +378,39 @@ class Gateway:
             return "no one can be asked"
         return await ask(task, arguments)
 
-    def _check(self, workflow: Workflow) -> None:
-        """Check a plan against the executor, and that someone can approve it if it needs approval.
+    async def _check(self, plan: Any) -> Workflow:
+        """Read a plan and check it against the executor, and that someone can approve it if it needs approval.
+
+        A plan of more than :data:`CHECK_IN_LOOP` tasks is checked in a worker
+        thread, so that the gateway goes on answering other clients meanwhile
+        (the check's ``check_budget`` bounds it; a cancelled caller abandons it).
 
         Raises:
-            WorkflowError: The plan cannot run (see :meth:`EagerExecutor.check
-                <dagexec.EagerExecutor.check>`), or needs approval that no one
-                can give.
+            PlanError: Every problem of the plan in one report (see
+                :meth:`EagerExecutor.check_plan <dagexec.EagerExecutor.check_plan>`),
+                a task that needs approval no one can give among them.
         """
-        self.executor.check(workflow.tasks)
+        tasks = plan.get("tasks") if isinstance(plan, Mapping) else None
+        try:
+            if isinstance(tasks, list) and len(tasks) > CHECK_IN_LOOP:
+                workflow = await trio.to_thread.run_sync(self.executor.check_plan, plan, abandon_on_cancel=True)
+            else:
+                workflow = self.executor.check_plan(plan)
+        except PlanError as exc:
+            problems = list(exc.problems)
+        else:
+            problems = []
         if _ASK.get() is None:
-            for task in workflow.tasks:
-                if task.approval or self._approve_all:
-                    raise WorkflowError(
-                        f"task {task.id!r} needs approval, and the client cannot ask the person "
-                        "(it offers no elicitation on this connection)"
-                    )
+            # Tasks that are well-formed enough to name their id and flag.
+            for item in tasks if isinstance(tasks, list) else ():
+                task_id = item.get("id") if isinstance(item, Mapping) else None
+                if isinstance(task_id, str) and (item.get("approval") is True or self._approve_all):
+                    problems.append(PlanProblem(task_id, "approval", _CANNOT_ASK, kind="approval"))
+        if problems:
+            # Each task's problems together, in the order the report gave the tasks.
+            order = {problem.task_id: i for i, problem in reversed(list(enumerate(problems)))}
+            raise PlanError(sorted(problems, key=lambda problem: order[problem.task_id]))
+        return workflow
 
     async def call_proxied(self, name: str, arguments: Any) -> mcp_types.CallToolResult:
         """Call a downstream tool directly, as a plan of one task: under the same limits and approvals.
@@ -406,10 +432,9 @@ class Gateway:
         """
         server, tool = self._proxied[name]
         try:
-            workflow = Workflow.from_dict(
+            workflow = await self._check(
                 {"tasks": [{"id": name, "tool": f"{server}:{tool}", "arguments": _escaped(arguments)}]}
             )
-            self._check(workflow)
         except DagexecError as exc:
             return refusal(exc)
         try:
@@ -447,8 +472,7 @@ class Gateway:
             problem, nothing run.
         """
         try:
-            workflow = Workflow.from_dict(plan)
-            self._check(workflow)
+            workflow = await self._check(plan)
         except DagexecError as exc:
             return refusal(exc)
         plan_hash = hashlib.sha256(json.dumps(workflow.to_dict(), sort_keys=True, default=repr).encode()).hexdigest()

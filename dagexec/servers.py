@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -40,6 +41,8 @@ from ._errors import ServerConfigError, ServerStartError
 from ._tools import ToolServer
 
 __all__ = [
+    "IGNORED_KEYS",
+    "RENAMED_KEYS",
     "DaskServerConfig",
     "HttpServerConfig",
     "InputVariable",
@@ -51,10 +54,33 @@ __all__ = [
     "open_servers",
 ]
 
+_log = logging.getLogger(__name__)
+
+#: Keys that other MCP clients write in an entry and that mean nothing to a run
+#: of dagexec, each mapped to what it means in the clients that write it. Each
+#: is ignored, with a note in the log (``dagexec -v`` shows it).
+IGNORED_KEYS: dict[str, str] = {
+    "autoApprove": "Cline: tools it calls without asking first",
+    "alwaysAllow": "Roo Code: tools it calls without asking first",
+    "disabledTools": "Roo Code, Windsurf: tools hidden from the model",
+    "watchPaths": "Roo Code: files whose change restarts the server",
+    "dev": "VS Code: watch and debug settings for developing the server",
+    "gallery": "VS Code: the gallery entry the server was installed from",
+    "version": "VS Code: the installed version of the server",
+}
+
+#: Keys that other MCP clients write for a field under another name, each
+#: mapped to the field it is read as.
+RENAMED_KEYS: dict[str, str] = {
+    "transportType": "type",  # Cline: "stdio", "sse" or "streamableHttp"
+    "serverUrl": "url",  # Windsurf: a remote server's endpoint
+}
+
 # The keys an entry may have besides its fields: handled here, before it is structured.
-accept_keys(StdioServerConfig, "envFile", "disabled")
-accept_keys(HttpServerConfig, "disabled")
-accept_keys(SseServerConfig, "disabled")
+_HANDLED = ("envFile", "disabled", *RENAMED_KEYS, *IGNORED_KEYS)
+accept_keys(StdioServerConfig, *_HANDLED)
+accept_keys(HttpServerConfig, *_HANDLED[1:])
+accept_keys(SseServerConfig, *_HANDLED[1:])
 accept_keys(InputVariable)
 accept_keys(LocalClusterConfig)
 accept_keys(DaskServerConfig)
@@ -66,6 +92,7 @@ _TYPES: dict[str, type[StdioServerConfig | HttpServerConfig | SseServerConfig]] 
     "streamable-http": HttpServerConfig,
     "streamable_http": HttpServerConfig,
     "sse": SseServerConfig,
+    "streamableHttp": HttpServerConfig,  # Cline's transportType
 }
 
 #: ``${...}`` in a string of an entry: ``${VAR}``, ``${VAR:-default}``, ``${env:VAR}``, ``${input:id}``.
@@ -106,9 +133,20 @@ def load_config(
             Each problem names the key.
     """
     data = _read(config)
-    loaded = _Loaded(data, inputs or {}, use_defaults=True)
+    loaded = _Loaded(data, inputs or {}, use_defaults=True, workspace=_workspace(config))
     loaded.check()
     return loaded.servers
+
+
+def _workspace(config: str | os.PathLike[str] | Mapping[str, Any]) -> Path:
+    """VS Code's ``${workspaceFolder}`` for a config: its folder, or that folder's parent for ``.vscode``.
+
+    For a config given as data, the current directory.
+    """
+    if not isinstance(config, str | os.PathLike):
+        return Path.cwd()
+    folder = Path(config).absolute().parent
+    return folder.parent if folder.name == ".vscode" else folder
 
 
 def _read(config: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -138,14 +176,19 @@ class _Loaded:
             if not, it is unanswered (to be asked).
     """
 
-    def __init__(self, data: Mapping[str, Any], values: Mapping[str, str], *, use_defaults: bool) -> None:
+    def __init__(
+        self, data: Mapping[str, Any], values: Mapping[str, str], *, use_defaults: bool, workspace: Path
+    ) -> None:
         self.servers: dict[str, ServerConfig] = {}
         self.problems: list[str] = []
+        self._workspace = workspace
         #: Each input that has no value, mapped to where it is first used.
         self.unanswered: dict[str, str] = {}
         self._values = values
         self._use_defaults = use_defaults
         self._invalid: set[str] = set()
+        #: A line for each key of another client's that is ignored.
+        self.notes: list[str] = []
         self.inputs = self._inputs(data.get("inputs"))
         keys = [key for key in ("mcpServers", "servers") if key in data]
         if len(keys) != 1 or not isinstance(data[keys[0]], Mapping):
@@ -158,18 +201,23 @@ class _Loaded:
     def check(self) -> None:
         """Raise the problems, and an unanswered input as one.
 
+        Each key of another client's that is ignored gets a note in the log
+        (level info), once the config is found good.
+
         Raises:
             ServerConfigError: There are problems.
         """
         unanswered = [f"no value for input {id!r} @ {at}" for id, at in self.unanswered.items()]
         if self.problems or unanswered:
             raise ServerConfigError(self.problems + unanswered)
+        for note in self.notes:
+            _log.info("%s", note)
 
     def _inputs(self, data: Any) -> dict[str, InputVariable]:
         if data is None:
             return {}
         if not isinstance(data, list):
-            self.problems.append(f"expected a list, got {show(data)} @ inputs")
+            self.problems.append(f"expected an array, got {show(data)} @ inputs")
             return {}
         inputs: dict[str, InputVariable] = {}
         for index, item in enumerate(data):
@@ -187,7 +235,7 @@ class _Loaded:
 
     def _entry(self, name: str, entry: Any, at: str) -> None:
         if not isinstance(entry, Mapping):
-            self.problems.append(f"expected an object, got {type(entry).__name__} @ {at}")
+            self.problems.append(f"expected an object, got {show(entry)} @ {at}")
             return
         disabled = entry.get("disabled", False)
         if not isinstance(disabled, bool):
@@ -197,6 +245,15 @@ class _Loaded:
             return
         entry = {key: self._expand(value, f"{at}.{key}", key in ("env", "headers")) for key, value in entry.items()}
         entry.pop("disabled", None)
+        for key in [key for key in entry if key in IGNORED_KEYS]:
+            del entry[key]
+            self.notes.append(f"ignored {key!r} ({IGNORED_KEYS[key]}) @ {at}")
+        for key, field in RENAMED_KEYS.items():
+            if key in entry:
+                if field in entry:
+                    self.problems.append(f"both {key!r} and {field!r}: give one @ {at}")
+                    return
+                entry[field] = entry.pop(key)
         kind = entry.get("type")
         try:
             if kind is None and sum(key in entry for key in ("command", "url", "dask")) != 1:
@@ -262,6 +319,11 @@ class _Loaded:
 
     def _variable(self, match: re.Match[str], at: str) -> str:
         written, body = match.group(0), match.group(1)
+        if body in ("workspaceFolder", "workspaceFolderBasename", "userHome"):
+            # VS Code's predefined variables that a server's entry may use.
+            if body == "userHome":
+                return str(Path.home())
+            return str(self._workspace) if body == "workspaceFolder" else self._workspace.name
         kind, colon, rest = body.partition(":")
         if colon and kind == "input":
             return self._input(rest, written, at)
@@ -405,12 +467,13 @@ async def open_servers(
             needs is not installed); the others were stopped.
     """
     data = _read(config)
-    loaded = _Loaded(data, inputs or {}, use_defaults=ask is None)
+    workspace = _workspace(config)
+    loaded = _Loaded(data, inputs or {}, use_defaults=ask is None, workspace=workspace)
     if ask is not None and loaded.unanswered and not loaded.problems:
         answers = dict(inputs or {})
         for id in loaded.unanswered:
             answers[id] = await ask(loaded.inputs[id])
-        loaded = _Loaded(data, answers, use_defaults=False)
+        loaded = _Loaded(data, answers, use_defaults=False, workspace=workspace)
     loaded.check()
     configs = loaded.servers
     servers: dict[str, ToolServer] = {}

@@ -151,27 +151,27 @@ def test_server_dying_mid_call_still_prints_every_status(tmp_path: Path) -> None
         (
             {"wf.json": "{nope"},
             ["validate", "wf.json"],
-            "error: invalid workflow 'wf.json':\n  not valid JSON: Expecting property name enclosed in double quotes",
+            "error: invalid plan (1 problem):\n  plan: not valid JSON: Expecting property name enclosed in double quotes",
         ),
         (
             {"wf.json": {"tasks": [{"id": "a", "tool": "s:t", "depends_on": ["a"]}]}},
             ["validate", "wf.json"],
-            "error: invalid workflow 'wf.json': tasks form a cycle: a -> a",
+            "error: invalid plan (1 problem):\n  task 'a': depends_on[0]: tasks form a cycle: a -> a (the task depends on itself)",
         ),
         (
             {"wf.json": {"tasks": [{"id": "a", "tool": "s:t", "depends_on": "b"}]}},
             ["validate", "wf.json"],
-            "expected a list, got str 'b' @ workflow.tasks[0].depends_on (task 'a')",
+            "error: invalid plan (1 problem):\n  task 'a': depends_on: expected an array, got string 'b'",
         ),
         (
             {"wf.json": {"tasks": [{"id": "a", "tool": "web:get"}]}},
             ["run", "wf.json", "--servers", "SERVERS"],
-            "error: task 'a' names unknown server 'web'",
+            "error: invalid plan (1 problem):\n  task 'a': tool: unknown server 'web' (servers: box)",
         ),
         (
             {"wf.json": {"tasks": [{"id": "a", "tool": "box:nope"}]}},
             ["run", "wf.json", "--servers", "SERVERS"],
-            "error: task 'a' names unknown tool 'box:nope'",
+            "error: invalid plan (1 problem):\n  task 'a': tool: unknown tool 'box:nope'",
         ),
         (
             {"wf.json": {"tasks": []}, "s.json": {"mcpServers": {"x": {"command": "dagexec-nope"}}}},
@@ -181,7 +181,7 @@ def test_server_dying_mid_call_still_prints_every_status(tmp_path: Path) -> None
         (
             {"wf.json": {"tasks": []}, "s.json": {"mcpServers": {"x": {"command": 5}}}},
             ["run", "wf.json", "--servers", "s.json"],
-            "expected a string, got int 5 @ mcpServers.x.command",
+            "expected a string, got number 5 @ mcpServers.x.command",
         ),
         (
             {"wf.json": {"tasks": []}},
@@ -215,17 +215,16 @@ def deep_arguments(depth: int) -> str:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        (deep_arguments(5000), "JSON nested too deeply to read"),
-        (deep_arguments(101), "nested deeper than 100 levels @ workflow.tasks[0].arguments.x (task 'a')"),
+        (deep_arguments(5000), "plan: JSON nested too deeply to read"),
+        (deep_arguments(101), "task 'a': arguments.x: nested deeper than 100 levels"),
         (
             '{"tasks": [{"id": "a", "tool": "s:t", "arguments": {"q": "$OUTPUT[a[0]].x"}}]}',
-            "malformed reference '$OUTPUT[a[0]].x': $OUTPUT[ must be followed by a task id and ] "
-            "(write $$OUTPUT[ for the text $OUTPUT[) @ workflow.tasks[0].arguments.q (task 'a')",
+            "task 'a': arguments.q: malformed reference '$OUTPUT[a[0]].x': $OUTPUT[ must be followed by a task id "
+            "and ] (write $$OUTPUT[ for the text $OUTPUT[)",
         ),
         (
             '{"tasks": [{"id": "a[0]", "tool": "s:t"}]}',
-            "id 'a[0]' must not hold '[' or ']': no $OUTPUT[...] reference could name it @ workflow.tasks[0] "
-            "(task 'a[0]')",
+            "task 'a[0]': id 'a[0]' must not hold '[' or ']': no $OUTPUT[...] reference could name it",
         ),
     ],
 )
@@ -234,7 +233,7 @@ def test_a_workflow_too_deep_or_with_a_malformed_reference_exits_2(tmp_path: Pat
     out = cli("validate", "wf.json", cwd=tmp_path)
     assert (out.returncode, out.stdout) == (2, "")
     # Long lines wrap at the terminal's width: compare the words.
-    assert out.stderr.split() == f"error: invalid workflow 'wf.json': {problem}".split()
+    assert out.stderr.split() == f"error: invalid plan (1 problem): {problem}".split()
 
 
 def test_bad_arguments_exit_2() -> None:
@@ -448,11 +447,11 @@ def test_plan_streamed_on_stdin(tmp_path: Path) -> None:
     out = cli("run", "-", "--servers", toolbox_servers(tmp_path), "--json", str(tmp_path / "out.json"), input=text)
     assert out.returncode == 2  # some lines were refused
     assert "error: line 2: not valid JSON" in out.stderr
-    assert "error: line 3: task 'b': depends_on names unknown task 'later'" in out.stderr
+    assert "error: line 3: invalid plan (1 problem):\n  task 'b': depends_on[0]: unknown task 'later'" in out.stderr
     assert "error: line 5: JSON nested too deeply to read" in out.stderr
     assert (
-        "error: line 6: invalid workflow: malformed reference '$OUTPUT[a': $OUTPUT[ must be followed by a task id "
-        "and ] (write $$OUTPUT[ for the text $OUTPUT[) @ task.arguments.text (task 'd')"
+        "error: line 6: invalid plan (1 problem): task 'd': arguments.text: malformed reference '$OUTPUT[a': "
+        "$OUTPUT[ must be followed by a task id and ] (write $$OUTPUT[ for the text $OUTPUT[)"
     ) in " ".join(out.stderr.split())
     results = {r["task_id"]: r for r in json.loads((tmp_path / "out.json").read_text())["results"]}
     assert set(results) == {"a", "c"}
@@ -750,7 +749,7 @@ def test_validate_with_servers_checks_every_tool_against_them(tmp_path: Path) ->
     out = cli("validate", typo, "--servers", servers)
     assert (out.returncode, out.stdout) == (2, "")
     assert out.stderr == (
-        "error: arguments do not fit their tools' schemas:\n"
+        "error: invalid plan (2 problems):\n"
         "  task 'a': arguments.text: expected a string, got the number 3\n"
         "  task 'b': arguments.text: missing (required)\n"
     )
@@ -764,10 +763,18 @@ def test_validate_with_servers_checks_every_tool_against_them(tmp_path: Path) ->
     ]})  # fmt: skip
     out = cli("validate", bad, "--servers", servers)
     assert (out.returncode, out.stdout) == (2, "")
-    assert out.stderr == "error: task 'b' names unknown tool 'box:nope'; task 'c' names unknown tool 'box:gone'\n"
+    # Every task's problem, each with the server's tools (the first twelve).
+    box = "(server 'box' has: as_json, die, echo, env, fail, hang, meet, pid, plain, refuse, sleep, sleep_marked and 2 more)"
+    assert out.stderr == (
+        "error: invalid plan (2 problems):\n"
+        f"  task 'b': tool: unknown tool 'box:nope' {box}\n"
+        f"  task 'c': tool: unknown tool 'box:gone' {box}\n"
+    )
     unknown = write(tmp_path / "unknown.json", {"tasks": [{"id": "a", "tool": "web:get"}]})
     out = cli("validate", unknown, "--servers", servers)
-    assert (out.returncode, out.stdout, out.stderr) == (2, "", "error: task 'a' names unknown server 'web'\n")
+    assert (out.returncode, out.stdout, out.stderr) == (
+        2, "", "error: invalid plan (1 problem):\n  task 'a': tool: unknown server 'web' (servers: box)\n"
+    )
     # Without --servers, no server is started and the tools are not checked.
     out = cli("validate", bad)
     assert out.returncode == 0 and out.stdout.startswith("valid: 3 tasks in 1 layer\n")
@@ -886,7 +893,7 @@ def test_long_lines_are_not_wrapped_when_piped(tmp_path: Path) -> None:
     unknown = write(tmp_path / "unknown.json", {"tasks": [{"id": "a" * 200, "tool": "nope:t"}]})
     out = cli("run", unknown, "--servers", servers)
     assert out.returncode == 2
-    assert out.stderr == f"error: task '{'a' * 200}' names unknown server 'nope'\n"
+    assert out.stderr == f"error: invalid plan (1 problem):\n  task '{'a' * 200}': tool: unknown server 'nope' (servers: box)\n"
     message = "a long message " + "x" * 300
     failing = write(tmp_path / "wf.json", {"tasks": [{"id": "bad", "tool": "box:fail", "arguments": {"message": message}}]})
     out = cli("run", failing, "--servers", servers)
@@ -919,8 +926,8 @@ def test_a_task_that_needs_approval_without_approve_says_to_pass_it(tmp_path: Pa
         {"id": "gated", "tool": "box:pid", "approval": True},
     ]
     needs = (
-        "task 'gated' needs approval before its call: pass --approve to be asked at the terminal "
-        "(or --approve-all to be asked before every call)"
+        "task 'gated': approval: the task needs approval before its call: pass --approve to be asked at the "
+        "terminal (or --approve-all to be asked before every call)"
     )
     out = cli("run", write(tmp_path / "wf.json", {"tasks": tasks}), "--servers", servers)
     assert (out.returncode, out.stdout, out.stderr) == (2, "", f"error: {needs}\n")
@@ -1006,3 +1013,19 @@ async def test_picture_titles_say_what_speedup_is_and_give_layers_only_to_a_laye
         "layered: 4.00 s in 2 layers, 1.25x as fast as one call at a time",
         "eager: 3.00 s, 1.67x as fast as one call at a time",
     ]
+
+
+def test_piped_output_keeps_whole_outputs_and_a_terminal_cuts_them(tmp_path: Path) -> None:
+    text = "word " * 40  # 200 characters: a terminal's table cuts it, a pipe keeps it whole
+    workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "e", "tool": "box:echo", "arguments": {"text": text}}]})
+    args = ["run", workflow, "--servers", toolbox_servers(tmp_path)]
+    piped = dagexec(*args)
+    assert piped.returncode == 0, piped.stderr
+    assert json.dumps({"result": text}) in piped.stdout
+    with on_a_terminal(*args, env={**ENV, "COLUMNS": "250"}) as terminal:
+        terminal.read_until("\0", 60)  # until the terminal closes
+        terminal.proc.wait(timeout=30)
+    shown = terminal.text()
+    assert terminal.proc.returncode == 0, shown
+    assert json.dumps({"result": text})[:57] + "..." in shown
+    assert text not in shown

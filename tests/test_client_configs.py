@@ -1,4 +1,4 @@
-"""Servers configs as MCP clients write them: Claude Desktop, Claude Code, Cursor and VS Code.
+"""Servers configs as MCP clients write them: Claude Desktop, Claude Code, Cursor, VS Code, Cline, Roo Code, Windsurf.
 
 The files under ``docs/examples/clients/`` are each client's documented shape;
 the servers they name (npm packages, hosted services) are not run here: the
@@ -8,6 +8,7 @@ test toolbox stands in for them, over stdio, streamable HTTP and SSE.
 from __future__ import annotations
 
 import json
+import logging
 import termios
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 import trio
 
 from dagexec import EagerExecutor, ErrorCode, ServerConfigError, ServerStartError, TaskStatus
+from dagexec.servers import IGNORED_KEYS, RENAMED_KEYS
 from dagexec.servers import (
     HttpServerConfig,
     InputVariable,
@@ -108,6 +110,93 @@ def test_vscode_mcp_json(in_clients: None) -> None:
         "github": HttpServerConfig(url="https://api.githubcopilot.com/mcp/"),
         "legacy": SseServerConfig(url="http://localhost:8080/sse"),
     }
+
+
+def test_cline_settings(in_clients: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    # Cline's timeout (seconds) becomes the server's call timeout; transportType picks the transport;
+    # autoApprove (calls it makes without asking) is ignored, with a note.
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-1")
+    caplog.set_level(logging.INFO, logger="dagexec")
+    assert load_config("cline_mcp_settings.json") == {
+        "github": StdioServerConfig(
+            command="npx",
+            args=("-y", "@modelcontextprotocol/server-github"),
+            env={"GITHUB_PERSONAL_ACCESS_TOKEN": "ghp-1"},
+            timeout=60,
+        ),
+        "remote": SseServerConfig(url="http://localhost:3000/sse", timeout=120),
+    }
+    assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [
+        ("dagexec.servers", logging.INFO, f"ignored 'autoApprove' ({IGNORED_KEYS['autoApprove']}) @ mcpServers.{name}")
+        for name in ("github", "remote")
+    ]
+
+
+def test_roo_code_mcp_json(in_clients: None, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="dagexec")
+    assert load_config("roo-mcp.json") == {
+        # Given as data or from a folder that is not .vscode, ${workspaceFolder} is the config's folder.
+        "files": StdioServerConfig(command="node", args=(f"{CLIENTS}/tools/files-server.js",), timeout=30),
+        "docs": HttpServerConfig(url="https://docs.example.com/mcp", type="streamable-http"),
+    }
+    assert [r.getMessage().partition(" (")[0] for r in caplog.records] == [
+        "ignored 'alwaysAllow'",
+        "ignored 'disabledTools'",
+        "ignored 'watchPaths'",
+        "ignored 'alwaysAllow'",
+    ]
+
+
+def test_windsurf_mcp_config(in_clients: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOTES_TOKEN", raising=False)
+    assert load_config("windsurf-mcp_config.json") == {
+        "notes": StdioServerConfig(command="uvx", args=("mcp-notes",)),
+        "remote": HttpServerConfig(url="https://notes.example.com/mcp", headers={"Authorization": "Bearer none"}),
+    }
+
+
+def test_workspace_folder_is_the_configs_folder_or_the_parent_of_vscode(tmp_path: Path) -> None:
+    entry = {"servers": {"s": {"command": "node", "args": ["${workspaceFolder}/s.js", "${workspaceFolderBasename}"]}}}
+    (tmp_path / "proj" / ".vscode").mkdir(parents=True)
+    in_vscode = load_config(write(tmp_path / "proj" / ".vscode" / "mcp.json", entry))
+    assert in_vscode["s"].args == (f"{tmp_path}/proj/s.js", "proj")  # type: ignore[union-attr]
+    beside = load_config(write(tmp_path / "proj" / "mcp.json", entry))
+    assert beside["s"].args == (f"{tmp_path}/proj/s.js", "proj")  # type: ignore[union-attr]
+    elsewhere = load_config(write(tmp_path / "servers.json", entry))
+    assert elsewhere["s"].args == (f"{tmp_path}/s.js", tmp_path.name)  # type: ignore[union-attr]
+
+
+async def test_a_servers_timeout_fails_a_slow_call_with_timeout() -> None:
+    config = {"mcpServers": {"box": {**toolbox(), "timeout": 0.5}}}
+    async with open_servers(config) as servers:
+        result = await EagerExecutor(servers).execute(
+            wf(
+                {"id": "slow", "tool": "box:sleep", "arguments": {"seconds": 30}},
+                {"id": "quick", "tool": "box:sleep", "arguments": {"seconds": 0}},
+            )
+        )
+    error = result["slow"].error
+    assert error is not None
+    assert (error.code, error.message) == (ErrorCode.TIMEOUT, "no answer within 0.5 s (server 'box''s timeout)")
+    assert result["quick"].ok
+
+
+def test_every_key_of_another_client_is_in_the_docs_table() -> None:
+    table = (Path(__file__).parent.parent / "docs" / "mcp.rst").read_text()
+    for key in (*IGNORED_KEYS, *RENAMED_KEYS):
+        assert f"``{key}``" in table, key
+    for meaning in IGNORED_KEYS.values():
+        assert meaning.partition(": ")[2] in table.lower(), meaning
+
+
+def test_the_command_line_notes_ignored_keys_with_verbose(tmp_path: Path) -> None:
+    servers = write(tmp_path / "servers.json", {"mcpServers": {"box": {**toolbox(), "alwaysAllow": ["echo"]}}})
+    plan = write(tmp_path / "plan.json", {"tasks": [{"id": "e", "tool": "box:echo", "arguments": {"text": "x"}}]})
+    quiet = cli("validate", plan, "--servers", servers)
+    assert quiet.returncode == 0 and "alwaysAllow" not in quiet.stderr
+    verbose = cli("validate", plan, "--servers", servers, "-v")
+    assert verbose.returncode == 0, verbose.stderr
+    assert f"ignored 'alwaysAllow' ({IGNORED_KEYS['alwaysAllow']}) @ mcpServers.box" in verbose.stderr
 
 
 @pytest.mark.parametrize(
@@ -202,35 +291,48 @@ def test_disabled_entries_are_skipped_unchecked(monkeypatch: pytest.MonkeyPatch)
 
 # -- errors --------------------------------------------------------------------------------
 
-STDIO_KEYS = "command, args, env, cwd, type, envFile, disabled"
+HANDLED = "disabled, transportType, serverUrl, autoApprove, alwaysAllow, disabledTools, watchPaths, dev, gallery, version"
+STDIO_KEYS = f"command, args, env, cwd, timeout, type, envFile, {HANDLED}"
+URL_KEYS = f"url, headers, timeout, type, {HANDLED}"
 
 
 @pytest.mark.parametrize(
     ("config", "problems"),
     [
         (
-            {"mcpServers": {"x": {"command": "a", "autoApprove": [], "alwaysAllow": []}}},
-            [f"unknown keys 'alwaysAllow', 'autoApprove' (accepted: {STDIO_KEYS}) @ mcpServers.x"],
+            {"mcpServers": {"x": {"command": "a", "autoAprove": [], "bogus": 1}}},
+            [
+                "unknown keys 'autoAprove', 'bogus'; did you mean 'autoApprove'? "
+                f"(accepted: {STDIO_KEYS}) @ mcpServers.x"
+            ],
+        ),
+        (
+            {"mcpServers": {"x": {"command": "a", "timeout": 0}}},
+            ["timeout must be > 0 (seconds), not 0.0 @ mcpServers.x"],
+        ),
+        (
+            {"mcpServers": {"x": {"url": "http://h/mcp", "serverUrl": "http://h/mcp"}}},
+            ["both 'serverUrl' and 'url': give one @ mcpServers.x"],
         ),
         (
             {"servers": {"x": {"type": "sse", "url": "http://h/sse", "envFile": ".env"}}},
-            ["unknown key 'envFile' (accepted: url, headers, type, disabled) @ servers.x"],
+            [f"unknown key 'envFile' (accepted: {URL_KEYS}) @ servers.x"],
         ),
         (
             {"mcpServers": {"x": {"type": "sse", "command": "a"}}},
             [
                 "required field missing @ mcpServers.x.url",
-                "unknown key 'command' (accepted: url, headers, type, disabled) @ mcpServers.x",
+                f"unknown key 'command' (accepted: {URL_KEYS}) @ mcpServers.x",
             ],
         ),
         (
             {"mcpServers": {"x": {"type": "websocket", "url": "ws://h"}}},
             ["unknown type 'websocket' (accepted: stdio, http, sse) @ mcpServers.x.type"],
         ),
-        ({"mcpServers": {"x": {"type": 1, "url": "u"}}}, ["expected a string, got int 1 @ mcpServers.x.type"]),
+        ({"mcpServers": {"x": {"type": 1, "url": "u"}}}, ["expected a string, got number 1 @ mcpServers.x.type"]),
         (
             {"mcpServers": {"x": {"command": "a", "disabled": "yes"}}},
-            ["expected true or false, got str 'yes' @ mcpServers.x.disabled"],
+            ["expected true or false, got string 'yes' @ mcpServers.x.disabled"],
         ),
         (
             {"mcpServers": {"x": {"command": "a", "envFile": "/no/such/file.env"}}},
@@ -238,7 +340,7 @@ STDIO_KEYS = "command, args, env, cwd, type, envFile, disabled"
         ),
         (
             {"mcpServers": {"x": {"command": "a", "envFile": 3}}},
-            ["expected a string, got int 3 @ mcpServers.x.envFile"],
+            ["expected a string, got number 3 @ mcpServers.x.envFile"],
         ),
         (
             {"mcpServers": {"x": {"command": "a", "env": {"K": "${input:key}"}}}},
@@ -256,7 +358,7 @@ STDIO_KEYS = "command, args, env, cwd, type, envFile, disabled"
             {"inputs": [{"id": "k"}, {"id": "k"}], "servers": {}},
             ["input 'k' is declared twice @ inputs[1].id"],
         ),
-        ({"inputs": {"id": "k"}, "servers": {}}, ["expected a list, got dict {'id': 'k'} @ inputs"]),
+        ({"inputs": {"id": "k"}, "servers": {}}, ["expected an array, got object {'id': 'k'} @ inputs"]),
         (
             {"mcpServers": {}, "servers": {}},
             ['expected an object with an "mcpServers" (or "servers") object, not both @ config'],
@@ -276,7 +378,7 @@ def test_deep_data_in_an_entry_is_named_not_followed() -> None:
         args = [args]
     with pytest.raises(ServerConfigError) as info:
         load_config({"mcpServers": {"x": {"command": "a", "args": args}}})
-    assert info.value.problems == ("expected a string, got list [[[[...]]]] @ mcpServers.x.args[0]",)
+    assert info.value.problems == ("expected a string, got array [[[[...]]]] @ mcpServers.x.args[0]",)
 
 
 def test_a_bad_env_file_line_is_named(tmp_path: Path) -> None:

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import trio.testing
 
-from dagexec import Workflow
+from dagexec import EagerExecutor, PlanError, Workflow
+from dagexec.bench import PARTS
 from dagexec.servers import load_config
 
-from .helpers import DOCS, EXAMPLES, code_blocks, max_in_flight, starts
+from .helpers import DOCS, EXAMPLES, code_blocks, dagexec, max_in_flight, starts
 
 
 @pytest.mark.slow
@@ -224,7 +225,54 @@ def test_json_examples_are_valid(page: str, text: str) -> None:
 @pytest.mark.parametrize("path", sorted((DOCS / "examples").glob("*.json")), ids=lambda p: p.name)
 def test_example_files_are_valid(path: Path) -> None:
     data = json.loads(path.read_text())
-    if "tasks" in data:
+    if path.name == "plan-mistakes.json":  # the command line page's plan with mistakes, on purpose
+        with pytest.raises(PlanError):
+            Workflow.from_dict(data)
+    elif "tasks" in data:
         Workflow.from_dict(data)
     else:
         load_config(path)
+
+
+def test_the_cli_pages_plan_with_three_mistakes_is_fixed_from_one_report() -> None:
+    # docs/cli.rst: one report names a misspelled tool, an unknown field and a reference
+    # to a misspelled task, against mcp-server-time, each with the name meant.
+    before = dagexec("validate", "plan-mistakes.json", "--servers", "servers.json")
+    assert (before.returncode, before.stdout) == (2, ""), before.stderr
+    assert before.stderr == (EXAMPLES / "plan-mistakes.out").read_text()
+    problems = before.stderr.splitlines()[1:]
+    assert [p.split(":")[0] for p in problems] == ["  task 'now'", "  task 'tokyo'", "  task 'noon'"]
+    assert ["did you mean" in p for p in problems] == [True, True, True]
+    after = dagexec("validate", "plan-fixed.json", "--servers", "servers.json")
+    assert (after.returncode, after.stderr) == (0, "")
+    assert after.stdout == (EXAMPLES / "plan-fixed.out").read_text()
+    ran = dagexec("run", "plan-fixed.json", "--servers", "servers.json")
+    assert ran.returncode == 0, ran.stderr
+    assert "3 success" in ran.stdout
+
+
+def test_the_cli_page_lists_every_bench_part() -> None:
+    page = (DOCS / "cli.rst").read_text()
+    assert [part for part in PARTS if f"``{part}``" not in page] == []
+
+
+class TimeTools:
+    """mcp-server-time's tool list, for a report that needs no server process."""
+
+    tool_names = frozenset({"get_current_time", "convert_time"})
+
+    async def call_tool(self, name: str, arguments: dict[str, object]) -> object:
+        raise AssertionError("a plan that is refused makes no call")  # pragma: no cover
+
+
+def test_the_workflows_pages_report_is_what_dagexec_writes() -> None:
+    (report,) = code_blocks(DOCS / "workflows.rst", "text")
+    plan = {
+        "tasks": [
+            {"id": "now", "tool": "time:get_curent_time", "arguments": {"timezone": "Europe/Paris"}},
+            {"id": "tokyo", "tool": "time:convert_time", "args": {}, "depends_on": "now"},
+        ]
+    }
+    with pytest.raises(PlanError) as info:
+        EagerExecutor({"time": TimeTools()}).check_plan(plan)
+    assert str(info.value) + "\n" == report

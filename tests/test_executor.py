@@ -23,6 +23,7 @@ from dagexec import (
     TaskStatus,
     ToolCallError,
     ToolError,
+    PlanError,
     UnknownServerError,
     UnknownToolError,
 )
@@ -277,10 +278,13 @@ async def test_unknown_servers_are_rejected_before_anything_runs(executor: type[
         {"id": "b", "tool": "web:fetch"},
         {"id": "c", "tool": "db:query", "depends_on": ["a"]},
     )
-    with pytest.raises(
-        UnknownServerError, match=r"^task 'b' names unknown server 'web'; task 'c' names unknown server 'db'$"
-    ) as info:
+    with pytest.raises(UnknownServerError) as info:
         await executor(servers).execute(workflow)
+    assert str(info.value) == (
+        "invalid plan (2 problems):\n"
+        "  task 'b': tool: unknown server 'web' (servers: sim)\n"
+        "  task 'c': tool: unknown server 'db' (servers: sim)"
+    )
     assert info.value.missing == {"b": "web", "c": "db"}
     assert calls == []
 
@@ -299,10 +303,48 @@ async def test_tools_missing_from_a_published_list_are_rejected_before_the_run(
     executor: type[EagerExecutor],
 ) -> None:
     workflow = wf({"id": "a", "tool": "l:known"}, {"id": "b", "tool": "l:unknown"})
-    with pytest.raises(UnknownToolError, match=r"^task 'b' names unknown tool 'l:unknown'$"):
+    with pytest.raises(UnknownToolError) as info:
         await executor({"l": ListingServer()}).execute(workflow)
+    assert tuple(map(str, info.value.problems)) == (
+        "task 'b': tool: unknown tool 'l:unknown'; did you mean 'l:known'? (server 'l' has: known)",
+    )
     result = await executor({"l": ListingServer()}).execute(wf({"id": "a", "tool": "l:known"}))
     assert result["a"].output == "known"
+
+
+class ManyTools:
+    """A server with many tools, whose list a problem shortens."""
+
+    tool_names = frozenset(f"tool_{n:02}" for n in range(30)) | {"get_current_time"}
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        return name
+
+
+def test_one_report_names_servers_and_tools_with_the_close_names() -> None:
+    executor = EagerExecutor({"time": ManyTools(), "sim": make_tools()})
+    with pytest.raises(PlanError) as info:
+        executor.check_plan(
+            {
+                "tasks": [
+                    {"id": "now", "tool": "time:get_curent_time"},
+                    {"id": "x", "tool": "tme:get_current_time", "depends_on": "now"},
+                    {"id": "y", "tool": "tme:get_current_time", "depends_on": ["nwo"]},
+                ]
+            }
+        )
+    assert str(info.value) == (
+        "invalid plan (4 problems):\n"
+        "  task 'now': tool: unknown tool 'time:get_curent_time'; did you mean 'time:get_current_time'? "
+        "(server 'time' has: get_current_time, tool_00, tool_01, tool_02, tool_03, tool_04, tool_05, tool_06, "
+        "tool_07, tool_08, tool_09, tool_10 and 19 more)\n"
+        "  task 'x': depends_on: expected an array, got string 'now'\n"
+        "  task 'y': depends_on[0]: unknown task 'nwo'; did you mean 'now'?\n"
+        "  task 'y': tool: unknown server 'tme'; did you mean 'time'? (servers: sim, time)"
+    )
+    assert [p.kind for p in info.value.problems] == ["tool", "shape", "dependency", "server"]
+    good = executor.check_plan('{"tasks": [{"id": "now", "tool": "time:get_current_time"}]}')
+    assert [t.id for t in good.tasks] == ["now"]
 
 
 async def test_local_tools_unknown_name() -> None:

@@ -18,18 +18,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dagexec import (
-    CycleError,
-    DuplicateTaskError,
     EagerExecutor,
     ErrorCode,
     JournalError,
     LayeredExecutor,
     LocalTools,
+    PlanError,
     SchemaError,
     Task,
     TaskSkipped,
     TaskStatus,
-    UnknownDependencyError,
     UnknownServerError,
     Workflow,
     WorkflowError,
@@ -74,16 +72,23 @@ def test_streamed_tasks_start_when_added_and_ready(dag: DrawnDag, data: st.DataO
 async def test_bad_tasks_are_refused_and_the_run_goes_on(autojump_clock: trio.testing.MockClock) -> None:
     async with EagerExecutor(SERVERS).open_run() as run:
         run.add(t("a", 1.0))
-        with pytest.raises(SchemaError, match=r"expected a list, got str 'a' @ task.depends_on"):
+        with pytest.raises(SchemaError, match=r"\n  task 'b': depends_on: expected an array, got string 'a'$"):
             run.add({"id": "b", "tool": "sim:sleep", "depends_on": "a"})
-        with pytest.raises(UnknownDependencyError, match=r"^task 'c': depends_on names unknown task 'later'$"):
+        with pytest.raises(PlanError, match=r"^invalid plan \(1 problem\):\n  task 'c': depends_on\[0\]: unknown task 'later'$"):
             run.add(t("c", 1.0, "later"))
-        with pytest.raises(CycleError, match=r"^tasks form a cycle: d -> d$"):
+        with pytest.raises(PlanError, match=r"\n  task 'd': depends_on\[0\]: tasks form a cycle: d -> d \(the task depends on itself\)$"):
             run.add(t("d", 1.0, "d"))
-        with pytest.raises(DuplicateTaskError):
+        with pytest.raises(PlanError, match=r"\n  task 'a': id: a task of this id was added before$"):
             run.add(t("a", 1.0))
-        with pytest.raises(UnknownServerError, match=r"^task 'e' names unknown server 'web'$"):
+        with pytest.raises(UnknownServerError, match=r"\n  task 'e': tool: unknown server 'web' \(servers: sim\)$"):
             run.add({"id": "e", "tool": "web:get"})
+        # Every problem of the task at once, with the ids that exist.
+        with pytest.raises(PlanError) as every:
+            run.add({"id": "f", "tool": "web:get", "depends_on": ["aa"]})
+        assert [str(p) for p in every.value.problems] == [
+            "task 'f': depends_on[0]: unknown task 'aa'; did you mean 'a'?",
+            "task 'f': tool: unknown server 'web' (servers: sim)",
+        ]
         later = run.add(Task(id="later", tool="sim:sleep", arguments={"seconds": 0.5}, depends_on=("a",)))
         assert later.id == "later"
     result = run.result
@@ -215,7 +220,9 @@ async def test_approve_all(autojump_clock: trio.testing.MockClock) -> None:
 
 async def test_approval_needs_an_approver() -> None:
     workflow = Workflow.from_dict({"tasks": [t("a", approval=True)]})
-    with pytest.raises(WorkflowError, match=r"^task 'a' needs approval, and the executor has no approve callable$"):
+    with pytest.raises(
+        WorkflowError, match=r"\n  task 'a': approval: the task needs approval, and the executor has no approve callable$"
+    ):
         await EagerExecutor(SERVERS).execute(workflow)
     with pytest.raises(TypeError, match="approve must be an async callable"):
         EagerExecutor(SERVERS, approve=lambda task, arguments: True)  # type: ignore[arg-type,return-value]
@@ -224,7 +231,7 @@ async def test_approval_needs_an_approver() -> None:
 
 
 def test_approval_field_is_strict() -> None:
-    with pytest.raises(SchemaError, match=r"expected true or false, got str 'yes' @ workflow.tasks\[0\].approval"):
+    with pytest.raises(SchemaError, match=r"\n  task 'a': approval: expected true or false, got string 'yes'$"):
         Workflow.from_dict({"tasks": [{"id": "a", "tool": "s:t", "approval": "yes"}]})
 
 

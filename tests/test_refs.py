@@ -85,13 +85,13 @@ def test_scan_arguments_finds_references_everywhere() -> None:
         ),
         (
             "$OUTPUT[t1].items.first",
-            "$OUTPUT[t1].items.first: $OUTPUT[t1].items is a list, and 'first' is not an index",
+            "$OUTPUT[t1].items.first: $OUTPUT[t1].items is an array, and 'first' is not an index",
         ),
-        ("$OUTPUT[t1].n.real", "$OUTPUT[t1].n.real: $OUTPUT[t1].n is a int, which has no key 'real'"),
-        ("x $OUTPUT[t3].upper y", "$OUTPUT[t3].upper: $OUTPUT[t3] is a str, which has no key 'upper'"),
+        ("$OUTPUT[t1].n.real", "$OUTPUT[t1].n.real: $OUTPUT[t1].n is a number, which has no key 'real'"),
+        ("x $OUTPUT[t3].upper y", "$OUTPUT[t3].upper: $OUTPUT[t3] is a string, which has no key 'upper'"),
         # Never a Python attribute.
         ("$OUTPUT[t1].__class__", "$OUTPUT[t1].__class__: $OUTPUT[t1] has no key '__class__'"),
-        ("$OUTPUT[t3].__class__", "$OUTPUT[t3].__class__: $OUTPUT[t3] is a str, which has no key '__class__'"),
+        ("$OUTPUT[t3].__class__", "$OUTPUT[t3].__class__: $OUTPUT[t3] is a string, which has no key '__class__'"),
     ],
 )
 def test_missing_path_names_the_path(value: str, message: str) -> None:

@@ -110,11 +110,14 @@ def test_schema_and_from_dict_refuse_the_same_documents(document: Any) -> None:
 def test_schema_leaves_the_graph_to_from_dict() -> None:
     """A cycle, a duplicate id, an unknown dependency: the schema cannot see them; from_dict refuses them."""
     for document, message in [
-        ({"tasks": [{"id": "a", "tool": "s:t", "depends_on": ["a"]}]}, "tasks form a cycle: a -> a"),
-        ({"tasks": [TASK, TASK]}, "duplicate task ids: 'a'"),
+        (
+            {"tasks": [{"id": "a", "tool": "s:t", "depends_on": ["a"]}]},
+            "invalid plan (1 problem):\n  task 'a': depends_on[0]: tasks form a cycle: a -> a (the task depends on itself)",
+        ),
+        ({"tasks": [TASK, TASK]}, "invalid plan (1 problem):\n  task 'a': id: used by 2 tasks (tasks[0], tasks[1])"),
         (
             {"tasks": [{**TASK, "arguments": {"x": "$OUTPUT[b]"}}]},
-            "task 'a': arguments ($OUTPUT[b]) names unknown task 'b'",
+            "invalid plan (1 problem):\n  task 'a': arguments: $OUTPUT[b] names unknown task 'b'",
         ),
     ]:
         assert _schema_accepts(document)
@@ -260,6 +263,10 @@ async def test_gateway_runs_plans_on_servers_started_once(tmp_path: Path) -> Non
     assert [r["output"] for r in second.structured_content["results"] if r["task_id"] == "p"] == [pid]
 
 
+#: The toolbox's tools, as a problem lists them (the first twelve).
+BOX = "(server 'box' has: as_json, die, echo, env, fail, hang, meet, pid, plain, refuse, sleep, sleep_marked and 2 more)"
+
+
 async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) -> None:
     marker = tmp_path / "started"
     first = {"id": "first", "tool": "box:sleep_marked", "arguments": {"path": str(marker), "seconds": 0}}
@@ -267,32 +274,34 @@ async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) ->
         "a cycle": (
             {"tasks": [first, {"id": "x", "tool": "box:echo", "depends_on": ["y"]},
                        {"id": "y", "tool": "box:echo", "depends_on": ["x"]}]},
-            "invalid plan, nothing ran: tasks form a cycle: x -> y -> x",
+            # Every problem, of every kind: the cycle, and the arguments the tools' schemas require.
+            "invalid plan (3 problems):\n  task 'x': depends_on: tasks form a cycle: x -> y -> x\n"
+            "  task 'x': arguments.text: missing (required)\n  task 'y': arguments.text: missing (required)",
         ),
         "an unknown tool": (
             {"tasks": [first, {"id": "x", "tool": "box:nope"}]},
-            "invalid plan, nothing ran: task 'x' names unknown tool 'box:nope'",
+            f"invalid plan (1 problem):\n  task 'x': tool: unknown tool 'box:nope' {BOX}",
         ),
         "an unknown server": (
             {"tasks": [first, {"id": "x", "tool": "web:get"}]},
-            "invalid plan, nothing ran: task 'x' names unknown server 'web'",
+            "invalid plan (1 problem):\n  task 'x': tool: unknown server 'web' (servers: box)",
         ),
         "a bad reference": (
             {"tasks": [first, {"id": "x", "tool": "box:echo", "arguments": {"text": "$OUTPUT[zz]"}}]},
-            "invalid plan, nothing ran: task 'x': arguments ($OUTPUT[zz]) names unknown task 'zz'",
+            "invalid plan (1 problem):\n  task 'x': arguments: $OUTPUT[zz] names unknown task 'zz'",
         ),
         "arguments that do not fit the tools' schemas": (
             {"tasks": [first, {"id": "x", "tool": "box:echo", "arguments": {"text": 3}},
                        {"id": "y", "tool": "box:sleep", "arguments": {"value": "$OUTPUT[x].nope"}}]},
-            "invalid plan, nothing ran: arguments do not fit their tools' schemas:\n"
+            "invalid plan (3 problems):\n"
             "  task 'x': arguments.text: expected a string, got the number 3\n"
             "  task 'y': arguments.seconds: missing (required)\n"
             "  task 'y': arguments.value: $OUTPUT[x].nope: the output of 'box:echo' has no property 'nope' (its properties: result)",
         ),
         "a bad shape": (
             {"tasks": [first, {"id": "x", "tool": "box:echo", "depends_on": "y", "approval": "no"}]},
-            "invalid workflow:\n  expected a list, got str 'y' @ workflow.tasks[1].depends_on (task 'x')\n"
-            "  expected true or false, got str 'no' @ workflow.tasks[1].approval (task 'x')\nnothing ran",
+            "invalid plan (2 problems):\n  task 'x': depends_on: expected an array, got string 'y'\n"
+            "  task 'x': approval: expected true or false, got string 'no'",
         ),
     }  # fmt: skip
     async with gateway(_servers(tmp_path)) as client:
@@ -305,7 +314,12 @@ async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) ->
     for name, (_, message) in bad_plans.items():
         assert (answers[name].is_error, _text(answers[name])) == (True, [message]), name
     assert answers["a cycle"].structured_content == {
-        "ok": False, "problems": ["tasks form a cycle: x -> y -> x"]
+        "ok": False,
+        "problems": [
+            "task 'x': depends_on: tasks form a cycle: x -> y -> x",
+            "task 'x': arguments.text: missing (required)",
+            "task 'y': arguments.text: missing (required)",
+        ],
     }  # fmt: skip
     assert answers["arguments that do not fit the tools' schemas"].structured_content["problems"] == [
         "task 'x': arguments.text: expected a string, got the number 3",
@@ -313,15 +327,14 @@ async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) ->
         "task 'y': arguments.value: $OUTPUT[x].nope: the output of 'box:echo' has no property 'nope' (its properties: result)",
     ]
     assert answers["a bad shape"].structured_content["problems"] == [
-        "expected a list, got str 'y' @ workflow.tasks[1].depends_on (task 'x')",
-        "expected true or false, got str 'no' @ workflow.tasks[1].approval (task 'x')",
+        "task 'x': depends_on: expected an array, got string 'y'",
+        "task 'x': approval: expected true or false, got string 'no'",
     ]
     assert (unknown.is_error, _text(unknown)) == (True, ["unknown tool 'run'"])
     assert (bad_direct.is_error, _text(bad_direct)) == (
         True,
         [
-            "invalid workflow:\n  nested deeper than 100 levels @ workflow.tasks[0].arguments.text (task 'box__echo')"
-            "\nnothing ran"
+            "invalid plan (1 problem):\n  task 'box__echo': arguments.text: nested deeper than 100 levels"
         ],
     )
     assert not marker.exists()
@@ -609,8 +622,8 @@ async def test_a_plan_that_needs_approval_is_refused_when_the_client_cannot_ask(
     assert (result.is_error, _text(result)) == (
         True,
         [
-            "invalid plan, nothing ran: task 'gated' needs approval, and the client cannot ask the person "
-            "(it offers no elicitation on this connection)"
+            "invalid plan (1 problem):\n  task 'gated': approval: the task needs approval, and the client cannot ask "
+            "the person (it offers no elicitation on this connection)"
         ],
     )
     assert (asked, marker.exists()) == ([], False)

@@ -10,6 +10,7 @@ from dagexec import (
     MAX_ARGUMENT_DEPTH,
     CycleError,
     DuplicateTaskError,
+    PlanError,
     SchemaError,
     Task,
     UnknownDependencyError,
@@ -105,75 +106,75 @@ def test_reference_implies_dependency() -> None:
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        ([], "expected a JSON object, got list @ workflow"),
-        ({}, "required field missing @ workflow.tasks"),
-        ({"tasks": "abc"}, "expected a list, got str 'abc' @ workflow.tasks"),
-        ({"tasks": [], "extra": 1}, "extra fields found (extra) @ workflow"),
-        ({"tasks": [5]}, "expected an object, got int 5 @ workflow.tasks[0]"),
-        ({"tasks": [{"tool": "s:t"}]}, "required field missing @ workflow.tasks[0].id"),
-        ({"tasks": [{"id": 5, "tool": "s:t"}]}, "expected a string, got int 5 @ workflow.tasks[0].id"),
-        ({"tasks": [{"id": "a"}]}, "required field missing @ workflow.tasks[0].tool (task 'a')"),
+        ([], "plan: expected an object with 'tasks', got array []"),
+        ({}, "plan: tasks: required field missing"),
+        ({"tasks": "abc"}, "plan: tasks: expected an array, got string 'abc'"),
+        ({"tasks": [], "extra": 1}, "plan: unknown key 'extra' (accepted: tasks)"),
+        ({"tasks": [5]}, "tasks[0]: expected an object, got number 5"),
+        ({"tasks": [{"tool": "s:t"}]}, "tasks[0]: id: required field missing"),
+        ({"tasks": [{"id": 5, "tool": "s:t"}]}, "tasks[0]: id: expected a string, got number 5"),
+        ({"tasks": [{"id": "a"}]}, "task 'a': tool: required field missing"),
         (
             {"tasks": [{"id": "a", "tool": "s:t", "depends_on": "b"}]},
-            "expected a list, got str 'b' @ workflow.tasks[0].depends_on (task 'a')",
+            "task 'a': depends_on: expected an array, got string 'b'",
         ),
         (
             {"tasks": [{"id": "a", "tool": "s:t", "depends_on": [1]}]},
-            "expected a string, got int 1 @ workflow.tasks[0].depends_on[0] (task 'a')",
+            "task 'a': depends_on[0]: expected a string, got number 1",
         ),
         (
             {"tasks": [{"id": "a", "tool": "s:t", "arguments": [1]}]},
-            "expected an object, got list [1] @ workflow.tasks[0].arguments (task 'a')",
+            "task 'a': arguments: expected an object, got array [1]",
         ),
         (
             {"tasks": [{"id": "a", "tool": "s:t", "retry": 1}]},
-            "extra fields found (retry) @ workflow.tasks[0] (task 'a')",
+            "task 'a': unknown key 'retry'; did you mean 'retries'? (accepted: id, tool, arguments, depends_on, "
+            "timeout, retries, trigger, estimate, approval)",
         ),
-        ({"tasks": [{"id": "", "tool": "s:t"}]}, "id must not be empty @ workflow.tasks[0]"),
+        ({"tasks": [{"id": "", "tool": "s:t"}]}, "tasks[0]: id must not be empty"),
         (
             {"tasks": [{"id": "a", "tool": "upper"}]},
-            "tool 'upper' is not of the form 'server:tool' @ workflow.tasks[0] (task 'a')",
+            "task 'a': tool 'upper' is not of the form 'server:tool'",
         ),
         (
             {"tasks": [{"id": "a", "tool": ":upper"}]},
-            "tool ':upper' is not of the form 'server:tool' @ workflow.tasks[0] (task 'a')",
+            "task 'a': tool ':upper' is not of the form 'server:tool'",
         ),
         (
             {"tasks": [{"id": "a", "tool": "s:"}]},
-            "tool 's:' is not of the form 'server:tool' @ workflow.tasks[0] (task 'a')",
+            "task 'a': tool 's:' is not of the form 'server:tool'",
         ),
         (
             {"tasks": [{"id": "a", "tool": "s:t", "estimate": float("nan")}]},
-            "estimate must be a finite number >= 0, not nan @ workflow.tasks[0] (task 'a')",
+            "task 'a': estimate must be a finite number >= 0, not nan",
         ),
         (
             {"tasks": [{"id": "a", "tool": "s:t", "estimate": float("inf")}]},
-            "estimate must be a finite number >= 0, not inf @ workflow.tasks[0] (task 'a')",
+            "task 'a': estimate must be a finite number >= 0, not inf",
         ),
         (
             {"tasks": [{"id": "a", "tool": "s:t", "estimate": -1}]},
-            "estimate must be a finite number >= 0, not -1.0 @ workflow.tasks[0] (task 'a')",
+            "task 'a': estimate must be a finite number >= 0, not -1.0",
         ),
         # A huge or deep value is shown short, never in full.
         ({"tasks": [{"id": "x" * 100, "tool": ["s:t"] * 50}]}, (
-            "expected a string, got list ['s:t', 's:t', 's:t', 's:t', 's:t', 's:t', ...] "
-            f"@ workflow.tasks[0].tool (task '{'x' * 100}')"
+            f"task '{'x' * 100}': tool: expected a string, got array ['s:t', 's:t', 's:t', 's:t', 's:t', 's:t', ...]"
         )),
     ],
 )
 def test_schema_errors_name_the_field(data: Any, problem: str) -> None:
     with pytest.raises(SchemaError) as info:
         Workflow.from_dict(data)
-    assert problem in info.value.problems
+    assert problem in map(str, info.value.problems)
     assert problem in str(info.value)
 
 
 def test_schema_errors_list_every_problem() -> None:
     with pytest.raises(SchemaError) as info:
         wf({"id": 1, "tool": "s:t"}, {"id": "b", "tool": "s:t", "depends_on": "x"})
-    assert info.value.problems == (
-        "expected a string, got int 1 @ workflow.tasks[0].id",
-        "expected a list, got str 'x' @ workflow.tasks[1].depends_on (task 'b')",
+    assert tuple(map(str, info.value.problems)) == (
+        "tasks[0]: id: expected a string, got number 1",
+        "task 'b': depends_on: expected an array, got string 'x'",
     )
 
 
@@ -187,9 +188,9 @@ def test_numbers_json_does_not_have_are_refused_where_they_make_no_sense() -> No
     with pytest.raises(SchemaError) as info:
         Workflow.from_json('{"tasks": [{"id": "a", "tool": "s:t", "estimate": NaN},'
                            ' {"id": "b", "tool": "s:t", "estimate": Infinity}]}')  # fmt: skip
-    assert info.value.problems == (
-        "estimate must be a finite number >= 0, not nan @ workflow.tasks[0] (task 'a')",
-        "estimate must be a finite number >= 0, not inf @ workflow.tasks[1] (task 'b')",
+    assert tuple(map(str, info.value.problems)) == (
+        "task 'a': estimate must be a finite number >= 0, not nan",
+        "task 'b': estimate must be a finite number >= 0, not inf",
     )
 
 
@@ -220,7 +221,7 @@ def test_deeper_arguments_are_a_schema_error_naming_the_task(depth: int) -> None
     arguments = {"n": 1, "data": nested(depth - 1, "$OUTPUT[a]")}
     with pytest.raises(SchemaError) as info:
         wf({"id": "a", "tool": "s:t"}, {"id": "b", "tool": "s:t", "arguments": arguments})
-    assert info.value.problems == ("nested deeper than 100 levels @ workflow.tasks[1].arguments.data (task 'b')",)
+    assert tuple(map(str, info.value.problems)) == ("task 'b': arguments.data: nested deeper than 100 levels",)
     with pytest.raises(ValueError, match=r"^nested deeper than 100 levels @ arguments\.data$"):
         Task(id="b", tool="s:t", arguments=arguments)
 
@@ -229,22 +230,21 @@ def test_json_too_deep_for_the_parser_is_a_schema_error() -> None:
     text = '{"tasks": [{"id": "a", "tool": "s:t", "arguments": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}]}"
     with pytest.raises(SchemaError) as info:
         Workflow.from_json(text)
-    assert info.value.problems == ("JSON nested too deeply to read",)
+    assert tuple(map(str, info.value.problems)) == ("plan: JSON nested too deeply to read",)
 
 
 def test_a_deep_value_in_the_wrong_place_is_shown_short() -> None:
     with pytest.raises(SchemaError) as info:
         wf({"id": nested(5000, 1), "tool": "s:t"})
-    assert info.value.problems == ("expected a string, got dict {'a': [{'a': [...]}]} @ workflow.tasks[0].id",)
+    assert tuple(map(str, info.value.problems)) == ("tasks[0]: id: expected a string, got object {'a': [{'a': [...]}]}",)
 
 
 @pytest.mark.parametrize("task_id", ["a[0]", "a]", "[", "x]y[z"])
 def test_ids_a_reference_cannot_name_are_refused(task_id: str) -> None:
     with pytest.raises(SchemaError) as info:
         wf({"id": task_id, "tool": "s:t"})
-    assert info.value.problems == (
-        f"id {task_id!r} must not hold '[' or ']': no $OUTPUT[...] reference could name it "
-        f"@ workflow.tasks[0] (task {task_id!r})",
+    assert tuple(map(str, info.value.problems)) == (
+        f"task {task_id!r}: id {task_id!r} must not hold '[' or ']': no $OUTPUT[...] reference could name it",
     )
 
 
@@ -254,27 +254,27 @@ MALFORMED = "$OUTPUT[ must be followed by a task id and ] (write $$OUTPUT[ for t
 @pytest.mark.parametrize(
     ("arguments", "problem"),
     [
-        ({"q": "$OUTPUT[a[0]].x"}, f"malformed reference '$OUTPUT[a[0]].x': {MALFORMED} @ workflow.tasks[1].arguments.q"),
-        ({"q": "$OUTPUT["}, f"malformed reference '$OUTPUT[': {MALFORMED} @ workflow.tasks[1].arguments.q"),
-        ({"q": "$OUTPUT[]"}, f"malformed reference '$OUTPUT[]': {MALFORMED} @ workflow.tasks[1].arguments.q"),
+        ({"q": "$OUTPUT[a[0]].x"}, f"task 'b': arguments.q: malformed reference '$OUTPUT[a[0]].x': {MALFORMED}"),
+        ({"q": "$OUTPUT["}, f"task 'b': arguments.q: malformed reference '$OUTPUT[': {MALFORMED}"),
+        ({"q": "$OUTPUT[]"}, f"task 'b': arguments.q: malformed reference '$OUTPUT[]': {MALFORMED}"),
         (
             {"q": ["fine", {"a b": "ok $OUTPUT[a] then $OUTPUT[a and the rest of a long sentence"}]},
-            f"malformed reference '$OUTPUT[a and the rest of a long sentenc...': {MALFORMED} "
-            "@ workflow.tasks[1].arguments.q[1]['a b']",
+            f"task 'b': arguments.q[1]['a b']: malformed reference '$OUTPUT[a and the rest of a long sentenc...': "
+            f"{MALFORMED}",
         ),
-        ({"q": "$OUTPUT[$OUTPUT[a]]"}, f"malformed reference '$OUTPUT[$OUTPUT[a]]': {MALFORMED} @ workflow.tasks[1].arguments.q"),
+        ({"q": "$OUTPUT[$OUTPUT[a]]"}, f"task 'b': arguments.q: malformed reference '$OUTPUT[$OUTPUT[a]]': {MALFORMED}"),
     ],
 )
 def test_malformed_references_name_the_task_and_the_argument(arguments: dict[str, Any], problem: str) -> None:
     with pytest.raises(SchemaError) as info:
         wf({"id": "a", "tool": "s:t"}, {"id": "b", "tool": "s:t", "arguments": arguments})
-    assert info.value.problems == (f"{problem} (task 'b')",)
+    assert tuple(map(str, info.value.problems)) == (problem,)
 
 
 def test_a_task_alone_names_its_id_and_the_argument() -> None:
     with pytest.raises(SchemaError) as info:
         Task.from_dict({"id": "b", "tool": "s:t", "arguments": {"q": "$OUTPUT[a"}})
-    assert info.value.problems == (f"malformed reference '$OUTPUT[a': {MALFORMED} @ task.arguments.q (task 'b')",)
+    assert tuple(map(str, info.value.problems)) == (f"task 'b': arguments.q: malformed reference '$OUTPUT[a': {MALFORMED}",)
 
 
 def test_an_escaped_marker_is_text_not_a_reference() -> None:
@@ -288,53 +288,122 @@ def test_an_escaped_marker_is_text_not_a_reference() -> None:
 
 
 def test_duplicate_ids() -> None:
-    with pytest.raises(DuplicateTaskError, match=r"^duplicate task ids: 'a', 'b'$") as info:
+    with pytest.raises(PlanError) as info:
         wf(*({"id": tid, "tool": "s:t"} for tid in ["a", "b", "a", "c", "b"]))
-    assert info.value.task_ids == ("a", "b")
+    assert str(info.value) == (
+        "invalid plan (2 problems):\n"
+        "  task 'a': id: used by 2 tasks (tasks[0], tasks[2])\n"
+        "  task 'b': id: used by 2 tasks (tasks[1], tasks[4])"
+    )
+    assert {p.kind for p in info.value.problems} == {"duplicate"}
+
+
+def test_the_model_alone_raises_the_first_problem_as_its_own_error() -> None:
+    # Building a Workflow from Task objects checks as before: one error, with its data.
+    with pytest.raises(DuplicateTaskError, match=r"^duplicate task ids: 'a'$") as dup:
+        Workflow(tasks=[Task(id="a", tool="s:t"), Task(id="a", tool="s:t")])
+    assert dup.value.task_ids == ("a",)
+    with pytest.raises(UnknownDependencyError, match=r"^task 'b': depends_on names unknown task 'zz'$") as dep:
+        Workflow(tasks=[Task(id="b", tool="s:t", depends_on=["zz"])])
+    assert (dep.value.task_id, dep.value.dependency, dep.value.field) == ("b", "zz", "depends_on")
+    with pytest.raises(CycleError, match=r"^tasks form a cycle: a -> a$") as cycle:
+        Workflow(tasks=[Task(id="a", tool="s:t", depends_on=["a"])])
+    assert cycle.value.cycle == ("a", "a")
 
 
 def test_unknown_dependency() -> None:
-    with pytest.raises(
-        UnknownDependencyError, match=r"^task 'b': depends_on names unknown task 'zz'$"
-    ) as info:
+    with pytest.raises(PlanError) as info:
         wf({"id": "a", "tool": "s:t"}, {"id": "b", "tool": "s:t", "depends_on": ["a", "zz"]})
-    assert (info.value.task_id, info.value.dependency, info.value.field) == ("b", "zz", "depends_on")
+    assert tuple(map(str, info.value.problems)) == ("task 'b': depends_on[1]: unknown task 'zz'",)
+    assert (info.value.problems[0].kind, info.value.problems[0].name) == ("dependency", "zz")
+
+
+def test_unknown_dependencies_get_the_close_ids() -> None:
+    with pytest.raises(PlanError) as info:
+        wf(
+            {"id": "fetch_page", "tool": "s:t"},
+            {"id": "b", "tool": "s:t", "depends_on": ["fetch_pag"], "arguments": {"q": "$OUTPUT[fetchpage].x"}},
+        )
+    assert tuple(map(str, info.value.problems)) == (
+        "task 'b': depends_on[0]: unknown task 'fetch_pag'; did you mean 'fetch_page'?",
+        "task 'b': arguments: $OUTPUT[fetchpage].x names unknown task 'fetchpage'; did you mean 'fetch_page'?",
+    )
 
 
 def test_reference_to_unknown_task() -> None:
-    with pytest.raises(
-        UnknownDependencyError,
-        match=r"^task 'b': arguments \(\$OUTPUT\[zz\]\.x\) names unknown task 'zz'$",
-    ):
+    with pytest.raises(PlanError, match=r"\n  task 'b': arguments: \$OUTPUT\[zz\]\.x names unknown task 'zz'$"):
         wf({"id": "b", "tool": "s:t", "arguments": {"q": "$OUTPUT[zz].x"}})
 
 
 def test_self_loop_in_depends_on() -> None:
-    with pytest.raises(CycleError, match=r"^tasks form a cycle: a -> a$") as info:
+    with pytest.raises(PlanError, match=r"\n  task 'a': depends_on\[0\]: tasks form a cycle: a -> a \(the task depends on itself\)$"):
         wf({"id": "a", "tool": "s:t", "depends_on": ["a"]})
-    assert info.value.cycle == ("a", "a")
 
 
 def test_self_loop_through_a_reference() -> None:
-    with pytest.raises(CycleError, match=r"^tasks form a cycle: a -> a$"):
+    with pytest.raises(PlanError, match=r"\n  task 'a': arguments: \$OUTPUT\[a\] is the task's own output: tasks form a cycle: a -> a$"):
         wf({"id": "a", "tool": "s:t", "arguments": {"x": "$OUTPUT[a]"}})
 
 
 def test_cycle_names_its_tasks() -> None:
-    with pytest.raises(CycleError) as info:
+    with pytest.raises(PlanError) as info:
         wf(
             {"id": "ok", "tool": "s:t"},
             {"id": "a", "tool": "s:t", "depends_on": ["c", "ok"]},
             {"id": "b", "tool": "s:t", "depends_on": ["a"]},
             {"id": "c", "tool": "s:t", "arguments": {"x": "$OUTPUT[b]"}},
         )
-    cycle = info.value.cycle
+    (problem,) = info.value.problems
+    assert problem.kind == "cycle"
+    cycle = problem.problem.removeprefix("tasks form a cycle: ").split(" -> ")
     assert cycle[0] == cycle[-1]
     assert sorted(cycle[:-1]) == ["a", "b", "c"]
     # Each step follows a real dependency edge.
     edges = {("c", "a"), ("a", "b"), ("b", "c")}
     assert all(step in edges for step in zip(cycle, cycle[1:], strict=False))
-    assert str(info.value) == "tasks form a cycle: " + " -> ".join(cycle)
+
+
+def test_every_cycle_is_reported_once() -> None:
+    with pytest.raises(PlanError) as info:
+        wf(
+            {"id": "a", "tool": "s:t", "depends_on": ["b"]},
+            {"id": "b", "tool": "s:t", "depends_on": ["a"]},
+            {"id": "c", "tool": "s:t", "depends_on": ["d"]},
+            {"id": "d", "tool": "s:t", "depends_on": ["c"]},
+        )
+    assert [str(p) for p in info.value.problems] == [
+        "task 'a': depends_on: tasks form a cycle: a -> b -> a",
+        "task 'c': depends_on: tasks form a cycle: c -> d -> c",
+    ]
+
+
+def test_one_report_holds_every_problem_of_every_kind_task_by_task() -> None:
+    with pytest.raises(PlanError) as info:
+        Workflow.from_dict(
+            {
+                "tasks": [
+                    {"id": "a", "tool": "s:t", "args": {}},
+                    {"id": "b", "tool": "s:t", "depends_on": ["x", "b"]},
+                    {"id": "b", "tool": "s:t"},
+                    {"id": "c", "tool": "s:t", "depends_on": ["d"], "retries": "2"},
+                    {"id": "d", "tool": "s:t", "depends_on": ["e"]},
+                    {"id": "e", "tool": "s:t", "depends_on": ["d"]},
+                ],
+                "task": [],
+            }
+        )
+    assert type(info.value) is PlanError  # problems of several kinds
+    assert str(info.value) == (
+        "invalid plan (7 problems):\n"
+        "  plan: unknown key 'task'; did you mean 'tasks'? (accepted: tasks)\n"
+        "  task 'a': unknown key 'args'; did you mean 'arguments'? (accepted: id, tool, arguments, depends_on, "
+        "timeout, retries, trigger, estimate, approval)\n"
+        "  task 'b': id: used by 2 tasks (tasks[1], tasks[2])\n"
+        "  task 'b': depends_on[0]: unknown task 'x'\n"
+        "  task 'b': depends_on[1]: tasks form a cycle: b -> b (the task depends on itself)\n"
+        "  task 'c': retries: expected an integer, got string '2'\n"
+        "  task 'd': depends_on: tasks form a cycle: d -> e -> d"
+    )
 
 
 def test_every_workflow_error_is_a_value_error() -> None:
@@ -357,5 +426,17 @@ def test_longest_chain() -> None:
 
 def test_task_from_dict_checks_one_task() -> None:
     assert Task.from_dict({"id": "a", "tool": "s:t"}) == Task(id="a", tool="s:t")
-    with pytest.raises(SchemaError, match=r"expected a list, got str 'x' @ task.depends_on"):
+    with pytest.raises(SchemaError, match=r"^invalid plan \(1 problem\):\n  task 'a': depends_on: expected an array, got string 'x'$"):
         Task.from_dict({"id": "a", "tool": "s:t", "depends_on": "x"})
+
+
+def test_suggestions_are_bounded_by_the_number_of_names() -> None:
+    # Compared with at most 1,000 ids: a plan of many tasks with many unknown ids costs no pass over all ids each.
+    few = [{"id": f"task_{n}", "tool": "s:t"} for n in range(999)]  # and x: 1,000 ids
+    with pytest.raises(PlanError) as info:
+        wf(*few, {"id": "x", "tool": "s:t", "depends_on": ["task_7x"]})
+    assert "; did you mean 'task_7'" in str(info.value.problems[0])
+    many = [{"id": f"task_{n}", "tool": "s:t"} for n in range(1001)]
+    with pytest.raises(PlanError) as info:
+        wf(*many, {"id": "x", "tool": "s:t", "depends_on": ["task_7x"]})
+    assert tuple(map(str, info.value.problems)) == ("task 'x': depends_on[0]: unknown task 'task_7x'",)

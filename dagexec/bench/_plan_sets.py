@@ -38,7 +38,7 @@ from typing import Any
 
 import attrs
 
-from .. import DagexecError, Workflow
+from .. import DagexecError, PlanError, Workflow
 
 #: The sets vendored with dagexec (see ``plans/NOTICE``), in the order a report shows them.
 VENDORED_SETS = ("nestful-executable", "nestful-sgd", "nestful-glaive")
@@ -164,6 +164,8 @@ def from_workflow(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A dagexec workflow's tasks as plan-graph tasks: their tools and every dependency."""
     try:
         workflow = Workflow.from_dict({"tasks": record["tasks"]})
+    except PlanError as exc:  # every problem, on one line
+        raise NotAPlan("; ".join(str(problem) for problem in exc.problems)) from None
     except DagexecError as exc:
         raise NotAPlan(str(exc).replace("\n", " ")) from None
     return [_task(t.id, t.tool, t.dependencies) for t in workflow.tasks]
@@ -193,6 +195,8 @@ def plan_graph(record: Any) -> tuple[str, list[dict[str, Any]]]:
         raise NotAPlan(f"{len(tasks)} tasks, more than {MAX_TASKS}")
     try:  # ids, dependencies and cycles, as a run checks them
         Workflow.from_dict({"tasks": tasks})
+    except PlanError as exc:  # every problem, on one line
+        raise NotAPlan("; ".join(str(problem) for problem in exc.problems)) from None
     except DagexecError as exc:
         raise NotAPlan(str(exc).replace("\n", " ")) from None
     return kind, tasks

@@ -7,11 +7,11 @@ tools (``forecast`` and ``report``) declare input and output schemas, nested
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import anyio
 from mcp.server.mcpserver import MCPServer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 server = MCPServer("dagexec-bench", log_level="WARNING")
 
@@ -45,6 +45,12 @@ def forecast(city: str, days: int = 1, unit: Literal["c", "f"] = "c") -> Forecas
 def report(city: str, high: float, unit: Literal["c", "f"], note: str = "") -> str:
     """A line of a weather report."""
     return f"{city}: {high:g} {unit} {note}".strip()
+
+
+@server.tool()
+def match(text: Annotated[str, Field(pattern=r"^(a+)+$")]) -> str:
+    """Echo ``text``: its schema's pattern backtracks exponentially in Python's ``re`` (the hostile part)."""
+    return text
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from dagexec import (
     JournalWarning,
     LayeredExecutor,
     Run,
+    SchemaWarning,
     ServerConfigError,
     Task,
     ToolServer,
@@ -91,8 +92,8 @@ def make_console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, width=100_000, soft_wrap=True)
 
 
-def load_workflow(path: str) -> Workflow:
-    """Read and validate a workflow file (``-`` is not accepted here)."""
+def read_plan(path: str) -> Any:
+    """A workflow file's JSON data (``-`` is not accepted here); its problems are found by :func:`check_plan`."""
     try:
         text = Path(path).read_text()
     except OSError as exc:
@@ -100,13 +101,25 @@ def load_workflow(path: str) -> Workflow:
     except UnicodeDecodeError as exc:
         raise UsageError(f"cannot read workflow {path!r}: {exc}") from None
     try:
-        return Workflow.from_json(text)
-    except DagexecError as exc:
-        # A SchemaError's message starts "invalid workflow:" already: say it once.
-        message = str(exc)
-        prefix = "invalid workflow:"
-        problem = message.removeprefix(prefix) if message.startswith(prefix) else f" {message}"
-        raise UsageError(f"invalid workflow {path!r}:{problem}") from None
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        Workflow.from_json(text)  # raises the library's own error for text that is not JSON
+        raise  # pragma: no cover (from_json cannot accept what json.loads refused)
+
+
+def load_workflow(path: str) -> Workflow:
+    """Read and validate a workflow file: every problem of the plan that needs no server, in one report."""
+    return Workflow.from_dict(read_plan(path))
+
+
+def gated_tasks(plan: Any) -> list[str]:
+    """The ids of the plan's tasks that ask for approval (``"approval": true``), read from its data as it is."""
+    tasks = plan.get("tasks") if isinstance(plan, dict) else None
+    return [
+        item["id"]
+        for item in (tasks if isinstance(tasks, list) else ())
+        if isinstance(item, dict) and item.get("approval") is True and isinstance(item.get("id"), str)
+    ]
 
 
 class Interruption:
@@ -410,7 +423,7 @@ async def stream_plan(
                 try:
                     task = Task.from_dict(json.loads(line))
                     if task.approval and approval_flag is None:
-                        raise UsageError(needs_approval(task))
+                        raise UsageError(needs_approval(task.id))
                     run.add(task)
                 except json.JSONDecodeError as exc:
                     errors.append(f"line {number}: not valid JSON: {exc}")
@@ -423,11 +436,15 @@ async def stream_plan(
     return run.result
 
 
-def needs_approval(task: Task) -> str:
-    return (
-        f"task {task.id!r} needs approval before its call: pass --approve to be asked at the terminal "
-        "(or --approve-all to be asked before every call)"
-    )
+#: What a task that needs approval lacks, when neither --approve nor --approve-all is given.
+APPROVAL_PROBLEM = (
+    "the task needs approval before its call: pass --approve to be asked at the terminal "
+    "(or --approve-all to be asked before every call)"
+)
+
+
+def needs_approval(task_id: str) -> str:
+    return f"task {task_id!r}: approval: {APPROVAL_PROBLEM}"
 
 
 def check_output(path: str, what: str) -> None:
@@ -502,8 +519,8 @@ def show_warning(
     file: TextIO | None = None,
     line: str | None = None,
 ) -> None:
-    """One warning line on stderr for a :class:`~dagexec.JournalWarning`; the usual form for others."""
-    if not issubclass(category, JournalWarning):
+    """One warning line on stderr for a :class:`~dagexec.JournalWarning` or :class:`~dagexec.SchemaWarning`."""
+    if not issubclass(category, JournalWarning | SchemaWarning):
         (file or sys.stderr).write(warnings.formatwarning(message, category, filename, lineno, line))
         return
     make_console(stderr=True).print(
@@ -536,7 +553,8 @@ def show(console: Console, result: ExecutionResult, *, timeline: bool = True) ->
     if not result.results:
         console.print(f"{result.strategy}: the workflow has no tasks: nothing ran", highlight=False)
         return
-    console.print(_render.results_table(result))
+    # Piped (not a terminal): whole outputs, for the file or program that reads them.
+    console.print(_render.results_table(result, whole=not console.is_terminal))
     if timeline:
         console.print(_render.timeline(result))
     console.print(_render.summary(result))
@@ -573,17 +591,26 @@ class FullLogs(logging.Formatter):
 def logs_on_stderr(verbose: bool) -> Iterator[None]:
     """Send log records of level warning and above (the MCP SDK's, httpx's) to stderr.
 
-    A line each, or in full (tracebacks) if ``verbose``.
+    A line each, or in full (tracebacks) if ``verbose``; with ``verbose``,
+    dagexec's own notes too (level info: the keys of other clients' configs
+    that are ignored).
     """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)  # a library's debug chatter stays out, whatever its logger's level
+    # A library's debug chatter stays out, whatever its logger's level.
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
+    handler.addFilter(lambda record: record.levelno >= logging.WARNING or record.name.startswith("dagexec"))
     handler.setFormatter(FullLogs() if verbose else OneLineLogs())
     root = logging.getLogger()
     root.addHandler(handler)
+    notes = logging.getLogger("dagexec")
+    level = notes.level
+    if verbose:
+        notes.setLevel(logging.INFO)
     try:
         yield
     finally:
         root.removeHandler(handler)
+        notes.setLevel(level)
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -596,11 +623,11 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
         raise UsageError("a plan on standard input runs eager: layers need the whole plan up front")
     run_options = journal_run(args)
     check_outputs(args)
-    workflow = None if streamed else load_workflow(args.workflow)
+    plan = None if streamed else read_plan(args.workflow)
     flag = "--approve-all" if args.approve_all else "--approve" if args.approve else None
-    for task in workflow.tasks if workflow is not None and flag is None else ():
-        if task.approval:
-            raise UsageError(needs_approval(task))
+    gated = gated_tasks(plan) if flag is None else []
+    if gated:  # a flag the command line lacks: said before any server starts
+        raise UsageError("\n".join(needs_approval(task_id) for task_id in gated))
     rejected: list[str] = []
     options = executor_options(args)
     if args.journal:
@@ -612,13 +639,14 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
         open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers,
     ):
         live = not approver
-        if workflow is None:
+        if plan is None:
             eager = EagerExecutor(servers, **options, **approver)
             result = await stream_plan(
                 console, rejected, eager, interruption, args.timeout, live, run_options, approval_flag=flag
             )
         else:
             executor = EXECUTORS[args.strategy](servers, **options, **approver)
+            workflow = executor.check_plan(plan)
             result = await run_one(console, executor, workflow, interruption, args.timeout, live, run_options)
     for line in rejected:
         report_error(line)
@@ -642,11 +670,18 @@ async def cmd_validate(args: argparse.Namespace, console: Console, interruption:
     the check a run makes before its first call. Approval is not checked:
     ``run`` asks for it with ``--approve``.
     """
-    workflow = load_workflow(args.workflow)
     if args.servers:
+        plan = read_plan(args.workflow)
         async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
-            executor = EagerExecutor(servers, approve=_never_asked, check_schemas=not args.no_schema_check)
-            executor.check(workflow.tasks)
+            executor = EagerExecutor(
+                servers,
+                approve=_never_asked,
+                check_schemas=not args.no_schema_check,
+                check_budget=args.check_budget,
+            )
+            workflow = executor.check_plan(plan)
+    else:
+        workflow = load_workflow(args.workflow)
     console.print(_render.validation_report(workflow))
     if args.servers and workflow.tasks:
         checked = "every task's tool is listed by its server"
@@ -688,8 +723,9 @@ async def compare(
 @interruptible
 async def cmd_compare(args: argparse.Namespace, console: Console, interruption: Interruption) -> int:
     check_outputs(args)
-    workflow = load_workflow(args.workflow)
+    plan = read_plan(args.workflow)
     async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
+        workflow = EagerExecutor(servers, **executor_options(args)).check_plan(plan)
         return await compare(
             console, workflow, servers, interruption, args.json, executor_options(args), args.timeout, args.plot
         )

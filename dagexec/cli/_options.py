@@ -17,6 +17,9 @@ class UsageError(DagexecError):
     """Input the command cannot use: reported in a line, exit status 2."""
 
 
+#: Seconds the schema check of one plan may take, unless ``--check-budget`` says (the executor's default).
+CHECK_BUDGET = 2.0
+
 #: Seconds a server has to start, initialize and list its tools, unless ``--start-timeout`` says.
 START_TIMEOUT = 30.0
 
@@ -30,6 +33,7 @@ def executor_options(args: argparse.Namespace) -> dict[str, Any]:
         "retries": args.retries,
         "fail_fast": args.fail_fast,
         "check_schemas": not args.no_schema_check,
+        "check_budget": args.check_budget,
     }
 
 
@@ -107,6 +111,14 @@ def add_schema_check(parser: argparse.ArgumentParser) -> None:
         "--no-schema-check",
         action="store_true",
         help="do not check the plan against the schemas its tools publish (for servers that accept more)",
+    )
+    parser.add_argument(
+        "--check-budget",
+        type=positive,
+        default=CHECK_BUDGET,
+        metavar="SECONDS",
+        help=f"time the schema check of a plan may take; a plan whose check takes longer is refused "
+        f"(default {CHECK_BUDGET:g})",
     )
 
 
