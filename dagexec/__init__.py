@@ -35,12 +35,20 @@ from ._errors import UnknownToolError as UnknownToolError
 from ._errors import WorkflowError as WorkflowError
 from ._events import Event as Event
 from ._events import EventHandler as EventHandler
+from ._events import TaskApprovalAnswered as TaskApprovalAnswered
+from ._events import TaskApprovalAsked as TaskApprovalAsked
+from ._events import TaskBegan as TaskBegan
+from ._events import TaskCallEnded as TaskCallEnded
 from ._events import TaskFinished as TaskFinished
 from ._events import TaskRetrying as TaskRetrying
 from ._events import TaskSkipped as TaskSkipped
+from ._events import TaskSlotGranted as TaskSlotGranted
 from ._events import TaskStarted as TaskStarted
+from ._events import TaskStopped as TaskStopped
+from ._events import TaskWaitingForSlot as TaskWaitingForSlot
 from ._executor import Approver as Approver
 from ._executor import EagerExecutor as EagerExecutor
+from ._executor import ExecutorOptions as ExecutorOptions
 from ._executor import LayeredExecutor as LayeredExecutor
 from ._executor import Priority as Priority
 from ._executor import Run as Run
@@ -77,6 +85,7 @@ __all__ = [
     "Event",
     "EventHandler",
     "ExecutionResult",
+    "ExecutorOptions",
     "InvalidArgumentsError",
     "JournalError",
     "JournalInUseError",
@@ -98,13 +107,20 @@ __all__ = [
     "ServerStartError",
     "Strategy",
     "Task",
+    "TaskApprovalAnswered",
+    "TaskApprovalAsked",
+    "TaskBegan",
+    "TaskCallEnded",
     "TaskError",
     "TaskFinished",
     "TaskResult",
     "TaskRetrying",
     "TaskSkipped",
+    "TaskSlotGranted",
     "TaskStarted",
     "TaskStatus",
+    "TaskStopped",
+    "TaskWaitingForSlot",
     "ToolCallError",
     "ToolError",
     "ToolSchemas",

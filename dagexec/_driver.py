@@ -16,7 +16,7 @@ and waits for all of them before the next.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import trio
@@ -27,10 +27,6 @@ from ._journal import Journal
 from ._tools import ToolServer
 from ._tracing import RunTrace
 from ._workflow import Task
-
-#: What an approver is: given the task and its resolved arguments, True to let
-#: the call go ahead, False or a reason (a string) to refuse it.
-Approver = Callable[[Task, dict[str, Any]], Awaitable[bool | str]]
 
 # A tuple, not a set: `in` compares enum members by identity, and hashing them is slow.
 _TRIO_TASK_PHASES = (CALL, APPROVE, BACKOFF, RECORD)
@@ -43,7 +39,6 @@ class Driver:
         core: The run's core; the driver becomes its ``owner``.
         servers: Tool servers by name.
         slots: The concurrency limits the core pushes calls to, or None.
-        approve: The approver, for cores that ask one.
         journal: The open journal, for cores that record to one.
         on_event: Called with each event the core reports.
         trace: The run's spans, when it is traced (the core then reports events).
@@ -55,7 +50,6 @@ class Driver:
         *,
         servers: Mapping[str, ToolServer],
         slots: Slots | None,
-        approve: Approver | None,
         journal: Journal | None,
         on_event: EventHandler | None,
         trace: RunTrace | None = None,
@@ -64,7 +58,7 @@ class Driver:
         core.owner = self  # calls of this run that get a slot come back to it
         self.servers = servers
         self.slots = slots
-        self.approve = approve
+        self.approve = core.options.approve
         self.journal = journal
         self.on_event = on_event
         self.trace = trace
@@ -76,6 +70,8 @@ class Driver:
         self.closed = False
         #: What ``on_event`` raised, if it did: the run stopped, and raises it at its end.
         self.failure: Exception | None = None
+        #: Called once, when the run has ended (its core knows when).
+        self.on_end: Callable[[], object] | None = None
         self._quiet = trio.Event()  # closed, and every task finished
         self._deadline = trio.CancelScope()
         # Tasks start in the context of the run's opening, not of the task that
@@ -126,11 +122,12 @@ class Driver:
             self.deliver_events()
         if core.stop_reason is not None:
             self.scope.cancel()
-        if self.closed and not core.active:
+        if self.closed and not core.active and core.ended_at is None:
+            core.end(self.now())
             self._deadline.cancel()
             self._quiet.set()
-            if self.trace is not None:
-                self.trace.end(self.now(), core.stop_reason)
+            if self.on_end is not None:
+                self.on_end()
 
     def deliver_events(self) -> None:
         """Hand the core's events to the trace and ``on_event``; if ``on_event`` raises, stop the run.
@@ -160,20 +157,15 @@ class Driver:
 
     def begin(self, records: list[TaskRecord]) -> None:
         """Begin each task; start a trio task for those that ask or call now."""
-        core, now, trace = self.core, self.now(), self.trace
+        core, now = self.core, self.now()
         for record in records:
-            if trace is None:
-                core.begin(record, now)
-            else:
-                trace.begin(record, now)
-                core.begin(record, now)
-                trace.waits(record, now)
+            core.begin(record, now)
             if record.phase in _TRIO_TASK_PHASES:
                 self.spawn(record)
 
     def granted(self, record: TaskRecord) -> None:
         """The slots admitted the next call of ``record`` (one of this run's tasks)."""
-        self.core.granted(record)
+        self.core.granted(record, self.now())
         self.spawn(record)
 
     def spawn(self, record: TaskRecord) -> None:
@@ -208,13 +200,9 @@ class Driver:
                     except Exception as exc:
                         verdict = exc
                     core.approved(record, self.now(), verdict)
-                    if self.trace is not None:
-                        self.trace.answered(record, self.now())
                 elif phase is BACKOFF:
                     await trio.sleep(record.wait)
-                    core.backoff_over(record)
-                    if self.trace is not None:
-                        self.trace.waits(record, self.now())
+                    core.backoff_over(record, self.now())
                 else:  # RECORD: once the call ended, its row is written whatever happens
                     assert self.journal is not None
                     with trio.CancelScope(shield=True):

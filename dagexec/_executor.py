@@ -8,31 +8,26 @@ executors differ only in their driver.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Self
 
 import trio
 from opentelemetry.trace import TracerProvider
 
-from ._core import Approval, Rank, RetryPolicy, RunCore, Slots
-from ._driver import Approver, Driver, EagerDriver, LayeredDriver
+from ._core import Rank, RunCore, Slots
+from ._driver import Driver, EagerDriver, LayeredDriver
 from ._errors import PlanProblem, plan_error
 from ._events import EventHandler
 from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
+from ._options import Approver, ExecutorOptions, Priority
 from ._results import ExecutionResult, Strategy
 from ._schemas import SchemaCheck
 from ._suggest import close_names, did_you_mean, listing
 from ._tools import ListsSchemas, ListsTools, ToolServer
 from ._tracing import RunTrace, tracer_for
-from ._workflow import Task, Workflow, dependency_problems, parse_json, read_plan
-
-__all__ = ["Approver", "EagerExecutor", "LayeredExecutor", "Priority", "Run"]
-
-Priority = Literal["critical_path", "fifo"]
-"""How calls waiting for a slot are ranked."""
+from ._workflow import Task, Workflow, parse_json, read_plan
 
 
 def _by_task(problems: list[PlanProblem], data: Any) -> list[PlanProblem]:
@@ -52,12 +47,7 @@ def _by_task(problems: list[PlanProblem], data: Any) -> list[PlanProblem]:
     return sorted(problems, key=place)
 
 
-def _positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1")
-
+__all__ = ["Approver", "EagerExecutor", "ExecutorOptions", "LayeredExecutor", "Priority", "Run"]
 
 class _Executor:
     """What both executors share: the servers, the options and the slots."""
@@ -143,54 +133,44 @@ class _Executor:
             ValueError: An option is out of range.
             TypeError: An option is of the wrong type.
         """
-        if max_concurrency is not None:
-            _positive_int("max_concurrency", max_concurrency)
-        server_limits = dict(server_limits or {})
-        for server, limit in server_limits.items():
-            _positive_int(f"server_limits[{server!r}]", limit)
-        if task_timeout is not None and not task_timeout > 0:
-            raise ValueError("task_timeout must be > 0")
-        if isinstance(retries, bool) or not isinstance(retries, int):
-            raise TypeError(f"retries must be an int, not {type(retries).__name__}")
-        if retries < 0:
-            raise ValueError("retries must be >= 0")
-        if not (retry_delay >= 0 and retry_max_delay >= 0):
-            raise ValueError("retry_delay and retry_max_delay must be >= 0")
-        if not 0 <= retry_jitter <= 1:
-            raise ValueError("retry_jitter must be between 0 and 1")
-        if priority not in ("critical_path", "fifo"):
-            raise ValueError(f"priority must be 'critical_path' or 'fifo', not {priority!r}")
-        if approve is not None and not (
-            inspect.iscoroutinefunction(approve) or inspect.iscoroutinefunction(getattr(approve, "__call__", None))  # noqa: B004
-        ):
-            raise TypeError("approve must be an async callable (async def)")
-        if approve_all and approve is None:
-            raise ValueError("approve_all needs an approve callable")
-        if check_budget is not None and not check_budget > 0:
-            raise ValueError("check_budget must be > 0")
-        if tracer_provider is not None and not isinstance(tracer_provider, TracerProvider):
-            kind = type(tracer_provider).__name__
-            raise TypeError(f"tracer_provider must be an OpenTelemetry TracerProvider, not {kind}")
+        self.options = ExecutorOptions(
+            max_concurrency=max_concurrency,
+            server_limits=server_limits or {},
+            task_timeout=task_timeout,
+            retries=retries,
+            retry_delay=retry_delay,
+            retry_max_delay=retry_max_delay,
+            retry_jitter=retry_jitter,
+            fail_fast=fail_fast,
+            priority=priority,
+            approve=approve,
+            approve_all=approve_all,
+            journal=journal,
+            tracer_provider=tracer_provider,
+            check_schemas=check_schemas,
+            check_budget=check_budget,
+        )
+        self._setup(servers)
+
+    @classmethod
+    def from_options(cls, servers: Mapping[str, ToolServer], options: ExecutorOptions) -> Self:
+        """An executor of ``servers`` with ``options``, checked already (the gateway's and the CLI's way)."""
+        executor = cls.__new__(cls)
+        executor.options = options
+        executor._setup(servers)
+        return executor
+
+    def _setup(self, servers: Mapping[str, ToolServer]) -> None:
+        """What the options and the servers make: the schema checks and the slots every run shares."""
+        options = self.options
         self.servers = servers
         self._listed = {name: s.tool_names for name, s in servers.items() if isinstance(s, ListsTools)}
         published = {name: s.tool_schemas for name, s in servers.items() if isinstance(s, ListsSchemas)}
-        schemas = SchemaCheck(published) if check_schemas else None
+        schemas = SchemaCheck(published) if options.check_schemas else None
         # None when no tool has a schema: then the checks cost nothing at all.
         self._schemas = schemas if schemas else None
-        self._check_budget = check_budget
-        limited = max_concurrency is not None or bool(server_limits)
         # The concurrency slots every run of this executor shares (None: no limits).
-        self._slots = Slots(max_concurrency, server_limits) if limited else None
-        self._priority = priority
-        self._retry = RetryPolicy(
-            retries=retries, wait_initial=retry_delay, wait_max=retry_max_delay, wait_jitter=retry_jitter
-        )
-        self._task_timeout = task_timeout
-        self._fail_fast = fail_fast
-        self._approve = approve
-        self._approval: Approval = "off" if approve is None else "all" if approve_all else "flagged"
-        self._journal = journal
-        self._tracer_provider = tracer_provider
+        self._slots = Slots(options.max_concurrency, options.server_limits) if options.limited else None
 
     def check(self, tasks: Iterable[Task], *, earlier: Callable[[str], Task | None] | None = None) -> None:
         """Check tasks against the executor: servers and tools it has, their schemas, approvals it can give.
@@ -240,9 +220,9 @@ class _Executor:
             if earlier is None:
                 by_id = {t.id: t for t in tasks}
                 earlier = by_id.get
-            for argument_problem in self._schemas.plan_problems(tasks, earlier, budget=self._check_budget):
+            for argument_problem in self._schemas.plan_problems(tasks, earlier, budget=self.options.check_budget):
                 found[argument_problem.task_id or ""].append(argument_problem)
-        if self._approve is None:
+        if self.options.approve is None:
             for task in tasks:
                 if task.approval:
                     needs = "the task needs approval, and the executor has no approve callable"
@@ -381,7 +361,8 @@ class _Executor:
         check_run_name(run_name)
         if workflow is not None:
             self.check(workflow.tasks)
-        journal = await Journal.open(self._journal, run_name) if self._journal is not None else None
+        path = self.options.journal
+        journal = await Journal.open(path, run_name) if path is not None else None
         try:
             async with trio.open_nursery() as nursery:
                 driver = self._open_driver(workflow, journal, on_event, run_name)
@@ -413,14 +394,11 @@ class _Executor:
     def _open_driver(
         self, workflow: Workflow | None, journal: Journal | None, on_event: EventHandler | None, run_name: str
     ) -> Driver:
-        tracer = tracer_for(self._tracer_provider)
+        tracer = tracer_for(self.options.tracer_provider)
         core = RunCore(
+            self.options,
             slots=self._slots,
             rank=self._rank(workflow),
-            retry=self._retry,
-            task_timeout=self._task_timeout,
-            fail_fast=self._fail_fast,
-            approval=self._approval,
             reusable=journal.reusable if journal is not None else None,
             events=on_event is not None or tracer is not None,
             check_arguments=self._schemas.call_problems if self._schemas is not None else None,
@@ -430,7 +408,6 @@ class _Executor:
             core,
             servers=self.servers,
             slots=self._slots,
-            approve=self._approve,
             journal=journal,
             on_event=on_event,
             trace=trace,
@@ -438,7 +415,7 @@ class _Executor:
 
     def _rank(self, workflow: Workflow | None) -> Callable[[Task], Rank]:
         """How the run's calls rank for a slot: longest remaining path first, or first come first served."""
-        if self._priority == "fifo":
+        if self.options.priority == "fifo":
             return lambda task: ()
         if workflow is None or self._slots is None:
             return _own_estimate
@@ -463,6 +440,9 @@ class Run:
         self._driver = driver
         self._workflow = workflow
         self._result: ExecutionResult | None = None
+        trace = driver.trace
+        if trace is not None:  # the run's span ends with the run's result, made once when the run ends
+            driver.on_end = lambda: trace.end(self.result)
 
     def add(self, task: Task | Mapping[str, Any]) -> Task:
         """Add a task (a :class:`Task`, or its dict as in a workflow file).
@@ -488,17 +468,14 @@ class Run:
             raise RuntimeError("the run is closed: add tasks inside its async with block")
         if not isinstance(task, Task):
             task = Task.from_dict(task)
-        records = driver.core.records
-        problems = []
-        if task.id in records:
-            problems.append(PlanProblem(task.id, "id", "a task of this id was added before", kind="duplicate"))
-        problems += dependency_problems(task, None, records)
+        core = driver.core
+        records = core.records
 
         def earlier(task_id: str) -> Task | None:
             record = records.get(task_id)
             return None if record is None else record.task
 
-        problems += self._executor.problems((task,), earlier=earlier)
+        problems = core.problems(task) + self._executor.problems((task,), earlier=earlier)
         if problems:
             raise plan_error(problems)
         driver.add(task)
@@ -510,10 +487,26 @@ class Run:
         Every unfinished task ends ``cancelled`` with the message
         ``"cancelled: <reason>"``; leaving the block then returns normally, and
         :attr:`result` holds every task. Call it from any trio task of the run's
-        trio run (a signal watcher, a client's cancellation handler); a no-op once
-        the run was stopped.
+        trio run (a signal watcher, a client's cancellation handler: see
+        :meth:`stop_when_cancelled`); a no-op once the run was stopped, or has ended.
         """
-        self._driver.stop(reason)
+        if self._driver.core.ended_at is None:
+            self._driver.stop(reason)
+
+    async def stop_when_cancelled(self, reason: str) -> None:
+        """Wait until cancelled, then stop the run with ``reason`` (unless it has ended): start it in a nursery.
+
+        The one way a cancellation from outside becomes :meth:`stop`: a caller
+        that shields its run, so that every task still ends with its final
+        status and reports it (a gateway whose client cancelled its request),
+        starts this in a nursery that the outside cancellation reaches, and
+        cancels that nursery once the run has ended. Cancelled before it
+        starts, it stops the run at once.
+        """
+        try:
+            await trio.sleep_forever()
+        finally:
+            self.stop(reason)
 
     @property
     def result(self) -> ExecutionResult:
@@ -524,7 +517,7 @@ class Run:
         """
         if self._result is None:
             driver = self._driver
-            if not driver.closed or driver.core.active:
+            if driver.core.ended_at is None:
                 raise RuntimeError("the run's result is ready once its async with block is left")
             records = driver.core.records
             workflow = self._workflow
@@ -533,11 +526,15 @@ class Run:
                 known_ids = {t.id for t in known}
                 added = [r.task for tid, r in records.items() if tid not in known_ids]
                 workflow = Workflow(tasks=(*known, *added))
+            core = driver.core
+            assert core.ended_at is not None  # closed, and no task unfinished: the driver ended it
             self._result = ExecutionResult(
                 workflow=workflow,
-                results=driver.core.results(t.id for t in workflow.tasks),
-                wall_time=driver.now(),
+                results=core.results(t.id for t in workflow.tasks),
+                wall_time=core.ended_at,
                 strategy=self._executor.strategy,
+                counts=core.counts,
+                stop_reason=core.stop_reason,
             )
         return self._result
 

@@ -190,7 +190,9 @@ class Journal:
             ``task_id`` of this run name with the same tool and arguments hash,
             else ``(False, None)``.
         """
-        entry = self._entries.get(task_id)
+        # Asked once per task of the run (ids are unique), so the row is let go
+        # at once: a resumed run holds no output it will not hand out.
+        entry = self._entries.pop(task_id, None)
         if entry is None or entry[:2] != (tool, digest):
             return False, None
         return True, entry[2]
@@ -212,10 +214,6 @@ class Journal:
                 raise JournalError(self.path, f"cannot write the journal {self.path!r}: {exc}") from None
 
         await trio.to_thread.run_sync(write, limiter=self._limiter)
-        if text is None:
-            self._entries.pop(task_id, None)
-        else:
-            self._entries[task_id] = (tool, digest, output)
 
     async def aclose(self) -> None:
         """Close the database, and let the journal go."""

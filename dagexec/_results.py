@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
@@ -99,14 +100,24 @@ class ExecutionResult:
     Attributes:
         workflow (Workflow): The workflow that ran.
         results (tuple[TaskResult, ...]): One result per task, in workflow order.
-        wall_time: Seconds from the start of the run to its end.
+        wall_time: Seconds from the start of the run to its end, as the run's
+            core recorded it when its last task ended (reading the result
+            later changes nothing).
         strategy (Strategy): ``"eager"`` or ``"layered"``: the executor that ran it.
+        counts (Mapping[TaskStatus, int]): How many tasks ended with each
+            status, every status present (counted by the core as tasks end).
+        stop_reason (str | None): Why the run was stopped (``Run.stop``, the
+            deadline, fail-fast, the caller's cancellation), or None.
     """
 
     workflow: Workflow = attrs.field(repr=False)
     results: tuple[TaskResult, ...]
     wall_time: float
     strategy: Strategy
+    counts: Mapping[TaskStatus, int] = attrs.field(
+        default=attrs.Factory(lambda self: _counts(self.results), takes_self=True), repr=False
+    )
+    stop_reason: str | None = None
 
     def __getitem__(self, task_id: str) -> TaskResult:
         return self._by_id[task_id]
@@ -145,6 +156,9 @@ class ExecutionResult:
         """Total task time divided by wall time (the seed's ``calculateSpeedup``)."""
         return self.total_task_time / self.wall_time if self.wall_time > 0 else 0.0
 
+    # Computed once, on the first read: it depends only on the final results, so
+    # reading it late gives the same answer, and a run nobody asks it of (the
+    # overhead benchmark) does not pay for it.
     @functools.cached_property
     def _critical(self) -> tuple[list[str], float]:
         by_id = self._by_id
@@ -171,15 +185,24 @@ class ExecutionResult:
             "generations": self.generations,
             "critical_path": self.critical_path,
             "critical_path_time": self.critical_path_time,
-            "results": [_unstructure_task_result(r) for r in self.results],
+            "results": [task_result_dict(r) for r in self.results],
             "errors": [r.task_id for r in self.errors],
+            "counts": {status.value: n for status, n in self.counts.items()},
         }
 
 
 _converter = cattrs.Converter()
 
 
-def _unstructure_task_result(result: TaskResult) -> dict[str, Any]:
+def _counts(results: tuple[TaskResult, ...]) -> dict[TaskStatus, int]:
+    counts = dict.fromkeys(TaskStatus, 0)
+    for r in results:
+        counts[r.status] += 1
+    return counts
+
+
+def task_result_dict(result: TaskResult) -> dict[str, Any]:
+    """A task's result as plain data, as :meth:`ExecutionResult.to_dict` gives each."""
     data: dict[str, Any] = _converter.unstructure(result)
     del data["_timeline"]
     data["timeline"] = _converter.unstructure(result.timeline)

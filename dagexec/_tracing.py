@@ -6,12 +6,12 @@ none (the API's no-op default), :func:`tracer_for` says so and the driver does
 no span work at all: a no-op span still costs a few microseconds, which is a
 large share of a task's cost on fast tools.
 
-One :class:`RunTrace` per traced run holds its spans. The driver tells it when a
-task begins, waits or is answered, hands it the core's events (calls, retries,
-ends), and makes each task's span current in the trio task that takes the task
-through its phases, so that the spans a tool's client makes (the ``mcp`` SDK's
-``tools/call`` span, and the server's through the propagated context) nest under
-the task's span.
+One :class:`RunTrace` per traced run holds its spans. It learns everything from
+the core's events (a task's beginning, its waits, calls, retries and end, a
+stop), and ends the run's span with the run's result. The driver makes each
+task's span current in the trio task that takes the task through its phases, so
+that the spans a tool's client makes (the ``mcp`` SDK's ``tools/call`` span, and
+the server's through the propagated context) nest under the task's span.
 """
 
 from __future__ import annotations
@@ -25,11 +25,20 @@ from opentelemetry import trace
 from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, Span, Status, StatusCode, Tracer
 
 from ._codes import TaskStatus
-from ._core import APPROVE, DONE, READY, SLOT, TaskRecord
-from ._events import Event, TaskRetrying, TaskStarted
-from ._results import TaskResult
+from ._core import TaskRecord
+from ._events import (
+    Event,
+    TaskApprovalAnswered,
+    TaskApprovalAsked,
+    TaskBegan,
+    TaskFinished,
+    TaskRetrying,
+    TaskSkipped,
+    TaskStarted,
+    TaskWaitingForSlot,
+)
+from ._results import ExecutionResult, TaskResult
 from ._version import __version__
-from ._workflow import Workflow
 
 if TYPE_CHECKING:
     from contextvars import Token
@@ -69,7 +78,7 @@ class RunTrace:
 
     Args:
         tracer: The tracer from :func:`tracer_for`.
-        records: The core's records by task id (read only: the causes of skips, the critical path).
+        records: The core's records by task id (read only: each task, by its id).
         strategy: ``"eager"`` or ``"layered"``.
         run_name: The run's name (for the journal).
     """
@@ -88,7 +97,6 @@ class RunTrace:
         # inside the trio task that made them ready, whose context is its own.
         self._parent = trace.set_span_in_context(self.span)
         self._spans: dict[str, Span] = {}  # the tasks under way
-        self._counts = dict.fromkeys(TaskStatus, 0)
         self._failed: list[str] = []
         self._ended = False
 
@@ -97,12 +105,43 @@ class RunTrace:
 
     # -- what the driver tells -------------------------------------------------------------
 
-    def begin(self, record: TaskRecord, now: float) -> None:
-        """The driver begins ``record`` now: open its span (if the core will begin it)."""
-        if record.phase is not READY:
-            return  # the run was stopped after the task was handed out: it never begins
-        task = record.task
-        self._spans[task.id] = self._tracer.start_span(
+    def attach(self, record: TaskRecord) -> Token[Context]:
+        """Make ``record``'s span current in this trio task; give the token to ``detach``."""
+        return otel_context.attach(trace.set_span_in_context(self._spans[record.task.id]))
+
+    detach = staticmethod(otel_context.detach)
+
+    def events(self, events: Iterable[Event], now: float) -> None:
+        """The core's events: a task's beginning opens its span, waits and calls are its events, its end ends it."""
+        for event in events:
+            if isinstance(event, TaskBegan):
+                self._begin(event.task_id, event.time)
+            elif isinstance(event, TaskStarted):
+                self._event(event.task_id, "dagexec.call", event.time, {"dagexec.attempt": event.attempt})
+            elif isinstance(event, TaskRetrying):
+                attributes = {
+                    "dagexec.attempt": event.attempt,
+                    "error.type": event.error.code.value,
+                    "dagexec.error.message": event.error.message,
+                    "dagexec.retry.delay": event.delay,
+                }
+                self._event(event.task_id, "dagexec.retry", event.time, attributes)
+            elif isinstance(event, TaskApprovalAsked):
+                self._event(event.task_id, "dagexec.approval_requested", event.time)
+            elif isinstance(event, TaskApprovalAnswered):
+                answer = {"dagexec.approved": event.approved}
+                self._event(event.task_id, "dagexec.approval_answered", event.time, answer)
+            elif isinstance(event, TaskWaitingForSlot):
+                self._event(event.task_id, "dagexec.slot_wait", event.time)
+            elif isinstance(event, TaskFinished):
+                self._ended_task(event.result, None, now)
+            elif isinstance(event, TaskSkipped):
+                self._ended_task(event.result, event.cause, now)
+            # TaskSlotGranted, TaskCallEnded and TaskStopped: the next call's event, or the task's end, says enough.
+
+    def _begin(self, task_id: str, now: float) -> None:
+        task = self._records[task_id].task
+        self._spans[task_id] = self._tracer.start_span(
             f"execute_tool {task.tool_name}",
             context=self._parent,
             attributes={
@@ -114,63 +153,26 @@ class RunTrace:
             start_time=self._ns(now),
         )
 
-    def waits(self, record: TaskRecord, now: float) -> None:
-        """The core set ``record``'s next phase: note a wait for the approver or a slot."""
-        phase = record.phase
-        if phase is APPROVE:
-            self._event(record, "dagexec.approval_requested", now)
-        elif phase is SLOT:
-            self._event(record, "dagexec.slot_wait", now)
-
-    def answered(self, record: TaskRecord, now: float) -> None:
-        """The approver answered (a refusal ends the task: its end comes as an event)."""
-        self._event(record, "dagexec.approval_answered", now, {"dagexec.approved": record.phase is not DONE})
-        self.waits(record, now)
-
-    def attach(self, record: TaskRecord) -> Token[Context]:
-        """Make ``record``'s span current in this trio task; give the token to ``detach``."""
-        return otel_context.attach(trace.set_span_in_context(self._spans[record.task.id]))
-
-    detach = staticmethod(otel_context.detach)
-
-    def events(self, events: Iterable[Event], now: float) -> None:
-        """The core's events: calls and retries become span events; ends end spans."""
-        for event in events:
-            if isinstance(event, TaskStarted):
-                span = self._spans[event.task_id]
-                span.add_event("dagexec.call", {"dagexec.attempt": event.attempt}, self._ns(event.time))
-            elif isinstance(event, TaskRetrying):
-                span = self._spans[event.task_id]
-                attributes = {
-                    "dagexec.attempt": event.attempt,
-                    "error.type": event.error.code.value,
-                    "dagexec.error.message": event.error.message,
-                    "dagexec.retry.delay": event.delay,
-                }
-                span.add_event("dagexec.retry", attributes, self._ns(now))
-            else:
-                self._ended_task(event.result, now)
-
-    def _event(self, record: TaskRecord, name: str, now: float, attributes: dict[str, bool] | None = None) -> None:
-        span = self._spans.get(record.task.id)
+    def _event(
+        self, task_id: str, name: str, now: float, attributes: Mapping[str, str | int | float | bool] | None = None
+    ) -> None:
+        span = self._spans.get(task_id)
         if span is not None:
             span.add_event(name, attributes, self._ns(now))
 
-    def _ended_task(self, result: TaskResult, now: float) -> None:
+    def _ended_task(self, result: TaskResult, cause: str | None, now: float) -> None:
         status, error = result.status, result.error
-        self._counts[status] += 1
         span = self._spans.pop(result.task_id, None)
         if span is None:  # it never began: a short span of its own, so that its fate is in the trace
-            record = self._records[result.task_id]
-            task = record.task
+            task = self._records[result.task_id].task
             span = self._tracer.start_span(
                 f"not_run {task.tool_name}",
                 context=self._parent,
                 attributes={"gen_ai.tool.name": task.tool_name, "gen_ai.tool.call.id": task.id},
                 start_time=self._ns(now),
             )
-            if record.cause is not None:
-                span.set_attribute("dagexec.cause", record.cause.task.id)
+            if cause is not None:
+                span.set_attribute("dagexec.cause", cause)
         attributes: dict[str, str | int | bool] = {"dagexec.status": status.value, "dagexec.attempts": result.attempts}
         if result.reused:
             attributes["dagexec.reused"] = True
@@ -186,34 +188,27 @@ class RunTrace:
         finished = result.finished_at
         span.end(self._ns(now if finished is None else finished))
 
-    def end(self, now: float, stop_reason: str | None) -> None:
-        """Every task ended: end the run's span with the run's figures (once)."""
+    def end(self, result: ExecutionResult) -> None:
+        """The run ended: end the run's span with the result's figures (once)."""
         if self._ended:
             return
         self._ended = True
-        span, records = self.span, self._records
-        counts = self._counts
+        span, counts, tasks = self.span, result.counts, len(result.results)
         attributes: dict[str, int | float | str | list[str]] = {
-            "dagexec.tasks": len(records),
-            "dagexec.wall_time": now,
+            "dagexec.tasks": tasks,
+            "dagexec.wall_time": result.wall_time,
             **{f"dagexec.tasks.{status.value}": n for status, n in counts.items()},
         }
-        if records:
-            tasks = tuple(record.task for record in records.values())  # in dependency order
-            path, length = Workflow(tasks=tasks).critical_path(lambda task: _duration(records[task.id]))
+        if tasks:
+            path = result.critical_path
             attributes["dagexec.critical_path"] = path[:MAX_IDS]
             attributes["dagexec.critical_path.tasks"] = len(path)
-            attributes["dagexec.critical_path.time"] = length
+            attributes["dagexec.critical_path.time"] = result.critical_path_time
         if self._failed:
             attributes["dagexec.failed"] = self._failed
-        if stop_reason is not None:
-            attributes["dagexec.stop_reason"] = stop_reason
+        if result.stop_reason is not None:
+            attributes["dagexec.stop_reason"] = result.stop_reason
         span.set_attributes(attributes)
         if counts[_ERROR]:
-            span.set_status(Status(StatusCode.ERROR, f"{counts[_ERROR]} of {len(records)} tasks failed"))
-        span.end(self._ns(now))
-
-
-def _duration(record: TaskRecord) -> float:
-    result = record.result
-    return (result.duration or 0.0) if result is not None else 0.0
+            span.set_status(Status(StatusCode.ERROR, f"{counts[_ERROR]} of {tasks} tasks failed"))
+        span.end(self._ns(result.wall_time))

@@ -47,7 +47,6 @@ from . import (
     Task,
     TaskFinished,
     TaskSkipped,
-    TaskStatus,
     ToolServer,
     Workflow,
 )
@@ -190,12 +189,9 @@ def _plain(data: Any) -> Any:
 
 def summary(result: ExecutionResult) -> str:
     """A short text summary of a run: its counts, wall time and critical path, and each task that did not succeed."""
-    counts = {status: 0 for status in TaskStatus}
-    for r in result.results:
-        counts[r.status] += 1
     lines = [
         f"{len(result.results)} tasks: "
-        + ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
+        + ", ".join(f"{n} {s.value}" for s, n in result.counts.items() if n)
         + f"; {result.wall_time:.3f}s wall, critical path {' -> '.join(result.critical_path)} "
         f"({result.critical_path_time:.3f}s)"
     ]
@@ -290,12 +286,11 @@ class Gateway:
     """
 
     def __init__(self, servers: Mapping[str, ToolServer], *, timeout: float | None = None, **options: Any) -> None:
-        self._approve_all = bool(options.pop("approve_all", False))
-        self.executor = EagerExecutor(servers, approve=self._approve, approve_all=self._approve_all, **options)
+        self.executor = EagerExecutor(servers, approve=self._approve, **options)
         if timeout is not None and not timeout > 0:
             raise ValueError("timeout must be > 0")
         self._timeout = timeout
-        self._journaled = options.get("journal") is not None
+        self._journaled = self.executor.options.journal is not None
         self._tools = [
             mcp_types.Tool(
                 name=RUN_WORKFLOW,
@@ -404,7 +399,7 @@ class Gateway:
             # Tasks that are well-formed enough to name their id and flag.
             for item in tasks if isinstance(tasks, list) else ():
                 task_id = item.get("id") if isinstance(item, Mapping) else None
-                if isinstance(task_id, str) and (item.get("approval") is True or self._approve_all):
+                if isinstance(task_id, str) and (item.get("approval") is True or self.executor.options.approve_all):
                     problems.append(PlanProblem(task_id, "approval", _CANNOT_ASK, kind="approval"))
         if problems:
             # Each task's problems together, in the order the report gave the tasks.
@@ -508,19 +503,7 @@ class Gateway:
 
         run: Run | None = None
         failure: DagexecError | None = None
-        state = {"cancelled": False, "done": False}
-
-        async def watch() -> None:
-            try:
-                await trio.sleep_forever()
-            finally:  # cancelled: by the caller, or because the run ended
-                if not state["done"]:
-                    state["cancelled"] = True
-                    if run is not None:
-                        run.stop(_CANCELLED)
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(watch)
+        async with trio.open_nursery() as outside:  # reached by the caller's cancellation, unlike the run
             with trio.CancelScope(shield=True):
                 async with trio.open_nursery() as reporting:
                     if progress is not None:
@@ -531,12 +514,10 @@ class Gateway:
                             async with self.executor.open_run(
                                 workflow, timeout=self._timeout, on_event=on_event, **named
                             ) as run:
-                                if state["cancelled"]:
-                                    run.stop(_CANCELLED)
+                                outside.start_soon(run.stop_when_cancelled, _CANCELLED)
                         except DagexecError as exc:  # before the run: raised below, not in a group
                             failure = exc
-            state["done"] = True
-            nursery.cancel_scope.cancel()
+            outside.cancel_scope.cancel()
         if failure is not None:
             raise failure
         assert run is not None

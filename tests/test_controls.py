@@ -6,6 +6,7 @@ import random
 from collections import Counter
 from typing import Any
 
+import attrs
 import pytest
 import trio
 import trio.testing
@@ -16,6 +17,7 @@ from dagexec import (
     EagerExecutor,
     ErrorCode,
     ExecutionResult,
+    ExecutorOptions,
     LayeredExecutor,
     LocalTools,
     Task,
@@ -597,16 +599,30 @@ def test_no_task_starts_after_a_reference_error_stops_the_run(executor: type[Eag
         ({"retries": -1}, ValueError, "retries must be >= 0"),
         ({"retries": 1.0}, TypeError, "retries must be an int, not float"),
         ({"retries": True}, TypeError, "retries must be an int, not bool"),
-        ({"retry_delay": -0.5}, ValueError, "retry_delay and retry_max_delay must be >= 0"),
-        ({"retry_max_delay": -1}, ValueError, "retry_delay and retry_max_delay must be >= 0"),
+        ({"retry_delay": -0.5}, ValueError, "retry_delay must be >= 0"),
+        ({"retry_max_delay": -1}, ValueError, "retry_max_delay must be >= 0"),
         ({"retry_jitter": 2}, ValueError, "retry_jitter must be between 0 and 1"),
         ({"priority": "lifo"}, ValueError, "priority must be 'critical_path' or 'fifo', not 'lifo'"),
     ],
 )
 def test_bad_options(options: dict[str, Any], error: type[Exception], message: str) -> None:
-    with pytest.raises(error) as info:
-        EagerExecutor(make_servers(), **options)
-    assert str(info.value) == message
+    for make in (lambda: EagerExecutor(make_servers(), **options), lambda: ExecutorOptions(**options)):
+        with pytest.raises(error) as info:
+            make()  # the executor's keyword arguments are checked by the options value, the one place
+        assert str(info.value) == message
+
+
+async def test_one_options_value_serves_executors_and_their_runs(autojump_clock: trio.testing.MockClock) -> None:
+    options = ExecutorOptions(max_concurrency=1, retries=2, retry_delay=1.0, retry_jitter=0.0)
+    same = EagerExecutor(make_servers(), max_concurrency=1, retries=2, retry_delay=1.0, retry_jitter=0.0)
+    assert same.options == options
+    for kind in (EagerExecutor, LayeredExecutor):
+        executor = kind.from_options(make_servers(), options)
+        assert executor.options is options
+        result = await executor.execute(wf(t("a", 1.0), t("b", 1.0)))
+        assert result.wall_time == 2.0  # one slot: the options' limit
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        options.retries = 3  # type: ignore[misc]
 
 
 async def test_bad_run_timeout() -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from dagexec import (
     ErrorCode,
+    ExecutorOptions,
     NoSuchToolError,
     ServerError,
     Task,
@@ -25,8 +26,19 @@ from dagexec import (
     TaskStarted,
     TaskStatus,
     ToolCallError,
+    WorkflowError,
 )
-from dagexec._core import Phase, RetryPolicy, RunCore, Slots, TaskRecord, task_error
+from dagexec._core import (
+    RACES,
+    TRANSITIONS,
+    Phase,
+    RetryPolicy,
+    RunCore,
+    Slots,
+    TaskRecord,
+    TransitionError,
+    task_error,
+)
 
 from .strategies import DrawnDag, dags
 
@@ -35,8 +47,24 @@ def task(tid: str, *deps: str, **fields: Any) -> Task:
     return Task(id=tid, tool=fields.pop("tool", "s:t"), depends_on=deps, **fields)
 
 
-def core_of(*tasks: Task, **options: Any) -> RunCore:
-    core = RunCore(**options)
+async def _approver(task: Task, arguments: dict[str, Any]) -> bool:
+    raise AssertionError("the core asks no one: its test plays the driver")  # pragma: no cover
+
+
+def core_of(*tasks: Task, retry: RetryPolicy | None = None, approval: str = "off", **options: Any) -> RunCore:
+    """A core of ``tasks``; options as the executor's (``retry`` and ``approval`` as the core reads them)."""
+    names = ("task_timeout", "fail_fast")
+    chosen = {name: options.pop(name) for name in names if name in options}
+    if retry is not None:
+        chosen.update(
+            retries=retry.retries,
+            retry_delay=retry.wait_initial,
+            retry_max_delay=retry.wait_max,
+            retry_jitter=retry.wait_jitter,
+        )
+    if approval != "off":
+        chosen.update(approve=_approver, approve_all=approval == "all")
+    core = RunCore(ExecutorOptions(**chosen), **options)
     for t in tasks:
         core.add(t, 0.0)
     return core
@@ -153,12 +181,13 @@ def test_duplicate_dependencies_count_once() -> None:
 @pytest.mark.parametrize(
     ("tasks", "message"),
     [
-        ([task("a"), task("a")], "task 'a' was already added"),
-        ([task("b", "a")], "task 'b' depends on 'a', which was not added"),
+        ([task("a"), task("a")], "duplicate task ids: 'a'"),
+        ([task("b", "a")], "task 'b': depends_on names unknown task 'a'"),
+        ([task("c", "c")], "tasks form a cycle: c -> c"),
     ],
 )
-def test_misuse_raises_precise_value_errors(tasks: list[Task], message: str) -> None:
-    with pytest.raises(ValueError, match=f"^{message}$"):
+def test_misuse_raises_the_errors_a_run_reports(tasks: list[Task], message: str) -> None:
+    with pytest.raises(WorkflowError, match=f"^{message}$"):
         core_of(*tasks)
 
 
@@ -204,12 +233,12 @@ def test_retries_wait_and_keep_a_timeline() -> None:
     f = core.records["f"]
     end(core, "f", 0.5, error=RuntimeError("one"))
     assert (f.phase, f.wait) == (Phase.BACKOFF, 1.0)
-    core.backoff_over(f)
+    core.backoff_over(f, 1.5)
     assert f.phase is Phase.CALL
     core.call_started(f, 1.5)
     end(core, "f", 2.0, error=RuntimeError("two"))
     assert f.wait == 2.0
-    core.backoff_over(f)
+    core.backoff_over(f, 4.0)
     core.call_started(f, 4.0)
     end(core, "f", 4.5, output="third time")
     result = f.result
@@ -221,9 +250,12 @@ def test_retries_wait_and_keep_a_timeline() -> None:
     ]
     events = core.events or []
     assert [type(e).__name__ for e in events] == [
-        "TaskStarted", "TaskRetrying", "TaskStarted", "TaskRetrying", "TaskStarted", "TaskFinished"
+        "TaskBegan",
+        "TaskStarted", "TaskCallEnded", "TaskRetrying",
+        "TaskStarted", "TaskCallEnded", "TaskRetrying",
+        "TaskStarted", "TaskCallEnded", "TaskFinished",
     ]  # fmt: skip
-    assert events[1] == TaskRetrying("f", 1, result.timeline[0].error, 1.0)  # type: ignore[arg-type]
+    assert events[3] == TaskRetrying("f", 1, result.timeline[0].error, 1.0, 0.5)  # type: ignore[arg-type]
 
 
 def test_no_retry_for_unknown_tools_nor_past_the_task_s_own_retries() -> None:
@@ -261,7 +293,7 @@ def test_a_task_with_two_thousand_retries_runs_them_all() -> None:
     f = core.records["f"]
     for attempt in range(1, 2_001):
         end(core, "f", float(attempt), error=RuntimeError("again"))
-        core.backoff_over(f)
+        core.backoff_over(f, 0.0)
         core.call_started(f, float(attempt))
     end(core, "f", 2_001.0, output="ok")
     assert f.result is not None and f.result.ok and f.result.attempts == 2_001
@@ -352,7 +384,7 @@ def test_calls_wait_for_a_slot_best_rank_first_and_free_it_when_they_end() -> No
     granted = slots.grant()
     assert [(owner, r.task.id) for owner, r in granted] == [("run", "long")]  # type: ignore[attr-defined]
     long = core.records["long"]
-    core.granted(long)
+    core.granted(long, 0.0)
     core.call_started(long, 0.0)
     assert slots.grant() == []
     assert slots.statistics().in_use == 1 and slots.statistics().waiting == 1
@@ -381,11 +413,11 @@ def test_a_retry_waits_again_for_a_slot_and_holds_none_meanwhile() -> None:
     f = core.take_ready()[0]
     core.begin(f, 0.0)
     ((_, _),) = slots.grant()
-    core.granted(f)
+    core.granted(f, 0.0)
     core.call_started(f, 0.0)
     end(core, "f", 1.0, error=RuntimeError("x"))
     assert f.phase is Phase.BACKOFF and slots.statistics().in_use == 0
-    core.backoff_over(f)
+    core.backoff_over(f, 0.0)
     assert f.phase is Phase.SLOT and slots.statistics().waiting == 1
 
 
@@ -408,7 +440,7 @@ def test_stop_cancels_what_waits_and_leaves_calls_under_way_to_their_report() ->
     for record in core.take_ready():
         core.begin(record, 0.0)
     (_, running), = slots.grant()
-    core.granted(running)  # type: ignore[arg-type]
+    core.granted(running, 0.0)  # type: ignore[arg-type]
     core.call_started(running, 0.0)  # type: ignore[arg-type]
     core.stop("enough", 1.0)
     assert status(core) == {"running": "call", "queued": "cancelled", "later": "cancelled"}
@@ -487,7 +519,8 @@ def test_a_journaled_success_is_reused_and_new_calls_are_recorded_first() -> Non
     assert digest == seen[1][2] and len(digest) == 64
     core.recorded(new, 1.5)
     assert new.result is not None and new.result.finished_at == 1.5
-    assert isinstance((core.events or [])[0], TaskFinished)
+    first_two = [type(e).__name__ for e in (core.events or [])[:2]]
+    assert first_two == ["TaskBegan", "TaskFinished"]  # reused: finished at once, never called
     assert not any(isinstance(e, TaskStarted) and e.task_id == "old" for e in core.events or [])
 
 
@@ -513,3 +546,42 @@ def test_a_stop_leaves_a_call_whose_journal_row_is_being_written_to_finish() -> 
     core.recorded(written, 2.0)
     assert status(core) == {"written": "success", "next": "cancelled"}
     assert written.result is not None and (written.result.output, written.result.finished_at) == ("done", 2.0)
+
+
+# -- transitions as data ---------------------------------------------------------------------
+
+
+def test_a_report_the_table_does_not_allow_raises_naming_task_phase_and_report() -> None:
+    core = core_of(task("a"), task("b", "a"))
+    start(core)
+    a, b = core.records["a"], core.records["b"]
+    with pytest.raises(TransitionError, match=r"^task 'a': no transition from call on recorded$") as caught:
+        core.recorded(a, 1.0)  # a driver bug: no journal row was asked for
+    assert (caught.value.task_id, caught.value.phase, caught.value.report) == ("a", Phase.CALL, "recorded")
+    with pytest.raises(TransitionError, match=r"^task 'b': no transition from waiting on call_started to call$"):
+        core.call_started(b, 1.0)  # b is not ready: its dependency is under way
+    with pytest.raises(TransitionError, match=r"^task 'a': no transition from call on granted to call$"):
+        core.granted(a, 1.0)  # no slots: nothing was pushed to wait for one
+    assert (a.phase, b.phase) == (Phase.CALL, Phase.WAITING)  # a refused report changes nothing
+
+
+def test_the_races_of_a_driver_are_rows_and_are_ignored() -> None:
+    core = core_of(task("a"), task("b"), retry=RetryPolicy(retries=1, wait_initial=1.0, wait_jitter=0.0))
+    start(core)
+    a, b = core.records["a"], core.records["b"]
+    end(core, "a", 1.0, error=RuntimeError("again"))
+    assert a.phase is Phase.BACKOFF
+    core.stop("enough", 1.5)  # ends a (waiting to retry), not b (its call under way)
+    core.interrupted(b, 1.5)
+    core.backoff_over(a, 2.0)  # each a row of RACES: ignored
+    end(core, "b", 2.0, output=1)
+    core.interrupted(a, 2.0)
+    assert status(core) == {"a": "cancelled", "b": "cancelled"}
+    assert {(Phase.DONE, "backoff_over"), (Phase.DONE, "call_ended"), (Phase.DONE, "interrupted")} <= set(RACES)
+
+
+def test_every_phase_but_done_has_a_way_out_and_every_row_leads_somewhere_known() -> None:
+    sources = {phase for phase, _ in TRANSITIONS}
+    assert sources == set(Phase) - {Phase.DONE}
+    assert all(targets and set(targets) <= set(Phase) for targets in TRANSITIONS.values())
+    assert not set(TRANSITIONS) & set(RACES)  # a report is either a transition or a race, never both

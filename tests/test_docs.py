@@ -107,6 +107,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
         "stopping.py",
         "priority.py",
         "typed.py",
+        "events.py",
         pytest.param("scaling.py", marks=pytest.mark.slow),  # a Dask cluster
     ],
 )
@@ -162,9 +163,9 @@ def test_example_scripts_run(example: str) -> None:
         ]
     elif example == "scaling.py":
         assert out.stdout == "primes: 103988\n"
-    elif example == "typed.py":
+    elif example in ("typed.py", "events.py"):
         # What the page shows is what the script prints.
-        assert out.stdout == (EXAMPLES / "typed.out").read_text()
+        assert out.stdout == (EXAMPLES / example.replace(".py", ".out")).read_text()
     else:
         assert out.stdout.startswith("tools: convert_time, get_current_time\n")
         assert re.search(r"noon UTC in Paris: \d{4}-\d\d-\d\dT13:00:00\+01:00|T14:00:00\+02:00", out.stdout)
@@ -276,3 +277,26 @@ def test_the_workflows_pages_report_is_what_dagexec_writes() -> None:
     with pytest.raises(PlanError) as info:
         EagerExecutor({"time": TimeTools()}).check_plan(plan)
     assert str(info.value) + "\n" == report
+
+
+def _rst_table(text: str, heading: str) -> dict[tuple[str, str], str]:
+    """The rows of the three-column table of ``text`` whose header starts with ``heading``, by first two cells."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading))
+    rows = {}
+    for line in lines[start + 2 :]:
+        if line.startswith("="):
+            break
+        phase, report, rest = re.split(r"\s{2,}", line, maxsplit=2)
+        rows[(phase, report)] = rest
+    return rows
+
+
+def test_the_design_page_shows_the_transition_table_as_the_core_has_it() -> None:
+    from dagexec._core import RACES, TRANSITIONS
+
+    page = (DOCS / "design.rst").read_text()
+    shown = _rst_table(page, "phase    report             next phases")
+    assert shown == {(p.name, r): ", ".join(t.name for t in ts) for (p, r), ts in TRANSITIONS.items()}
+    races = _rst_table(page, "phase  report        why it may come")
+    assert races == {(p.name, r): why for (p, r), why in RACES.items()}

@@ -23,7 +23,7 @@ from dagexec import (
     Workflow,
     check_journal,
 )
-from dagexec._journal import arguments_hash
+from dagexec._journal import Journal, arguments_hash
 
 from .helpers import journal_held, read_only_journal
 
@@ -250,3 +250,21 @@ async def test_a_table_of_another_shape_is_not_taken_for_a_journal(tmp_path: Pat
     with sqlite3.connect(path) as db:  # untouched
         assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("finished",)]
     db.close()
+
+
+
+async def test_the_journal_hands_each_earlier_output_out_once_and_keeps_no_new_one(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = await Journal.open(path)
+    try:
+        digest = arguments_hash("w:work", {"key": "k"})
+        await journal.record("a", "w:work", digest, "success", {"big": "output"}, 1.0)
+        assert journal.reusable("a", "w:work", digest) == (False, None)  # this run's own rows are not kept
+    finally:
+        await journal.aclose()
+    journal = await Journal.open(path)  # a resumed run reads its rows, and lets each go as it hands it out
+    try:
+        assert journal.reusable("a", "w:work", digest) == (True, {"big": "output"})
+        assert journal.reusable("a", "w:work", digest) == (False, None)
+    finally:
+        await journal.aclose()

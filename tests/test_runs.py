@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextvars
-from typing import Any
+import json
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 import trio
@@ -12,13 +14,19 @@ import trio.testing
 from dagexec import (
     EagerExecutor,
     ErrorCode,
+    Event,
     LayeredExecutor,
     LocalTools,
+    Run,
+    Task,
     TaskFinished,
     TaskStatus,
+    TaskStopped,
     ToolCallError,
     Workflow,
 )
+from dagexec._core import TRANSITIONS, Phase, TaskRecord
+from dagexec._core import run as core_run
 
 EXECUTORS = [EagerExecutor, LayeredExecutor]
 
@@ -239,3 +247,147 @@ async def test_an_on_event_that_raises_stops_the_run_and_surfaces_unwrapped(
         (TaskStatus.CANCELLED, reason),
     ]
     assert isinstance(seen[-1], TaskFinished)  # nothing more went to the callback once it raised
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+async def test_the_result_read_long_after_the_run_keeps_the_run_s_end(
+    executor: type[EagerExecutor], autojump_clock: trio.testing.MockClock
+) -> None:
+    async with executor(SERVERS).open_run(workflow(("a", 1.0, ()), ("b", 0.5, ("a",)))) as run:
+        pass
+    await trio.sleep(10.0)  # the result is read 10 s after the run ended
+    result = run.result
+    assert result.wall_time == 1.5
+    assert result.speedup == 1.0
+    assert result.counts == {TaskStatus.SUCCESS: 2, TaskStatus.ERROR: 0, TaskStatus.SKIPPED: 0, TaskStatus.CANCELLED: 0}
+
+
+async def test_a_stopped_run_s_events_from_start_to_result(autojump_clock: trio.testing.MockClock) -> None:
+    events: list[Event] = []
+    wf = workflow(("slow", 10.0, ()), ("after", 1.0, ("slow",)))
+    async with trio.open_nursery() as nursery, EagerExecutor(SERVERS).open_run(wf, on_event=events.append) as run:
+
+        async def stop_later() -> None:
+            await trio.sleep(2.0)
+            run.stop("enough")
+
+        nursery.start_soon(stop_later)
+    lines = [json.dumps(e.to_dict()) for e in events]  # a JSON-lines stream of the run: one line of code
+    cancelled = {"code": "cancelled", "message": "cancelled: enough"}
+    assert [json.loads(line) for line in lines[:3]] == [
+        {"event": "TaskBegan", "task_id": "slow", "time": 0.0},
+        {"event": "TaskStarted", "task_id": "slow", "attempt": 1, "time": 0.0},
+        {"event": "TaskStopped", "task_id": "slow", "time": 2.0, "reason": "enough"},
+    ]
+    assert [(type(e).__name__, e.task_id) for e in events[3:]] == [
+        ("TaskStopped", "after"),
+        ("TaskSkipped", "after"),  # waiting on slow: cancelled at once
+        ("TaskCallEnded", "slow"),  # the call under way ends when its trio task is cancelled
+        ("TaskFinished", "slow"),
+    ]
+    cancelled = {"code": "cancelled", "message": "cancelled: enough"}
+    skipped = json.loads(lines[4])
+    assert (skipped["cause"], skipped["result"]["status"], skipped["result"]["error"]) == (None, "cancelled", cancelled)
+    ended = {"event": "TaskCallEnded", "task_id": "slow", "attempt": 1, "time": 2.0, "error": cancelled}
+    assert json.loads(lines[5]) == ended
+    assert run.result.stop_reason == "enough"
+    assert run.result.counts[TaskStatus.CANCELLED] == 2
+
+
+async def test_stop_when_cancelled_turns_the_caller_s_cancellation_into_a_stop(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    wf = workflow(("quick", 1.0, ()), ("slow", 10.0, ()))
+    run = None
+    with trio.move_on_after(2.0):  # the caller gives up at 2 s
+        async with trio.open_nursery() as outside:
+            with trio.CancelScope(shield=True):  # the run is shielded: it is stopped, not torn down
+                async with EagerExecutor(SERVERS).open_run(wf) as run:
+                    outside.start_soon(run.stop_when_cancelled, "the caller gave up")
+            outside.cancel_scope.cancel()
+    assert run is not None
+    result = run.result
+    assert result.wall_time == 2.0
+    assert [(r.status, r.error and r.error.message) for r in result.results] == [
+        (TaskStatus.SUCCESS, None),
+        (TaskStatus.CANCELLED, "cancelled: the caller gave up"),
+    ]
+
+
+async def test_stop_after_the_run_ended_changes_nothing(autojump_clock: trio.testing.MockClock) -> None:
+    events: list[Event] = []
+    async with EagerExecutor(SERVERS).open_run(workflow(("a", 1.0, ())), on_event=events.append) as run:
+        pass
+    run.stop("too late")
+    assert run.result.ok and run.result.stop_reason is None
+    assert not any(isinstance(e, TaskStopped) for e in events)
+
+
+class _Watched(TaskRecord):
+    """A task record that notes every move of its phase (the core makes it by this name, patched in)."""
+
+    __slots__ = ()
+    moves: ClassVar[set[tuple[Phase, Phase]]] = set()
+
+    @property  # type: ignore[override]
+    def phase(self) -> Phase:
+        return TaskRecord.phase.__get__(self)  # type: ignore[attr-defined,no-any-return]
+
+    @phase.setter
+    def phase(self, new: Phase) -> None:
+        try:
+            old = TaskRecord.phase.__get__(self)  # type: ignore[attr-defined]
+        except AttributeError:  # made: every task starts WAITING
+            assert new is Phase.WAITING
+        else:
+            _Watched.moves.add((old, new))
+        TaskRecord.phase.__set__(self, new)  # type: ignore[attr-defined]
+
+
+async def test_every_move_of_real_runs_is_a_row_of_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+) -> None:
+    monkeypatch.setattr(core_run, "TaskRecord", _Watched)
+    calls: dict[str, int] = {}
+    runs: list[Run] = []
+
+    async def flaky(key: str, seconds: float) -> str:
+        calls[key] = calls.get(key, 0) + 1
+        if (key, calls[key]) == ("b", 2):
+            # Stopped as b's second call starts (d waits), not at a time: the journal's
+            # writes run in threads, and the virtual clock may jump while they do.
+            runs[-1].stop("enough")
+        await trio.sleep(seconds)
+        if calls[key] == 1:
+            raise ConnectionError("again")
+        return key
+
+    async def approve(task: Task, arguments: dict[str, Any]) -> bool | str:
+        await trio.sleep(0.5)
+        return task.id != "refused" or "no"
+
+    plan = Workflow.from_dict(
+        {
+            "tasks": [
+                {"id": "a", "tool": "f:flaky", "arguments": {"key": "a", "seconds": 1.0}, "approval": True},
+                {"id": "refused", "tool": "f:flaky", "arguments": {"key": "r", "seconds": 1.0}, "approval": True},
+                {"id": "b", "tool": "f:flaky", "arguments": {"key": "b", "seconds": 5.0}, "depends_on": ["a"]},
+                {"id": "c", "tool": "f:flaky", "arguments": {"key": "c", "seconds": 1.0}, "depends_on": ["refused"]},
+                {"id": "d", "tool": "f:flaky", "arguments": {"key": "d", "seconds": 1.0}, "depends_on": ["b"]},
+            ]
+        }
+    )
+    servers = {"f": LocalTools({"flaky": flaky})}
+    for executor in (EagerExecutor, LayeredExecutor):
+        calls.clear()
+        limited = executor(
+            servers, server_limits={"f": 1}, retries=1, retry_jitter=0.0, approve=approve, journal=tmp_path / "j.db"
+        )
+        async with limited.open_run(plan, run_name=executor.__name__) as run:
+            runs.append(run)
+        assert {r.task_id: r.status.value for r in run.result.results} == {
+            "a": "success", "refused": "skipped", "b": "cancelled", "c": "skipped", "d": "cancelled"
+        }
+    allowed = {(phase, to) for (phase, _), targets in TRANSITIONS.items() for to in targets}
+    assert _Watched.moves <= allowed, _Watched.moves - allowed
+    assert len(_Watched.moves) >= 12  # the runs went most ways through the table

@@ -238,13 +238,13 @@ async def test_the_gateway_checks_a_large_plan_in_a_worker_thread() -> None:
     gateway = Gateway({"py": LocalTools({"add": add})})
     executor = gateway.executor
     threads: list[int] = []
-    check = executor.check
+    problems = executor.problems
 
-    def watched(tasks: Any, **options: Any) -> None:
+    def watched(tasks: Any, **options: Any) -> Any:
         threads.append(threading.get_ident())
-        check(tasks, **options)
+        return problems(tasks, **options)
 
-    executor.check = watched  # type: ignore[method-assign]
+    executor.problems = watched  # type: ignore[method-assign]
     large = {
         "tasks": [{"id": f"t{i}", "tool": "py:add", "arguments": {"a": i, "b": 1}} for i in range(CHECK_IN_LOOP + 1)]
     }

@@ -2,18 +2,20 @@
 
 from .outcomes import refusal as refusal
 from .outcomes import task_error as task_error
+from .phases import APPROVE as APPROVE
+from .phases import BACKOFF as BACKOFF
+from .phases import CALL as CALL
+from .phases import DONE as DONE
+from .phases import RACES as RACES
+from .phases import READY as READY
+from .phases import RECORD as RECORD
+from .phases import SLOT as SLOT
+from .phases import TRANSITIONS as TRANSITIONS
+from .phases import WAITING as WAITING
+from .phases import Phase as Phase
+from .phases import TransitionError as TransitionError
 from .retry import RETRYABLE as RETRYABLE
 from .retry import RetryPolicy as RetryPolicy
-from .run import APPROVE as APPROVE
-from .run import BACKOFF as BACKOFF
-from .run import CALL as CALL
-from .run import DONE as DONE
-from .run import READY as READY
-from .run import RECORD as RECORD
-from .run import SLOT as SLOT
-from .run import WAITING as WAITING
-from .run import Approval as Approval
-from .run import Phase as Phase
 from .run import RunCore as RunCore
 from .run import TaskRecord as TaskRecord
 from .slots import Rank as Rank
@@ -25,12 +27,13 @@ __all__ = [
     "BACKOFF",
     "CALL",
     "DONE",
+    "RACES",
     "READY",
     "RECORD",
     "RETRYABLE",
     "SLOT",
+    "TRANSITIONS",
     "WAITING",
-    "Approval",
     "Phase",
     "Rank",
     "RetryPolicy",
@@ -38,6 +41,7 @@ __all__ = [
     "Slots",
     "SlotsStatistics",
     "TaskRecord",
+    "TransitionError",
     "refusal",
     "task_error",
 ]

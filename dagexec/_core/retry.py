@@ -13,17 +13,23 @@ RETRYABLE = frozenset({ErrorCode.TOOL_ERROR, ErrorCode.SERVER_ERROR, ErrorCode.T
 _MAX_DOUBLINGS = 1023
 
 
-def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+# The validators of retry numbers, shared with the executor's options: one rule each.
+
+
+def non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    """An attrs validator: ``value`` is a number >= 0 (not NaN)."""
     if not value >= 0:
         raise ValueError(f"{attribute.name} must be >= 0")
 
 
-def _fraction(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+def fraction(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    """An attrs validator: ``value`` is between 0 and 1."""
     if not 0 <= value <= 1:
         raise ValueError(f"{attribute.name} must be between 0 and 1")
 
 
-def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+def count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    """An attrs validator: ``value`` is an int (not a bool) >= 0."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
     if value < 0:
@@ -49,10 +55,10 @@ class RetryPolicy:
         TypeError: ``retries`` is not an int.
     """
 
-    retries: int = attrs.field(default=0, validator=_count)
-    wait_initial: float = attrs.field(default=0.5, validator=_non_negative)
-    wait_max: float = attrs.field(default=30.0, validator=_non_negative)
-    wait_jitter: float = attrs.field(default=0.5, validator=_fraction)
+    retries: int = attrs.field(default=0, validator=count)
+    wait_initial: float = attrs.field(default=0.5, validator=non_negative)
+    wait_max: float = attrs.field(default=30.0, validator=non_negative)
+    wait_jitter: float = attrs.field(default=0.5, validator=fraction)
 
     def retries_left(self, code: ErrorCode, attempts: int, task_retries: int | None) -> bool:
         """Whether a call that failed with ``code``, after ``attempts`` calls, is tried again."""

@@ -23,52 +23,66 @@ phase       the driver                                                 then repo
 ==========  =========================================================  ======================
 
 A task whose trio task is cancelled is reported with :meth:`~RunCore.interrupted`.
-Times are seconds since the start of the run, passed in by the driver.
+Which report may move a task from which phase to which is the table of
+:mod:`~dagexec._core.phases`: every report is checked against it as it arrives
+(one it does not allow raises), and every move the core makes is one of its rows
+(the tests watch every move of random runs). Times are seconds since the start of the run, passed in by the driver.
 """
 
 from __future__ import annotations
 
-import enum
 import random
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 
-from .._events import Event, TaskFinished, TaskRetrying, TaskSkipped, TaskStarted
+from .._errors import DuplicateTaskError, PlanProblem
+from .._events import (
+    Event,
+    TaskApprovalAnswered,
+    TaskApprovalAsked,
+    TaskBegan,
+    TaskCallEnded,
+    TaskFinished,
+    TaskRetrying,
+    TaskSkipped,
+    TaskSlotGranted,
+    TaskStarted,
+    TaskStopped,
+    TaskWaitingForSlot,
+)
 from .._journal import arguments_hash
+from .._options import ExecutorOptions
 from .._refs import ReferenceResolutionError, resolve
 from .._results import Attempt, ErrorCode, TaskError, TaskResult, TaskStatus
-from .._workflow import Task
+from .._workflow import Task, check_dependencies, dependency_problems
 from .outcomes import refusal, task_error
-from .retry import RetryPolicy
+from .phases import (
+    APPROVE,
+    BACKOFF,
+    CALL,
+    DONE,
+    READY,
+    RECORD,
+    SLOT,
+    TRANSITIONS,
+    WAITING,
+    Phase,
+    TransitionError,
+    allows,
+)
 from .slots import Rank, Slots
 
-_NO_RETRIES = RetryPolicy()
+_DEFAULTS = ExecutorOptions()
 
 
-class Phase(enum.Enum):
-    """Where a task stands, and so what its driver does next."""
-
-    WAITING = "waiting"  #: some dependencies are unfinished
-    READY = "ready"  #: may start; not handed out by take_ready() yet
-    APPROVE = "approve"  #: the approver is asked
-    SLOT = "slot"  #: waits for a concurrency slot
-    CALL = "call"  #: its tool is called
-    BACKOFF = "backoff"  #: waits ``record.wait`` seconds before the next call
-    RECORD = "record"  #: the call ended; its journal row is written
-    DONE = "done"  #: ``record.result`` holds the final result
-
-
-# The phases by name: faster than Phase.X, an attribute look-up on the enum class.
-WAITING, READY, APPROVE, SLOT, CALL, BACKOFF, RECORD, DONE = Phase
 _SUCCESS, _ERROR, _SKIPPED, _CANCELLED = TaskStatus
 
 #: What a journal lookup gives: ``(True, output)`` for an earlier success of the
 #: same call (task id, tool, arguments hash), else ``(False, None)``.
 Reusable = Callable[[str, str, str], tuple[bool, Any]]
 
-Approval = Literal["off", "flagged", "all"]
 
 
 @attrs.define(eq=False, repr=False)
@@ -106,14 +120,11 @@ class RunCore:
     """The state of one run, moved only by what its driver reports.
 
     Args:
+        options: The executor's options: retries, timeouts, fail-fast, who is
+            asked for approval.
         slots: The concurrency limits, shared with other runs; None: no limits.
         rank: Each task's rank for a slot, smallest first (by default, the
             task's own ``estimate``, largest first).
-        retry: When failed calls are tried again.
-        task_timeout: Seconds a call may take, unless the task sets its own.
-        fail_fast: Stop the run on the first task that fails.
-        approval: Which tasks the approver is asked about: none, those with
-            ``"approval": true``, or all.
         reusable: Looks up earlier successes in the journal; None: no journal.
         events: Collect :class:`~dagexec.TaskStarted` and the other events in
             :attr:`events` for the driver to hand on.
@@ -126,13 +137,10 @@ class RunCore:
 
     def __init__(
         self,
+        options: ExecutorOptions = _DEFAULTS,
         *,
         slots: Slots | None = None,
         rank: Callable[[Task], Rank] = lambda task: (-task.estimate,),
-        retry: RetryPolicy = _NO_RETRIES,
-        task_timeout: float | None = None,
-        fail_fast: bool = False,
-        approval: Approval = "off",
         reusable: Reusable | None = None,
         events: bool = False,
         randomness: Callable[[], float] = random.random,
@@ -143,10 +151,12 @@ class RunCore:
         self.owner: Any = None
         self._slots = slots
         self._rank = rank
-        self._retry = retry
-        self._task_timeout = task_timeout
-        self._fail_fast = fail_fast
-        self._approval = approval
+        #: The executor's options, checked already.
+        self.options = options
+        self._retry = options.retry
+        self._task_timeout = options.task_timeout
+        self._fail_fast = options.fail_fast
+        self._approval = options.approval
         self._reusable = reusable
         self._randomness = randomness
         self._check_arguments = check_arguments
@@ -159,8 +169,38 @@ class RunCore:
         self.events: list[Event] | None = [] if events else None
         #: Why the run was stopped, once it was.
         self.stop_reason: str | None = None
+        self._succeeded = self._failed = self._skipped = 0  # and the rest were cancelled: see counts
+        #: When the run ended (its last task ended and no task will be added), once it did.
+        self.ended_at: float | None = None
 
     # -- adding tasks and handing them out -------------------------------------------------
+
+    def check(self, task: Task) -> None:
+        """Check that ``task`` can be added now: a new id, whose dependencies and references were all added.
+
+        The one check of a task's id and dependencies against a run: :meth:`add`
+        and ``Run.add`` rely on it.
+
+        Raises:
+            DuplicateTaskError: The id was added already.
+            CycleError: The task depends on, or refers to, itself.
+            UnknownDependencyError: It depends on, or refers to, a task not added.
+        """
+        if task.id in self.records:
+            raise DuplicateTaskError([task.id])
+        check_dependencies(task, self.records)
+
+    def problems(self, task: Task) -> list[PlanProblem]:
+        """Every problem :meth:`check` would raise the first of, for a report of them all.
+
+        A repeated id, and dependencies or references to tasks not added (with
+        the ids meant, where one is close) or to the task itself.
+        """
+        found = []
+        if task.id in self.records:
+            found.append(PlanProblem(task.id, "id", "a task of this id was added before", kind="duplicate"))
+        found += dependency_problems(task, None, self.records)
+        return found
 
     def add(self, task: Task, now: float) -> TaskRecord:
         """Add ``task``, whose dependencies were all added before it.
@@ -169,15 +209,18 @@ class RunCore:
         of them failed, and cancelled at once if the run was stopped.
 
         Raises:
-            ValueError: The id was added already, or a dependency was not added.
+            DuplicateTaskError: The id was added already (see :meth:`check`).
+            CycleError: The task depends on, or refers to, itself.
+            UnknownDependencyError: It depends on, or refers to, a task not added.
         """
-        if task.id in self.records:
-            raise ValueError(f"task {task.id!r} was already added")
         records = self.records
         try:
+            if task.id in records:
+                raise KeyError(task.id)
             deps = [records[dep] for dep in task.dependencies]
-        except KeyError as exc:
-            raise ValueError(f"task {task.id!r} depends on {exc.args[0]!r}, which was not added") from None
+        except KeyError:
+            self.check(task)  # raises the precise error; the lookups above are the fast path
+            raise
         record = TaskRecord(task, self._rank(task) if self._slots is not None else ())
         records[task.id] = record
         self._unfinished += 1
@@ -194,7 +237,7 @@ class RunCore:
             dep.successors.append(record)
         record.pending = len(unfinished)
         if not unfinished:
-            record.phase = READY
+            record.phase = READY  # (WAITING, dependencies_done)
             self._ready.append(record)
         return record
 
@@ -211,9 +254,12 @@ class RunCore:
         schema (``invalid_arguments``); one whose call the journal holds a
         success of ends here, with that output.
         """
-        if record.phase is not READY:
-            return  # the run was stopped after the task was handed out
         task = record.task
+        if record.phase is not READY and not allows(record.phase, "begin", task.id):
+            return  # a race: see RACES
+        events = self.events
+        if events is not None:
+            events.append(TaskBegan(task.id, now))
         try:
             arguments = task.arguments  # resolved only where it holds references or $$OUTPUT[ escapes
             record.arguments = resolve(arguments, self._output_of) if task.needs_resolving else dict(arguments)
@@ -235,10 +281,12 @@ class RunCore:
                 self._finish(record, _SUCCESS, None, now)
                 return
         self.in_flight += 1
-        if self._approval == "all" or (self._approval == "flagged" and task.approval):
-            record.phase = APPROVE
+        if self._approval != "off" and self.options.asks_about(task):
+            _move(record, "begin", APPROVE)
+            if events is not None:
+                events.append(TaskApprovalAsked(task.id, now))
         else:
-            self._to_call(record)
+            self._to_call(record, now)
 
     # -- one task's way --------------------------------------------------------------------
 
@@ -247,19 +295,23 @@ class RunCore:
 
         A refused task ends ``skipped`` with code ``rejected``.
         """
-        if record.phase is not APPROVE:
-            return  # the run was stopped meanwhile
+        if not allows(record.phase, "approved", record.task.id):
+            return  # a race: see RACES
         reason = refusal(verdict)
+        if self.events is not None:
+            self.events.append(TaskApprovalAnswered(record.task.id, now, reason is None))
         if reason is None:
-            self._to_call(record)
+            self._to_call(record, now)
         else:
             record.started_at = now
             self._finish(record, _SKIPPED, TaskError(ErrorCode.REJECTED, reason), now)
 
-    def granted(self, record: TaskRecord) -> None:
+    def granted(self, record: TaskRecord, now: float) -> None:
         """The slots gave the task's next call a slot."""
+        _move(record, "granted", CALL)
         record.holds_slot = True
-        record.phase = CALL
+        if self.events is not None:
+            self.events.append(TaskSlotGranted(record.task.id, now))
 
     def call_timeout(self, task: Task) -> float | None:
         """Seconds each call of ``task`` may take (None: no limit)."""
@@ -267,6 +319,8 @@ class RunCore:
 
     def call_started(self, record: TaskRecord, now: float) -> None:
         """The driver is about to call the tool."""
+        if record.phase is not CALL:
+            _move(record, "call_started", CALL)  # raises: the table has only (CALL, call_started)
         record.attempts += 1
         record.calling_since = now
         if record.started_at is None:
@@ -284,10 +338,10 @@ class RunCore:
         timeout = self.call_timeout(record.task)
         self._call_over(record, now, None, TaskError(ErrorCode.TIMEOUT, f"no answer within {timeout:g} s"))
 
-    def backoff_over(self, record: TaskRecord) -> None:
+    def backoff_over(self, record: TaskRecord, now: float) -> None:
         """The wait before a retry has passed."""
-        if record.phase is BACKOFF:
-            self._to_call(record)
+        if allows(record.phase, "backoff_over", record.task.id):
+            self._to_call(record, now)
 
     def journal_row(self, record: TaskRecord) -> tuple[str, str, str, str, Any]:
         """What the driver writes for a task in ``RECORD``: id, tool, hash, status, output."""
@@ -296,11 +350,12 @@ class RunCore:
 
     def recorded(self, record: TaskRecord, now: float) -> None:
         """The task's journal row is committed: now it counts as finished."""
+        allows(record.phase, "recorded", record.task.id)  # no race: raises if the table has no row
         self._finish(record, _SUCCESS if record.error is None else _ERROR, record.error, now)
 
     def interrupted(self, record: TaskRecord, now: float) -> None:
         """The task's trio task was cancelled (a stop, or the caller's cancellation)."""
-        if record.phase is not DONE:
+        if allows(record.phase, "interrupted", record.task.id):
             self._cancel(record, now)
 
     def stop(self, reason: str, now: float) -> None:
@@ -314,11 +369,32 @@ class RunCore:
             return
         self.stop_reason = reason
         self._ready.clear()
+        events = self.events
         for record in self.records.values():
-            if record.phase not in _STOP_REPORTED:
+            if events is not None and record.phase is not DONE:
+                events.append(TaskStopped(record.task.id, now, reason))
+            if (record.phase, "stop") in TRANSITIONS:  # not a call under way, nor its journal row: see phases
                 self._cancel(record, now)
 
+    def end(self, now: float) -> None:
+        """No task will be added, and every task ended: the run ended now (recorded once).
+
+        Raises:
+            ValueError: A task of the run is unfinished.
+        """
+        if self._unfinished:
+            raise ValueError(f"{self._unfinished} tasks of the run are unfinished")
+        if self.ended_at is None:
+            self.ended_at = now
+
     # -- what the driver reads -------------------------------------------------------------
+
+    @property
+    def counts(self) -> dict[TaskStatus, int]:
+        """How many tasks ended with each status (every status present), counted as they end."""
+        done = len(self.records) - self._unfinished
+        ended = self._succeeded + self._failed + self._skipped
+        return {_SUCCESS: self._succeeded, _ERROR: self._failed, _SKIPPED: self._skipped, _CANCELLED: done - ended}
 
     @property
     def active(self) -> bool:
@@ -337,11 +413,14 @@ class RunCore:
 
     # -- transitions -----------------------------------------------------------------------
 
-    def _to_call(self, record: TaskRecord) -> None:
+    def _to_call(self, record: TaskRecord, now: float) -> None:
+        # The report (begin, approved or backoff_over) was checked against the table: each allows both.
         if self._slots is None:
             record.phase = CALL
         else:
             record.phase = SLOT
+            if self.events is not None:
+                self.events.append(TaskWaitingForSlot(record.task.id, now))
             self._slots.push(self.owner, record, record.task.server, record.priority)
 
     def _output_of(self, task_id: str) -> Any:
@@ -354,13 +433,16 @@ class RunCore:
         return result.output
 
     def _call_over(self, record: TaskRecord, now: float, output: Any, error: TaskError | None) -> None:
-        if record.phase is not CALL:
-            return  # reported twice: the call's end raced its cancellation
+        if record.phase is not CALL and not allows(record.phase, "call_ended", record.task.id):
+            return  # a race: see RACES
         self._release(record)
         started = record.calling_since
         assert started is not None, "call_ended() without call_started()"
         record.calling_since = None
         record.output, record.error = output, error
+        events = self.events
+        if events is not None:
+            events.append(TaskCallEnded(record.task.id, record.attempts, now, error))
         if error is not None and self.stop_reason is None:
             task = record.task
             if self._retry.retries_left(error.code, record.attempts, task.retries):
@@ -368,14 +450,14 @@ class RunCore:
                     record.timeline = []
                 record.timeline.append(Attempt(started, now, error))
                 record.wait = self._retry.wait(record.attempts, self._randomness())
-                record.phase = BACKOFF
-                if self.events is not None:
-                    self.events.append(TaskRetrying(task.id, record.attempts, error, record.wait))
+                _move(record, "call_ended", BACKOFF)
+                if events is not None:
+                    events.append(TaskRetrying(task.id, record.attempts, error, record.wait, now))
                 return
         if record.timeline is not None:  # retried: keep the last call too
             record.timeline.append(Attempt(started, now, error))
         if self._reusable is not None:
-            record.phase = RECORD  # finished once its journal row is committed: recorded()
+            _move(record, "call_ended", RECORD)  # finished once its journal row is committed: recorded()
         else:
             self._finish(record, _SUCCESS if error is None else _ERROR, error, now)
 
@@ -394,6 +476,8 @@ class RunCore:
             if record.timeline is not None:
                 record.timeline.append(Attempt(record.calling_since, now, error))
             record.calling_since = None
+            if self.events is not None:
+                self.events.append(TaskCallEnded(record.task.id, record.attempts, now, error))
         self._release(record)
         self._finish(record, _CANCELLED, error, now)
 
@@ -410,7 +494,7 @@ class RunCore:
             for successor in successors:
                 successor.pending -= 1
                 if not successor.pending:
-                    successor.phase = READY
+                    successor.phase = READY  # (WAITING, dependencies_done)
                     self._ready.append(successor)
             return
         cause = self._root_cause(record)
@@ -420,7 +504,7 @@ class RunCore:
                 if successor.task.trigger == "all_done":
                     successor.pending -= 1
                     if not successor.pending:
-                        successor.phase = READY
+                        successor.phase = READY  # (WAITING, dependencies_done)
                         self._ready.append(successor)
                 elif successor.phase is WAITING:
                     self._skip(successor, cause, now)
@@ -439,14 +523,24 @@ class RunCore:
     def _settle(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> None:
         if record.phase is not WAITING and record.phase is not READY:
             self.in_flight -= 1
+        record.phase = DONE  # every report that ends a task was checked against the table, and allows DONE
         result = record.result = _result(record, status, error, now)
-        record.phase = DONE
         record.arguments = _NO_ARGUMENTS
         record.output = None
         self._unfinished -= 1
+        # Counted by identity: an enum's hash is a Python call, too slow for once per task.
+        if status is _SUCCESS:
+            self._succeeded += 1
+        elif status is _ERROR:
+            self._failed += 1
+        elif status is _SKIPPED:
+            self._skipped += 1
         if self.events is not None:
-            never_started = status is _SKIPPED or record.started_at is None
-            self.events.append(TaskSkipped(result) if never_started else TaskFinished(result))
+            if status is _SKIPPED or record.started_at is None:
+                cause = record.cause
+                self.events.append(TaskSkipped(result, None if cause is None else cause.task.id))
+            else:
+                self.events.append(TaskFinished(result))
 
 
 def _result(record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> TaskResult:
@@ -466,6 +560,11 @@ def _result(record: TaskRecord, status: TaskStatus, error: TaskError | None, now
     )
 
 
-#: Phases whose end the driver reports after a stop: a call under way, or its journal row.
-_STOP_REPORTED = (CALL, RECORD, DONE)
 _NO_ARGUMENTS: dict[str, Any] = {}
+
+
+def _move(record: TaskRecord, report: str, to: Phase) -> None:
+    """Move ``record`` to phase ``to`` on ``report``, which the table must allow."""
+    if to not in TRANSITIONS.get((record.phase, report), ()):
+        raise TransitionError(record.task.id, record.phase, report, to)
+    record.phase = to

@@ -162,9 +162,6 @@ def summary(result: ExecutionResult) -> Text:
     The speedup is the calls' total time over the wall time: how much faster
     than making the same calls one at a time.
     """
-    counts = {status: 0 for status in TaskStatus}
-    for r in result.results:
-        counts[r.status] += 1
     text = Text(f"{result.strategy}: ", style="bold")
     if not result.results:
         return text.append("no tasks ran")
@@ -174,7 +171,7 @@ def summary(result: ExecutionResult) -> Text:
         f"({result.total_task_time:.3f}s of calls); critical path {result.critical_path_time:.3f}s "
         f"({' -> '.join(printable(t) for t in result.critical_path)}); "
     )
-    text.append(", ".join(f"{n} {status.value}" for status, n in counts.items() if n))
+    text.append(", ".join(f"{n} {status.value}" for status, n in result.counts.items() if n))
     return text
 
 
