@@ -19,10 +19,6 @@ from dagexec.bench import chain_dag, makespan_family, wide_dag
 from .helpers import dagexec
 
 
-# One worker runs the whole module (pytest-xdist's --dist loadgroup): its module fixture runs once.
-pytestmark = pytest.mark.xdist_group("bench")
-
-
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench") / "bench.json"

@@ -29,10 +29,6 @@ from . import dask_tools
 from .helpers import ROOT, announced, processes_with, toolbox, wf
 
 
-# One worker runs the whole module (pytest-xdist's --dist loadgroup): its module fixture runs once.
-pytestmark = pytest.mark.xdist_group("dask")
-
-
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     # A worker that dies fails its calls at once (no re-runs): the tests see KilledWorker.

@@ -9,9 +9,6 @@ import pytest
 
 from .helpers import ROOT
 
-# One worker runs both mypy runs, one after the other: they share mypy's cache in the checkout.
-pytestmark = pytest.mark.xdist_group("mypy")
-
 
 @pytest.mark.slow
 def test_mypy_strict() -> None:
