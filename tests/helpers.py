@@ -6,18 +6,23 @@ never from each other.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import re
 import select
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import chdir, contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -181,34 +186,55 @@ def raw(marker: str = "") -> dict[str, Any]:
     return {"command": sys.executable, "args": [RAW, *([marker] if marker else [])]}
 
 
+def announced(
+    proc: subprocess.Popen[Any], pattern: str, *, stream: str = "stdout", seconds: float = 60
+) -> tuple[str, str]:
+    """Read the process's ``stream`` until ``pattern`` shows; return its first group (the URL) and the text read.
+
+    The one way the tests wait for a server: it binds port 0 and says the port
+    it got, so there is no free port to pick first and race for. Fails with
+    what the process wrote if it exits or stays silent for ``seconds``. Reads the
+    pipe's file descriptor directly (not the buffered file, which ``select``
+    cannot see into), so what it read is only in the text it returns.
+    """
+    pipe = getattr(proc, stream)
+    assert pipe is not None, f"the process's {stream} is not a pipe"
+    seen = bytearray()
+    deadline = time.monotonic() + seconds
+    while not (found := re.search(pattern, seen.decode(errors="replace"))):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"{proc.args} said nothing matching {pattern!r} within {seconds} s: {bytes(seen)!r}"
+        if select.select([pipe.fileno()], [], [], min(remaining, 0.5))[0]:
+            chunk = os.read(pipe.fileno(), 65536)
+            assert chunk, f"{proc.args} exited ({proc.wait()}) before it listened: {bytes(seen)!r}"
+            seen += chunk
+    return found.group(1), seen.decode(errors="replace")
+
+
+#: What the test servers (``TOOLBOX``, ``RAW``) print once they listen over HTTP.
+LISTENING = r"listening on (http://\S+)"
+
+
 @contextmanager
 def serving_http(script: str, transport: str = "http") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run a test server (``TOOLBOX``, ``RAW``) over streamable HTTP (or ``"sse"``: the toolbox over SSE).
 
     Yields its URL and its process.
     """
-    port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, script, transport, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, script, transport], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"the HTTP test server {script} did not start") from None
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/{'sse' if transport == 'sse' else 'mcp'}", proc
+        yield announced(proc, LISTENING)[0], proc
     finally:
         proc.kill()
         proc.wait(10)
+        assert proc.stdout is not None
+        proc.stdout.close()
 
 
-def processes_with(marker: str) -> list[int]:
-    """The pids of live (not zombie) processes whose command line contains ``marker``."""
+def processes_with(marker: str, *, parent: int | None = None) -> list[int]:
+    """The pids of live (not zombie) processes whose command line contains ``marker`` (and whose parent is ``parent``)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -217,7 +243,8 @@ def processes_with(marker: str) -> list[int]:
                 status = (entry / "status").read_text()
             except OSError:
                 continue
-            if marker.encode() in cmdline and "State:\tZ" not in status:
+            ours = parent is None or f"\nPPid:\t{parent}\n" in status
+            if marker.encode() in cmdline and "State:\tZ" not in status and ours:
                 found.append(int(entry.name))
     return found
 
@@ -236,17 +263,116 @@ def free_port() -> int:
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "120"}
 
 
-def dagexec(*args: str, cwd: Path = EXAMPLES, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def dagexec(
+    *args: str, cwd: Path = EXAMPLES, env: dict[str, str] = ENV, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m dagexec ARGS`` as a user would, with no standard input."""
     return subprocess.run(
         [sys.executable, "-m", "dagexec", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=ENV,
+        env=env,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+@contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` is ``env`` during the block, and as it was after."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def _stdin(text: str | None) -> Iterator[None]:
+    """File descriptor 0 reads ``text`` from a pipe during the block, or /dev/null if None: never a terminal."""
+    saved = os.dup(0)
+    writer = None
+    if text is None:
+        source = os.open(os.devnull, os.O_RDONLY)
+    else:
+        source, sink = os.pipe()
+
+        def feed() -> None:  # a thread: the text may be more than a pipe holds
+            with contextlib.suppress(BrokenPipeError), open(sink, "wb") as pipe:  # the command may stop reading
+                pipe.write(text.encode())
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+    os.dup2(source, 0)
+    os.close(source)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 0)  # closes the pipe's read end: a writer still writing gets BrokenPipeError
+        os.close(saved)
+        if writer is not None:
+            writer.join(10)
+
+
+class CommandTimeout(Exception):
+    """An in-process command (:func:`cli`) ran past its time."""
+
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """Raise :class:`CommandTimeout` in the block after ``seconds``: a hung command fails its test, not the run."""
+
+    def expire(signum: int, frame: Any) -> None:
+        raise CommandTimeout(f"the command ran past {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def cli(
+    *args: str, cwd: Path = EXAMPLES, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``dagexec ARGS`` called in this process: what :func:`dagexec` gives, without starting Python again.
+
+    For tests of what a command prints and returns. A test where signals, a
+    terminal, the process's own exit or its children are the point runs a
+    process (:func:`dagexec`, :func:`on_a_terminal`). Call it from synchronous
+    tests only: the command runs ``trio.run``. Its standard input is ``input``
+    through a pipe (/dev/null if None), its environment :data:`ENV` (or ``env``), and the root logger's handlers and
+    level are put back after, so that no test sees another's logging. Past
+    ``timeout`` seconds, it is interrupted (:class:`CommandTimeout`).
+    """
+    from dagexec.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        with (
+            _environment(ENV if env is None else env),
+            _stdin(input),
+            chdir(cwd),
+            redirect_stdout(out),
+            redirect_stderr(err),
+            _alarm(timeout),
+        ):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's usage errors, --version
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return subprocess.CompletedProcess(["dagexec", *args], code, out.getvalue(), err.getvalue())
 
 
 #: ``python -c ON_A_TERMINAL ARGS``: makes the pseudo-terminal on its stderr the controlling terminal

@@ -1,4 +1,9 @@
-"""The command line, run as a user runs it: a subprocess, its output and exit status."""
+"""The command line: its output and exit status.
+
+What a command prints and returns is tested in this process (``cli``); a
+subprocess (``dagexec``, ``on_a_terminal``, ``subprocess``) only where signals,
+a terminal, the process's own exit or its children are the point.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from .helpers import (
     RAW,
     ROOT,
     TOOLBOX,
+    cli,
     dagexec,
     journal_held,
     on_a_terminal,
@@ -35,7 +41,7 @@ from .helpers import (
 
 
 def test_demo_compares_layered_and_eager() -> None:
-    out = dagexec("demo", "--speed", "5")
+    out = cli("demo", "--speed", "5")
     assert out.returncode == 0, out.stderr
     assert "comparison" in out.stdout
     assert "layered timeline" in out.stdout and "eager timeline" in out.stdout
@@ -45,7 +51,7 @@ def test_demo_compares_layered_and_eager() -> None:
 
 
 def test_demo_json(tmp_path: Path) -> None:
-    out = dagexec("demo", "--speed", "2", "--json", str(tmp_path / "demo.json"))
+    out = cli("demo", "--speed", "2", "--json", str(tmp_path / "demo.json"))
     assert out.returncode == 0, out.stderr
     data = json.loads((tmp_path / "demo.json").read_text())
     assert set(data) == {"layered", "eager"}
@@ -69,7 +75,7 @@ def test_demo_json(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("strategy", ["eager", "layered"])
 def test_run_the_time_example(strategy: str, tmp_path: Path) -> None:
-    out = dagexec(
+    out = cli(
         "run", "time-workflow.json", "--servers", "servers.json", "--strategy", strategy,
         "--json", str(tmp_path / "out.json"),
     )  # fmt: skip
@@ -86,7 +92,7 @@ def test_run_the_time_example(strategy: str, tmp_path: Path) -> None:
 
 
 def test_validate_prints_structure() -> None:
-    out = dagexec("validate", "time-workflow.json")
+    out = cli("validate", "time-workflow.json")
     assert out.returncode == 0, out.stderr
     assert "valid: 4 tasks in 2 layers" in out.stdout
     assert "utc, tokyo" in out.stdout
@@ -95,7 +101,7 @@ def test_validate_prints_structure() -> None:
 
 
 def test_compare_the_time_example() -> None:
-    out = dagexec("compare", "time-workflow.json", "--servers", "servers.json")
+    out = cli("compare", "time-workflow.json", "--servers", "servers.json")
     assert out.returncode == 0, out.stderr
     assert "comparison" in out.stdout
     assert "layered timeline" in out.stdout and "eager timeline" in out.stdout
@@ -112,7 +118,7 @@ def test_failed_tasks_exit_1_and_every_status_is_shown(tmp_path: Path) -> None:
             ]
         },
     )
-    out = dagexec("run", workflow, "--servers", toolbox_servers(tmp_path))
+    out = dagexec("run", workflow, "--servers", toolbox_servers(tmp_path))  # a process: its exit status is 1
     assert out.returncode == 1, out.stderr
     assert "tool_error" in out.stdout and "dependency_failed" in out.stdout
     assert "1 success, 1 error, 1 skipped" in out.stdout
@@ -130,7 +136,7 @@ def test_server_dying_mid_call_still_prints_every_status(tmp_path: Path) -> None
             ]
         },
     )
-    out = dagexec("run", workflow, "--servers", toolbox_servers(tmp_path, marker), timeout=60)
+    out = cli("run", workflow, "--servers", toolbox_servers(tmp_path, marker), timeout=60)
     assert out.returncode == 1, out.stderr
     assert out.stdout.count("server_error: ") == 2
     assert "dependency_failed" in out.stdout
@@ -195,7 +201,7 @@ def test_unusable_input_exits_2_with_a_clear_line(
     for name, content in files.items():
         (tmp_path / name).write_text(content if isinstance(content, str) else json.dumps(content))
     servers = toolbox_servers(tmp_path)
-    out = dagexec(*(servers if a == "SERVERS" else a for a in args), cwd=tmp_path)
+    out = cli(*(servers if a == "SERVERS" else a for a in args), cwd=tmp_path)
     assert out.returncode == 2
     assert message in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
@@ -224,17 +230,17 @@ def deep_arguments(depth: int) -> str:
 )
 def test_a_workflow_too_deep_or_with_a_malformed_reference_exits_2(tmp_path: Path, text: str, problem: str) -> None:
     (tmp_path / "wf.json").write_text(text)
-    out = dagexec("validate", "wf.json", cwd=tmp_path)
+    out = cli("validate", "wf.json", cwd=tmp_path)
     assert (out.returncode, out.stdout) == (2, "")
     # Long lines wrap at the terminal's width: compare the words.
     assert out.stderr.split() == f"error: invalid plan (1 problem): {problem}".split()
 
 
 def test_bad_arguments_exit_2() -> None:
-    out = dagexec("run", "time-workflow.json")
+    out = cli("run", "time-workflow.json")
     assert out.returncode == 2
     assert "--servers" in out.stderr
-    out = dagexec("demo", "--speed", "0")
+    out = cli("demo", "--speed", "0")
     assert out.returncode == 2
     assert "must be > 0" in out.stderr
 
@@ -385,7 +391,7 @@ def test_scheduling_flags(tmp_path: Path) -> None:
         {"tasks": [{"id": f"s{i}", "tool": "box:sleep", "arguments": {"seconds": 0.3}} for i in range(3)]
          + [{"id": "hang", "tool": "box:hang"}]},
     )  # fmt: skip
-    out = dagexec(
+    out = cli(
         "run", workflow, "--servers", toolbox_servers(tmp_path), "--server-limit", "box=1",
         "--task-timeout", "1", "--retries", "1", "--json", str(tmp_path / "out.json"),
     )  # fmt: skip
@@ -404,11 +410,11 @@ def test_fail_fast_and_deadline_flags(tmp_path: Path) -> None:
                    {"id": "long", "tool": "box:sleep", "arguments": {"seconds": 20}}]},
     )  # fmt: skip
     servers = toolbox_servers(tmp_path)
-    out = dagexec("run", workflow, "--servers", servers, "--fail-fast")
+    out = cli("run", workflow, "--servers", servers, "--fail-fast")
     assert out.returncode == 1
     assert "cancelled: task 'bad' failed first (fail_fast)" in out.stdout
     assert "cancelled: cancelled" not in out.stdout  # the code, then the reason: said once
-    out = dagexec("run", workflow, "--servers", servers, "--timeout", "1.5")
+    out = cli("run", workflow, "--servers", servers, "--timeout", "1.5")
     assert out.returncode == 1
     assert "cancelled: the run's deadline of 1.5 s passed" in out.stdout
 
@@ -423,7 +429,7 @@ def test_fail_fast_and_deadline_flags(tmp_path: Path) -> None:
     ],
 )
 def test_bad_flags_exit_2(flag: list[str], message: str) -> None:
-    out = dagexec("run", "time-workflow.json", "--servers", "servers.json", *flag)
+    out = cli("run", "time-workflow.json", "--servers", "servers.json", *flag)
     assert out.returncode == 2
     assert message in out.stderr
 
@@ -438,11 +444,7 @@ def test_plan_streamed_on_stdin(tmp_path: Path) -> None:
         {"id": "d", "tool": "box:echo", "arguments": {"text": "$OUTPUT[a"}},
     ]
     text = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n"
-    out = subprocess.run(
-        [sys.executable, "-m", "dagexec", "run", "-", "--servers", toolbox_servers(tmp_path),
-         "--json", str(tmp_path / "out.json")],
-        input=text, capture_output=True, text=True, env=ENV, timeout=120,
-    )  # fmt: skip
+    out = cli("run", "-", "--servers", toolbox_servers(tmp_path), "--json", str(tmp_path / "out.json"), input=text)
     assert out.returncode == 2  # some lines were refused
     assert "error: line 2: not valid JSON" in out.stderr
     assert "error: line 3: invalid plan (1 problem):\n  task 'b': depends_on[0]: unknown task 'later'" in out.stderr
@@ -459,11 +461,9 @@ def test_plan_streamed_on_stdin(tmp_path: Path) -> None:
 
 def test_streamed_plan_needs_eager_and_a_terminal_for_approval(tmp_path: Path) -> None:
     servers = toolbox_servers(tmp_path)
-    out = subprocess.run(
-        [sys.executable, "-m", "dagexec", "run", "-", "--servers", servers, "--strategy", "layered"],
-        input="", capture_output=True, text=True, env=ENV, timeout=60,
-    )  # fmt: skip
+    out = cli("run", "-", "--servers", servers, "--strategy", "layered", input="")
     assert out.returncode == 2 and "layers need the whole plan up front" in out.stderr
+    # A process in a session of its own: no controlling terminal, which this process may have.
     out = subprocess.run(
         [sys.executable, "-m", "dagexec", "run", "-", "--servers", servers, "--approve"],
         input="", capture_output=True, text=True, env=ENV, timeout=60, start_new_session=True,
@@ -480,10 +480,7 @@ def test_interactive_approval(tmp_path: Path) -> None:
             {"id": "no", "tool": "box:echo", "arguments": {"text": "x"}, "depends_on": ["ok"], "approval": True},
         ]},
     )  # fmt: skip
-    out = subprocess.run(
-        [sys.executable, "-m", "dagexec", "run", workflow, "--servers", toolbox_servers(tmp_path), "--approve"],
-        input="y\nn\n", capture_output=True, text=True, env=ENV, timeout=120,
-    )  # fmt: skip
+    out = cli("run", workflow, "--servers", toolbox_servers(tmp_path), "--approve", input="y\nn\n")
     assert out.returncode == 1, out.stderr
     assert "approve task ok calling box:echo with:" in out.stdout
     assert '{\n  "text": "resolved value"\n}' in out.stdout  # the resolved arguments, as JSON
@@ -540,14 +537,14 @@ def test_journal_flag(tmp_path: Path) -> None:
     )
     servers = toolbox_servers(tmp_path)
     journal = str(tmp_path / "run.db")
-    first = dagexec("run", workflow, "--servers", servers, "--journal", journal, "--json", str(tmp_path / "1.json"))
-    second = dagexec("run", workflow, "--servers", servers, "--journal", journal, "--json", str(tmp_path / "2.json"))
+    first = cli("run", workflow, "--servers", servers, "--journal", journal, "--json", str(tmp_path / "1.json"))
+    second = cli("run", workflow, "--servers", servers, "--journal", journal, "--json", str(tmp_path / "2.json"))
     assert first.returncode == second.returncode == 0
     assert "(reused)" not in first.stdout and second.stdout.count("success (reused)") == 2
     one, two = (json.loads((tmp_path / f"{n}.json").read_text())["results"] for n in (1, 2))
     assert one[0]["output"] == two[0]["output"]  # the same server pid: the call was not made again
     assert [r["reused"] for r in two] == [True, True]
-    bad = dagexec("run", workflow, "--servers", servers, "--journal", str(tmp_path))
+    bad = cli("run", workflow, "--servers", servers, "--journal", str(tmp_path))
     assert bad.returncode == 2 and "cannot open the journal" in bad.stderr
 
 
@@ -564,12 +561,12 @@ def test_a_journal_that_cannot_be_used_stops_the_run_before_any_server_starts(tm
     workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "e", "tool": "box:echo", "arguments": {"text": "x"}}]})
     if problem == "unwritable":
         journal = read_only_journal(tmp_path / "run.db")
-        out = dagexec("run", workflow, "--servers", servers, "--journal", str(journal))
+        out = cli("run", workflow, "--servers", servers, "--journal", str(journal))
         expected = f"error: cannot write the journal '{journal}': attempt to write a readonly database"
     else:
         journal = tmp_path / "run.db"
         with journal_held(journal) as holder:
-            out = dagexec("run", workflow, "--servers", servers, "--journal", str(journal))
+            out = cli("run", workflow, "--servers", servers, "--journal", str(journal))
         expected = f"error: journal '{journal}' is in use by another process (pid {holder.pid})"
     assert out.returncode == 2, out.stderr
     assert one_line(out.stderr) == expected
@@ -582,9 +579,9 @@ def test_run_names_keep_plans_apart_in_one_journal(tmp_path: Path) -> None:
     workflow = write(tmp_path / "nightly.json", {"tasks": tasks})
     journal = str(tmp_path / "run.db")
 
-    first = dagexec("run", workflow, "--servers", servers, "--journal", journal)
-    other = dagexec("run", workflow, "--servers", servers, "--journal", journal, "--run-name", "other")
-    again = dagexec("run", workflow, "--servers", servers, "--journal", journal)
+    first = cli("run", workflow, "--servers", servers, "--journal", journal)
+    other = cli("run", workflow, "--servers", servers, "--journal", journal, "--run-name", "other")
+    again = cli("run", workflow, "--servers", servers, "--journal", journal)
     assert first.returncode == other.returncode == again.returncode == 0
     assert "(reused)" not in first.stdout + other.stdout  # run "other" has no rows yet
     assert again.stdout.count("success (reused)") == 2  # run "nightly": the file's stem
@@ -594,20 +591,18 @@ def test_run_names_keep_plans_apart_in_one_journal(tmp_path: Path) -> None:
 
     # A plan on standard input has no file name: it needs one to use a journal.
     lines = "".join(json.dumps(task) + "\n" for task in tasks)
-    streamed = [sys.executable, "-m", "dagexec", "run", "-", "--servers", servers, "--journal", journal]
-    refused = subprocess.run(streamed, input=lines, capture_output=True, text=True, env=ENV, timeout=120)
+    streamed = ["run", "-", "--servers", servers, "--journal", journal]
+    refused = cli(*streamed, input=lines)
     assert refused.returncode == 2
     assert one_line(refused.stderr) == (
         "error: --journal with a plan on standard input needs --run-name: "
         "a plan that comes on standard input has no file name to keep its journal rows apart"
     )
-    named = subprocess.run(
-        [*streamed, "--run-name", "nightly"], input=lines, capture_output=True, text=True, env=ENV, timeout=120
-    )
+    named = cli(*streamed, "--run-name", "nightly", input=lines)
     assert named.returncode == 0, named.stderr
     assert named.stdout.count("success (reused)") == 2
 
-    unused = dagexec("run", workflow, "--servers", servers, "--run-name", "nightly")
+    unused = cli("run", workflow, "--servers", servers, "--run-name", "nightly")
     assert unused.returncode == 2 and one_line(unused.stderr) == "error: --run-name needs --journal"
 
 
@@ -618,11 +613,11 @@ def test_a_bad_journal_row_runs_its_task_again_with_a_warning(tmp_path: Path) ->
     )
     servers = toolbox_servers(tmp_path)
     journal = str(tmp_path / "run.db")
-    assert dagexec("run", workflow, "--servers", servers, "--journal", journal).returncode == 0
+    assert cli("run", workflow, "--servers", servers, "--journal", journal).returncode == 0
     with closing(sqlite3.connect(journal)) as db, db:
         db.execute("UPDATE finished SET output = 'not json' WHERE task_id = 'e'")
 
-    out = dagexec("run", workflow, "--servers", servers, "--journal", journal)
+    out = cli("run", workflow, "--servers", servers, "--journal", journal)
     assert out.returncode == 0, out.stderr
     assert one_line(out.stderr) == (
         f"warning: journal '{journal}': the output recorded for task 'e' of run 'wf' is not usable "
@@ -697,11 +692,11 @@ def test_json_and_plot_are_checked_before_any_server_starts(
     workflow = write(tmp_path / "wf.json", {"tasks": [
         {"id": "effect", "tool": "box:sleep_marked", "arguments": {"path": str(called), "seconds": 0}},
     ]})  # fmt: skip
-    env = _hidden_matplotlib(tmp_path) if value == "out.svg" else ENV
-    out = subprocess.run(
-        [sys.executable, "-m", "dagexec", command, workflow, "--servers", servers, flag, value],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    args = [command, workflow, "--servers", servers, flag, value]
+    if value == "out.svg":  # a process: this one has matplotlib imported, or may have
+        out = dagexec(*args, cwd=tmp_path, env=_hidden_matplotlib(tmp_path))
+    else:
+        out = cli(*args, cwd=tmp_path)
     assert (out.returncode, out.stdout) == (2, ""), out.stderr
     assert out.stderr.startswith(message), out.stderr
     assert len(out.stderr.splitlines()) == 1
@@ -709,22 +704,22 @@ def test_json_and_plot_are_checked_before_any_server_starts(
 
 
 def test_demo_checks_json_and_plot_before_it_runs(tmp_path: Path) -> None:
-    out = dagexec("demo", "--json", "missing/demo.json", cwd=tmp_path)
+    out = cli("demo", "--json", "missing/demo.json", cwd=tmp_path)
     assert (out.returncode, out.stdout) == (2, "")
     assert out.stderr == "error: cannot write the results 'missing/demo.json': no such directory 'missing'\n"
-    out = dagexec("demo", "--plot", "demo.doc", cwd=tmp_path)
+    out = cli("demo", "--plot", "demo.doc", cwd=tmp_path)
     assert (out.returncode, out.stdout) == (2, "")
     assert out.stderr.startswith("error: cannot draw the picture 'demo.doc': unknown format 'doc' (known: ")
 
 
 def test_a_plot_is_written_in_a_format_matplotlib_knows(tmp_path: Path) -> None:
-    out = dagexec("demo", "--speed", "20", "--plot", "demo.svg", cwd=tmp_path)
+    out = cli("demo", "--speed", "20", "--plot", "demo.svg", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "demo.svg").read_text().lstrip().startswith("<?xml")
 
 
 def test_version() -> None:
-    out = dagexec("--version")
+    out = cli("--version")
     assert (out.returncode, out.stdout, out.stderr) == (0, "dagexec 0.1.0\n", "")
     import dagexec as package
 
@@ -738,7 +733,7 @@ def test_validate_with_servers_checks_every_tool_against_them(tmp_path: Path) ->
         {"id": "a", "tool": "box:echo", "arguments": {"text": "x"}},
         {"id": "b", "tool": "box:pid", "depends_on": ["a"], "approval": True},  # run asks; validate need not
     ]})  # fmt: skip
-    out = dagexec("validate", good, "--servers", servers)
+    out = cli("validate", good, "--servers", servers)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0] == "valid: 2 tasks in 2 layers"
     assert out.stdout.splitlines()[-1] == (
@@ -751,14 +746,14 @@ def test_validate_with_servers_checks_every_tool_against_them(tmp_path: Path) ->
         {"id": "a", "tool": "box:echo", "arguments": {"text": 3}},
         {"id": "b", "tool": "box:echo", "arguments": {"txt": "x"}},
     ]})  # fmt: skip
-    out = dagexec("validate", typo, "--servers", servers)
+    out = cli("validate", typo, "--servers", servers)
     assert (out.returncode, out.stdout) == (2, "")
     assert out.stderr == (
         "error: invalid plan (2 problems):\n"
         "  task 'a': arguments.text: expected a string, got the number 3\n"
         "  task 'b': arguments.text: missing (required)\n"
     )
-    out = dagexec("validate", typo, "--servers", servers, "--no-schema-check")
+    out = cli("validate", typo, "--servers", servers, "--no-schema-check")
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1] == f"checked against {servers}: every task's tool is listed by its server"
     bad = write(tmp_path / "bad.json", {"tasks": [
@@ -766,7 +761,7 @@ def test_validate_with_servers_checks_every_tool_against_them(tmp_path: Path) ->
         {"id": "b", "tool": "box:nope"},
         {"id": "c", "tool": "box:gone"},
     ]})  # fmt: skip
-    out = dagexec("validate", bad, "--servers", servers)
+    out = cli("validate", bad, "--servers", servers)
     assert (out.returncode, out.stdout) == (2, "")
     # Every task's problem, each with the server's tools (the first twelve).
     box = "(server 'box' has: as_json, die, echo, env, fail, hang, meet, pid, plain, refuse, sleep, sleep_marked and 2 more)"
@@ -776,12 +771,12 @@ def test_validate_with_servers_checks_every_tool_against_them(tmp_path: Path) ->
         f"  task 'c': tool: unknown tool 'box:gone' {box}\n"
     )
     unknown = write(tmp_path / "unknown.json", {"tasks": [{"id": "a", "tool": "web:get"}]})
-    out = dagexec("validate", unknown, "--servers", servers)
+    out = cli("validate", unknown, "--servers", servers)
     assert (out.returncode, out.stdout, out.stderr) == (
         2, "", "error: invalid plan (1 problem):\n  task 'a': tool: unknown server 'web' (servers: box)\n"
     )
     # Without --servers, no server is started and the tools are not checked.
-    out = dagexec("validate", bad)
+    out = cli("validate", bad)
     assert out.returncode == 0 and out.stdout.startswith("valid: 3 tasks in 1 layer\n")
     assert "checked against" not in out.stdout
     assert processes_with(marker) == []
@@ -791,7 +786,7 @@ def test_validate_reports_a_server_that_does_not_start_as_run_does(tmp_path: Pat
     workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "a", "tool": "x:t"}]})
     servers = write(tmp_path / "s.json", {"mcpServers": {"x": {"command": "dagexec-nope"}}})
     for command in ("validate", "run"):
-        out = dagexec(command, workflow, "--servers", servers)
+        out = cli(command, workflow, "--servers", servers)
         assert (out.returncode, out.stdout) == (2, "")
         assert out.stderr == "error: server 'x' did not start: command 'dagexec-nope' not found\n"
 
@@ -801,13 +796,13 @@ def test_start_timeout(tmp_path: Path, command: str) -> None:
     slow = {"command": "sh", "args": ["-c", f'sleep 2; exec "{sys.executable}" "{TOOLBOX}"']}
     servers = write(tmp_path / "servers.json", {"mcpServers": {"slow": slow}})
     workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "a", "tool": "slow:echo", "arguments": {"text": "x"}}]})
-    out = dagexec(command, workflow, "--servers", servers, "--start-timeout", "0.5")
+    out = cli(command, workflow, "--servers", servers, "--start-timeout", "0.5")
     assert (out.returncode, out.stdout) == (2, "")
     assert out.stderr == "error: server 'slow' did not start: no answer within 0.5 s\n"
     if command == "run":  # the same start for all three: one slow success is enough
-        out = dagexec(command, workflow, "--servers", servers, "--start-timeout", "60")
+        out = cli(command, workflow, "--servers", servers, "--start-timeout", "60")
         assert out.returncode == 0, out.stderr
-    out = dagexec(command, workflow, "--servers", servers, "--start-timeout", "0")
+    out = cli(command, workflow, "--servers", servers, "--start-timeout", "0")
     assert out.returncode == 2 and "argument --start-timeout: must be > 0: '0'" in out.stderr
 
 
@@ -856,7 +851,7 @@ def test_control_sequences_from_ids_errors_and_outputs_show_escaped_on_a_termina
 def test_a_servers_stderr_in_an_error_line_shows_escaped(tmp_path: Path) -> None:
     noisy = {"command": "sh", "args": ["-c", "printf 'boom\\033[2J\\033]0;pwned\\007\\n' >&2; exit 1"]}
     servers = write(tmp_path / "s.json", {"mcpServers": {"noisy": noisy}})
-    out = dagexec("run", write(tmp_path / "wf.json", {"tasks": []}), "--servers", servers)
+    out = cli("run", write(tmp_path / "wf.json", {"tasks": []}), "--servers", servers)
     assert (out.returncode, out.stdout) == (2, "")
     assert out.stderr == (
         "error: server 'noisy' did not start: it exited with code 1; "
@@ -869,7 +864,7 @@ def test_the_sdks_log_records_of_a_bad_http_reply_are_a_line_each(tmp_path: Path
     workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "bad", "tool": "h:garbage", "arguments": {"text": "x"}}]})
     with serving_http(RAW) as (url, _):
         servers = write(tmp_path / "s.json", {"mcpServers": {"h": {"url": url}}})
-        out = dagexec("run", workflow, "--servers", servers, *(["-v"] if verbose else []))
+        out = cli("run", workflow, "--servers", servers, *(["-v"] if verbose else []))
     assert out.returncode == 1, out.stderr
     assert "tool_error: error reply -32700: Failed to parse JSON response" in out.stdout
     record = "mcp.client.streamable_http: Error parsing JSON response"
@@ -888,7 +883,7 @@ def test_the_sdks_log_records_of_a_bad_http_reply_are_a_line_each(tmp_path: Path
 def test_a_garbage_line_on_a_servers_stdout_logs_nothing(tmp_path: Path, verbose: bool) -> None:
     workflow = write(tmp_path / "wf.json", {"tasks": [{"id": "ok", "tool": "s:garbage", "arguments": {"text": "x"}}]})
     servers = write(tmp_path / "s.json", {"mcpServers": {"s": {"command": sys.executable, "args": [RAW]}}})
-    out = dagexec("run", workflow, "--servers", servers, *(["-v"] if verbose else []))
+    out = cli("run", workflow, "--servers", servers, *(["-v"] if verbose else []))
     assert (out.returncode, out.stderr) == (0, "")  # the stray line is skipped: no record, no traceback
     assert '│ ok   │ s:garbage │ success │' in out.stdout
 
@@ -896,29 +891,29 @@ def test_a_garbage_line_on_a_servers_stdout_logs_nothing(tmp_path: Path, verbose
 def test_long_lines_are_not_wrapped_when_piped(tmp_path: Path) -> None:
     servers = toolbox_servers(tmp_path)
     unknown = write(tmp_path / "unknown.json", {"tasks": [{"id": "a" * 200, "tool": "nope:t"}]})
-    out = dagexec("run", unknown, "--servers", servers)
+    out = cli("run", unknown, "--servers", servers)
     assert out.returncode == 2
     assert out.stderr == f"error: invalid plan (1 problem):\n  task '{'a' * 200}': tool: unknown server 'nope' (servers: box)\n"
     message = "a long message " + "x" * 300
     failing = write(tmp_path / "wf.json", {"tasks": [{"id": "bad", "tool": "box:fail", "arguments": {"message": message}}]})
-    out = dagexec("run", failing, "--servers", servers)
+    out = cli("run", failing, "--servers", servers)
     assert out.returncode == 1
     assert f"│ tool_error: Error executing tool fail: {message} │" in out.stdout
 
 
 def test_wording_of_small_and_empty_workflows(tmp_path: Path) -> None:
     one = write(tmp_path / "one.json", {"tasks": [{"id": "a", "tool": "box:echo", "arguments": {"text": "x"}}]})
-    out = dagexec("validate", one)
+    out = cli("validate", one)
     assert out.returncode == 0
     lines = out.stdout.splitlines()
     assert (lines[0], lines[-1]) == ("valid: 1 task in 1 layer", "longest chain (1 task): a")
     empty = write(tmp_path / "empty.json", {"tasks": []})
-    out = dagexec("validate", empty)
+    out = cli("validate", empty)
     assert (out.returncode, out.stdout) == (0, "valid, but empty: the workflow has no tasks\n")
     servers = toolbox_servers(tmp_path)
-    out = dagexec("run", empty, "--servers", servers)
+    out = cli("run", empty, "--servers", servers)
     assert (out.returncode, out.stdout, out.stderr) == (0, "eager: the workflow has no tasks: nothing ran\n", "")
-    out = dagexec("compare", empty, "--servers", servers)
+    out = cli("compare", empty, "--servers", servers)
     assert (out.returncode, out.stdout, out.stderr) == (0, "the workflow has no tasks: nothing ran\n", "")
 
 
@@ -934,15 +929,11 @@ def test_a_task_that_needs_approval_without_approve_says_to_pass_it(tmp_path: Pa
         "task 'gated': approval: the task needs approval before its call: pass --approve to be asked at the "
         "terminal (or --approve-all to be asked before every call)"
     )
-    out = dagexec("run", write(tmp_path / "wf.json", {"tasks": tasks}), "--servers", servers)
+    out = cli("run", write(tmp_path / "wf.json", {"tasks": tasks}), "--servers", servers)
     assert (out.returncode, out.stdout, out.stderr) == (2, "", f"error: {needs}\n")
     assert not started.exists()  # said before any server started
     # A plan on standard input: that line is refused, the others run.
-    streamed = subprocess.run(
-        [sys.executable, "-m", "dagexec", "run", "-", "--servers", servers],
-        input="".join(json.dumps(task) + "\n" for task in tasks), capture_output=True, text=True, env=ENV,
-        timeout=120,
-    )  # fmt: skip
+    streamed = cli("run", "-", "--servers", servers, input="".join(json.dumps(task) + "\n" for task in tasks))
     assert streamed.returncode == 2
     assert streamed.stderr == f"error: line 2: {needs}\n"
     assert "│ a    │ box:echo │ success │" in streamed.stdout
@@ -958,10 +949,10 @@ def test_summaries_say_what_speedup_is_relative_to_and_timelines_have_an_axis(tm
         r"\d+\.\d{3}s wall%s, \d+\.\d\dx as fast as one call at a time \(\d+\.\d{3}s of calls\); "
         r"critical path \d+\.\d{3}s \(a -> b\); 2 success"
     )
-    eager = dagexec("run", workflow, "--servers", servers)
+    eager = cli("run", workflow, "--servers", servers)
     assert eager.returncode == 0, eager.stderr
     assert re.fullmatch("eager: " + figures % "", eager.stdout.splitlines()[-1])  # no layers: it ran eager
-    layered = dagexec("run", workflow, "--servers", servers, "--strategy", "layered")
+    layered = cli("run", workflow, "--servers", servers, "--strategy", "layered")
     assert re.fullmatch("layered: " + figures % " in 2 layers", layered.stdout.splitlines()[-1])
     # The time axis under the bars: ticks at 0, the quarters and the end, with their seconds.
     lines = eager.stdout.splitlines()
@@ -970,7 +961,7 @@ def test_summaries_say_what_speedup_is_relative_to_and_timelines_have_an_axis(tm
     wall = float(re.match(r"eager: (\d+\.\d{3})s wall", lines[-1]).group(1))  # type: ignore[union-attr]
     labels = lines[axis + 1].split("│")[1].split()
     assert labels[0] == "0" and abs(float(labels[-1]) - wall) < 0.01 and len(labels) == 5
-    compared = dagexec("compare", workflow, "--servers", servers)
+    compared = cli("compare", workflow, "--servers", servers)
     assert compared.returncode == 0, compared.stderr
     rows = {line.split()[1]: line.split("│") for line in compared.stdout.splitlines() if line.startswith("│ ")}
     assert rows["layered"][3].strip() == "2" and rows["eager"][3].strip() == "-"  # layers: of the layered run
@@ -988,7 +979,7 @@ def test_validate_summarizes_a_large_workflow(tmp_path: Path) -> None:
         for k in range(1000)
     ]
     workflow = write(tmp_path / "big.json", {"tasks": tasks})
-    out = dagexec("validate", workflow, timeout=60)  # a few seconds; drawing every row took 30-45 s
+    out = cli("validate", workflow, timeout=60)  # a few seconds; drawing every row took 30-45 s
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "valid: 100000 tasks in 100 layers"

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 import termios
 import uuid
 from collections.abc import Iterator
@@ -32,9 +30,9 @@ from dagexec.servers import (
 )
 
 from .helpers import (
-    ENV,
     EXAMPLES,
     TOOLBOX,
+    cli,
     free_port,
     on_a_terminal,
     processes_with,
@@ -194,15 +192,9 @@ def test_every_key_of_another_client_is_in_the_docs_table() -> None:
 def test_the_command_line_notes_ignored_keys_with_verbose(tmp_path: Path) -> None:
     servers = write(tmp_path / "servers.json", {"mcpServers": {"box": {**toolbox(), "alwaysAllow": ["echo"]}}})
     plan = write(tmp_path / "plan.json", {"tasks": [{"id": "e", "tool": "box:echo", "arguments": {"text": "x"}}]})
-    quiet = subprocess.run(
-        [sys.executable, "-m", "dagexec", "validate", plan, "--servers", servers],
-        capture_output=True, text=True, env=ENV, timeout=120,
-    )  # fmt: skip
+    quiet = cli("validate", plan, "--servers", servers)
     assert quiet.returncode == 0 and "alwaysAllow" not in quiet.stderr
-    verbose = subprocess.run(
-        [sys.executable, "-m", "dagexec", "validate", plan, "--servers", servers, "-v"],
-        capture_output=True, text=True, env=ENV, timeout=120,
-    )  # fmt: skip
+    verbose = cli("validate", plan, "--servers", servers, "-v")
     assert verbose.returncode == 0, verbose.stderr
     assert f"ignored 'alwaysAllow' ({IGNORED_KEYS['alwaysAllow']}) @ mcpServers.box" in verbose.stderr
 
@@ -612,10 +604,7 @@ def test_ctrl_c_at_the_input_prompt_exits_130_and_restores_the_terminal(tmp_path
 
 def test_without_a_terminal_an_input_is_an_error_naming_it(tmp_path: Path) -> None:
     servers, workflow = _input_config(tmp_path)
-    out = subprocess.run(
-        [sys.executable, "-m", "dagexec", "run", workflow, "--servers", servers],
-        capture_output=True, text=True, env=ENV, timeout=120, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    out = cli("run", workflow, "--servers", servers)  # its standard input: /dev/null
     assert out.returncode == 2
     assert out.stderr == (
         "error: invalid servers config:\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from dagexec import ServerConfigError, ServerStartError
 from dagexec.servers import load_config, open_servers
 
 from . import dask_tools
-from .helpers import ROOT, free_port, processes_with, toolbox, wf
+from .helpers import ROOT, announced, processes_with, toolbox, wf
 
 
 @pytest.fixture(scope="module")
@@ -152,25 +153,35 @@ async def test_dask_entry_in_the_servers_config_with_a_local_cluster() -> None:
 @pytest.fixture
 def scheduler_and_worker() -> Iterator[tuple[str, str]]:
     """``dask scheduler`` and ``dask worker`` as separate processes, on loopback."""
-    port = free_port()
     marker = f"dagexec-test-{uuid.uuid4()}"
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),  # the workers import tests.dask_tools
         "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
     }
+    # Port 0: the scheduler binds any free port and logs its address, which the worker is given.
     scheduler = subprocess.Popen(
-        [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
          "--no-dashboard", "--dashboard-address", ":0"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
+    try:
+        address, _ = announced(scheduler, r"Scheduler at:\s+(tcp://\S+)", stream="stderr")
+    except BaseException:
+        scheduler.kill()
+        scheduler.communicate()
+        raise
+    # Keep reading its log, so that a full pipe never blocks it.
+    assert scheduler.stderr is not None
+    drain = threading.Thread(target=scheduler.stderr.read, daemon=True)
+    drain.start()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "dask", "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "1", "--nthreads", "2",
+        [sys.executable, "-m", "dask", "worker", address, "--nworkers", "1", "--nthreads", "2",
          "--no-dashboard", "--dashboard-address", ":0", "--name", marker],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        yield f"tcp://127.0.0.1:{port}", marker
+        yield address, marker
     finally:
         for proc in (worker, scheduler):
             proc.terminate()
@@ -180,6 +191,8 @@ def scheduler_and_worker() -> Iterator[tuple[str, str]]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        drain.join(10)
+        scheduler.stderr.close()
 
 
 @pytest.mark.slow

@@ -238,8 +238,9 @@ async def test_streamable_http_server(http_toolbox: str) -> None:
 
 
 def test_no_test_left_a_server_behind() -> None:
-    # Every marker above is unique; this guards against a leak of the plain toolbox.
-    leftovers = [pid for pid in processes_with(TOOLBOX) if pid != os.getpid()]
+    # Every marker above is unique; this guards against a leak of the plain toolbox. Only this
+    # process's children: other test processes (pytest-xdist's workers) run toolboxes of their own.
+    leftovers = [pid for pid in processes_with(TOOLBOX, parent=os.getpid()) if pid != os.getpid()]
     assert leftovers == []
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,9 +24,9 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from dagexec import DagexecError, LocalTools, SchemaError, ServerError, Workflow, workflow_schema
-from dagexec.serve import proxy_names
+from dagexec.serve import open_gateway, proxy_names
 
-from .helpers import ENV, EXAMPLES, dagexec, free_port, processes_with, sleep, t, toolbox, write
+from .helpers import ENV, EXAMPLES, announced, dagexec, processes_with, sleep, t, toolbox, write
 
 # -- the schema ----------------------------------------------------------------------------
 
@@ -141,12 +140,30 @@ def _servers(tmp_path: Path, marker: str = "") -> str:
 
 
 @asynccontextmanager
-async def gateway(servers: str, *args: str, mode: str = "legacy", **options: Any) -> AsyncIterator[Client]:
-    """A real ``dagexec serve`` process, and the SDK's client connected to it over stdio (the initialize handshake)."""
+async def gateway(
+    servers: str, *, mode: str = "legacy", options: dict[str, Any] | None = None, **client_options: Any
+) -> AsyncIterator[Client]:
+    """The gateway in this process, as ``dagexec serve`` opens it, and the SDK's client on its server object.
+
+    The client talks to the gateway's server in memory (``mode="legacy"``: the
+    initialize handshake, in which the server may ask the client questions);
+    ``options`` go to the gateway (``server_limits``, ``approve_all``...).
+    What only a process shows (stdio framing, flags, signals, exit status) is
+    tested with :func:`gateway_process` and the tests at the end.
+    """
+    async with open_gateway(servers, **(options or {})) as opened, Client(
+        opened.server, mode=mode, **client_options
+    ) as client:
+        yield client
+
+
+@asynccontextmanager
+async def gateway_process(servers: str, *args: str, **client_options: Any) -> AsyncIterator[Client]:
+    """A real ``dagexec serve ARGS`` process, and the SDK's client connected to it over stdio (legacy mode)."""
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "dagexec", "serve", "--servers", servers, *args], env=ENV, cwd=EXAMPLES
     )
-    async with Client(params, mode=mode, **options) as client:
+    async with Client(params, mode="legacy", **client_options) as client:
         yield client
 
 
@@ -397,7 +414,7 @@ async def test_two_runs_at_once_share_the_server_limit(tmp_path: Path) -> None:
         meet = {"group": "g", "size": 2, "value": value, "timeout": 2}
         return {"tasks": [{"id": "m", "tool": "box:meet", "arguments": meet}]}
 
-    async with gateway(_servers(tmp_path), "--server-limit", "box=1") as client:
+    async with gateway(_servers(tmp_path), options={"server_limits": {"box": 1}}) as client:
         results: dict[str, Any] = {}
 
         async def run(value: str) -> None:
@@ -555,10 +572,37 @@ async def test_approval_asks_the_person_through_the_client(tmp_path: Path, actio
 
 async def test_approve_all_asks_before_every_call(tmp_path: Path) -> None:
     asked: list[str] = []
-    async with gateway(_servers(tmp_path), "--approve-all", elicitation_callback=_answering("accept", asked)) as client:
+    answer = _answering("accept", asked)
+    async with gateway(_servers(tmp_path), options={"approve_all": True}, elicitation_callback=answer) as client:
         result = await client.call_tool("box__echo", {"text": "b"})
     assert asked == ["""dagexec: may task 'box__echo' call box:echo with {"text": "b"}?"""]
     assert result.structured_content == {"result": "b"}
+
+
+async def test_a_serve_process_over_stdio_takes_its_flags_asks_and_runs(tmp_path: Path) -> None:
+    """The process twin of the in-memory tests: stdio framing, --approve-all and --server-limit, a plan, a question."""
+    asked: list[str] = []
+    async with gateway_process(
+        _servers(tmp_path), "--approve-all", "--server-limit", "box=1", elicitation_callback=_answering("accept", asked)
+    ) as client:
+        tools = (await client.list_tools()).tools
+        result = await client.call_tool("run_workflow", PLAN)
+        meets = {"tasks": [{"id": m, "tool": "box:meet", "arguments": {"group": "g", "size": 2, "timeout": 0.2}}
+                           for m in ("m1", "m2")]}  # fmt: skip
+        limited = await client.call_tool("run_workflow", meets)
+    assert [tool.name for tool in tools] == ["run_workflow", *(f"box__{name}" for name in BOX_TOOLS)]
+    assert (result.structured_content["ok"], result.structured_content["errors"]) == (False, ["c", "d"])
+    meet = '{"group": "g", "size": 2, "timeout": 0.2}'
+    assert sorted(asked) == [
+        """dagexec: may task 'a' call box:echo with {"text": "hi"}?""",
+        """dagexec: may task 'b' call box:echo with {"text": "hi!"}?""",
+        """dagexec: may task 'c' call box:fail with {"message": "no"}?""",
+        f"dagexec: may task 'm1' call box:meet with {meet}?",
+        f"dagexec: may task 'm2' call box:meet with {meet}?",
+        "dagexec: may task 'p' call box:pid with {}?",
+    ]
+    # box=1: of two calls that can only succeed together, the first waits alone and fails.
+    assert sorted(r["status"] for r in limited.structured_content["results"]) == ["error", "success"]
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
@@ -680,26 +724,20 @@ INITIALIZE = {
 @contextmanager
 def serving_gateway_http(
     tmp_path: Path, marker: str, *args: str, token: str | None = "s3cret"
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``dagexec serve --http`` on a free loopback port; yield its URL and its process, stopped after."""
-    port = free_port()
+) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+    """``dagexec serve --http 127.0.0.1:0``; yield the URL it says it serves at, that line, and its process.
+
+    The process is stopped after, if it still runs.
+    """
     env = {**ENV, "DAGEXEC_TOKEN": token} if token else {k: v for k, v in ENV.items() if k != "DAGEXEC_TOKEN"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "dagexec", "serve", "--servers", _servers(tmp_path, marker),
-         "--http", f"127.0.0.1:{port}", *args],
+         "--http", "127.0.0.1:0", *args],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the gateway did not listen within 60 s"
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp", proc
+        url, said = announced(proc, r"serving MCP at (http://[^\s,]+)", stream="stderr")
+        yield url, said, proc
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -724,7 +762,7 @@ async def _post(url: str, headers: dict[str, str]) -> int:
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_gateway_over_http_checks_the_token_host_and_origin(tmp_path: Path) -> None:
     marker = f"serve-http-{time.monotonic_ns()}"
-    with serving_gateway_http(tmp_path, marker, "--allow-origin", "https://app.example") as (url, proc):
+    with serving_gateway_http(tmp_path, marker, "--allow-origin", "https://app.example") as (url, said, proc):
         bearer = {"authorization": "Bearer s3cret"}
         statuses = {
             "no token": await _post(url, {}),
@@ -758,13 +796,14 @@ async def test_gateway_over_http_checks_the_token_host_and_origin(tmp_path: Path
     }
     assert result.structured_content["errors"] == ["c", "d"]
     assert proc.returncode == 143
-    assert f"serving MCP at {url}, with a bearer token (DAGEXEC_TOKEN)" in err
+    assert f"serving MCP at {url}, with a bearer token (DAGEXEC_TOKEN)" in said
+    assert err.splitlines()[-1] == "interrupted by SIGTERM: the gateway stopped and its servers closed"
     assert processes_with(marker) == []
 
 
 async def test_gateway_over_http_on_loopback_may_go_without_a_token(tmp_path: Path) -> None:
     marker = f"serve-http-open-{time.monotonic_ns()}"
-    with serving_gateway_http(tmp_path, marker, token=None) as (url, _):
+    with serving_gateway_http(tmp_path, marker, token=None) as (url, _, _):
         assert (await _post(url, {}), await _post(url, {"origin": "https://evil.example"})) == (200, 403)
 
 

@@ -29,7 +29,7 @@ from dagexec import EagerExecutor, LayeredExecutor, LocalTools, Task, TaskStatus
 from dagexec._tracing import tracer_for
 from dagexec.servers import open_servers
 
-from .helpers import ENV, EXAMPLES, SIM, free_port, sleep, t, toolbox, wf, write
+from .helpers import ENV, EXAMPLES, SIM, sleep, t, toolbox, wf, write
 
 Spans = InMemorySpanExporter
 
@@ -457,7 +457,7 @@ class _Collector(BaseHTTPRequestHandler):
 def collector() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
     received: list[tuple[str, str, bytes]] = []
     handler = type("Handler", (_Collector,), {"received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)  # port 0: any free port
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

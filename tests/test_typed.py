@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -28,7 +26,7 @@ from dagexec import (
 from dagexec._core import Phase, RunCore
 from dagexec.servers import open_servers
 
-from .helpers import ENV, EXAMPLES, TIME, TYPED, dagexec, wf, write
+from .helpers import EXAMPLES, TIME, TYPED, cli, wf, write
 
 EXECUTORS = [EagerExecutor, LayeredExecutor]
 
@@ -333,7 +331,7 @@ def test_run_reports_every_problem_and_exits_2_before_anything_runs(tmp_path: Pa
         },
     )
     servers = write(tmp_path / "servers.json", {"mcpServers": {"typed": TYPED}})
-    out = dagexec("run", plan, "--servers", servers)
+    out = cli("run", plan, "--servers", servers)
     assert (out.returncode, out.stdout.strip()) == (2, "")
     assert out.stderr.splitlines() == [
         "error: invalid plan (2 problems):",
@@ -341,7 +339,7 @@ def test_run_reports_every_problem_and_exits_2_before_anything_runs(tmp_path: Pa
         "  task 'a': arguments.unit: expected one of 'm2', 'cm2', got the string 'km2'",
     ]
     assert not marker.exists()
-    out = dagexec("run", plan, "--servers", servers, "--no-schema-check")
+    out = cli("run", plan, "--servers", servers, "--no-schema-check")
     assert out.returncode == 1, out.stderr
     assert marker.exists()  # unchecked, the plan ran: the server refused task a itself
 
@@ -351,7 +349,7 @@ def test_run_reports_every_problem_and_exits_2_before_anything_runs(tmp_path: Pa
 
 def test_the_docs_plan_is_refused_by_the_command_line_before_anything_runs() -> None:
     # docs/examples: typed-plan.json against servers.json (mcp-server-time), as docs/typed.rst says.
-    out = dagexec("run", "typed-plan.json", "--servers", "servers.json")
+    out = cli("run", "typed-plan.json", "--servers", "servers.json")
     assert (out.returncode, out.stdout.strip()) == (2, "")
     printed = (EXAMPLES / "typed.out").read_text().split("\n")[1:5]
     expected = ["error: invalid plan (4 problems):", *printed]
@@ -366,10 +364,7 @@ def test_a_streamed_task_that_does_not_fit_is_refused_alone(tmp_path: Path) -> N
         {"id": "bad", "tool": "typed:box", "arguments": {"label": "$OUTPUT[b].size"}},
         {"id": "a", "tool": "typed:area", "arguments": {"box": "$OUTPUT[b]"}},
     ]
-    out = subprocess.run(
-        [sys.executable, "-m", "dagexec", "run", "-", "--servers", servers],
-        input="".join(json.dumps(line) + "\n" for line in lines), capture_output=True, text=True, env=ENV, timeout=120,
-    )  # fmt: skip
+    out = cli("run", "-", "--servers", servers, input="".join(json.dumps(line) + "\n" for line in lines))
     assert out.returncode == 2
     assert out.stderr.splitlines() == [
         "error: line 2: invalid plan (1 problem):",

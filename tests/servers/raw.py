@@ -1,8 +1,9 @@
 """A raw JSON-RPC MCP server written for the tests: no SDK, so that it can misbehave on purpose.
 
 Run over stdio: ``python raw.py [MARKER]``; over streamable HTTP (JSON replies,
-no SSE): ``python raw.py http PORT``. ``MARKER`` only tags the command line (and
-that of the processes it spawns) for the tests to find.
+no SSE): ``python raw.py http``, which binds a free port and prints ``listening on
+URL`` on stdout once it listens. ``MARKER`` only tags the command line (and that of
+the processes it spawns) for the tests to find.
 
 Its tools:
 
@@ -148,6 +149,9 @@ class Handler(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["http"]:
-        ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Handler).serve_forever()
+        # Port 0: the system picks a free port, which the server says once it listens.
+        http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        print(f"listening on http://127.0.0.1:{http.server_address[1]}/mcp", flush=True)
+        http.serve_forever()
     else:
         serve_stdio()

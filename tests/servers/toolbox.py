@@ -1,8 +1,8 @@
 """An MCP server written for the tests with the SDK.
 
-Run over stdio: ``python toolbox.py``; over streamable HTTP:
-``python toolbox.py http PORT`` (at ``/mcp``); over SSE: ``python toolbox.py sse PORT``
-(at ``/sse``).
+Run over stdio: ``python toolbox.py``; over streamable HTTP: ``python toolbox.py http``
+(at ``/mcp``); over SSE: ``python toolbox.py sse`` (at ``/sse``). Over HTTP it binds a
+free port and prints ``listening on URL`` on stdout once it listens.
 """
 
 from __future__ import annotations
@@ -140,10 +140,29 @@ def pid() -> int:
     return os.getpid()
 
 
+def serve_http(transport: str) -> None:
+    """Serve over ``transport`` ("http" or "sse") on a port the system picks, and say which on stdout.
+
+    The socket is bound and listening here (port 0) before it is handed to
+    uvicorn, so that the port printed is one that takes connections, with no
+    window for another process to take it.
+    """
+    import socket
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # before saying so: a client may connect at once (uvicorn accepts from the backlog)
+    path = "/sse" if transport == "sse" else "/mcp"
+    app = server.sse_app() if transport == "sse" else server.streamable_http_app()
+    print(f"listening on http://127.0.0.1:{sock.getsockname()[1]}{path}", flush=True)
+    uvicorn_server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    anyio.run(lambda: uvicorn_server.serve(sockets=[sock]))
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["http"]:
-        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
-    elif sys.argv[1:2] == ["sse"]:
-        server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
+    if sys.argv[1:2] in (["http"], ["sse"]):
+        serve_http(sys.argv[1])
     else:
         server.run()
