@@ -124,8 +124,9 @@ class _Executor:
                 its call (a mismatch fails the task with ``invalid_arguments``,
                 uncalled). False: no check, for servers whose schemas are looser
                 than what they accept.
-            check_budget: Seconds the schema check of one plan (or of the tasks
-                given to :meth:`check` at once) may take; a plan whose check
+            check_budget: Seconds the schema check of one plan (or of the
+                tasks given to :meth:`EagerExecutor.check
+                <dagexec.EagerExecutor.check>` at once) may take; a plan whose check
                 takes longer is refused (:class:`~dagexec.InvalidArgumentsError`
                 naming the task, its argument and its tool). None: no limit.
 
