@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextvars
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -13,6 +15,7 @@ import trio.testing
 
 from dagexec import (
     EagerExecutor,
+    SignalStop,
     ErrorCode,
     Event,
     LayeredExecutor,
@@ -24,6 +27,7 @@ from dagexec import (
     TaskStopped,
     ToolCallError,
     Workflow,
+    open_signal_stop,
 )
 from dagexec._core import TRANSITIONS, Phase, TaskRecord
 from dagexec._core import run as core_run
@@ -312,6 +316,59 @@ async def test_stop_when_cancelled_turns_the_caller_s_cancellation_into_a_stop(
         (TaskStatus.SUCCESS, None),
         (TaskStatus.CANCELLED, "cancelled: the caller gave up"),
     ]
+
+
+async def _signal_at(seconds: float, signum: signal.Signals) -> None:
+    await trio.sleep(seconds)
+    os.kill(os.getpid(), signum)
+
+
+async def test_stop_on_signals_turns_the_first_signal_into_a_stop_and_the_second_ends_the_block(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    wf = workflow(("quick", 1.0, ()), ("slow", 10.0, ()), ("after", 1.0, ("slow",)))
+    told: list[str] = []
+    run: Run | None = None
+    async with open_signal_stop() as signals, trio.open_nursery() as nursery:
+        async with EagerExecutor(SERVERS).open_run(wf) as run:
+            run.stop_on_signals(signals, also=told.append)
+            nursery.start_soon(_signal_at, 1.5, signal.SIGTERM)
+        # The run has ended: a first signal now would only be recorded; this is a second one.
+        reached = False
+        nursery.start_soon(_signal_at, 1.0, signal.SIGINT)
+        await trio.sleep(5.0)
+        reached = True
+    assert not reached  # the second signal ended the block at once, at 2.5
+    assert trio.current_time() == 2.5
+    assert signals.signals == [signal.SIGTERM, signal.SIGINT]
+    assert told == ["interrupted by SIGTERM"]
+    result = run.result
+    assert result.wall_time == 1.5 and result.stop_reason == "interrupted by SIGTERM"
+    assert [(r.status, r.error and r.error.message) for r in result.results] == [
+        (TaskStatus.SUCCESS, None),
+        (TaskStatus.CANCELLED, "cancelled: interrupted by SIGTERM"),
+        (TaskStatus.CANCELLED, "cancelled: interrupted by SIGTERM"),
+    ]
+
+
+async def test_a_signal_before_any_run_watched_ends_the_block_and_one_after_is_recorded(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    reached = False
+    async with open_signal_stop() as signals:
+        assert isinstance(signals, SignalStop) and not signals.ran
+        await _signal_at(1.0, signal.SIGINT)
+        await trio.sleep(1.0)
+        reached = True
+    assert not reached and signals.first is signal.SIGINT and trio.current_time() == 1.0
+    async with open_signal_stop() as signals:
+        async with EagerExecutor(SERVERS).open_run(workflow(("a", 1.0, ()))) as run:
+            run.stop_on_signals(signals)
+        await _signal_at(1.0, signal.SIGINT)
+        await trio.sleep(1.0)
+        reached = True
+    assert reached and signals.signals == [signal.SIGINT] and trio.current_time() == 4.0
+    assert run.result.ok and run.result.stop_reason is None
 
 
 async def test_stop_after_the_run_ended_changes_nothing(autojump_clock: trio.testing.MockClock) -> None:
