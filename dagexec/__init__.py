@@ -59,6 +59,7 @@ from ._refs import MAX_ARGUMENT_DEPTH as MAX_ARGUMENT_DEPTH
 from ._results import Attempt as Attempt
 from ._results import ErrorCode as ErrorCode
 from ._results import ExecutionResult as ExecutionResult
+from ._results import RunProgress as RunProgress
 from ._results import Strategy as Strategy
 from ._results import TaskError as TaskError
 from ._results import TaskResult as TaskResult
@@ -102,6 +103,7 @@ __all__ = [
     "Priority",
     "ProblemKind",
     "Run",
+    "RunProgress",
     "SchemaError",
     "SchemaWarning",
     "ServerConfigError",

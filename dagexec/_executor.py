@@ -22,7 +22,7 @@ from ._errors import PlanProblem, plan_error
 from ._events import EventHandler
 from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
 from ._options import Approver, ExecutorOptions, Priority
-from ._results import ExecutionResult, Strategy
+from ._results import ExecutionResult, RunProgress, Strategy
 from ._schemas import SchemaCheck
 from ._signals import SignalStop
 from ._suggest import close_names, did_you_mean, listing
@@ -540,6 +540,15 @@ class Run:
                 self.stop(reason)
 
         signals.stop_with(stop)
+
+    @property
+    def progress(self) -> RunProgress:
+        """Where the run stands now, as its core counts tasks by status and those under way.
+
+        A snapshot, made when read: read it when an event comes (``on_event``)
+        to show a run's progress; at most the first 8 ids under way are listed.
+        """
+        return self._driver.core.progress()
 
     @property
     def result(self) -> ExecutionResult:

@@ -35,9 +35,9 @@ class SignalStop:
     """
 
     def __init__(self) -> None:
-        #: Every signal received, in order: the first decides a command's exit status.
+        #: Every signal received, in order (the first decides a command's exit status).
         self.signals: list[signal.Signals] = []
-        #: The block's scope: cancelled to end it at once.
+        #: The scope of the block, cancelled to end it at once.
         self.scope = trio.CancelScope()
         self._stop: Callable[[str], None] | None = None
         self._ran = False

@@ -448,3 +448,22 @@ async def test_every_move_of_real_runs_is_a_row_of_the_table(
     allowed = {(phase, to) for (phase, _), targets in TRANSITIONS.items() for to in targets}
     assert _Watched.moves <= allowed, _Watched.moves - allowed
     assert len(_Watched.moves) >= 12  # the runs went most ways through the table
+
+
+async def test_run_progress_is_the_core_s_snapshot_read_as_events_come(autojump_clock: trio.testing.MockClock) -> None:
+    wf = workflow(("a", 1.0, ()), ("b", 3.0, ()), ("c", 1.0, ("a",)))
+    seen: list[tuple[str, int, int, tuple[str, ...]]] = []
+    run: Run | None = None
+
+    def on_event(event: Event) -> None:
+        if run is not None and isinstance(event, TaskFinished):
+            now = run.progress
+            seen.append((event.task_id, now.ended, now.total, now.first_under_way))
+
+    async with EagerExecutor(SERVERS).open_run(wf, on_event=on_event) as run:
+        assert run.progress.under_way == 0  # the calls start in their own trio tasks
+        await trio.sleep(0.5)
+        assert sorted(run.progress.first_under_way) == ["a", "b"] and run.progress.under_way == 2  # trio's order
+    # c is ready when a ends, under way once its own trio task starts its call
+    assert seen == [("a", 1, 3, ("b",)), ("c", 2, 3, ("b",)), ("b", 3, 3, ())]
+    assert run.progress.counts == run.result.counts

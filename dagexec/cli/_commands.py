@@ -266,7 +266,7 @@ async def run_one(
         async with interruption.open_run(
             executor, workflow, timeout=timeout, on_event=progress.on_event, options=run
         ) as handle:
-            pass
+            progress.follow(handle)
     return handle.result
 
 
@@ -375,6 +375,7 @@ async def stream_plan(
     progress = _render.LiveProgress(console, 0, "eager (streamed plan)", live=live)
     with progress.shown():
         async with interruption.open_run(executor, timeout=timeout, on_event=progress.on_event, options=options) as run:
+            progress.follow(run)
             number = 0
             async for line in LineReader(STDIN):
                 number += 1
@@ -392,7 +393,7 @@ async def stream_plan(
                 except DagexecError as exc:
                     errors.append(f"line {number}: {exc}")
                 else:
-                    progress.grow()
+                    progress.refresh()
     return run.result
 
 
