@@ -514,7 +514,7 @@ class Run:
             self.stop(reason)
 
     def stop_on_signals(self, signals: SignalStop, *, also: Callable[[str], None] | None = None) -> None:
-        """From now until the run ends, the first SIGINT or SIGTERM stops it: :meth:`stop` with ``"interrupted by SIGINT"``.
+        """From now until the run ends, a first SIGINT or SIGTERM stops it (:meth:`stop`, ``"interrupted by SIGINT"``).
 
         The one way a signal becomes :meth:`stop`, beside :meth:`stop_when_cancelled`
         for a cancellation: ``signals`` comes from :func:`~dagexec.open_signal_stop`,

@@ -15,12 +15,12 @@ import trio.testing
 
 from dagexec import (
     EagerExecutor,
-    SignalStop,
     ErrorCode,
     Event,
     LayeredExecutor,
     LocalTools,
     Run,
+    SignalStop,
     Task,
     TaskFinished,
     TaskStatus,
@@ -453,14 +453,15 @@ async def test_every_move_of_real_runs_is_a_row_of_the_table(
 async def test_run_progress_is_the_core_s_snapshot_read_as_events_come(autojump_clock: trio.testing.MockClock) -> None:
     wf = workflow(("a", 1.0, ()), ("b", 3.0, ()), ("c", 1.0, ("a",)))
     seen: list[tuple[str, int, int, tuple[str, ...]]] = []
-    run: Run | None = None
+    handle: list[Run] = []  # the run, once open_run gives it (events may come before)
 
     def on_event(event: Event) -> None:
-        if run is not None and isinstance(event, TaskFinished):
-            now = run.progress
+        if handle and isinstance(event, TaskFinished):
+            now = handle[0].progress
             seen.append((event.task_id, now.ended, now.total, now.first_under_way))
 
     async with EagerExecutor(SERVERS).open_run(wf, on_event=on_event) as run:
+        handle.append(run)
         assert run.progress.under_way == 0  # the calls start in their own trio tasks
         await trio.sleep(0.5)
         assert sorted(run.progress.first_under_way) == ["a", "b"] and run.progress.under_way == 2  # trio's order

@@ -185,7 +185,7 @@ class Interruption:
 def interruptible(
     command: Callable[[argparse.Namespace, Console, Interruption], Awaitable[int]],
 ) -> Callable[[argparse.Namespace, Console], Awaitable[int]]:
-    """Run ``command`` inside :func:`dagexec.open_signal_stop`, with its :class:`Interruption`; exit 128 + the signal."""
+    """Run ``command`` inside :func:`dagexec.open_signal_stop` with its :class:`Interruption`; exit 128 + the signal."""
 
     @functools.wraps(command)
     async def run(args: argparse.Namespace, console: Console) -> int:

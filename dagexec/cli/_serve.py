@@ -56,34 +56,33 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     # of the command itself watches them, so the first ends the block at once;
     # each plan's run under way is then stopped by the cancellation reaching its
     # request (Run.stop_when_cancelled), its tasks ending cancelled.
-    async with open_signal_stop() as signals:
-        async with trio.open_nursery() as nursery:
-            gateway_opened = open_gateway(
-                args.servers, start_timeout=args.start_timeout, timeout=args.timeout, **options
-            )
-            async with gateway_opened as gateway:
-                servers = gateway.executor.servers
-                about = f"dagexec serve: {count(len(servers), 'server')}, {count(len(describe_tools(servers)), 'tool')}"
-                if http is None:
-                    _say.print(f"{about}; serving MCP on stdio", highlight=False, soft_wrap=True)
-                    await gateway.serve_stdio()
-                else:
-                    host, port = http
-                    binds = await nursery.start(
-                        functools.partial(
-                            gateway.serve_http,
-                            host,
-                            port,
-                            token=token,
-                            allowed_hosts=args.allow_host,
-                            allowed_origins=args.allow_origin,
-                        )
+    async with open_signal_stop() as signals, trio.open_nursery() as nursery:
+        gateway_opened = open_gateway(
+            args.servers, start_timeout=args.start_timeout, timeout=args.timeout, **options
+        )
+        async with gateway_opened as gateway:
+            servers = gateway.executor.servers
+            about = f"dagexec serve: {count(len(servers), 'server')}, {count(len(describe_tools(servers)), 'tool')}"
+            if http is None:
+                _say.print(f"{about}; serving MCP on stdio", highlight=False, soft_wrap=True)
+                await gateway.serve_stdio()
+            else:
+                host, port = http
+                binds = await nursery.start(
+                    functools.partial(
+                        gateway.serve_http,
+                        host,
+                        port,
+                        token=token,
+                        allowed_hosts=args.allow_host,
+                        allowed_origins=args.allow_origin,
                     )
-                    urls = ", ".join(f"{bind}/mcp" for bind in binds)
-                    auth = "a bearer token (DAGEXEC_TOKEN)" if token else "no token"
-                    _say.print(f"{about}; serving MCP at {urls}, with {auth}", highlight=False, soft_wrap=True)
-                    await trio.sleep_forever()
-            nursery.cancel_scope.cancel()
+                )
+                urls = ", ".join(f"{bind}/mcp" for bind in binds)
+                auth = "a bearer token (DAGEXEC_TOKEN)" if token else "no token"
+                _say.print(f"{about}; serving MCP at {urls}, with {auth}", highlight=False, soft_wrap=True)
+                await trio.sleep_forever()
+        nursery.cancel_scope.cancel()
     if signals.first is not None:
         _say.print(
             Text(f"interrupted by {signals.first.name}: the gateway stopped and its servers closed"), highlight=False
