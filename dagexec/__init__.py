@@ -52,11 +52,14 @@ from ._executor import ExecutorOptions as ExecutorOptions
 from ._executor import LayeredExecutor as LayeredExecutor
 from ._executor import Priority as Priority
 from ._executor import Run as Run
+from ._signals import SignalStop as SignalStop
+from ._signals import open_signal_stop as open_signal_stop
 from ._journal import check_journal as check_journal
 from ._refs import MAX_ARGUMENT_DEPTH as MAX_ARGUMENT_DEPTH
 from ._results import Attempt as Attempt
 from ._results import ErrorCode as ErrorCode
 from ._results import ExecutionResult as ExecutionResult
+from ._results import RunProgress as RunProgress
 from ._results import Strategy as Strategy
 from ._results import TaskError as TaskError
 from ._results import TaskResult as TaskResult
@@ -100,11 +103,13 @@ __all__ = [
     "Priority",
     "ProblemKind",
     "Run",
+    "RunProgress",
     "SchemaError",
     "SchemaWarning",
     "ServerConfigError",
     "ServerError",
     "ServerStartError",
+    "SignalStop",
     "Strategy",
     "Task",
     "TaskApprovalAnswered",
@@ -133,6 +138,7 @@ __all__ = [
     "Workflow",
     "WorkflowError",
     "check_journal",
+    "open_signal_stop",
     "to_dot",
     "to_mermaid",
     "workflow_schema",

@@ -123,9 +123,14 @@ class TaskRetrying(_Event):
 
 @attrs.frozen
 class TaskFinished(_Event):
-    """A task that ran reached its final status (success, error or cancelled)."""
+    """A task that ran reached its final status (success, error or cancelled).
+
+    ``ended`` is how many tasks of the run had ended with this one, as the
+    run's core counted them (1 for the first task to end).
+    """
 
     result: TaskResult
+    ended: int = attrs.field(default=0, kw_only=True)
 
     @property
     def task_id(self) -> str:
@@ -138,11 +143,13 @@ class TaskSkipped(_Event):
     """A task will never run: a dependency did not succeed, or the run was stopped first.
 
     Its result says which (``skipped`` or ``cancelled``, with the reason);
-    ``cause`` names the failed task that skipped it, if one did.
+    ``cause`` names the failed task that skipped it, if one did; ``ended``
+    counts as for :class:`TaskFinished`.
     """
 
     result: TaskResult
     cause: str | None = None
+    ended: int = attrs.field(default=0, kw_only=True)
 
     @property
     def task_id(self) -> str:

@@ -22,8 +22,9 @@ from ._errors import PlanProblem, plan_error
 from ._events import EventHandler
 from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
 from ._options import Approver, ExecutorOptions, Priority
-from ._results import ExecutionResult, Strategy
+from ._results import ExecutionResult, RunProgress, Strategy
 from ._schemas import SchemaCheck
+from ._signals import SignalStop
 from ._suggest import close_names, did_you_mean, listing
 from ._tools import ListsSchemas, ListsTools, ToolServer
 from ._tracing import RunTrace, tracer_for
@@ -329,8 +330,10 @@ class _Executor:
 
         Leaving the block waits for every task; ``run.result`` then holds the
         full result. :meth:`Run.stop <dagexec.Run.stop>` ends the run early from the block, or from
-        any other trio task (a signal handler's, a client's cancellation), and
-        the result still holds every task with its final status.
+        any other trio task, and the result still holds every task with its
+        final status; a signal (:meth:`Run.stop_on_signals <dagexec.Run.stop_on_signals>`) or a
+        cancellation from outside (:meth:`Run.stop_when_cancelled <dagexec.Run.stop_when_cancelled>`)
+        becomes that stop.
 
         An eager run starts each task the moment it is ready, while the block
         runs; a layered run starts its tasks when the block is left. Under
@@ -488,8 +491,9 @@ class Run:
         Every unfinished task ends ``cancelled`` with the message
         ``"cancelled: <reason>"``; leaving the block then returns normally, and
         :attr:`result` holds every task. Call it from any trio task of the run's
-        trio run (a signal watcher, a client's cancellation handler: see
-        :meth:`stop_when_cancelled`); a no-op once the run was stopped, or has ended.
+        trio run (a signal, see :meth:`stop_on_signals`; a client's
+        cancellation, see :meth:`stop_when_cancelled`); a no-op once the run
+        was stopped, or has ended.
         """
         if self._driver.core.ended_at is None:
             self._driver.stop(reason)
@@ -508,6 +512,43 @@ class Run:
             await trio.sleep_forever()
         finally:
             self.stop(reason)
+
+    def stop_on_signals(self, signals: SignalStop, *, also: Callable[[str], None] | None = None) -> None:
+        """From now until the run ends, a first SIGINT or SIGTERM stops it (:meth:`stop`, ``"interrupted by SIGINT"``).
+
+        The one way a signal becomes :meth:`stop`, beside :meth:`stop_when_cancelled`
+        for a cancellation: ``signals`` comes from :func:`~dagexec.open_signal_stop`,
+        whose block a second signal ends at once. A first signal after the run
+        ended is only recorded (``signals.signals``)::
+
+            async with open_signal_stop() as signals:
+                async with executor.open_run(workflow) as run:
+                    run.stop_on_signals(signals)
+            print(run.result.stop_reason)  # "interrupted by SIGINT", after a Ctrl-C
+
+        Args:
+            signals: The watch of :func:`~dagexec.open_signal_stop` around the run.
+            also: Called with the same reason when a signal stops the run, just
+                before the stop (a command's message, the reader of a streamed
+                plan cancelled).
+        """
+
+        def stop(reason: str) -> None:
+            if self._driver.core.ended_at is None:
+                if also is not None:
+                    also(reason)
+                self.stop(reason)
+
+        signals.stop_with(stop)
+
+    @property
+    def progress(self) -> RunProgress:
+        """Where the run stands now, as its core counts tasks by status and those under way.
+
+        A snapshot, made when read: read it when an event comes (``on_event``)
+        to show a run's progress; at most the first 8 ids under way are listed.
+        """
+        return self._driver.core.progress()
 
     @property
     def result(self) -> ExecutionResult:

@@ -92,6 +92,34 @@ class TaskResult:
 
 
 @attrs.frozen(kw_only=True)
+class RunProgress:
+    """Where a run under way stands: a snapshot the run's core computes (:attr:`Run.progress <dagexec.Run.progress>`).
+
+    The command line's live progress and the gateway's progress read it (or an
+    end event's ``ended``) rather than counting events themselves; the events
+    say *when* to look.
+
+    Attributes:
+        total: Tasks in the run so far (a streamed run grows).
+        counts: How many tasks ended with each status (every status present).
+        under_way: How many tasks have started their first call and not ended
+            (calling, or waiting to call again).
+        first_under_way: The ids of the first of those, up to the number asked
+            for, in the order their first calls started.
+    """
+
+    total: int
+    counts: Mapping[TaskStatus, int]
+    under_way: int
+    first_under_way: tuple[str, ...]
+
+    @property
+    def ended(self) -> int:
+        """How many tasks ended, with any status."""
+        return sum(self.counts.values())
+
+
+@attrs.frozen(kw_only=True)
 class ExecutionResult:
     """The outcome of a whole run: every task's result, and figures about the run.
 

@@ -487,18 +487,17 @@ class Gateway:
         it is stopped the way a run is stopped from outside (every task
         ending with its final status, the journal written), not torn down.
         """
-        ended, ends = trio.open_memory_channel[str](math.inf)
+        # Each task's end, with how many tasks had ended with it, as the run's core counts them.
+        ended, ends = trio.open_memory_channel[tuple[int, str]](math.inf)
         total = len(workflow.tasks)
 
         def on_event(event: Event) -> None:
             if isinstance(event, TaskFinished | TaskSkipped):
-                ended.send_nowait(f"{event.result.task_id}: {event.result.status.value}")
+                ended.send_nowait((event.ended, f"{event.result.task_id}: {event.result.status.value}"))
 
         async def report() -> None:
             assert progress is not None
-            count = 0
-            async for message in ends:
-                count += 1
+            async for count, message in ends:
                 await progress(count, total, message)
 
         run: Run | None = None

@@ -26,7 +26,7 @@ nitpicky = True
 # offline). Every dagexec name the API reference shows must resolve. ``Client`` is
 # the MCP SDK's (dagexec.mcp) and distributed's (dagexec.dask).
 nitpick_ignore_regex = [
-    (r"py:.*", r"(collections\.abc|typing|trio|mcp|opentelemetry|mcp_types|httpx2|matplotlib|os|cattrs|attrs|networkx)(\..*)?"),
+    (r"py:.*", r"(collections\.abc|typing|trio|mcp|opentelemetry|mcp_types|httpx2|matplotlib|os|cattrs|attrs|networkx|signal)(\..*)?"),
     (r"py:.*", r"(Any|Mapping|Sequence|Iterable|Callable|TextIO|Figure|PathLike|AsyncIterator|Literal|Client|TracerProvider)"),
     (r"py:.*", r"(float|int|str|bool|dict|list|tuple|object|None|ValueError|TypeError|Exception)"),
 ]

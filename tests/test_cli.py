@@ -1029,3 +1029,39 @@ def test_piped_output_keeps_whole_outputs_and_a_terminal_cuts_them(tmp_path: Pat
     assert terminal.proc.returncode == 0, shown
     assert json.dumps({"result": text})[:57] + "..." in shown
     assert text not in shown
+
+
+async def test_live_progress_shows_the_run_s_own_counts_as_events_come(autojump_clock: Any) -> None:
+    import io
+
+    import trio
+    from rich.console import Console
+
+    from dagexec import EagerExecutor, Event, LocalTools, TaskFinished, Workflow
+    from dagexec.cli._render import LiveProgress
+
+    async def sleep(seconds: float) -> float:
+        await trio.sleep(seconds)
+        return seconds
+
+    wf = Workflow.from_dict(
+        {"tasks": [{"id": f"t{i}", "tool": "s:sleep", "arguments": {"seconds": i + 1}} for i in range(9)]}
+    )
+    progress = LiveProgress(Console(file=io.StringIO()), len(wf.tasks), "eager", live=False)
+    bar = progress._progress.tasks[0]
+    shown: list[tuple[float, str]] = []
+
+    def on_event(event: Event) -> None:
+        progress.on_event(event)
+        if isinstance(event, TaskFinished):
+            shown.append((bar.completed, bar.fields["running"]))
+
+    async with EagerExecutor({"s": LocalTools({"sleep": sleep})}).open_run(wf, on_event=on_event) as run:
+        progress.follow(run)
+    # All start at 0, in trio's order: six ids of the eight still running, then how many more.
+    first_names, more = shown[0][1].removeprefix("running: ").rsplit(" ", 1)
+    assert shown[0][0] == 1 and more == "+2"
+    assert len(set(first_names.split(", ")) & {f"t{i}" for i in range(1, 9)}) == 6
+    assert shown[6][0] == 7 and sorted(shown[6][1].removeprefix("running: ").split(", ")) == ["t7", "t8"]
+    assert shown[8] == (9, "")
+    assert bar.total == 9

@@ -17,6 +17,7 @@ from dagexec import (
     ErrorCode,
     ExecutorOptions,
     NoSuchToolError,
+    RunProgress,
     ServerError,
     Task,
     TaskError,
@@ -585,3 +586,33 @@ def test_every_phase_but_done_has_a_way_out_and_every_row_leads_somewhere_known(
     assert sources == set(Phase) - {Phase.DONE}
     assert all(targets and set(targets) <= set(Phase) for targets in TRANSITIONS.values())
     assert not set(TRANSITIONS) & set(RACES)  # a report is either a transition or a race, never both
+
+
+# -- progress: counted by the core, read by the consumers -----------------------------------
+
+
+def test_progress_counts_by_status_and_lists_the_tasks_under_way_in_start_order() -> None:
+    core = core_of(task("a"), task("b"), task("c", "a"), task("d", "c"), task("e", "b"), events=True)
+    assert core.progress() == RunProgress(
+        total=5, counts=dict.fromkeys(TaskStatus, 0), under_way=0, first_under_way=()
+    )
+    start(core)
+    assert (core.progress().under_way, core.progress().first_under_way) == (2, ("a", "b"))
+    assert core.progress(shown=1).first_under_way == ("a",)
+    end(core, "a", 1.0, error=RuntimeError("boom"))  # c and d are skipped with it, in the same batch
+    now = core.progress()
+    assert now.counts == {TaskStatus.SUCCESS: 0, TaskStatus.ERROR: 1, TaskStatus.SKIPPED: 2, TaskStatus.CANCELLED: 0}
+    assert (now.ended, now.under_way, now.first_under_way) == (3, 1, ("b",))
+    assert core.events is not None
+    ends = [(e.task_id, e.ended) for e in core.events if isinstance(e, TaskFinished | TaskSkipped)]
+    assert ends == [("a", 1), ("c", 2), ("d", 3)]  # each end carries the core's count at that end
+    end(core, "b", 2.0)
+    start(core, 2.0)
+    assert core.progress().first_under_way == ("e",)
+    end(core, "e", 3.0)
+    assert core.progress() == RunProgress(
+        total=5,
+        counts={TaskStatus.SUCCESS: 2, TaskStatus.ERROR: 1, TaskStatus.SKIPPED: 2, TaskStatus.CANCELLED: 0},
+        under_way=0,
+        first_under_way=(),
+    )

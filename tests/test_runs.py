@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextvars
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,12 +20,14 @@ from dagexec import (
     LayeredExecutor,
     LocalTools,
     Run,
+    SignalStop,
     Task,
     TaskFinished,
     TaskStatus,
     TaskStopped,
     ToolCallError,
     Workflow,
+    open_signal_stop,
 )
 from dagexec._core import TRANSITIONS, Phase, TaskRecord
 from dagexec._core import run as core_run
@@ -314,6 +318,59 @@ async def test_stop_when_cancelled_turns_the_caller_s_cancellation_into_a_stop(
     ]
 
 
+async def _signal_at(seconds: float, signum: signal.Signals) -> None:
+    await trio.sleep(seconds)
+    os.kill(os.getpid(), signum)
+
+
+async def test_stop_on_signals_turns_the_first_signal_into_a_stop_and_the_second_ends_the_block(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    wf = workflow(("quick", 1.0, ()), ("slow", 10.0, ()), ("after", 1.0, ("slow",)))
+    told: list[str] = []
+    run: Run | None = None
+    async with open_signal_stop() as signals, trio.open_nursery() as nursery:
+        async with EagerExecutor(SERVERS).open_run(wf) as run:
+            run.stop_on_signals(signals, also=told.append)
+            nursery.start_soon(_signal_at, 1.5, signal.SIGTERM)
+        # The run has ended: a first signal now would only be recorded; this is a second one.
+        reached = False
+        nursery.start_soon(_signal_at, 1.0, signal.SIGINT)
+        await trio.sleep(5.0)
+        reached = True
+    assert not reached  # the second signal ended the block at once, at 2.5
+    assert trio.current_time() == 2.5
+    assert signals.signals == [signal.SIGTERM, signal.SIGINT]
+    assert told == ["interrupted by SIGTERM"]
+    result = run.result
+    assert result.wall_time == 1.5 and result.stop_reason == "interrupted by SIGTERM"
+    assert [(r.status, r.error and r.error.message) for r in result.results] == [
+        (TaskStatus.SUCCESS, None),
+        (TaskStatus.CANCELLED, "cancelled: interrupted by SIGTERM"),
+        (TaskStatus.CANCELLED, "cancelled: interrupted by SIGTERM"),
+    ]
+
+
+async def test_a_signal_before_any_run_watched_ends_the_block_and_one_after_is_recorded(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    reached = False
+    async with open_signal_stop() as signals:
+        assert isinstance(signals, SignalStop) and not signals.ran
+        await _signal_at(1.0, signal.SIGINT)
+        await trio.sleep(1.0)
+        reached = True
+    assert not reached and signals.first is signal.SIGINT and trio.current_time() == 1.0
+    async with open_signal_stop() as signals:
+        async with EagerExecutor(SERVERS).open_run(workflow(("a", 1.0, ()))) as run:
+            run.stop_on_signals(signals)
+        await _signal_at(1.0, signal.SIGINT)
+        await trio.sleep(1.0)
+        reached = True
+    assert reached and signals.signals == [signal.SIGINT] and trio.current_time() == 4.0
+    assert run.result.ok and run.result.stop_reason is None
+
+
 async def test_stop_after_the_run_ended_changes_nothing(autojump_clock: trio.testing.MockClock) -> None:
     events: list[Event] = []
     async with EagerExecutor(SERVERS).open_run(workflow(("a", 1.0, ())), on_event=events.append) as run:
@@ -391,3 +448,23 @@ async def test_every_move_of_real_runs_is_a_row_of_the_table(
     allowed = {(phase, to) for (phase, _), targets in TRANSITIONS.items() for to in targets}
     assert _Watched.moves <= allowed, _Watched.moves - allowed
     assert len(_Watched.moves) >= 12  # the runs went most ways through the table
+
+
+async def test_run_progress_is_the_core_s_snapshot_read_as_events_come(autojump_clock: trio.testing.MockClock) -> None:
+    wf = workflow(("a", 1.0, ()), ("b", 3.0, ()), ("c", 1.0, ("a",)))
+    seen: list[tuple[str, int, int, tuple[str, ...]]] = []
+    handle: list[Run] = []  # the run, once open_run gives it (events may come before)
+
+    def on_event(event: Event) -> None:
+        if handle and isinstance(event, TaskFinished):
+            now = handle[0].progress
+            seen.append((event.task_id, now.ended, now.total, now.first_under_way))
+
+    async with EagerExecutor(SERVERS).open_run(wf, on_event=on_event) as run:
+        handle.append(run)
+        assert run.progress.under_way == 0  # the calls start in their own trio tasks
+        await trio.sleep(0.5)
+        assert sorted(run.progress.first_under_way) == ["a", "b"] and run.progress.under_way == 2  # trio's order
+    # c is ready when a ends, under way once its own trio task starts its call
+    assert seen == [("a", 1, 3, ("b",)), ("c", 2, 3, ("b",)), ("b", 3, 3, ())]
+    assert run.progress.counts == run.result.counts

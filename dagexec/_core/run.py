@@ -31,6 +31,7 @@ Which report may move a task from which phase to which is the table of
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -55,7 +56,7 @@ from .._events import (
 from .._journal import arguments_hash
 from .._options import ExecutorOptions
 from .._refs import ReferenceResolutionError, resolve
-from .._results import Attempt, ErrorCode, TaskError, TaskResult, TaskStatus
+from .._results import Attempt, ErrorCode, RunProgress, TaskError, TaskResult, TaskStatus
 from .._workflow import Task, check_dependencies, dependency_problems
 from .outcomes import refusal, task_error
 from .phases import (
@@ -165,6 +166,8 @@ class RunCore:
         self._unfinished = 0
         #: How many tasks have begun and not finished yet.
         self.in_flight = 0
+        # The tasks whose first call started and that have not ended, in that order (see progress).
+        self._under_way: dict[str, None] = {}
         #: The events since the driver last took them (None: not collected).
         self.events: list[Event] | None = [] if events else None
         #: Why the run was stopped, once it was.
@@ -325,6 +328,7 @@ class RunCore:
         record.calling_since = now
         if record.started_at is None:
             record.started_at = now
+            self._under_way[record.task.id] = None
         if self.events is not None:
             self.events.append(TaskStarted(record.task.id, record.attempts, now))
 
@@ -395,6 +399,15 @@ class RunCore:
         done = len(self.records) - self._unfinished
         ended = self._succeeded + self._failed + self._skipped
         return {_SUCCESS: self._succeeded, _ERROR: self._failed, _SKIPPED: self._skipped, _CANCELLED: done - ended}
+
+    def progress(self, shown: int = 8) -> RunProgress:
+        """Where the run stands now: counts by status, tasks under way and the ids of the first ``shown`` of them."""
+        return RunProgress(
+            total=len(self.records),
+            counts=self.counts,
+            under_way=len(self._under_way),
+            first_under_way=tuple(itertools.islice(self._under_way, shown)),
+        )
 
     @property
     def active(self) -> bool:
@@ -528,6 +541,8 @@ class RunCore:
         record.arguments = _NO_ARGUMENTS
         record.output = None
         self._unfinished -= 1
+        if record.attempts:  # its first call started: it was under way
+            del self._under_way[record.task.id]
         # Counted by identity: an enum's hash is a Python call, too slow for once per task.
         if status is _SUCCESS:
             self._succeeded += 1
@@ -536,11 +551,12 @@ class RunCore:
         elif status is _SKIPPED:
             self._skipped += 1
         if self.events is not None:
+            ended = len(self.records) - self._unfinished
             if status is _SKIPPED or record.started_at is None:
                 cause = record.cause
-                self.events.append(TaskSkipped(result, None if cause is None else cause.task.id))
+                self.events.append(TaskSkipped(result, None if cause is None else cause.task.id, ended=ended))
             else:
-                self.events.append(TaskFinished(result))
+                self.events.append(TaskFinished(result, ended=ended))
 
 
 def _result(record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> TaskResult:

@@ -27,7 +27,6 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO
 
 import trio
@@ -45,10 +44,12 @@ from dagexec import (
     Run,
     SchemaWarning,
     ServerConfigError,
+    SignalStop,
     Task,
     ToolServer,
     Workflow,
     check_journal,
+    open_signal_stop,
 )
 from dagexec.servers import InputVariable, open_servers
 
@@ -125,45 +126,23 @@ def gated_tasks(plan: Any) -> list[str]:
 class Interruption:
     """What SIGINT (Ctrl-C) and SIGTERM (``kill``, ``timeout``, docker, systemd) do to a command.
 
-    The first signal stops the run under way with :meth:`Run.stop
-    <dagexec.Run.stop>`: every unfinished task ends ``cancelled``, and the command
-    still prints every task's status, closes its servers and exits 128 + the
-    signal's number (130 for SIGINT, 143 for SIGTERM). A first signal before any
-    run started, or a second one while stopping, ends the command at once: its
-    servers are still closed, but nothing more is printed.
+    The signals are watched by :func:`dagexec.open_signal_stop`, and the run
+    under way turns the first one into :meth:`Run.stop <dagexec.Run.stop>`
+    (:meth:`Run.stop_on_signals <dagexec.Run.stop_on_signals>`): every unfinished
+    task ends ``cancelled``, and the command still prints every task's status,
+    closes its servers and exits 128 + the signal's number (130 for SIGINT, 143
+    for SIGTERM). A first signal before any run started, or a second one while
+    stopping, ends the command at once: its servers are still closed, but
+    nothing more is printed. This class adds only what the command says.
     """
 
-    def __init__(self) -> None:
-        self.signals: list[signal.Signals] = []
-        #: The command's scope: cancelled to end it at once.
-        self.scope = trio.CancelScope()
-        self._ran = False
-        self._run: Run | None = None
-        self._block: trio.CancelScope | None = None
+    def __init__(self, signals: SignalStop) -> None:
+        self._signals = signals
 
     @property
     def signal(self) -> signal.Signals | None:
         """The first signal received, if any: it decides the exit status."""
-        return self.signals[0] if self.signals else None
-
-    def received(self, signum: int) -> None:
-        """Act on one signal."""
-        self.signals.append(signal.Signals(signum))
-        if len(self.signals) > 1 or not self._ran:
-            self.scope.cancel()
-        elif self._run is not None:
-            name = self.signals[0].name
-            make_console(stderr=True).print(
-                f"{name} received: stopping the run (a second signal ends at once)", highlight=False
-            )
-            self._run.stop(f"interrupted by {name}")
-            if self._block is not None:  # a streamed plan: stop reading it
-                self._block.cancel()
-        # Else a run has ended: no other starts (see compare), and the exit status says so.
-
-    async def watch(self, receiver: AsyncIterator[int]) -> None:
-        async for signum in receiver:
-            self.received(signum)
+        return self._signals.first
 
     @asynccontextmanager
     async def open_run(
@@ -179,60 +158,41 @@ class Interruption:
 
         ``options`` holds more of ``open_run``'s (the journal's ``run_name``).
         """
-        try:
-            async with executor.open_run(workflow, timeout=timeout, on_event=on_event, **(options or {})) as run:
-                self._run, self._ran = run, True
-                with trio.CancelScope() as self._block:
-                    yield run
-        finally:
-            self._run = self._block = None
+        async with executor.open_run(workflow, timeout=timeout, on_event=on_event, **(options or {})) as run:
+            with trio.CancelScope() as block:
+
+                def stopped(reason: str) -> None:
+                    name = self._signals.signals[0].name
+                    make_console(stderr=True).print(
+                        f"{name} received: stopping the run (a second signal ends at once)", highlight=False
+                    )
+                    block.cancel()  # a streamed plan: stop reading it
+
+                run.stop_on_signals(self._signals, also=stopped)
+                yield run
 
     def describe(self) -> str:
         """The line that says how the command was interrupted."""
-        names = ", then ".join(s.name for s in self.signals)
-        if len(self.signals) > 1:
+        signals = self._signals.signals
+        names = ", then ".join(s.name for s in signals)
+        if len(signals) > 1:
             return f"interrupted by {names}: stopped at once, the servers closed"
-        if not self._ran:
+        if not self._signals.ran:
             return f"interrupted by {names} before the run started"
         return f"interrupted by {names}: the run was stopped and its servers closed"
-
-
-@contextmanager
-def _recording(signals: list[int]) -> Iterator[None]:
-    """Record SIGINT and SIGTERM that come outside trio's signal receiver (just before or after it)."""
-
-    def record(signum: int, frame: FrameType | None) -> None:
-        signals.append(signum)
-
-    previous = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def interruptible(
     command: Callable[[argparse.Namespace, Console, Interruption], Awaitable[int]],
 ) -> Callable[[argparse.Namespace, Console], Awaitable[int]]:
-    """Run ``command`` with an :class:`Interruption` watching SIGINT and SIGTERM; exit 128 + the signal."""
+    """Run ``command`` inside :func:`dagexec.open_signal_stop` with its :class:`Interruption`; exit 128 + the signal."""
 
     @functools.wraps(command)
     async def run(args: argparse.Namespace, console: Console) -> int:
-        interruption = Interruption()
-        outside: list[int] = []
         code: int | None = None
-        with _recording(outside), trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as receiver:
-            for signum in outside:  # came before the receiver was there
-                interruption.received(signum)
-            outside.clear()
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(interruption.watch, receiver)
-                with interruption.scope:
-                    code = await command(args, console, interruption)
-                nursery.cancel_scope.cancel()
-        # Signals that came as the receiver closed were delivered to the recorder.
-        interruption.signals += [signal.Signals(s) for s in outside]
+        async with open_signal_stop() as signals:
+            interruption = Interruption(signals)
+            code = await command(args, console, interruption)
         if interruption.signal is None:
             assert code is not None
             return code
@@ -306,7 +266,7 @@ async def run_one(
         async with interruption.open_run(
             executor, workflow, timeout=timeout, on_event=progress.on_event, options=run
         ) as handle:
-            pass
+            progress.follow(handle)
     return handle.result
 
 
@@ -415,6 +375,7 @@ async def stream_plan(
     progress = _render.LiveProgress(console, 0, "eager (streamed plan)", live=live)
     with progress.shown():
         async with interruption.open_run(executor, timeout=timeout, on_event=progress.on_event, options=options) as run:
+            progress.follow(run)
             number = 0
             async for line in LineReader(STDIN):
                 number += 1
@@ -432,7 +393,7 @@ async def stream_plan(
                 except DagexecError as exc:
                     errors.append(f"line {number}: {exc}")
                 else:
-                    progress.grow()
+                    progress.refresh()
     return run.result
 
 

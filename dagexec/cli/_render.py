@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from dagexec import Event, ExecutionResult, TaskFinished, TaskSkipped, TaskStarted, TaskStatus, Workflow
+from dagexec import Event, ExecutionResult, Run, TaskStatus, Workflow
 
 STATUS_STYLE = {
     TaskStatus.SUCCESS: "green",
@@ -252,12 +252,18 @@ def validation_report(workflow: Workflow, *, rows: int = ROWS) -> RenderableType
 
 
 class LiveProgress:
-    """Tasks done of total and what is running, updated from a run's events."""
+    """Tasks done of total and what is running: the run's :attr:`~dagexec.Run.progress`, read as each event comes.
+
+    It counts nothing itself: the run's core does (:class:`~dagexec.RunProgress`),
+    and the events say when to look again.
+    """
+
+    #: How many ids of running tasks the line shows; the rest are a count.
+    SHOWN = 6
 
     def __init__(self, console: Console, total: int, label: str, *, live: bool = True) -> None:
         self._live = live
-        self._total = total
-        self._running: dict[str, None] = {}
+        self._run: Run | None = None
         self._progress = Progress(
             TextColumn("{task.fields[label]}", style="bold", markup=False),
             BarColumn(),
@@ -269,21 +275,25 @@ class LiveProgress:
         )
         self._bar = self._progress.add_task("run", total=total, label=label, running="")
 
-    def grow(self) -> None:
-        """One more task in the run (a streamed plan)."""
-        self._total += 1
-        self._progress.update(self._bar, total=self._total)
+    def follow(self, run: Run) -> None:
+        """Show ``run``'s progress from now on (events before it came while the run was being opened)."""
+        self._run = run
+        self.refresh()
 
     def on_event(self, event: Event) -> None:
-        """Take one event of the run."""
-        if isinstance(event, TaskStarted):
-            self._running[event.task_id] = None
-        elif isinstance(event, TaskFinished | TaskSkipped):
-            self._running.pop(event.task_id, None)
-            self._progress.advance(self._bar)
-        names = [printable(name) for name in self._running]
-        running = ", ".join(names[:6]) + (f" +{len(names) - 6}" if len(names) > 6 else "")
-        self._progress.update(self._bar, running=f"running: {running}" if names else "")
+        """Take one event of the run: a moment to look at its progress again."""
+        if self._run is not None:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Show where the run stands now (also after a task was added to a streamed run)."""
+        assert self._run is not None
+        now = self._run.progress
+        ids = [printable(name) for name in now.first_under_way[: self.SHOWN]]
+        running = ", ".join(ids) + (f" +{now.under_way - len(ids)}" if now.under_way > len(ids) else "")
+        self._progress.update(
+            self._bar, total=now.total, completed=now.ended, running=f"running: {running}" if ids else ""
+        )
 
     @contextmanager
     def shown(self) -> Iterator[LiveProgress]:

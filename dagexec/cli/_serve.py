@@ -6,14 +6,13 @@ import argparse
 import functools
 import json
 import os
-import signal
 import sys
 
 import trio
 from rich.console import Console
 from rich.text import Text
 
-from dagexec import check_journal, workflow_schema
+from dagexec import check_journal, open_signal_stop, workflow_schema
 
 from ._options import UsageError, add_controls, add_schema_check, add_servers, executor_options
 from ._otel import add_otel_flag
@@ -53,47 +52,42 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
         await check_journal(args.journal)
     # The gateway's own log records (a server that died, started again) reach
     # stderr as every command's do: a line each (see logs_on_stderr).
-    received: list[signal.Signals] = []
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-
-            async def watch() -> None:
-                async for signum in signals:
-                    received.append(signal.Signals(signum))
-                    nursery.cancel_scope.cancel()
-
-            nursery.start_soon(watch)
-            gateway_opened = open_gateway(
-                args.servers, start_timeout=args.start_timeout, timeout=args.timeout, **options
-            )
-            async with gateway_opened as gateway:
-                servers = gateway.executor.servers
-                about = f"dagexec serve: {count(len(servers), 'server')}, {count(len(describe_tools(servers)), 'tool')}"
-                if http is None:
-                    _say.print(f"{about}; serving MCP on stdio", highlight=False, soft_wrap=True)
-                    await gateway.serve_stdio()
-                else:
-                    host, port = http
-                    binds = await nursery.start(
-                        functools.partial(
-                            gateway.serve_http,
-                            host,
-                            port,
-                            token=token,
-                            allowed_hosts=args.allow_host,
-                            allowed_origins=args.allow_origin,
-                        )
-                    )
-                    urls = ", ".join(f"{bind}/mcp" for bind in binds)
-                    auth = "a bearer token (DAGEXEC_TOKEN)" if token else "no token"
-                    _say.print(f"{about}; serving MCP at {urls}, with {auth}", highlight=False, soft_wrap=True)
-                    await trio.sleep_forever()
-            nursery.cancel_scope.cancel()
-    if received:
-        _say.print(
-            Text(f"interrupted by {received[0].name}: the gateway stopped and its servers closed"), highlight=False
+    # The signals are watched as every command's are (open_signal_stop): no run
+    # of the command itself watches them, so the first ends the block at once;
+    # each plan's run under way is then stopped by the cancellation reaching its
+    # request (Run.stop_when_cancelled), its tasks ending cancelled.
+    async with open_signal_stop() as signals, trio.open_nursery() as nursery:
+        gateway_opened = open_gateway(
+            args.servers, start_timeout=args.start_timeout, timeout=args.timeout, **options
         )
-        return 128 + received[0].value
+        async with gateway_opened as gateway:
+            servers = gateway.executor.servers
+            about = f"dagexec serve: {count(len(servers), 'server')}, {count(len(describe_tools(servers)), 'tool')}"
+            if http is None:
+                _say.print(f"{about}; serving MCP on stdio", highlight=False, soft_wrap=True)
+                await gateway.serve_stdio()
+            else:
+                host, port = http
+                binds = await nursery.start(
+                    functools.partial(
+                        gateway.serve_http,
+                        host,
+                        port,
+                        token=token,
+                        allowed_hosts=args.allow_host,
+                        allowed_origins=args.allow_origin,
+                    )
+                )
+                urls = ", ".join(f"{bind}/mcp" for bind in binds)
+                auth = "a bearer token (DAGEXEC_TOKEN)" if token else "no token"
+                _say.print(f"{about}; serving MCP at {urls}, with {auth}", highlight=False, soft_wrap=True)
+                await trio.sleep_forever()
+        nursery.cancel_scope.cancel()
+    if signals.first is not None:
+        _say.print(
+            Text(f"interrupted by {signals.first.name}: the gateway stopped and its servers closed"), highlight=False
+        )
+        return 128 + signals.first.value
     return 0
 
 
