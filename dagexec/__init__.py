@@ -52,8 +52,6 @@ from ._executor import ExecutorOptions as ExecutorOptions
 from ._executor import LayeredExecutor as LayeredExecutor
 from ._executor import Priority as Priority
 from ._executor import Run as Run
-from ._signals import SignalStop as SignalStop
-from ._signals import open_signal_stop as open_signal_stop
 from ._journal import check_journal as check_journal
 from ._refs import MAX_ARGUMENT_DEPTH as MAX_ARGUMENT_DEPTH
 from ._results import Attempt as Attempt
@@ -65,6 +63,8 @@ from ._results import TaskError as TaskError
 from ._results import TaskResult as TaskResult
 from ._results import TaskStatus as TaskStatus
 from ._schemas import ToolSchemas as ToolSchemas
+from ._signals import SignalStop as SignalStop
+from ._signals import open_signal_stop as open_signal_stop
 from ._tools import ListsSchemas as ListsSchemas
 from ._tools import ListsTools as ListsTools
 from ._tools import LocalTools as LocalTools

@@ -100,11 +100,12 @@ class RunProgress:
     say *when* to look.
 
     Attributes:
-        total: Tasks in the run so far (a streamed run grows).
-        counts: How many tasks ended with each status (every status present).
-        under_way: How many tasks have started their first call and not ended
+        total (int): Tasks in the run so far (a streamed run grows).
+        counts (Mapping[TaskStatus, int]): How many tasks ended with each status
+            (every status present).
+        under_way (int): How many tasks have started their first call and not ended
             (calling, or waiting to call again).
-        first_under_way: The ids of the first of those, up to the number asked
+        first_under_way (tuple[str, ...]): The ids of the first of those, up to the number asked
             for, in the order their first calls started.
     """
 
