@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Literal, get_args
 
 import attrs
@@ -333,40 +333,55 @@ def read_plan(data: Any) -> tuple[list[Task], list[PlanProblem]]:
     if not isinstance(raw, list):
         return [], [*problems, PlanProblem(None, "tasks", f"expected an array, got {show(raw)}")]
     # Every id the plan writes, well-formed task or not: a dependency on a task
-    # that is only malformed is reported once, at that task.
-    places: dict[str, list[int]] = {}
+    # that is only malformed is reported once, at that task. (``type(...) is dict``
+    # first: an ABC's isinstance costs more than the rest of a task's bookkeeping.)
+    first: dict[str, int] = {}
+    repeated: dict[str, list[int]] = {}
     for index, item in enumerate(raw):
-        task_id = item.get("id") if isinstance(item, Mapping) else None
+        task_id = item.get("id") if type(item) is dict or isinstance(item, Mapping) else None
         if isinstance(task_id, str) and task_id:
-            places.setdefault(task_id, []).append(index)
+            if task_id in first:
+                repeated.setdefault(task_id, [first[task_id]]).append(index)
+            else:
+                first[task_id] = index
     by_task: dict[int, list[PlanProblem]] = {}
     tasks: dict[str, Task] = {}
     for index, item in enumerate(raw):
-        task_id = item.get("id") if isinstance(item, Mapping) else None
-        name = task_id if isinstance(task_id, str) and task_id else None
-        found = by_task.setdefault(index, [])
         try:
             task = structure(item, Task, "task")
         except Problems as exc:
+            task_id = item.get("id") if isinstance(item, Mapping) else None
+            name = task_id if isinstance(task_id, str) and task_id else None
+            found = by_task.setdefault(index, [])
             for line in exc.problems:
                 message, _, path = line.rpartition(" @ ")
                 found.append(PlanProblem(name, path.removeprefix("task").lstrip("."), message, index=index))
             continue
-        found += dependency_problems(task, index, places)
-        if len(places[task.id]) > 1:
-            if places[task.id][0] == index:
-                at = ", ".join(f"tasks[{i}]" for i in places[task.id])
-                problem = f"used by {len(places[task.id])} tasks ({at})"
+        found = dependency_problems(task, index, first)
+        if task.id in repeated:
+            places = repeated[task.id]
+            if places[0] == index:
+                at = ", ".join(f"tasks[{i}]" for i in places)
+                problem = f"used by {len(places)} tasks ({at})"
                 found.insert(0, PlanProblem(task.id, "id", problem, index=index, kind="duplicate"))
+            if found:
+                by_task[index] = found
             continue
+        if found:
+            by_task[index] = found
         tasks[task.id] = task
-    for cycle in cycles({t.id: [d for d in t.dependencies if d in tasks and d != t.id] for t in tasks.values()}):
-        first = cycle[0]
-        by_task[places[first][0]].append(
-            PlanProblem(first, "depends_on", f"tasks form a cycle: {' -> '.join(cycle)}", kind="cycle")
+    graph: dict[str, Sequence[str]]
+    if by_task:  # some dependencies name no task, or the task itself: left out of the graph
+        graph = {t.id: [d for d in t.dependencies if d in tasks and d != t.id] for t in tasks.values()}
+    else:
+        graph = {t.id: t.dependencies for t in tasks.values()}
+    for cycle in cycles(graph):
+        head = cycle[0]
+        by_task.setdefault(first[head], []).append(
+            PlanProblem(head, "depends_on", f"tasks form a cycle: {' -> '.join(cycle)}", kind="cycle")
         )
-    for found in by_task.values():
-        problems += found
+    for index in sorted(by_task):
+        problems += by_task[index]
     return list(tasks.values()), problems
 
 
@@ -374,13 +389,14 @@ def dependency_problems(task: Task, index: int | None, known: Collection[str]) -
     """The problems of a task's dependencies and references: itself, or a task the plan does not have."""
     problems = []
     for place, dep in enumerate(task.depends_on):
-        where = f"depends_on[{place}]"
         if dep == task.id:
             problem = f"tasks form a cycle: {task.id} -> {task.id} (the task depends on itself)"
-            problems.append(PlanProblem(task.id, where, problem, index=index, kind="cycle"))
+            problems.append(PlanProblem(task.id, f"depends_on[{place}]", problem, index=index, kind="cycle"))
         elif dep not in known:
             problem = f"unknown task {dep!r}{did_you_mean(dep, known)}"
-            problems.append(PlanProblem(task.id, where, problem, index=index, kind="dependency", name=dep))
+            problems.append(
+                PlanProblem(task.id, f"depends_on[{place}]", problem, index=index, kind="dependency", name=dep)
+            )
     for ref in task.references:
         if ref.task_id == task.id:
             problem = f"{ref} is the task's own output: tasks form a cycle: {task.id} -> {task.id}"
@@ -401,7 +417,7 @@ _generated_task_hook = converter.get_structure_hook(Task)
 
 
 def _structure_task(value: Any, cls: type[Task]) -> Task:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise Invalid(f"expected an object, got {show(value)}")
     task: Task = _generated_task_hook(value, cls)
     return task
