@@ -359,6 +359,21 @@ def _peak_memory(fn: Callable[[], Any]) -> int:
 # -- part 3: real MCP latency --------------------------------------------------------------
 
 
+async def _wall_times(
+    executors: Mapping[str, EagerExecutor | LayeredExecutor], workflow: Workflow, runs: int, what: str
+) -> dict[str, list[float]]:
+    """Each executor's wall times over ``runs`` runs of ``workflow``, in turn, after one run to warm the session."""
+    times: dict[str, list[float]] = {name: [] for name in executors}
+    await next(iter(executors.values())).execute(workflow)
+    for _ in range(runs):
+        for name, executor in executors.items():
+            result = await executor.execute(workflow)
+            if not result.ok:
+                raise RuntimeError(f"the {what} benchmark failed: {result.errors[0].error}")
+            times[name].append(result.wall_time)
+    return times
+
+
 def bench_mcp(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
     """Part 3: five tools on a real stdio MCP server, P50 and P95 wall times."""
     try:
@@ -372,21 +387,13 @@ def bench_mcp(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
     config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
 
     async def main() -> dict[str, list[float]]:
-        times: dict[str, list[float]] = {"eager": [], "layered": [], "one at a time": []}
         async with open_servers(config) as servers:
             executors: dict[str, EagerExecutor | LayeredExecutor] = {
                 "eager": EagerExecutor(servers),
                 "layered": LayeredExecutor(servers),
                 "one at a time": EagerExecutor(servers, max_concurrency=1),
             }
-            await executors["eager"].execute(workflow)  # warm up the session
-            for _ in range(runs):
-                for name, executor in executors.items():
-                    result = await executor.execute(workflow)
-                    if not result.ok:
-                        raise RuntimeError(f"the MCP benchmark failed: {result.errors[0].error}")
-                    times[name].append(result.wall_time)
-        return times
+            return await _wall_times(executors, workflow, runs, "MCP")
 
     times = trio.run(main)
     rows: list[dict[str, Any]] = []
@@ -510,17 +517,12 @@ def bench_branches(quick: bool, scale: float = 0.25) -> dict[str, Any]:
     config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
 
     async def main() -> dict[str, list[float]]:
-        times: dict[str, list[float]] = {"eager": [], "layered": []}
         async with open_servers(config) as servers:
-            executors = {"eager": EagerExecutor(servers), "layered": LayeredExecutor(servers)}
-            await executors["eager"].execute(workflow)  # warm up the session
-            for _ in range(runs):
-                for name, executor in executors.items():
-                    result = await executor.execute(workflow)
-                    if not result.ok:
-                        raise RuntimeError(f"the branches benchmark failed: {result.errors[0].error}")
-                    times[name].append(result.wall_time)
-        return times
+            executors: dict[str, EagerExecutor | LayeredExecutor] = {
+                "eager": EagerExecutor(servers),
+                "layered": LayeredExecutor(servers),
+            }
+            return await _wall_times(executors, workflow, runs, "branches")
 
     times = trio.run(main)
     medians = {name: statistics.median(found) for name, found in times.items()}
