@@ -146,23 +146,36 @@ class Task:
         return _read_task(data)
 
 
+def _dependency_faults(task: Task, known: Collection[str]) -> Sequence[tuple[int | None, str, Reference | None]]:
+    """Where ``task`` names itself or a task not in ``known``: the one rule of both checks below.
+
+    Each fault is ``(place in depends_on or None, the id named, the reference or None)``.
+    Called for every task a plan or a run reads: nothing is allocated when there is no fault.
+    """
+    task_id = task.id
+    faults: list[tuple[int | None, str, Reference | None]] | None = None
+    for place, dep in enumerate(task.depends_on):
+        if dep == task_id or dep not in known:
+            faults = faults or []
+            faults.append((place, dep, None))
+    for ref in task.references:
+        if ref.task_id == task_id or ref.task_id not in known:
+            faults = faults or []
+            faults.append((None, ref.task_id, ref))
+    return faults or ()
+
+
 def check_dependencies(task: Task, known: Collection[str]) -> None:
-    """Check that ``task`` depends, and refers, only on tasks in ``known``.
+    """Check that ``task`` depends, and refers, only on tasks in ``known``: the first fault, as an error.
 
     Raises:
         CycleError: The task depends on itself.
         UnknownDependencyError: It names a task that is not in ``known``.
     """
-    for dep in task.depends_on:
+    for _, dep, ref in _dependency_faults(task, known):
         if dep == task.id:
             raise CycleError([task.id, task.id])
-        if dep not in known:
-            raise UnknownDependencyError(task.id, dep, "depends_on")
-    for ref in task.references:
-        if ref.task_id == task.id:
-            raise CycleError([task.id, task.id])
-        if ref.task_id not in known:
-            raise UnknownDependencyError(task.id, ref.task_id, f"arguments ({ref})")
+        raise UnknownDependencyError(task.id, dep, "depends_on" if ref is None else f"arguments ({ref})")
 
 
 def _task_tuple(tasks: Iterable[Task]) -> tuple[Task, ...]:
@@ -386,26 +399,21 @@ def read_plan(data: Any) -> tuple[list[Task], list[PlanProblem]]:
 
 
 def dependency_problems(task: Task, index: int | None, known: Collection[str]) -> list[PlanProblem]:
-    """The problems of a task's dependencies and references: itself, or a task the plan does not have."""
+    """Every fault of a task's dependencies and references, as problems: itself, or a task the plan does not have."""
     problems = []
-    for place, dep in enumerate(task.depends_on):
+    for place, dep, ref in _dependency_faults(task, known):
+        where = f"depends_on[{place}]" if ref is None else "arguments"
         if dep == task.id:
-            problem = f"tasks form a cycle: {task.id} -> {task.id} (the task depends on itself)"
-            problems.append(PlanProblem(task.id, f"depends_on[{place}]", problem, index=index, kind="cycle"))
-        elif dep not in known:
-            problem = f"unknown task {dep!r}{did_you_mean(dep, known)}"
-            problems.append(
-                PlanProblem(task.id, f"depends_on[{place}]", problem, index=index, kind="dependency", name=dep)
+            problem = (
+                f"tasks form a cycle: {dep} -> {dep} (the task depends on itself)"
+                if ref is None
+                else f"{ref} is the task's own output: tasks form a cycle: {dep} -> {dep}"
             )
-    for ref in task.references:
-        if ref.task_id == task.id:
-            problem = f"{ref} is the task's own output: tasks form a cycle: {task.id} -> {task.id}"
-            problems.append(PlanProblem(task.id, "arguments", problem, index=index, kind="cycle"))
-        elif ref.task_id not in known:
-            problem = f"{ref} names unknown task {ref.task_id!r}{did_you_mean(ref.task_id, known)}"
-            problems.append(
-                PlanProblem(task.id, "arguments", problem, index=index, kind="dependency", name=ref.task_id)
-            )
+            problems.append(PlanProblem(task.id, where, problem, index=index, kind="cycle"))
+        else:
+            named = f"unknown task {dep!r}" if ref is None else f"{ref} names unknown task {dep!r}"
+            problem = named + did_you_mean(dep, known)
+            problems.append(PlanProblem(task.id, where, problem, index=index, kind="dependency", name=dep))
     return problems
 
 
