@@ -196,11 +196,23 @@ class _Executor:
             raise plan_error(problems)
 
     def problems(
-        self, tasks: Iterable[Task], *, earlier: Callable[[str], Task | None] | None = None
+        self,
+        tasks: Iterable[Task],
+        *,
+        earlier: Callable[[str], Task | None] | None = None,
+        no_approver: str | None = None,
     ) -> list[PlanProblem]:
         """Every problem of the tasks against the executor, task by task.
 
         See :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`, which raises them.
+
+        Args:
+            tasks: The tasks to check.
+            earlier: As for :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`.
+            no_approver: Why no one can approve calls this time, though the
+                executor has an approver (the gateway: the client cannot ask
+                its person); each task that would be asked about is then a
+                problem. Without an approver, that is always so.
         """
         tasks = list(tasks)
         found: dict[str, list[PlanProblem]] = {t.id: [] for t in tasks}
@@ -225,13 +237,17 @@ class _Executor:
             for argument_problem in self._schemas.plan_problems(tasks, earlier, budget=self.options.check_budget):
                 found[argument_problem.task_id or ""].append(argument_problem)
         if self.options.approve is None:
+            no_approver = "the executor has no approve callable"
+        if no_approver is not None:
+            needs = f"the task needs approval, and {no_approver}"
             for task in tasks:
-                if task.approval:
-                    needs = "the task needs approval, and the executor has no approve callable"
+                if self.options.asks_about(task):
                     found[task.id].append(PlanProblem(task.id, "approval", needs, kind="approval"))
         return [problem for task_problems in found.values() for problem in task_problems]
 
-    def check_plan(self, plan: Workflow | Mapping[str, Any] | str | bytes) -> Workflow:
+    def check_plan(
+        self, plan: Workflow | Mapping[str, Any] | str | bytes, *, no_approver: str | None = None
+    ) -> Workflow:
         """Read a plan and check it against the executor: every problem in one report, before anything runs.
 
         Where :meth:`Workflow.from_dict <dagexec.Workflow.from_dict>` stops at the plan's own problems, this
@@ -240,6 +256,8 @@ class _Executor:
 
         Args:
             plan: A workflow, its data (``{"tasks": [...]}``), or its JSON text.
+            no_approver: Why no one can approve calls this time (see
+                :meth:`EagerExecutor.problems <dagexec.EagerExecutor.problems>`).
 
         Returns:
             The workflow, checked.
@@ -249,12 +267,14 @@ class _Executor:
                 are of one kind; see :class:`~dagexec.PlanError`).
         """
         if isinstance(plan, Workflow):
-            self.check(plan.tasks)
+            problems = self.problems(plan.tasks, no_approver=no_approver)
+            if problems:
+                raise plan_error(problems)
             return plan
         data = parse_json(plan) if isinstance(plan, str | bytes) else plan
         tasks, problems = read_plan(data)
         known = {t.id: t for t in tasks}
-        problems += self.problems(tasks, earlier=known.get)
+        problems += self.problems(tasks, earlier=known.get, no_approver=no_approver)
         if problems:
             raise plan_error(_by_task(problems, data))
         return Workflow(tasks=tasks)

@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -41,7 +42,6 @@ from . import (
     ExecutionResult,
     ListsTools,
     PlanError,
-    PlanProblem,
     Run,
     ServerError,
     Task,
@@ -219,9 +219,7 @@ def refusal(exc: DagexecError) -> mcp_types.CallToolResult:
 
 
 #: Why a task that needs approval cannot run through a client that cannot ask.
-_CANNOT_ASK = (
-    "the task needs approval, and the client cannot ask the person (it offers no elicitation on this connection)"
-)
+_CANNOT_ASK = "the client cannot ask the person (it offers no elicitation on this connection)"
 
 
 #: The request's ``ask`` (see :meth:`Gateway.call`), seen by the run's tasks, which inherit it.
@@ -385,27 +383,12 @@ class Gateway:
                 :meth:`EagerExecutor.check_plan <dagexec.EagerExecutor.check_plan>`),
                 a task that needs approval no one can give among them.
         """
+        no_approver = _CANNOT_ASK if _ASK.get() is None else None
+        check = functools.partial(self.executor.check_plan, plan, no_approver=no_approver)
         tasks = plan.get("tasks") if isinstance(plan, Mapping) else None
-        try:
-            if isinstance(tasks, list) and len(tasks) > CHECK_IN_LOOP:
-                workflow = await trio.to_thread.run_sync(self.executor.check_plan, plan, abandon_on_cancel=True)
-            else:
-                workflow = self.executor.check_plan(plan)
-        except PlanError as exc:
-            problems = list(exc.problems)
-        else:
-            problems = []
-        if _ASK.get() is None:
-            # Tasks that are well-formed enough to name their id and flag.
-            for item in tasks if isinstance(tasks, list) else ():
-                task_id = item.get("id") if isinstance(item, Mapping) else None
-                if isinstance(task_id, str) and (item.get("approval") is True or self.executor.options.approve_all):
-                    problems.append(PlanProblem(task_id, "approval", _CANNOT_ASK, kind="approval"))
-        if problems:
-            # Each task's problems together, in the order the report gave the tasks.
-            order = {problem.task_id: i for i, problem in reversed(list(enumerate(problems)))}
-            raise PlanError(sorted(problems, key=lambda problem: order[problem.task_id]))
-        return workflow
+        if isinstance(tasks, list) and len(tasks) > CHECK_IN_LOOP:
+            return await trio.to_thread.run_sync(check, abandon_on_cancel=True)
+        return check()
 
     async def call_proxied(self, name: str, arguments: Any) -> mcp_types.CallToolResult:
         """Call a downstream tool directly, as a plan of one task: under the same limits and approvals.
