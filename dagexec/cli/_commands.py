@@ -16,7 +16,6 @@ line each on stderr, in full with ``--verbose``.
 from __future__ import annotations
 
 import argparse
-import errno
 import functools
 import json
 import logging
@@ -51,6 +50,7 @@ from dagexec import (
     check_journal,
     open_signal_stop,
 )
+from dagexec._lines import LineReader
 from dagexec.servers import InputVariable, open_servers
 
 from . import _render
@@ -200,52 +200,6 @@ def interruptible(
         return 128 + interruption.signal.value
 
     return run
-
-
-class LineReader:
-    """Lines of a file descriptor, read by trio itself rather than a worker thread, so that a stop cancels the wait.
-
-    Not :class:`trio.lowlevel.FdStream`: it puts the descriptor in non-blocking
-    mode, and a terminal's standard input shares that mode with standard output,
-    which rich would then fail to write (``BlockingIOError``).
-    """
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self._pending = b""
-        self._pollable = True
-
-    async def readline(self) -> str:
-        """The next line with its newline (the last one may lack it); ``""`` at the end of input."""
-        while (end := self._pending.find(b"\n")) < 0:
-            chunk = await self._read()
-            if not chunk:
-                line, self._pending = self._pending, b""
-                return line.decode(errors="replace")
-            self._pending += chunk
-        line, self._pending = self._pending[: end + 1], self._pending[end + 1 :]
-        return line.decode(errors="replace")
-
-    def __aiter__(self) -> LineReader:
-        return self
-
-    async def __anext__(self) -> str:
-        line = await self.readline()
-        if not line:
-            raise StopAsyncIteration
-        return line
-
-    async def _read(self) -> bytes:
-        if self._pollable:
-            try:
-                await trio.lowlevel.wait_readable(self.fd)
-            except OSError as exc:
-                if exc.errno != errno.EPERM:
-                    raise
-                self._pollable = False  # a regular file or /dev/null: reading it never blocks
-        if not self._pollable:
-            await trio.lowlevel.checkpoint()
-        return os.read(self.fd, 65536)
 
 
 async def run_one(
