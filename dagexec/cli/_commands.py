@@ -30,6 +30,7 @@ from dagexec._lines import LineReader
 from dagexec.servers import open_servers
 
 from . import _render
+from ._bench_report import bench_report
 from ._demo import DEMO_WORKFLOW, demo_servers
 from ._files import check_output, check_outputs, load_workflow, plot, read_plan, write_json
 from ._logs import report_error
@@ -73,7 +74,7 @@ def show(console: Console, result: ExecutionResult, *, timeline: bool = True) ->
     console.print(_render.results_table(result, whole=not console.is_terminal))
     if timeline:
         console.print(_render.timeline(result))
-    console.print(_render.summary(result))
+    console.print(_render.figures_line(result))
 
 
 async def run_one(
@@ -277,7 +278,7 @@ async def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     sets = [s for path in args.plans for s in read_plans(path)] if args.plans else None
     console.print(f"dagexec bench{' --quick' if args.quick else ''}: {', '.join(parts)}...")
     report = await trio.to_thread.run_sync(lambda: run_bench(quick=args.quick, parts=parts, plans=sets))
-    console.print(_render.bench_report(report))
+    console.print(bench_report(report))
     if args.json:
         write_json(args.json, report)
     return 0
