@@ -29,6 +29,7 @@ APPROVAL_PROBLEM = (
 
 
 def needs_approval(task_id: str) -> str:
+    """The error line of a task that needs approval, run without ``--approve`` or ``--approve-all``."""
     return f"task {task_id!r}: approval: {APPROVAL_PROBLEM}"
 
 
