@@ -410,10 +410,10 @@ async def _serve(
         await _serve_dask(name, config, start_timeout, task_status=task_status)
     else:
         try:
-            from .mcp import _serve_mcp
+            from ._mcp.lifecycle import serve_mcp
         except ImportError as exc:
             raise ServerStartError(name, str(exc)) from None
-        await _serve_mcp(name, config, errlog, start_timeout, task_status=task_status)
+        await serve_mcp(name, config, errlog, start_timeout, task_status=task_status)
 
 
 @asynccontextmanager
