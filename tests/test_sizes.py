@@ -26,7 +26,6 @@ RECORDED = {
     "dagexec/cli/_render.py:bench_report",  # 130 (148 before issue 23's counts)
     "dagexec/bench/_harness.py:bench_overhead",  # 70
     "dagexec/cli/_commands.py:build_parser",  # 67
-    "dagexec/mcp.py:_open_stdio",  # 63
 }
 
 

@@ -233,7 +233,9 @@ async def open_http(config: HttpServerConfig, connection: Connection) -> AsyncIt
     """The SDK's streamable HTTP transport, its read stream watched (:class:`WatchedStream`)."""
     streams = EventStreams()
     async with (
-        httpx2.AsyncClient(headers=dict(config.headers), timeout=httpx2.Timeout(30, read=300), transport=streams) as http,
+        httpx2.AsyncClient(
+            headers=dict(config.headers), timeout=httpx2.Timeout(30, read=300), transport=streams
+        ) as http,
         streamable_http_client(config.url, http_client=http) as (read_stream, write_stream),
     ):
         yield WatchedStream(read_stream, connection, streams=streams), write_stream

@@ -1,0 +1,105 @@
+"""The gateway over stdio: JSON-RPC messages framed one per line on two descriptors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from typing import Any
+
+import anyio
+import mcp_types
+import trio
+from mcp.server.lowlevel import Server
+from mcp.shared.message import SessionMessage
+
+
+async def serve_stdio(server: Server[Any], *, stdin: int = 0, stdout: int = 1) -> None:
+    """Serve ``server`` over standard input and output until the client closes its end.
+
+    While serving, descriptors ``stdin`` and ``stdout`` point at the null
+    device and at standard error, so that a stray print cannot break the
+    messages; both are restored on return. Cancel the caller to stop
+    serving at once.
+    """
+    wire_in, wire_out = os.dup(stdin), os.dup(stdout)
+    kept_in, kept_out = os.dup(stdin), os.dup(stdout)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, stdin)
+    os.dup2(2, stdout)
+    os.close(null)
+    try:
+        await serve_fds(server, wire_in, wire_out)
+    finally:
+        os.dup2(kept_in, stdin)
+        os.dup2(kept_out, stdout)
+        for fd in (wire_in, wire_out, kept_in, kept_out):
+            os.close(fd)
+
+
+async def serve_fds(server: Server[Any], wire_in: int, wire_out: int) -> None:
+    """Serve ``server`` on two descriptors, a message a line, until ``wire_in`` ends and every reply is written."""
+    incoming_send, incoming = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+    outgoing, outgoing_receive = anyio.create_memory_object_stream[SessionMessage](0)
+
+    async def read() -> None:
+        async with incoming_send:
+            async for line in _lines(wire_in):
+                try:
+                    message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+                except ValueError as exc:
+                    await incoming_send.send(exc)
+                    continue
+                await incoming_send.send(SessionMessage(message))
+
+    async def write() -> None:
+        async with outgoing_receive:
+            async for message in outgoing_receive:
+                text = message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                await _write_all(wire_out, (text + "\n").encode())
+
+    reading = trio.CancelScope()
+
+    async def read_until_cancelled() -> None:
+        with reading:
+            await read()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read_until_cancelled)
+        nursery.start_soon(write)  # ends once every reply is written
+        async with outgoing:
+            await server.run(incoming, outgoing, server.create_initialization_options())
+        reading.cancel()
+
+
+async def _lines(fd: int) -> AsyncIterator[str]:
+    """The lines of a descriptor, read when trio says it is readable (so cancelling the wait works)."""
+    pending = b""
+    pollable = True
+    while True:
+        if pollable:
+            try:
+                await trio.lowlevel.wait_readable(fd)
+            except OSError:  # a regular file: reading it never blocks
+                pollable = False
+        if not pollable:
+            await trio.lowlevel.checkpoint()
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            if pending.strip():
+                yield pending.decode(errors="replace")
+            return
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield line.decode(errors="replace")
+
+
+async def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte, in a worker thread: a client slow to read never blocks the gateway's loop."""
+    view = memoryview(data)
+    while view:
+        with suppress(InterruptedError):
+            written = await trio.to_thread.run_sync(os.write, fd, view, abandon_on_cancel=True)
+            view = view[written:]
