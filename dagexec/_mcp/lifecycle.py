@@ -81,7 +81,8 @@ async def serve_mcp(
                 async with Client(transport) as client:
                     tools = await _list_tools(client)
                     starting.deadline = math.inf  # started: no deadline from now on
-                    server = MCPToolServer(name, client, tools, call_timeout=config.timeout, connection=connection)
+                    server = MCPToolServer(name, client, tools, call_timeout=config.timeout)
+                    server._connection = connection
                     task_status.started(server)
                     await trio.sleep_forever()
             raise ServerStartError(name, f"no answer within {start_timeout} s")

@@ -47,7 +47,6 @@ class MCPToolServer(ToolServer):
         tools: list[mcp_types.Tool],
         *,
         call_timeout: float | None = None,
-        connection: Connection | None = None,
     ) -> None:
         self.name = name
         #: Seconds each call may take (the config's ``timeout``); None: no limit of the server's own.
@@ -59,7 +58,7 @@ class MCPToolServer(ToolServer):
             name, {tool.name: ToolSchemas(input=tool.input_schema, output=tool.output_schema) for tool in tools}
         )
         self._client = client
-        self._connection = connection if connection is not None else Connection()
+        self._connection = Connection()  # its transport's, set by serve_mcp
         self._gone: str | None = None
         self._in_flight: set[trio.CancelScope] = set()
 
