@@ -69,30 +69,62 @@ def describe_tools(servers: Mapping[str, ToolServer]) -> list[str]:
 #: What MCP clients accept as a tool's name.
 _TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
+#: How a shortened name ends: ``_`` and hex digits of a hash. A natural name that ends so
+#: is shortened too, so that it can never be another tool's shortened name.
+_HASHED = re.compile(r"_[0-9a-f]{8,}\Z")
+
+#: The hex digits of the hash in a shortened name: 8, and more only for two tools whose
+#: shortened names would otherwise be one (the same first characters, the same 8 digits).
+_DIGITS = (8, 16, 32, 62)
+
+
+def _shortened(name: str, server: str, tool: str, digits: int) -> str:
+    """``name``'s first characters (others than letters, digits, ``_``, ``-`` replaced), ``_``, and a hash."""
+    digest = hashlib.sha256(f"{server}:{tool}".encode()).hexdigest()[:digits]
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[: 63 - digits] + "_" + digest
+
 
 def proxy_names(tools: Iterable[tuple[str, str]]) -> dict[str, tuple[str, str]]:
     """The name each downstream tool is offered under: ``{server}__{tool}``, shortened where it must be.
 
-    A name longer than 64 characters, with characters other than letters,
-    digits, ``_`` and ``-``, or that two tools would share, becomes its first
-    55 characters (others replaced by ``_``), ``_`` and 8 hex digits of the
-    SHA-256 of ``server:tool``: the same tool always gets the same name.
+    Every tool gets a name of its own. A name longer than 64 characters, with
+    characters other than letters, digits, ``_`` and ``-``, that two tools
+    would share, that is ``run_workflow``, or that ends as a shortened name
+    does (``_`` and 8 or more hex digits), becomes its first 55 characters
+    (others replaced by ``_``), ``_`` and 8 hex digits of the SHA-256 of
+    ``server:tool``: the same tool always gets the same name, and no natural
+    name can equal a shortened one. Two tools whose shortened names would
+    still be one get more digits of their hashes (16, then 32, then 62).
 
     Args:
         tools: Each tool's ``(server, tool)``.
 
     Returns:
-        Each offered name, mapped to its ``(server, tool)``.
+        Each offered name, mapped to its ``(server, tool)``, in the order of ``tools``.
     """
     wanted = [(f"{server}__{tool}", (server, tool)) for server, tool in tools]
     counts = Counter(name for name, _ in wanted)
-    names = {}
-    for name, (server, tool) in wanted:
-        if counts[name] > 1 or name == RUN_WORKFLOW or not _TOOL_NAME.fullmatch(name):
-            digest = hashlib.sha256(f"{server}:{tool}".encode()).hexdigest()[:8]
-            name = re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:55] + "_" + digest
-        names[name] = (server, tool)
-    return names
+    given: dict[tuple[str, str], str] = {}
+    pending: list[tuple[str, tuple[str, str]]] = []
+    for name, key in wanted:
+        if counts[name] == 1 and name != RUN_WORKFLOW and _TOOL_NAME.fullmatch(name) and not _HASHED.search(name):
+            given[key] = name
+        else:
+            pending.append((name, key))
+    taken = set(given.values())
+    for digits in _DIGITS:
+        proposed = [(_shortened(name, *key, digits), name, key) for name, key in pending]
+        shared = Counter(short for short, _, _ in proposed)
+        pending = []
+        for short, name, key in proposed:
+            if shared[short] == 1 and short not in taken:
+                given[key] = short
+                taken.add(short)
+            else:
+                pending.append((name, key))
+    if pending:  # two SHA-256 hashes alike in 62 digits
+        raise ValueError(f"tools {sorted(key for _, key in pending)} cannot be given names of their own")
+    return {given[key]: key for _, key in wanted}
 
 
 def escaped(value: Any) -> Any:
