@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import suppress
@@ -9,6 +10,7 @@ from typing import Any
 
 import anyio
 import mcp_types
+import pydantic
 import trio
 from mcp.server.lowlevel import Server
 from mcp.shared.message import SessionMessage
@@ -37,18 +39,48 @@ async def serve_stdio(server: Server[Any], *, stdin: int = 0, stdout: int = 1) -
             os.close(fd)
 
 
+def unreadable_reply(line: str, exc: ValueError) -> mcp_types.JSONRPCError:
+    """The error reply to a line that is no message the gateway can read, so that no client waits for ever.
+
+    JSON that cannot be read (not JSON, or nested deeper than the SDK reads)
+    is JSON-RPC's parse error, -32700; JSON of another shape than a JSON-RPC
+    message is an invalid request, -32600. The reply carries the message's
+    ``id`` where one can be read, else ``null`` (as JSON-RPC asks).
+    """
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError):
+        data = None
+    found = data.get("id") if isinstance(data, dict) else None
+    request_id = found if isinstance(found, str | int) and not isinstance(found, bool) else None
+    unreadable = data is None or (
+        isinstance(exc, pydantic.ValidationError) and any(error["type"] == "json_invalid" for error in exc.errors())
+    )
+    if unreadable:
+        error = mcp_types.ErrorData(
+            code=mcp_types.PARSE_ERROR,
+            message="parse error: the message is not JSON, or is nested too deeply to read",
+        )
+    else:
+        error = mcp_types.ErrorData(
+            code=mcp_types.INVALID_REQUEST, message="invalid request: the message is JSON but no JSON-RPC message"
+        )
+    return mcp_types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
+
+
 async def serve_fds(server: Server[Any], wire_in: int, wire_out: int) -> None:
     """Serve ``server`` on two descriptors, a message a line, until ``wire_in`` ends and every reply is written."""
     incoming_send, incoming = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     outgoing, outgoing_receive = anyio.create_memory_object_stream[SessionMessage](0)
+    replies = outgoing.clone()  # the reader's own, for the lines it cannot read
 
     async def read() -> None:
-        async with incoming_send:
+        async with incoming_send, replies:
             async for line in _lines(wire_in):
                 try:
                     message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
-                except ValueError as exc:
-                    await incoming_send.send(exc)
+                except ValueError as exc:  # the SDK would only log it, and the client would wait for ever
+                    await replies.send(SessionMessage(unreadable_reply(line, exc)))
                     continue
                 await incoming_send.send(SessionMessage(message))
 
