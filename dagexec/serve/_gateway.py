@@ -32,7 +32,7 @@ from .. import (
     Workflow,
 )
 from .. import __version__ as _version
-from ._http import serve_http
+from ._http import MAX_SESSIONS, SESSION_IDLE, http_app, serve_http
 from ._results import call_result, refusal_result, run_result, text_block
 from ._stdio import serve_stdio
 from ._supervise import open_supervised
@@ -321,6 +321,8 @@ class Gateway:
         token: str | None = None,
         allowed_hosts: Iterable[str] = (),
         allowed_origins: Iterable[str] = (),
+        session_idle: float = SESSION_IDLE,
+        max_sessions: int = MAX_SESSIONS,
         task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Serve MCP over streamable HTTP at ``http://host:port/mcp`` until cancelled (hypercorn's trio worker).
@@ -341,6 +343,13 @@ class Gateway:
             allowed_hosts: More ``Host`` values to accept (``name:port``,
                 or ``name:*`` for any port).
             allowed_origins: ``Origin`` values to accept (``https://app.example``).
+            session_idle: Seconds after which a session with no request
+                under way ends (its id then answers 404, and the client
+                starts a new session).
+            max_sessions: The most sessions open at once: a new session
+                beyond closes the one idle longest (never one with a request
+                under way), so that no flood of unused sessions locks a new
+                client out.
             task_status: Told the bound addresses (``http://127.0.0.1:8000``)
                 once the gateway listens.
 
@@ -348,14 +357,41 @@ class Gateway:
             ValueError: ``host`` is not a loopback address and there is no ``token``.
             ImportError: hypercorn is missing (the ``serve`` extra).
         """
-        await serve_http(
+        app = self.http_app(
+            host,
+            port,
+            token=token,
+            allowed_hosts=allowed_hosts,
+            allowed_origins=allowed_origins,
+            session_idle=session_idle,
+            max_sessions=max_sessions,
+        )
+        await serve_http(app, host, port, task_status=task_status)
+
+    def http_app(
+        self,
+        host: str,
+        port: int,
+        *,
+        token: str | None = None,
+        allowed_hosts: Iterable[str] = (),
+        allowed_origins: Iterable[str] = (),
+        session_idle: float = SESSION_IDLE,
+        max_sessions: int = MAX_SESSIONS,
+    ) -> Any:
+        """The ASGI app :meth:`serve_http` serves, for an ASGI server of your own (its lifespan must run).
+
+        Args and Raises: as for :meth:`serve_http`, whose checks and sessions it holds.
+        """
+        return http_app(
             self.server,
             host,
             port,
             token=token,
             allowed_hosts=allowed_hosts,
             allowed_origins=allowed_origins,
-            task_status=task_status,
+            session_idle=session_idle,
+            max_sessions=max_sessions,
         )
 
 

@@ -10,8 +10,16 @@ from typing import Any
 import trio
 from mcp.server.lowlevel import Server
 
+from ._sessions import FairSessions
 
-async def serve_http(
+#: Seconds after which a session with no request under way ends (the SDK's default is 30 minutes).
+SESSION_IDLE = 300.0
+
+#: The most sessions open at once; a new one beyond closes the longest-idle one.
+MAX_SESSIONS = 1000
+
+
+def http_app(
     server: Server[Any],
     host: str,
     port: int,
@@ -19,15 +27,14 @@ async def serve_http(
     token: str | None = None,
     allowed_hosts: Iterable[str] = (),
     allowed_origins: Iterable[str] = (),
-    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Serve ``server`` over streamable HTTP at ``http://host:port/mcp`` until cancelled (hypercorn's trio worker).
+    session_idle: float = SESSION_IDLE,
+    max_sessions: int = MAX_SESSIONS,
+) -> Any:
+    """The ASGI app that serves ``server`` at ``/mcp`` for ``http://host:port``, with its checks and its sessions.
 
-    See :meth:`Gateway.serve_http <dagexec.serve.Gateway.serve_http>`, which this is.
+    See :meth:`Gateway.http_app <dagexec.serve.Gateway.http_app>`, which this is.
     """
     try:
-        from hypercorn.config import Config
-        from hypercorn.trio import serve
         from mcp.server.transport_security import TransportSecuritySettings
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("serving over HTTP needs the serve extra: pip install 'dagexec[serve]'") from exc
@@ -40,11 +47,30 @@ async def serve_http(
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=list(allowed_origins)
     )
-    app: Any = server.streamable_http_app(streamable_http_path="/mcp", transport_security=security, host=host)
+    app: Any = server.streamable_http_app(
+        streamable_http_path="/mcp",
+        transport_security=security,
+        host=host,
+        session_idle_timeout=session_idle,
+        max_sessions=None,  # FairSessions bounds the table, closing the longest-idle session rather than refusing
+    )
+    app = FairSessions(app, max_sessions=max_sessions, idle_timeout=session_idle)
     if token is not None:
         app = _BearerToken(app, token)
+    return app
+
+
+async def serve_http(
+    app: Any, host: str, port: int, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Serve an ASGI ``app`` at ``host:port`` until cancelled (hypercorn's trio worker)."""
+    try:
+        from hypercorn.config import Config
+        from hypercorn.trio import serve
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("serving over HTTP needs the serve extra: pip install 'dagexec[serve]'") from exc
     config = Config()
-    config.bind = [f"{shown}:{port}"]
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None
     await serve(app, config, shutdown_trigger=trio.sleep_forever, task_status=task_status)
 
