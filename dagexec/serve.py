@@ -49,6 +49,7 @@ from . import (
     TaskSkipped,
     ToolServer,
     Workflow,
+    shown_arguments,
 )
 from . import __version__ as _version
 from . import workflow_schema as _workflow_schema
@@ -240,10 +241,9 @@ def _elicitor(ctx: ServerRequestContext[Any]) -> Approver:
     """Ask the person through the client's elicitation whether a task's call may go ahead."""
 
     async def ask(task: Task, arguments: dict[str, Any]) -> bool | str:
-        shown = json.dumps(arguments, default=repr)
-        shown = shown if len(shown) <= 2000 else shown[:1997] + "..."
+        shown = ", ".join(f"{name}: {value}" for name, value in shown_arguments(arguments))
         answer = await ctx.session.elicit_form(
-            f"dagexec: may task {task.id!r} call {task.tool} with {shown}?",
+            f"dagexec: may task {task.id!r} call {task.tool} with {{{shown}}}?",
             {"type": "object", "properties": {}},
             related_request_id=ctx.request_id,
         )

@@ -483,9 +483,27 @@ def test_interactive_approval(tmp_path: Path) -> None:
     out = cli("run", workflow, "--servers", toolbox_servers(tmp_path), "--approve", input="y\nn\n")
     assert out.returncode == 1, out.stderr
     assert "approve task ok calling box:echo with:" in out.stdout
-    assert '{\n  "text": "resolved value"\n}' in out.stdout  # the resolved arguments, as JSON
+    assert 'approve task ok calling box:echo with:\n  "text": "resolved value"\ngo ahead?' in out.stdout  # resolved
     assert "rejected: refused at the prompt" in out.stdout
     assert out.stdout.count("go ahead? [y/N]") == 2
+
+
+def test_the_prompt_shows_every_argument_by_name_and_nothing_acts_on_the_terminal(tmp_path: Path) -> None:
+    """Padding cannot push the next argument out of the prompt, and markup or escapes in a value are only text."""
+    text = "[bold red]a friendly note[/] \x1b[2J" + " " * 2000
+    workflow = write(tmp_path / "wf.json", {"tasks": [
+        {"id": "note", "tool": "box:echo", "arguments": {"text": text, "path": "/root/.ssh/authorized_keys"},
+         "approval": True},
+    ]})  # fmt: skip
+    out = cli("run", workflow, "--servers", toolbox_servers(tmp_path), "--approve", input="n\n")
+    assert out.returncode == 1, out.stderr
+    assert (
+        "approve task note calling box:echo with:\n"
+        '  "text": "[bold red]a friendly note[/] \\u001b[2J\u27e82,000 spaces\u27e9"\n'
+        '  "path": "/root/.ssh/authorized_keys"\n'
+        "go ahead? [y/N] "
+    ) in out.stdout
+    assert "\x1b" not in out.stdout
 
 
 @pytest.mark.parametrize("plan_on_stdin", [False, True])
@@ -845,7 +863,7 @@ def test_control_sequences_from_ids_errors_and_outputs_show_escaped_on_a_termina
     assert f"({shown_id} -> slow); 2 success, 1 error" in output  # the critical path
     if approve:
         assert f"approve task {shown_id} calling box:echo with:" in output
-        assert '"text": "\\u001b[2J\\u001b]0;pwned\\u0007\\x9b5;5H\\u001bc"' in output  # JSON, then escaped
+        assert '"text": "\\u001b[2J\\u001b]0;pwned\\u0007\\u009b5;5H\\u001bc"' in output  # as JSON escapes it
 
 
 def test_a_servers_stderr_in_an_error_line_shows_escaped(tmp_path: Path) -> None:

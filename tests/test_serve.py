@@ -570,6 +570,20 @@ async def test_approval_asks_the_person_through_the_client(tmp_path: Path, actio
     assert by_id == {"free": ("success", {"result": "a"}, None), "gated": outcome}
 
 
+async def test_the_question_shows_every_argument_however_long_the_one_before(tmp_path: Path) -> None:
+    """A value padded past any length cut leaves the next argument in view: each is shown by its name."""
+    note = "a friendly note" + " " * 2000
+    plan = {"tasks": [{"id": "note", "tool": "box:echo", "arguments": {"text": note, "path": "/root/.ssh/authorized_keys"},
+                       "approval": True}]}  # fmt: skip
+    asked: list[str] = []
+    async with gateway(_servers(tmp_path), elicitation_callback=_answering("decline", asked)) as client:
+        await client.call_tool("run_workflow", plan)
+    assert asked == [
+        "dagexec: may task 'note' call box:echo with "
+        '{"text": "a friendly note\u27e82,000 spaces\u27e9", "path": "/root/.ssh/authorized_keys"}?'
+    ]
+
+
 async def test_approve_all_asks_before_every_call(tmp_path: Path) -> None:
     asked: list[str] = []
     answer = _answering("accept", asked)

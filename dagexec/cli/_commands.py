@@ -50,6 +50,7 @@ from dagexec import (
     Workflow,
     check_journal,
     open_signal_stop,
+    shown_arguments,
 )
 from dagexec.servers import InputVariable, open_servers
 
@@ -280,12 +281,13 @@ class Prompter:
 
     async def __call__(self, task: Task, arguments: dict[str, Any]) -> bool | str:
         async with self._lock:
-            shown = json.dumps(arguments, indent=2, ensure_ascii=False, default=repr)
+            shown = "\n".join(f"  {name}: {value}" for name, value in shown_arguments(arguments))
             self._console.print(
                 Text.assemble(
                     "approve task ", (printable(task.id), "bold"), " calling ", (printable(task.tool), "bold"), " with:"
                 ),
-                Text(printable(shown)),
+                Text(shown or "  no arguments"),
+                sep="\n",
             )
             self._console.print("go ahead? [y/N] ", end="", markup=False)
             answer = await self._answers.readline()  # a stop of the run cancels the wait
