@@ -66,6 +66,7 @@ from ._options import (
     executor_options,
     positive,
 )
+from ._otel import DEFAULT_TIMEOUT as OTEL_TIMEOUT
 from ._otel import add_otel_flag, otel_tracing
 from ._render import printable
 from ._serve import add_commands as add_serve_commands
@@ -816,7 +817,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors = make_console(stderr=True)
     handler: Callable[[argparse.Namespace, Console], Any] = args.handler
     try:
-        with warnings.catch_warnings(), logs_on_stderr(args.verbose), otel_tracing(getattr(args, "otel", False)):
+        tracing = otel_tracing(getattr(args, "otel", False), timeout=getattr(args, "otel_timeout", OTEL_TIMEOUT))
+        with warnings.catch_warnings(), logs_on_stderr(args.verbose), tracing:
             warnings.simplefilter("always", JournalWarning)  # one line for each task that runs again
             warnings.showwarning = show_warning
             code: int = trio.run(handler, args, console)
