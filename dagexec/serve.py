@@ -40,6 +40,7 @@ from . import (
     EagerExecutor,
     Event,
     ExecutionResult,
+    JournalError,
     ListsTools,
     PlanError,
     Run,
@@ -213,7 +214,8 @@ def refusal(exc: DagexecError) -> mcp_types.CallToolResult:
         text = str(exc)
     else:  # the journal
         problems = [str(exc)]
-        text = f"the plan cannot run now, nothing ran: {exc}"
+        ran = isinstance(exc, JournalError) and exc.result is not None  # it failed mid-run
+        text = str(exc) if ran else f"the plan cannot run now, nothing ran: {exc}"
     return mcp_types.CallToolResult(
         content=[_text(text)], structured_content={"ok": False, "problems": problems}, is_error=True
     )
@@ -454,13 +456,18 @@ class Gateway:
         except DagexecError as exc:
             return refusal(exc)
         plan_hash = hashlib.sha256(json.dumps(workflow.to_dict(), sort_keys=True, default=repr).encode()).hexdigest()
+        failed: list[str] = []
         try:
             result = await self._execute(workflow, progress, f"plan-{plan_hash[:16]}")
-        except DagexecError as exc:  # the journal: it cannot be written, or is in use
-            return refusal(exc)
+        except DagexecError as exc:  # the journal: it cannot be written, or is in use; or it failed mid-run
+            if not isinstance(exc, JournalError) or exc.result is None:
+                return refusal(exc)
+            result, failed = exc.result, [str(exc)]  # the run stopped: every task has its final status
         data = _plain(result.to_dict())
+        if failed:
+            data["journal_error"] = failed[0]
         return mcp_types.CallToolResult(
-            content=[_text(summary(result)), _text(json.dumps(data))], structured_content=data
+            content=[_text("\n".join([*failed, summary(result)])), _text(json.dumps(data))], structured_content=data
         )
 
     async def _execute(self, workflow: Workflow, progress: Progress | None, run_name: str) -> ExecutionResult:

@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
+
+from dagexec import check_journal
 
 from .helpers import (
     ENV,
@@ -29,6 +32,7 @@ from .helpers import (
     TOOLBOX,
     cli,
     dagexec,
+    journal_fills_up,
     journal_held,
     on_a_terminal,
     processes_with,
@@ -564,6 +568,25 @@ def test_journal_flag(tmp_path: Path) -> None:
     assert [r["reused"] for r in two] == [True, True]
     bad = cli("run", workflow, "--servers", servers, "--journal", str(tmp_path))
     assert bad.returncode == 2 and "cannot open the journal" in bad.stderr
+
+
+def test_a_full_journal_stops_the_run_with_one_line_and_writes_every_status(tmp_path: Path) -> None:
+    journal, out_json = tmp_path / "run.db", tmp_path / "out.json"
+    trio.run(check_journal, journal)
+    # Three chains of ten echoes of a page each: calls are in flight when the journal is full.
+    workflow = write(tmp_path / "wf.json", {"tasks": [
+        {"id": f"t{i}", "tool": "box:echo", "arguments": {"text": f"{i}" + "x" * 3000},
+         "depends_on": [f"t{i - 3}"] if i >= 3 else []}
+        for i in range(30)
+    ]})  # fmt: skip
+    args = ["--servers", toolbox_servers(tmp_path), "--journal", str(journal), "--json", str(out_json)]
+    with journal_fills_up(pages=5):
+        out = cli("run", workflow, *args)
+    assert out.returncode == 1, out.stderr
+    [line] = out.stderr.splitlines()
+    assert line.startswith(f"error: the journal failed, the run was stopped: cannot write the journal '{journal}': ")
+    statuses = [r["status"] for r in json.loads(out_json.read_text())["results"]]
+    assert len(statuses) == 30 and set(statuses) == {"success", "cancelled"}
 
 
 def one_line(text: str) -> str:

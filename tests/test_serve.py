@@ -23,10 +23,10 @@ import trio.testing
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from dagexec import DagexecError, LocalTools, SchemaError, ServerError, Workflow, workflow_schema
+from dagexec import DagexecError, LocalTools, SchemaError, ServerError, Workflow, check_journal, workflow_schema
 from dagexec.serve import open_gateway, proxy_names
 
-from .helpers import ENV, EXAMPLES, announced, dagexec, processes_with, sleep, t, toolbox, write
+from .helpers import ENV, EXAMPLES, announced, dagexec, journal_fills_up, processes_with, sleep, t, toolbox, write
 
 # -- the schema ----------------------------------------------------------------------------
 
@@ -533,6 +533,30 @@ async def test_a_journal_keeps_each_plan_under_its_own_name(tmp_path: Path) -> N
     db.close()
     assert [name.split("-")[0] for name in names].count("plan") == 3
     assert [name.split("-")[0] for name in names].count("call") == 2
+
+
+#: Three chains of ten echoes of a page each: a full journal stops the run with calls in flight.
+FILLING = {"tasks": [
+    {"id": f"t{i}", "tool": "box:echo", "arguments": {"text": f"{i}" + "x" * 3000}, "depends_on": [f"t{i - 3}"][: i // 3]}
+    for i in range(30)
+]}  # fmt: skip
+
+
+async def test_a_full_journal_is_a_normal_answer_that_says_so(tmp_path: Path) -> None:
+    journal = tmp_path / "gateway.db"
+    await check_journal(journal)
+    with journal_fills_up(pages=5):
+        async with gateway(_servers(tmp_path), options={"journal": str(journal)}) as client:
+            answer = await client.call_tool("run_workflow", FILLING)
+    assert answer.is_error is False
+    data = answer.structured_content
+    failed = f"the journal failed, the run was stopped: cannot write the journal {str(journal)!r}: "
+    assert data["journal_error"].startswith(failed)
+    assert _text(answer)[0].startswith(failed)  # the summary's first line
+    assert json.loads(_text(answer)[1]) == data
+    statuses = [r["status"] for r in data["results"]]
+    assert len(statuses) == 30 and set(statuses) == {"success", "cancelled"}
+    assert data["ok"] is False
 
 
 # -- approval ------------------------------------------------------------------------------
