@@ -889,6 +889,17 @@ def test_control_sequences_from_ids_errors_and_outputs_show_escaped_on_a_termina
         assert '"text": "\\u001b[2J\\u001b]0;pwned\\u0007\\u009b5;5H\\u001bc"' in output  # as JSON escapes it
 
 
+def test_serve_without_its_extra_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As ``run`` does without the mcp extra: one line, exit 2 (not an internal error)."""
+    # The mcp SDK not installed: importing it fails, and dagexec.serve is imported afresh.
+    monkeypatch.delitem(sys.modules, "dagexec.serve", raising=False)
+    monkeypatch.setitem(sys.modules, "mcp_types", None)
+    monkeypatch.setitem(sys.modules, "mcp", None)
+    out = cli("serve", "--servers", toolbox_servers(tmp_path))
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == "error: serve needs the serve extra: pip install 'dagexec[serve]' (mcp_types is missing)\n"
+
+
 def test_a_servers_stderr_in_an_error_line_shows_escaped(tmp_path: Path) -> None:
     noisy = {"command": "sh", "args": ["-c", "printf 'boom\\033[2J\\033]0;pwned\\007\\n' >&2; exit 1"]}
     servers = write(tmp_path / "s.json", {"mcpServers": {"noisy": noisy}})
