@@ -898,7 +898,8 @@ def test_serve_without_its_extra_says_what_to_install(tmp_path: Path, monkeypatc
     out = cli("serve", "--servers", toolbox_servers(tmp_path))
     assert (out.returncode, out.stdout) == (2, "")
     # Which of the SDK's modules is imported first is the gateway's business: either names what is missing.
-    assert re.fullmatch(r"error: serve needs the serve extra: pip install 'dagexec\[serve\]' \((mcp|mcp_types) is missing\)\n", out.stderr)
+    hint = r"error: serve needs the serve extra: pip install 'dagexec\[serve\]' \((mcp|mcp_types) is missing\)\n"
+    assert re.fullmatch(hint, out.stderr)
 
 
 def test_a_servers_stderr_in_an_error_line_shows_escaped(tmp_path: Path) -> None:
