@@ -876,16 +876,17 @@ class SchemaCheck:
         output schemas could not tell in advance, as the JSON the arguments
         become (see :func:`as_json`).
         """
-        tool = self._tool(task.tool)
-        if tool is None or tool.validator is None:
+        validator = self._validators.get(task.tool)
+        if validator is None:
             return None
         # Flat arguments of exact JSON types (the usual case) are their own JSON: no copy.
         exact = type(arguments) is dict and _PLAIN.issuperset(map(type, arguments.values()))
         instance = arguments if exact else as_json(arguments)
-        if tool.validator.is_valid(instance):
+        if validator.is_valid(instance):
             return None
-        assert tool.input is not None
-        found = _problems(tool.validator.iter_errors(instance), tool.input, task.tool)
+        schema = self._schemas[task.tool].input
+        assert schema is not None
+        found = _problems(validator.iter_errors(instance), schema, task.tool)
         if not found:
             return None  # only values with no JSON form were refused: they are not judged
         return "; ".join(f"{_path(path)}: {problem}" for path, problem in found)
