@@ -761,7 +761,7 @@ class SchemaCheck:
                         known = shapes[key] = [
                             (path, problem, None if i is None else ids.index(i)) for path, problem, i in found
                         ]
-                    found = [(path, problem, None if n is None else ids[n]) for path, problem, n in known] if known else []
+                    found = [(path, problem, None if n is None else ids[n]) for path, problem, n in known]
             if found:
                 found.sort(key=lambda item: _path(item[0]))
                 problems += (

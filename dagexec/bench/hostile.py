@@ -186,7 +186,11 @@ def restart_ping(wide: int = 80_000, every: float = 0.01) -> dict[str, Any]:
     from mcp import Client, MCPDeprecationWarning, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
-    entry = {"command": sys.executable, "args": [os.path.abspath(__file__), "--serve"], "env": {"HOSTILE_WIDE": str(wide)}}
+    entry = {
+        "command": sys.executable,
+        "args": [os.path.abspath(__file__), "--serve"],
+        "env": {"HOSTILE_WIDE": str(wide)},
+    }
     figures: dict[str, Any] = {"restart_wide_properties": wide}
 
     async def main(servers: str, errlog: Any) -> None:
@@ -226,7 +230,7 @@ def restart_ping(wide: int = 80_000, every: float = 0.01) -> dict[str, Any]:
 
 
 def serve() -> None:
-    """The downstream server of :func:`restart_ping`, over stdio: ``wide`` (a new wide schema each start) and ``exit``."""
+    """The downstream server of :func:`restart_ping`, over stdio: ``wide`` (a new schema each start), ``exit``."""
     import os
 
     import anyio
