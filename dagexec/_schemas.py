@@ -737,6 +737,7 @@ class SchemaCheck:
         # What tasks of one shape found (the same tool, literals and reference paths, other
         # ids), for this plan only: a plan repeats a few shapes many times.
         shapes: dict[tuple[object, ...], list[tuple[tuple[object, ...], str, int | None]]] = {}
+        found: Sequence[Found]
         for task in tasks:
             if not task.needs_resolving:
                 if task.tool not in schemas:
@@ -747,7 +748,7 @@ class SchemaCheck:
                     fits = validator is None or validator.is_valid(task.arguments)
                 except ValueError:  # a type it cannot read: the general way, through its JSON
                     fits = False
-                found = [] if fits else self._task_problems(task, producer)
+                found = () if fits else self._task_problems(task, producer)
             else:
                 shape = _shape(task, producer)
                 if shape is None:
@@ -761,14 +762,13 @@ class SchemaCheck:
                         known = shapes[key] = [
                             (path, problem, None if i is None else ids.index(i)) for path, problem, i in found
                         ]
-                    found = [(path, problem, None if n is None else ids[n]) for path, problem, n in known]
+                    found = [(path, problem, ids[n] if n is not None else None) for path, problem, n in known]
             if found:
-                found.sort(key=lambda item: _path(item[0]))
                 problems += (
                     ArgumentProblem(
                         task.id, _path(path), problem if ref is None else problem.replace(_ANONYMOUS, f"$OUTPUT[{ref}]")
                     )
-                    for path, problem, ref in found
+                    for path, problem, ref in sorted(found, key=lambda item: _path(item[0]))
                 )
             if clock() > deadline:
                 assert budget is not None
