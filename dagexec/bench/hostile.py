@@ -194,7 +194,10 @@ def restart_ping(wide: int = 80_000, every: float = 0.01) -> dict[str, Any]:
     figures: dict[str, Any] = {"restart_wide_properties": wide}
 
     async def main(servers: str, errlog: Any) -> None:
-        params = StdioServerParameters(command=sys.executable, args=["-m", "dagexec", "serve", "--servers", servers])
+        # The gateway gets this process's environment (PYTHONPATH too): it imports the same dagexec.
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "dagexec", "serve", "--servers", servers], env=dict(os.environ)
+        )
         async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
             await client.send_ping()
             await client.call_tool("wide__exit", {})  # it dies: the next call starts it again
