@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from ._convert import Invalid
-from ._words import kind_of
+from ._json_words import kind_of
 
 #: How deep a task's arguments may nest: the arguments object is level 1, and
 #: each object or list in it is one level below the one that holds it. Deeper

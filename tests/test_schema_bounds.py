@@ -217,13 +217,13 @@ async def test_resolved_values_go_to_mcp_servers_as_json() -> None:
 async def test_schemas_compile_as_tools_are_listed_and_not_when_a_gateway_server_starts_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from dagexec import _schemas
+    from dagexec._schemas import validators
     from dagexec.serve import RestartingServer
     from dagexec.servers import StdioServerConfig
 
     compiled: list[Any] = []
-    compile_ = _schemas._compile
-    monkeypatch.setattr(_schemas, "_compile", lambda schema: compiled.append(schema) or compile_(schema))
+    compile_ = validators._compile
+    monkeypatch.setattr(validators, "_compile", lambda schema: compiled.append(schema) or compile_(schema))
     wider = {**HOSTILE, "env": {**ENV, "HOSTILE_WIDE": "201"}}  # lists a wide schema of its own when it starts
     with pytest.warns(SchemaWarning) as warned:
         async with open_servers({"mcpServers": {"h": HOSTILE}}) as servers, trio.open_nursery() as nursery:
@@ -251,18 +251,18 @@ async def test_schemas_compile_as_tools_are_listed_and_not_when_a_gateway_server
 
 
 def test_validators_are_shared_by_content_and_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dagexec import _schemas
+    from dagexec._schemas import validators
 
-    first = _schemas.compiled({"type": "object", "properties": {"a": {"type": "integer"}}})
-    again = _schemas.compiled({"properties": {"a": {"type": "integer"}}, "type": "object"})  # another dict, same JSON
+    first = validators.compiled({"type": "object", "properties": {"a": {"type": "integer"}}})
+    again = validators.compiled({"properties": {"a": {"type": "integer"}}, "type": "object"})  # another dict, same JSON
     assert again is first and first.validator is not None
-    monkeypatch.setattr(_schemas, "CACHE_SIZE", 3)
+    monkeypatch.setattr(validators, "CACHE_SIZE", 3)
     for n in range(10):
-        _schemas.compiled({"maxLength": n})
-    assert len(_schemas._by_content) <= 3 and len(_schemas._by_identity) <= 3
-    monkeypatch.setattr(_schemas, "CACHE_BYTES", 100)
-    _schemas.compiled({"description": "x" * 500})  # larger than the budget alone: kept, alone
-    assert len(_schemas._by_content) == 1 and len(_schemas._by_identity) == 1
+        validators.compiled({"maxLength": n})
+    assert len(validators._by_content) <= 3 and len(validators._by_identity) <= 3
+    monkeypatch.setattr(validators, "CACHE_BYTES", 100)
+    validators.compiled({"description": "x" * 500})  # larger than the budget alone: kept, alone
+    assert len(validators._by_content) == 1 and len(validators._by_identity) == 1
 
 
 # -- the gateway -------------------------------------------------------------------------------
