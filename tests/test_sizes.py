@@ -23,7 +23,6 @@ CLASS_LIMIT = 250
 #: Every function over FUNCTION_LIMIT and class over CLASS_LIMIT lines of code, as "path:name".
 RECORDED = {
     "dagexec/_core/run.py:RunCore",  # 289 lines of code (244 before issue 23: events, the table, check)
-    "dagexec/bench/_harness.py:bench_overhead",  # 70
 }
 
 
