@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Any
 
@@ -14,6 +13,8 @@ import pydantic
 import trio
 from mcp.server.lowlevel import Server
 from mcp.shared.message import SessionMessage
+
+from .._lines import LineReader
 
 
 async def serve_stdio(server: Server[Any], *, stdin: int = 0, stdout: int = 1) -> None:
@@ -76,7 +77,9 @@ async def serve_fds(server: Server[Any], wire_in: int, wire_out: int) -> None:
 
     async def read() -> None:
         async with incoming_send, replies:
-            async for line in _lines(wire_in):
+            async for line in LineReader(wire_in):
+                if not line.strip():
+                    continue
                 try:
                     message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
                 except ValueError as exc:  # the SDK would only log it, and the client would wait for ever
@@ -102,30 +105,6 @@ async def serve_fds(server: Server[Any], wire_in: int, wire_out: int) -> None:
         async with outgoing:
             await server.run(incoming, outgoing, server.create_initialization_options())
         reading.cancel()
-
-
-async def _lines(fd: int) -> AsyncIterator[str]:
-    """The lines of a descriptor, read when trio says it is readable (so cancelling the wait works)."""
-    pending = b""
-    pollable = True
-    while True:
-        if pollable:
-            try:
-                await trio.lowlevel.wait_readable(fd)
-            except OSError:  # a regular file: reading it never blocks
-                pollable = False
-        if not pollable:
-            await trio.lowlevel.checkpoint()
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            if pending.strip():
-                yield pending.decode(errors="replace")
-            return
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            if line.strip():
-                yield line.decode(errors="replace")
 
 
 async def _write_all(fd: int, data: bytes) -> None:
