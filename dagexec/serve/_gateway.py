@@ -34,7 +34,7 @@ from .. import (
 from .. import __version__ as _version
 from ._http import MAX_SESSIONS, SESSION_IDLE, http_app, serve_http
 from ._results import call_result, refusal_result, run_result, text_block
-from ._stdio import serve_stdio
+from ._stdio import MAX_MESSAGE, serve_stdio
 from ._supervise import open_supervised
 from ._surface import RUN_WORKFLOW, escaped, gateway_tools
 
@@ -303,15 +303,23 @@ class Gateway:
         assert run is not None
         return run.result
 
-    async def serve_stdio(self, *, stdin: int = 0, stdout: int = 1) -> None:
+    async def serve_stdio(self, *, stdin: int = 0, stdout: int = 1, max_message: int = MAX_MESSAGE) -> None:
         """Serve MCP over standard input and output until the client closes its end.
 
         While serving, descriptors ``stdin`` and ``stdout`` point at the null
         device and at standard error, so that a stray print cannot break the
         messages; both are restored on return. Cancel the caller to stop
         serving at once.
+
+        Every line that is no message the gateway can read is answered with a
+        JSON-RPC error, so that no client waits for ever: -32700 (parse error)
+        for one that is not JSON, or nested too deeply; -32600 (invalid
+        request) for JSON that is no JSON-RPC message, and for a message over
+        ``max_message`` bytes (64 MiB by default), whose bytes are dropped as
+        they arrive. The error carries the request's ``id`` where it can be
+        read.
         """
-        await serve_stdio(self.server, stdin=stdin, stdout=stdout)
+        await serve_stdio(self.server, stdin=stdin, stdout=stdout, max_message=max_message)
 
     async def serve_http(
         self,
