@@ -33,6 +33,7 @@ from .. import (
 )
 from .. import __version__ as _version
 from ._http import MAX_SESSIONS, SESSION_IDLE, http_app, serve_http
+from ._outputs import OutputStore
 from ._results import call_result, refusal_result, run_result, text_block
 from ._stdio import MAX_MESSAGE, serve_stdio
 from ._supervise import open_supervised
@@ -119,6 +120,8 @@ class Gateway:
             raise ValueError("timeout must be > 0")
         self._timeout = timeout
         self._journaled = self.executor.options.journal is not None
+        #: The outputs too large for a reply, kept as resources.
+        self._outputs = OutputStore()
         #: The tools it offers; each proxied tool's name, mapped to its (server, tool).
         self._tools, self._proxied = gateway_tools(servers)
         self.server: Server[Any] = Server(
@@ -127,6 +130,7 @@ class Gateway:
             instructions="Run a whole plan of tool calls with run_workflow, rather than one call at a time.",
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
+            on_read_resource=self._read_resource,
         )
 
     @property
@@ -138,6 +142,11 @@ class Gateway:
         self, ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
     ) -> mcp_types.ListToolsResult:
         return mcp_types.ListToolsResult(tools=self.tools)
+
+    async def _read_resource(
+        self, ctx: ServerRequestContext[Any], params: mcp_types.ReadResourceRequestParams
+    ) -> mcp_types.ReadResourceResult:
+        return self._outputs.read(params.uri)
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
@@ -229,7 +238,7 @@ class Gateway:
             done = await self._execute(workflow, None, f"call-{secrets.token_hex(8)}")
         except DagexecError as exc:  # the journal: it cannot be written, or is in use
             return refusal_result(exc)
-        return call_result(done.results[0])
+        return call_result(done.results[0], self._outputs)
 
     async def run_workflow(self, plan: Any, *, progress: Progress | None = None) -> mcp_types.CallToolResult:
         """Check a plan, run it, and answer as the ``run_workflow`` tool does.
@@ -259,7 +268,7 @@ class Gateway:
             result = await self._execute(workflow, progress, f"plan-{plan_hash[:16]}")
         except DagexecError as exc:  # the journal: it cannot be written, or is in use
             return refusal_result(exc)
-        return run_result(result)
+        return run_result(result, self._outputs)
 
     async def _execute(self, workflow: Workflow, progress: Progress | None, run_name: str) -> ExecutionResult:
         """Run ``workflow``, reporting each task's end; the caller's cancellation stops it with ``Run.stop``.
@@ -426,4 +435,8 @@ async def open_gateway(
         ServerStartError: A server did not start; the others were stopped.
     """
     async with open_supervised(config, start_timeout=start_timeout) as servers:
-        yield Gateway(servers, **options)
+        gateway = Gateway(servers, **options)
+        try:
+            yield gateway
+        finally:
+            gateway._outputs.close()
