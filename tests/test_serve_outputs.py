@@ -97,3 +97,25 @@ async def test_a_direct_call_with_a_large_output_links_its_parts() -> None:
         links = [block for block in result.content if isinstance(block, mcp_types.ResourceLink)]
         assert len(links) == 5 and result.structured_content is None
         assert json.loads(await _read(client, [link.uri for link in links])) == {"text": "x" * LARGE}
+
+
+async def test_a_tool_whose_schema_is_too_large_to_list_is_listed_without_it_and_stays_callable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from dagexec.mcp import MCPToolServer
+
+    huge = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(5000)}}
+    small = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    tools = [mcp_types.Tool(name="wide", input_schema=huge), mcp_types.Tool(name="narrow", input_schema=small)]
+    size = len(json.dumps(huge))
+    with caplog.at_level("WARNING", logger="dagexec.serve"):
+        gateway = Gateway({"s": MCPToolServer("s", None, tools)})  # type: ignore[arg-type]  # never called
+    listed = {tool.name: tool for tool in gateway.tools}
+    assert listed["s__wide"].input_schema == {"type": "object"}
+    assert listed["s__wide"].description == (
+        f"s:wide through dagexec (its input schema, {size} bytes, is too large to list; calls go through as before)"
+    )
+    assert listed["s__narrow"].input_schema == small
+    assert caplog.messages == [
+        f"tool s:wide is listed without its input schema ({size} bytes, over 65536): it stays callable"
+    ]
