@@ -390,7 +390,7 @@ def test_two_tools_whose_hashes_share_8_digits_get_more_digits() -> None:
     else:
         raise AssertionError("no two hashes alike in 8 digits")
     names = proxy_names([("s", one), ("s", two), ("s", "t" * 70)])
-    assert sorted(names.values()) == [("s", one), ("s", two), ("s", "t" * 70)]
+    assert sorted(names.values()) == sorted([("s", one), ("s", two), ("s", "t" * 70)])
     long_one, long_two = (hashlib.sha256(f"s:{tool}".encode()).hexdigest()[:16] for tool in (one, two))
     assert names[f"s__{'t' * 44}_{long_one}"] == ("s", one)
     assert names[f"s__{'t' * 44}_{long_two}"] == ("s", two)
