@@ -29,9 +29,9 @@ from dagexec import (
 from dagexec._lines import LineReader
 from dagexec.servers import open_servers
 
+from .._demo import DEMO_WORKFLOW, demo_servers
 from . import _render
 from ._bench_report import bench_report
-from .._demo import DEMO_WORKFLOW, demo_servers
 from ._files import check_output, check_outputs, load_workflow, plot, read_plan, write_json
 from ._logs import report_error
 from ._options import UsageError, executor_options
