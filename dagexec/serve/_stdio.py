@@ -110,7 +110,7 @@ async def serve_fds(server: Server[Any], wire_in: int, wire_out: int, *, max_mes
                     continue
                 if not line:
                     return
-                if not line.strip():
+                if line.isspace():  # a blank line (no copy of a large one, as strip() would make)
                     continue
                 try:
                     message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
