@@ -7,6 +7,8 @@ the :class:`LayeredExecutor` is the layer-by-layer baseline it is measured
 against.
 """
 
+from ._approval import APPROVAL_LIMIT as APPROVAL_LIMIT
+from ._approval import shown_arguments as shown_arguments
 from ._diagram import to_dot as to_dot
 from ._diagram import to_mermaid as to_mermaid
 from ._errors import ArgumentProblem as ArgumentProblem
@@ -76,6 +78,7 @@ from ._workflow import Workflow as Workflow
 from ._workflow_schema import workflow_schema as workflow_schema
 
 __all__ = [
+    "APPROVAL_LIMIT",
     "MAX_ARGUMENT_DEPTH",
     "Approver",
     "ArgumentProblem",
@@ -139,6 +142,7 @@ __all__ = [
     "WorkflowError",
     "check_journal",
     "open_signal_stop",
+    "shown_arguments",
     "to_dot",
     "to_mermaid",
     "workflow_schema",

@@ -20,6 +20,7 @@ from dagexec import (
     DagexecError,
     EagerExecutor,
     ExecutionResult,
+    JournalError,
     LayeredExecutor,
     Task,
     ToolServer,
@@ -163,21 +164,30 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
         open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers,
     ):
         live = not approver
-        if plan is None:
-            eager = EagerExecutor(servers, **options, **approver)
-            result = await stream_plan(
-                console, rejected, eager, interruption, args.timeout, live, run_options, approval_flag=flag
-            )
-        else:
-            executor = EXECUTORS[args.strategy](servers, **options, **approver)
-            workflow = executor.check_plan(plan)
-            result = await run_one(console, executor, workflow, interruption, args.timeout, live, run_options)
+        journal_failure: JournalError | None = None
+        try:
+            if plan is None:
+                eager = EagerExecutor(servers, **options, **approver)
+                result = await stream_plan(
+                    console, rejected, eager, interruption, args.timeout, live, run_options, approval_flag=flag
+                )
+            else:
+                executor = EXECUTORS[args.strategy](servers, **options, **approver)
+                workflow = executor.check_plan(plan)
+                result = await run_one(console, executor, workflow, interruption, args.timeout, live, run_options)
+        except JournalError as exc:  # a row could not be written: the run stopped, every task with its status
+            if exc.result is None:
+                raise
+            result, journal_failure = exc.result, exc
     for line in rejected:
         report_error(line)
     show(console, result)
     if args.json:
         write_json(args.json, result.to_dict())
     plot(args.plot, [result])
+    if journal_failure is not None:
+        report_error(str(journal_failure))
+        return 1
     return 2 if rejected else status([result])
 
 

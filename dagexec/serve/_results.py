@@ -7,7 +7,7 @@ from typing import Any
 
 import mcp_types
 
-from .. import DagexecError, ExecutionResult, PlanError, TaskResult
+from .. import DagexecError, ExecutionResult, JournalError, PlanError, TaskResult
 from ._outputs import REPLY_LIMIT, OutputStore
 
 
@@ -40,8 +40,13 @@ def _fits(reply: mcp_types.CallToolResult) -> bool:
     return len(reply.model_dump_json(by_alias=True, exclude_none=True).encode()) <= REPLY_LIMIT
 
 
-def run_result(result: ExecutionResult, outputs: OutputStore) -> mcp_types.CallToolResult:
+def run_result(
+    result: ExecutionResult, outputs: OutputStore, *, journal_error: str | None = None
+) -> mcp_types.CallToolResult:
     """``run_workflow``'s answer: the run's JSON as structured content, and as text after a short summary.
+
+    ``journal_error``: why the journal failed mid-run, which stopped the run;
+    it is the text's first line and the data's ``journal_error``.
 
     A reply over :data:`~dagexec.serve._outputs.REPLY_LIMIT` bytes carries
     the run without its outputs, once (each task's ``output`` is null, and its
@@ -49,8 +54,13 @@ def run_result(result: ExecutionResult, outputs: OutputStore) -> mcp_types.CallT
     resources in ``outputs``, linked from the content after the summary.
     """
     data = json_ready(result.to_dict())
+    failed = [] if journal_error is None else [journal_error]
+    if journal_error is not None:
+        data["journal_error"] = journal_error
+    summary = "\n".join([*failed, summary_text(result)])
     reply = mcp_types.CallToolResult(
-        content=[text_block(summary_text(result)), text_block(json.dumps(data))], structured_content=data
+        content=[text_block(summary), text_block(json.dumps(data))],
+        structured_content=data,
     )
     if _fits(reply):
         return reply
@@ -64,7 +74,7 @@ def run_result(result: ExecutionResult, outputs: OutputStore) -> mcp_types.CallT
         f"\nthe reply would be over {REPLY_LIMIT} bytes: the outputs are resources "
         f"({len(links)} parts, each task's output_parts), to read with resources/read"
     )
-    return mcp_types.CallToolResult(content=[text_block(summary_text(result) + note), *links], structured_content=data)
+    return mcp_types.CallToolResult(content=[text_block(summary + note), *links], structured_content=data)
 
 
 def call_result(result: TaskResult, outputs: OutputStore) -> mcp_types.CallToolResult:
@@ -101,7 +111,8 @@ def refusal_result(exc: DagexecError) -> mcp_types.CallToolResult:
         text = str(exc)
     else:  # the journal
         problems = [str(exc)]
-        text = f"the plan cannot run now, nothing ran: {exc}"
+        ran = isinstance(exc, JournalError) and exc.result is not None  # it failed mid-run
+        text = str(exc) if ran else f"the plan cannot run now, nothing ran: {exc}"
     return mcp_types.CallToolResult(
         content=[text_block(text)], structured_content={"ok": False, "problems": problems}, is_error=True
     )
