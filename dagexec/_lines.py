@@ -20,6 +20,9 @@ import trio
 #: How many bytes one read asks for.
 CHUNK = 65536
 
+#: How many of a line's first bytes a :class:`LineTooLong` keeps (enough for a JSON-RPC message's ``id``).
+HEAD = 256
+
 
 class LineTooLong(ValueError):
     """A line was longer than the reader's ``max_size``: its bytes were dropped, and reading goes on after it.
@@ -27,12 +30,15 @@ class LineTooLong(ValueError):
     Attributes:
         size: The line's length in bytes, without its newline.
         limit: The reader's ``max_size``.
+        head: The line's first :data:`HEAD` bytes (at most), kept so that the
+            reader can say which message it was.
     """
 
-    def __init__(self, size: int, limit: int) -> None:
+    def __init__(self, size: int, limit: int, head: bytes = b"") -> None:
         super().__init__(f"a line of {size} bytes is over the limit of {limit} bytes")
         self.size = size
         self.limit = limit
+        self.head = head
 
 
 class LineBuffer:
@@ -60,6 +66,7 @@ class LineBuffer:
         self._data = bytearray()
         self._searched = 0  # the bytes of _data already known to hold no newline
         self._dropped: int | None = None  # the bytes of a line too long, already thrown away
+        self._head = b""  # the first bytes of that line
         self._ended = False
 
     def feed(self, data: bytes) -> None:
@@ -82,10 +89,12 @@ class LineBuffer:
             line = bytes(self._data[: end + 1])
             del self._data[: end + 1]
             self._searched = 0
-            self._check(end)
+            self._check(end, line)
             return line
         self._searched = len(self._data)
         if self.max_size is not None and len(self._data) > self.max_size:
+            if self._dropped is None:
+                self._head = bytes(self._data[:HEAD])
             self._dropped = (self._dropped or 0) + len(self._data)
             self._data.clear()
             self._searched = 0
@@ -94,15 +103,17 @@ class LineBuffer:
         line = bytes(self._data)
         self._data.clear()
         self._searched = 0
-        self._check(len(line))
+        self._check(len(line), line)
         return line
 
-    def _check(self, size: int) -> None:
+    def _check(self, size: int, line: bytes) -> None:
         """Raise for a line of ``size`` bytes (after any dropped ones) over the limit; forget the dropped bytes."""
         dropped, self._dropped = self._dropped, None
         if dropped is not None or (self.max_size is not None and size > self.max_size):
             assert self.max_size is not None
-            raise LineTooLong((dropped or 0) + size, self.max_size)
+            raise LineTooLong(
+                (dropped or 0) + size, self.max_size, self._head if dropped is not None else line[: min(size, HEAD)]
+            )
 
 
 class LineReader:

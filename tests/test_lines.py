@@ -94,6 +94,22 @@ def test_a_line_over_the_limit_is_dropped_as_it_arrives() -> None:
     assert buffer.next_line() == b"next\n"
 
 
+def test_a_line_over_the_limit_keeps_its_first_bytes_whether_dropped_or_whole() -> None:
+    start = bytes(range(256)).replace(b"\n", b"N")  # HEAD bytes: what the error keeps
+    dropped = LineBuffer(max_size=300)
+    dropped.feed(start + b"a" * 100)
+    assert dropped.next_line() is None  # over the limit: dropped now
+    dropped.feed(b"b" * 1000 + b"\n")
+    with pytest.raises(LineTooLong) as caught:
+        dropped.next_line()
+    assert (caught.value.size, caught.value.head) == (1356, start)
+    whole = LineBuffer(max_size=10)
+    whole.feed(b"x" * 20 + b"\n")  # over the limit, but in the buffer whole
+    with pytest.raises(LineTooLong) as caught:
+        whole.next_line()
+    assert (caught.value.size, caught.value.head) == (20, b"x" * 20)
+
+
 def test_a_line_over_the_limit_at_the_end_of_input_is_an_error_then_the_end() -> None:
     buffer = LineBuffer(max_size=2)
     buffer.feed(b"abc")

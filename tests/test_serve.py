@@ -851,6 +851,20 @@ async def _post(url: str, headers: dict[str, str]) -> int:
     return response.status_code
 
 
+async def test_serve_max_sessions_closes_the_longest_idle_session_for_a_new_one(tmp_path: Path) -> None:
+    marker = f"serve-sessions-{time.monotonic_ns()}"
+    headers = {"accept": "application/json, text/event-stream", "authorization": "Bearer s3cret"}
+    with serving_gateway_http(tmp_path, marker, "--max-sessions", "1", "--session-idle", "60") as (url, _, _):
+        async with httpx2.AsyncClient() as http:
+            opened = [(await http.post(url, json=INITIALIZE, headers=headers)).headers["mcp-session-id"] for _ in "ab"]
+            ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+            pinged = [
+                (await http.post(url, json=ping, headers={**headers, "mcp-session-id": session})).status_code
+                for session in opened
+            ]
+    assert pinged == [404, 200]
+
+
 # Upstream cause: the mcp SDK's streamable HTTP client (mcp.client.streamable_http) leaves
 # its SSE readers, async generators of httpx2/httpcore2, to the garbage collector when it
 # closes, and trio's finalizer reports each as unraisable. That is the client's, not the

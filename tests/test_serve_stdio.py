@@ -19,7 +19,7 @@ def _gateway() -> Gateway:
     return Gateway({"sim": LocalTools({"sleep": sleep})})
 
 
-async def exchange(gateway: Gateway, data: bytes, replies: int) -> list[dict[str, Any]]:
+async def exchange(gateway: Gateway, data: bytes, replies: int, **options: Any) -> list[dict[str, Any]]:
     """Serve ``gateway`` over two pipes: ``data`` in, kept open until ``replies`` lines came back; those, parsed."""
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -39,7 +39,7 @@ async def exchange(gateway: Gateway, data: bytes, replies: int) -> list[dict[str
         nursery.start_soon(functools.partial(trio.to_thread.run_sync, feed))
         nursery.start_soon(functools.partial(trio.to_thread.run_sync, drain))
         try:
-            await gateway.serve_stdio(stdin=in_r, stdout=out_w)
+            await gateway.serve_stdio(stdin=in_r, stdout=out_w, **options)
         finally:
             os.close(in_r)
             os.close(out_w)
@@ -72,5 +72,21 @@ async def test_every_line_that_cannot_be_read_gets_an_error_reply_and_serving_go
             "id": "h",
             "error": {"code": -32600, "message": "invalid request: the message is JSON but no JSON-RPC message"},
         },
+        {"jsonrpc": "2.0", "id": 9, "result": {}},
+    ]
+
+
+async def test_a_message_over_the_size_limit_is_answered_with_an_error_and_serving_goes_on() -> None:
+    big = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "x", "arguments": {"a": "y" * 5000}}}
+    no_id = {"jsonrpc": "2.0", "method": "notifications/x", "params": {"a": "y" * 5000}}
+    size, other = len(json.dumps(big)), len(json.dumps(no_id))
+    replies = await exchange(_gateway(), _line(big) + _line(no_id) + _line(PING), 3, max_message=1000)
+
+    def over(n: int) -> str:
+        return f"invalid request: the message is {n} bytes, over the gateway's limit of 1000 bytes"
+
+    assert replies == [
+        {"jsonrpc": "2.0", "id": 3, "error": {"code": -32600, "message": over(size)}},
+        {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": over(other)}},
         {"jsonrpc": "2.0", "id": 9, "result": {}},
     ]

@@ -83,7 +83,11 @@ def measure(python: str, sessions: int, concurrency: int, flags: list[str]) -> d
             after = process.memory_info().rss
         finally:
             gateway.terminate()
-            gateway.wait(30)
+            try:
+                gateway.wait(30)
+            except subprocess.TimeoutExpired:  # the SDK's defaults: 10,000 sessions to close take long
+                gateway.kill()
+                gateway.wait()
             log.close()
     return {
         "python": python,

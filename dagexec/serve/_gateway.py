@@ -35,8 +35,9 @@ from .. import (
 )
 from .. import __version__ as _version
 from ._http import MAX_SESSIONS, SESSION_IDLE, http_app, serve_http
+from ._outputs import OutputStore
 from ._results import call_result, refusal_result, run_result, text_block
-from ._stdio import serve_stdio
+from ._stdio import MAX_MESSAGE, serve_stdio
 from ._supervise import open_supervised
 from ._surface import RUN_WORKFLOW, escaped, gateway_tools
 
@@ -120,6 +121,8 @@ class Gateway:
             raise ValueError("timeout must be > 0")
         self._timeout = timeout
         self._journaled = self.executor.options.journal is not None
+        #: The outputs too large for a reply, kept as resources.
+        self._outputs = OutputStore()
         #: The tools it offers; each proxied tool's name, mapped to its (server, tool).
         self._tools, self._proxied = gateway_tools(servers)
         self.server: Server[Any] = Server(
@@ -128,6 +131,7 @@ class Gateway:
             instructions="Run a whole plan of tool calls with run_workflow, rather than one call at a time.",
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
+            on_read_resource=self._read_resource,
         )
 
     @property
@@ -139,6 +143,11 @@ class Gateway:
         self, ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
     ) -> mcp_types.ListToolsResult:
         return mcp_types.ListToolsResult(tools=self.tools)
+
+    async def _read_resource(
+        self, ctx: ServerRequestContext[Any], params: mcp_types.ReadResourceRequestParams
+    ) -> mcp_types.ReadResourceResult:
+        return self._outputs.read(params.uri)
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
@@ -230,7 +239,7 @@ class Gateway:
             done = await self._execute(workflow, None, f"call-{secrets.token_hex(8)}")
         except DagexecError as exc:  # the journal: it cannot be written, or is in use
             return refusal_result(exc)
-        return call_result(done.results[0])
+        return call_result(done.results[0], self._outputs)
 
     async def run_workflow(self, plan: Any, *, progress: Progress | None = None) -> mcp_types.CallToolResult:
         """Check a plan, run it, and answer as the ``run_workflow`` tool does.
@@ -261,8 +270,9 @@ class Gateway:
         except DagexecError as exc:  # the journal: it cannot be written, or is in use; or it failed mid-run
             if not isinstance(exc, JournalError) or exc.result is None:
                 return refusal_result(exc)
-            return run_result(exc.result, journal_error=str(exc))  # the run stopped: every task has its status
-        return run_result(result)
+            # the run stopped: every task has its status
+            return run_result(exc.result, self._outputs, journal_error=str(exc))
+        return run_result(result, self._outputs)
 
     async def _execute(self, workflow: Workflow, progress: Progress | None, run_name: str) -> ExecutionResult:
         """Run ``workflow``, reporting each task's end; the caller's cancellation stops it with ``Run.stop``.
@@ -306,15 +316,23 @@ class Gateway:
         assert run is not None
         return run.result
 
-    async def serve_stdio(self, *, stdin: int = 0, stdout: int = 1) -> None:
+    async def serve_stdio(self, *, stdin: int = 0, stdout: int = 1, max_message: int = MAX_MESSAGE) -> None:
         """Serve MCP over standard input and output until the client closes its end.
 
         While serving, descriptors ``stdin`` and ``stdout`` point at the null
         device and at standard error, so that a stray print cannot break the
         messages; both are restored on return. Cancel the caller to stop
         serving at once.
+
+        Every line that is no message the gateway can read is answered with a
+        JSON-RPC error, so that no client waits for ever: -32700 (parse error)
+        for one that is not JSON, or nested too deeply; -32600 (invalid
+        request) for JSON that is no JSON-RPC message, and for a message over
+        ``max_message`` bytes (64 MiB by default), whose bytes are dropped as
+        they arrive. The error carries the request's ``id`` where it can be
+        read.
         """
-        await serve_stdio(self.server, stdin=stdin, stdout=stdout)
+        await serve_stdio(self.server, stdin=stdin, stdout=stdout, max_message=max_message)
 
     async def serve_http(
         self,
@@ -421,4 +439,8 @@ async def open_gateway(
         ServerStartError: A server did not start; the others were stopped.
     """
     async with open_supervised(config, start_timeout=start_timeout) as servers:
-        yield Gateway(servers, **options)
+        gateway = Gateway(servers, **options)
+        try:
+            yield gateway
+        finally:
+            gateway._outputs.close()

@@ -8,6 +8,7 @@ from typing import Any
 import mcp_types
 
 from .. import DagexecError, ExecutionResult, JournalError, PlanError, TaskResult
+from ._outputs import REPLY_LIMIT, OutputStore
 
 
 def text_block(text: str) -> mcp_types.TextContent:
@@ -34,26 +35,54 @@ def summary_text(result: ExecutionResult) -> str:
     return "\n".join(lines)
 
 
-def run_result(result: ExecutionResult, *, journal_error: str | None = None) -> mcp_types.CallToolResult:
+def _fits(reply: mcp_types.CallToolResult) -> bool:
+    """Whether ``reply``'s JSON, as the SDK sends it, is at most :data:`~dagexec.serve._outputs.REPLY_LIMIT` bytes."""
+    return len(reply.model_dump_json(by_alias=True, exclude_none=True).encode()) <= REPLY_LIMIT
+
+
+def run_result(
+    result: ExecutionResult, outputs: OutputStore, *, journal_error: str | None = None
+) -> mcp_types.CallToolResult:
     """``run_workflow``'s answer: the run's JSON as structured content, and as text after a short summary.
 
     ``journal_error``: why the journal failed mid-run, which stopped the run;
     it is the text's first line and the data's ``journal_error``.
+
+    A reply over :data:`~dagexec.serve._outputs.REPLY_LIMIT` bytes carries
+    the run without its outputs, once (each task's ``output`` is null, and its
+    ``output_parts`` the URIs of its parts): every output is kept as
+    resources in ``outputs``, linked from the content after the summary.
     """
     data = json_ready(result.to_dict())
     failed = [] if journal_error is None else [journal_error]
     if journal_error is not None:
         data["journal_error"] = journal_error
-    return mcp_types.CallToolResult(
-        content=[text_block("\n".join([*failed, summary_text(result)])), text_block(json.dumps(data))],
+    summary = "\n".join([*failed, summary_text(result)])
+    reply = mcp_types.CallToolResult(
+        content=[text_block(summary), text_block(json.dumps(data))],
         structured_content=data,
     )
+    if _fits(reply):
+        return reply
+    links: list[mcp_types.ResourceLink] = []
+    for task in data["results"]:
+        if task.get("output") is not None:
+            parts = outputs.put(json.dumps(task["output"]), f"the output of task {task['task_id']!r}")
+            task["output"], task["output_parts"] = None, [part.uri for part in parts]
+            links += parts
+    note = (
+        f"\nthe reply would be over {REPLY_LIMIT} bytes: the outputs are resources "
+        f"({len(links)} parts, each task's output_parts), to read with resources/read"
+    )
+    return mcp_types.CallToolResult(content=[text_block(summary + note), *links], structured_content=data)
 
 
-def call_result(result: TaskResult) -> mcp_types.CallToolResult:
+def call_result(result: TaskResult, outputs: OutputStore) -> mcp_types.CallToolResult:
     """A direct call's answer: the output (structured when an object; as text, a string as it is, else its JSON).
 
-    A task that failed is ``isError``, with its error code and message.
+    A task that failed is ``isError``, with its error code and message. A
+    reply over :data:`~dagexec.serve._outputs.REPLY_LIMIT` bytes carries the
+    output as resources kept in ``outputs``, linked from the content.
     """
     if result.error is not None:
         return mcp_types.CallToolResult(
@@ -61,9 +90,14 @@ def call_result(result: TaskResult) -> mcp_types.CallToolResult:
         )
     output = json_ready(result.output)
     text = output if isinstance(output, str) else json.dumps(output)
-    return mcp_types.CallToolResult(
+    reply = mcp_types.CallToolResult(
         content=[text_block(text)], structured_content=output if isinstance(output, dict) else None
     )
+    if _fits(reply):
+        return reply
+    parts = outputs.put(json.dumps(output), "the output")
+    note = f"the reply would be over {REPLY_LIMIT} bytes: read the output's {len(parts)} parts as resources"
+    return mcp_types.CallToolResult(content=[text_block(note), *parts])
 
 
 def refusal_result(exc: DagexecError) -> mcp_types.CallToolResult:

@@ -75,28 +75,37 @@ class FairSessions:
         session_id = dict(scope["headers"]).get(_SESSION_ID)
         known = self._sessions.get(session_id) if session_id is not None else None
         opened: list[_Session] = []
+        ended = False
+
+        def end() -> None:
+            """The request is answered (its response's last byte sent, or the app returned): its sessions idle."""
+            nonlocal ended
+            if not ended:
+                ended = True
+                for session in (known, *opened):
+                    if session is not None:
+                        session.in_flight -= 1
+                        session.last_active = trio.current_time()
+                        session.rank = self._activity = self._activity + 1
 
         async def watched_send(message: Any) -> None:
             if session_id is None and message["type"] == "http.response.start" and message["status"] < 400:
                 created = dict(message.get("headers", [])).get(_SESSION_ID)
                 if created is not None and created not in self._sessions:
                     opened.append(self._open(created, scope))
+                    await self._make_room(keep=opened[0])  # before the client learns its session's id
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                end()  # the client has its answer, and may go on before the app returns
 
         if known is not None:
             known.in_flight += 1
         try:
             await self._app(scope, receive, watched_send)
         finally:
-            for session in (known, *opened):
-                if session is not None:
-                    session.in_flight -= 1
-                    session.last_active = trio.current_time()
-                    session.rank = self._activity = self._activity + 1
+            end()
             if known is not None and session_id is not None and scope["method"] == "DELETE":
                 self._sessions.pop(session_id, None)
-        if opened:
-            await self._make_room()
 
     def _open(self, session_id: bytes, scope: Any) -> _Session:
         """Enter a session that its opening request just created (under way until that request ends)."""
@@ -106,14 +115,21 @@ class FairSessions:
         self._sessions[session_id] = session
         return session
 
-    async def _make_room(self) -> None:
-        """Forget the sessions the SDK ended as idle; close the longest-idle ones while the table is over its size."""
+    async def _make_room(self, *, keep: _Session) -> None:
+        """Forget the sessions the SDK ended as idle; close the longest-idle ones while the table is over its size.
+
+        The session just opened (``keep``) is never the one closed.
+        """
         now = trio.current_time()
         for session_id, session in list(self._sessions.items()):
             if session.in_flight == 0 and now - session.last_active > self._idle_timeout:
                 del self._sessions[session_id]
         while len(self._sessions) > self.max_sessions:
-            idle = [(session.rank, key) for key, session in self._sessions.items() if session.in_flight == 0]
+            idle = [
+                (session.rank, key)
+                for key, session in self._sessions.items()
+                if session.in_flight == 0 and session is not keep
+            ]
             if not idle:  # every session has a request under way: none is closed
                 return
             _, oldest = min(idle)

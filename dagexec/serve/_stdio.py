@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from contextlib import suppress
 from typing import Any
 
@@ -14,16 +15,25 @@ import trio
 from mcp.server.lowlevel import Server
 from mcp.shared.message import SessionMessage
 
-from .._lines import LineReader
+from .._lines import LineReader, LineTooLong
+
+#: The largest message the gateway reads over stdio, in bytes (64 MiB): a longer one is
+#: dropped as it arrives, and answered with an error (see :func:`too_long_reply`).
+MAX_MESSAGE = 64 * 2**20
+
+#: The ``id`` of a JSON-RPC request, read from the first bytes of a message too long to
+#: keep: as the first member, or right after ``"jsonrpc": "2.0"`` (as the SDKs write it).
+_LEADING_ID = re.compile(rb'\A\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*[,}]')
 
 
-async def serve_stdio(server: Server[Any], *, stdin: int = 0, stdout: int = 1) -> None:
+async def serve_stdio(server: Server[Any], *, stdin: int = 0, stdout: int = 1, max_message: int = MAX_MESSAGE) -> None:
     """Serve ``server`` over standard input and output until the client closes its end.
 
     While serving, descriptors ``stdin`` and ``stdout`` point at the null
     device and at standard error, so that a stray print cannot break the
     messages; both are restored on return. Cancel the caller to stop
-    serving at once.
+    serving at once. A message longer than ``max_message`` bytes is answered
+    with an error (see :func:`too_long_reply`).
     """
     wire_in, wire_out = os.dup(stdin), os.dup(stdout)
     kept_in, kept_out = os.dup(stdin), os.dup(stdout)
@@ -32,7 +42,7 @@ async def serve_stdio(server: Server[Any], *, stdin: int = 0, stdout: int = 1) -
     os.dup2(2, stdout)
     os.close(null)
     try:
-        await serve_fds(server, wire_in, wire_out)
+        await serve_fds(server, wire_in, wire_out, max_message=max_message)
     finally:
         os.dup2(kept_in, stdin)
         os.dup2(kept_out, stdout)
@@ -69,16 +79,38 @@ def unreadable_reply(line: str, exc: ValueError) -> mcp_types.JSONRPCError:
     return mcp_types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
 
 
-async def serve_fds(server: Server[Any], wire_in: int, wire_out: int) -> None:
+def too_long_reply(exc: LineTooLong) -> mcp_types.JSONRPCError:
+    """The error reply to a message over the size limit: -32600 (invalid request), naming its size and the limit.
+
+    Its bytes were dropped as they arrived, but for its first ones: the reply
+    carries the request's ``id`` when they hold it (see ``_LEADING_ID``), so
+    that the client's call fails rather than waits; else ``null``.
+    """
+    found = _LEADING_ID.match(exc.head)
+    request_id = json.loads(found.group(1)) if found is not None else None
+    message = f"invalid request: the message is {exc.size} bytes, over the gateway's limit of {exc.limit} bytes"
+    error = mcp_types.ErrorData(code=mcp_types.INVALID_REQUEST, message=message)
+    return mcp_types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
+
+
+async def serve_fds(server: Server[Any], wire_in: int, wire_out: int, *, max_message: int = MAX_MESSAGE) -> None:
     """Serve ``server`` on two descriptors, a message a line, until ``wire_in`` ends and every reply is written."""
     incoming_send, incoming = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     outgoing, outgoing_receive = anyio.create_memory_object_stream[SessionMessage](0)
     replies = outgoing.clone()  # the reader's own, for the lines it cannot read
 
     async def read() -> None:
+        reader = LineReader(wire_in, max_size=max_message)
         async with incoming_send, replies:
-            async for line in LineReader(wire_in):
-                if not line.strip():
+            while True:
+                try:
+                    line = await reader.readline()
+                except LineTooLong as exc:
+                    await replies.send(SessionMessage(too_long_reply(exc)))
+                    continue
+                if not line:
+                    return
+                if line.isspace():  # a blank line (no copy of a large one, as strip() would make)
                     continue
                 try:
                     message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)

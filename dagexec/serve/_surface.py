@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -17,6 +19,12 @@ from ._supervise import RestartingServer
 
 #: The name of the gateway's tool that runs a plan.
 RUN_WORKFLOW = "run_workflow"
+
+#: The largest input schema of a proxied tool that ``tools/list`` shows, in characters of its
+#: JSON: a larger one would push the list past what the SDK's HTTP client takes (1 MiB).
+SCHEMA_LIMIT = 64 * 1024
+
+_log = logging.getLogger("dagexec.serve")
 
 _ABOUT = (
     "Run a plan of calls to the tools listed below as one workflow: a DAG of tasks, each task starting the "
@@ -172,5 +180,16 @@ def gateway_tools(servers: Mapping[str, ToolServer]) -> tuple[list[mcp_types.Too
         known = listed[name, tool]
         about = f"{name}:{tool} through dagexec" + (f": {known.description}" if known and known.description else "")
         schema = known.input_schema if known is not None else {"type": "object"}
+        size = len(json.dumps(schema, default=repr))
+        if size > SCHEMA_LIMIT:
+            _log.warning(
+                "tool %s:%s is listed without its input schema (%d bytes, over %d): it stays callable",
+                name,
+                tool,
+                size,
+                SCHEMA_LIMIT,
+            )
+            about += f" (its input schema, {size} bytes, is too large to list; calls go through as before)"
+            schema = {"type": "object"}
         tools.append(mcp_types.Tool(name=proxy, description=about, input_schema=schema))
     return tools, proxied
