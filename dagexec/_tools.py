@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, cast, runtime_checkable
 
+import attrs
+import cattrs
 import trio
+import typing_extensions
 
 from ._errors import NoSuchToolError
 from ._schemas import ToolSchemas
@@ -72,6 +77,18 @@ class LocalTools(ToolServer):
     parameters is not checked, nor one with ``*args`` or positional-only
     parameters.
 
+    A function whose return annotation has a schema (a ``TypedDict``, a
+    dataclass, an attrs class, a pydantic model, a ``list[...]``, an ``int``)
+    gets an output schema from it, through the same pydantic ``TypeAdapter``:
+    a reference to a part of its output that the type does not have
+    (``$OUTPUT[p].c`` where it returns a ``Point`` of ``x`` and ``y``) is
+    refused before anything runs. Its output is then what the schema
+    describes: its JSON form (pydantic's, ``mode="json"``; a dataclass becomes
+    an object), as an MCP server's structured content is, so that references
+    read the fields the schema declares. A return annotation of ``Any``,
+    ``None`` or ``object``, or none, gives no output schema, and the output is
+    handed on unchanged.
+
     Args:
         tools: Each tool's name, mapped to its function.
         limiter: Caps the worker threads that sync tools use at once; trio's
@@ -92,20 +109,34 @@ class LocalTools(ToolServer):
         self._is_async = {name: inspect.iscoroutinefunction(fn) for name, fn in self._tools.items()}
         self._limiter = limiter
         self._schemas: dict[str, ToolSchemas] | None = None
+        # Each tool's output as JSON, for the tools with an output schema (see tool_schemas).
+        self._dump: dict[str, Callable[[Any], Any]] = {}
 
     def __repr__(self) -> str:
         return f"LocalTools({sorted(self._tools)!r})"
 
     @property
     def tool_schemas(self) -> Mapping[str, ToolSchemas]:
-        """The input schema of each tool whose parameters have type hints, derived once."""
+        """Each tool's input schema (from its parameters' hints) and output schema (from its return annotation).
+
+        Derived once, on first use.
+
+        A tool with neither is not in the mapping.
+        """
         if self._schemas is None:
-            self._schemas = {}
-            for name, fn in self._tools.items():
-                schema = input_schema(fn)
-                if schema is not None:
-                    self._schemas[name] = ToolSchemas(input=schema)
+            self._schemas = self._derive()
         return self._schemas
+
+    def _derive(self) -> dict[str, ToolSchemas]:
+        schemas: dict[str, ToolSchemas] = {}
+        for name, fn in self._tools.items():
+            given = input_schema(fn)
+            returned = _returned(fn)
+            if returned is not None:
+                self._dump[name] = returned[1]
+            if given is not None or returned is not None:
+                schemas[name] = ToolSchemas(input=given, output=returned[0] if returned is not None else None)
+        return schemas
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         """Call tool ``name`` with ``arguments`` as keywords.
@@ -117,11 +148,16 @@ class LocalTools(ToolServer):
             fn = self._tools[name]
         except KeyError:
             raise NoSuchToolError(f"no tool {name!r}; tools: {', '.join(sorted(self._tools))}") from None
+        if self._schemas is None:
+            self._schemas = self._derive()  # which outputs are given as JSON: as the schemas say
+        dump = self._dump.get(name)
         if self._is_async[name]:
-            return await fn(**arguments)
-        return await trio.to_thread.run_sync(
-            functools.partial(fn, **arguments), abandon_on_cancel=True, limiter=self._limiter
-        )
+            output = await fn(**arguments)
+            return output if dump is None else dump(output)
+        call = functools.partial(fn, **arguments)
+        if dump is not None:  # in the worker thread too: a large output's JSON takes time
+            call = functools.partial(_then, dump, call)
+        return await trio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=self._limiter)
 
 
 def input_schema(fn: Callable[..., Any]) -> dict[str, Any] | None:
@@ -147,3 +183,81 @@ def input_schema(fn: Callable[..., Any]) -> dict[str, Any] | None:
     except Exception:  # any hint pydantic cannot turn into a schema: not checked
         return None
     return schema if schema.get("type") == "object" else None
+
+
+#: Return annotations that say nothing a reference could be checked against.
+_UNDESCRIBED: tuple[object, ...] = (Any, None, type(None), object, inspect.Signature.empty)
+
+
+def _returned(fn: Callable[..., Any]) -> tuple[dict[str, Any], Callable[[Any], Any]] | None:
+    """A function's output schema, from its return annotation, and what turns its output into that JSON.
+
+    Returns:
+        None for a function without a return annotation, one annotated
+        ``Any``, ``None`` or ``object``, and one whose annotation pydantic
+        cannot describe.
+    """
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # an annotation that does not resolve (a name imported only for type checking)
+        return None
+    returned = hints.get("return", inspect.Signature.empty)
+    if any(returned is undescribed for undescribed in _UNDESCRIBED):
+        return None
+    try:
+        import pydantic
+        from pydantic_core import PydanticSerializationError
+
+        described, has_attrs = _describable(returned)
+        adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(described)
+        # The schema of what dump_python(mode="json") gives, which references read.
+        schema: dict[str, Any] = adapter.json_schema(mode="serialization")
+    except Exception:  # any annotation pydantic cannot turn into a schema: no output schema
+        return None
+    if not schema:
+        return None  # {}: anything (a bare TypeVar, say)
+
+    def dump(output: Any) -> Any:
+        if has_attrs:  # attrs instances as dicts, which the TypedDicts standing for them describe
+            output = _attrs_converter.unstructure(output)
+        try:
+            return adapter.dump_python(output, mode="json", warnings="error")
+        except PydanticSerializationError as exc:
+            said = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            raise TypeError(f"the output does not fit the return annotation {_name(returned)}: {said}") from None
+
+    return schema, dump
+
+
+# pydantic does not know attrs classes: each stands as a TypedDict of its fields, and its
+# instances are made dicts by cattrs (this converter only unstructures) before pydantic's dump.
+_attrs_converter = cattrs.Converter()
+
+
+def _describable(annotation: Any) -> tuple[Any, bool]:
+    """An annotation pydantic can describe: each attrs class in it replaced by a TypedDict; and whether any was."""
+    if isinstance(annotation, type) and attrs.has(annotation):
+        attrs.resolve_types(annotation)
+        fields = {field.name: _describable(field.type)[0] for field in attrs.fields(annotation)}
+        return typing_extensions.TypedDict(annotation.__name__, fields), True  # type: ignore[operator]
+    arguments = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is None or not arguments or origin is typing.Literal:
+        return annotation, False
+    found = [_describable(argument) for argument in arguments]
+    if not any(has for _, has in found):
+        return annotation, False
+    replaced = tuple(described for described, _ in found)
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[replaced], True  # noqa: UP007 (built from a tuple)
+    if origin is typing.Annotated:
+        return typing.Annotated[replaced], True
+    return origin[replaced], True
+
+
+def _then(dump: Callable[[Any], Any], call: Callable[[], Any]) -> Any:
+    return dump(call())
+
+
+def _name(annotation: Any) -> str:
+    return annotation.__name__ if isinstance(annotation, type) else repr(annotation)
