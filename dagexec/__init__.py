@@ -53,6 +53,9 @@ from ._executor import LayeredExecutor as LayeredExecutor
 from ._executor import Priority as Priority
 from ._executor import Run as Run
 from ._journal import check_journal as check_journal
+from ._journal_read import JournalRun as JournalRun
+from ._journal_read import JournalTask as JournalTask
+from ._journal_read import read_journal as read_journal
 from ._refs import MAX_ARGUMENT_DEPTH as MAX_ARGUMENT_DEPTH
 from ._results import Attempt as Attempt
 from ._results import ErrorCode as ErrorCode
@@ -92,6 +95,8 @@ __all__ = [
     "InvalidArgumentsError",
     "JournalError",
     "JournalInUseError",
+    "JournalRun",
+    "JournalTask",
     "JournalWarning",
     "LayeredExecutor",
     "ListsSchemas",
@@ -139,6 +144,7 @@ __all__ = [
     "WorkflowError",
     "check_journal",
     "open_signal_stop",
+    "read_journal",
     "to_dot",
     "to_mermaid",
     "workflow_schema",

@@ -206,7 +206,10 @@ class Driver:
                 else:  # RECORD: once the call ended, its row is written whatever happens
                     assert self.journal is not None
                     with trio.CancelScope(shield=True):
-                        await self.journal.record(*core.journal_row(record), self.now())
+                        task_id, tool, digest, status, output, started, error = core.journal_row(record)
+                        await self.journal.record(
+                            task_id, tool, digest, status, output, self.now(), started=started, error=error
+                        )
                     core.recorded(record, self.now())
                 phase = record.phase  # read first: a slot granted in after() goes to a new trio task
                 self.after()
