@@ -445,7 +445,7 @@ class Gateway:
 
         Returns:
             The tool result, with the run's JSON (as ``dagexec run --json``
-            writes it) as structured content, and as text after a short
+            writes it, less the plan) as structured content, and as text after a short
             summary; for a plan that cannot run, ``isError`` with every
             problem, nothing run.
         """
@@ -458,7 +458,7 @@ class Gateway:
             result = await self._execute(workflow, progress, f"plan-{plan_hash[:16]}")
         except DagexecError as exc:  # the journal: it cannot be written, or is in use
             return refusal(exc)
-        data = _plain(result.to_dict())
+        data = _plain(result.to_dict(workflow=False))  # the client sent the plan: not sent back
         return mcp_types.CallToolResult(
             content=[_text(summary(result)), _text(json.dumps(data))], structured_content=data
         )

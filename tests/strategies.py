@@ -176,3 +176,19 @@ def json_schemas(draw: st.DrawFn, depth: int = 2, root: bool = True) -> dict[str
             schema["$defs"] = {"Thing": draw(json_schemas(depth - 1, root=False))}
             schema["properties"] = {**schema.get("properties", {}), "thing": {"$ref": "#/$defs/Thing"}}
     return schema
+
+
+@st.composite
+def troubled_runs(draw: st.DrawFn) -> tuple[DrawnDag, dict[str, Any], float | None]:
+    """A DAG with failures; retries for some failing tasks (a timeline of several calls); a deadline, maybe.
+
+    Returns:
+        The DAG, its workflow's data, and the run's timeout (None: none).
+    """
+    dag = draw(dags(max_tasks=12))
+    data = dag.workflow_dict()
+    for task in data["tasks"]:
+        if task["id"] in dag.failing and draw(st.booleans()):
+            task["retries"] = draw(st.integers(min_value=1, max_value=2))
+    timeout = draw(st.none() | st.sampled_from([0.5, 1.0, 2.5]))
+    return dag, data, timeout
