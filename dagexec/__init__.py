@@ -76,6 +76,7 @@ from ._version import __version__ as __version__
 from ._workflow import Task as Task
 from ._workflow import Trigger as Trigger
 from ._workflow import Workflow as Workflow
+from ._workflow_schema import server_tools as server_tools
 from ._workflow_schema import workflow_schema as workflow_schema
 
 __all__ = [
@@ -145,6 +146,7 @@ __all__ = [
     "check_journal",
     "open_signal_stop",
     "read_journal",
+    "server_tools",
     "to_dot",
     "to_mermaid",
     "workflow_schema",
