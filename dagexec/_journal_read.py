@@ -68,7 +68,7 @@ class JournalRun:
         name: The run name (``default`` for a run given none, and for the rows
             of a journal written before run names).
         opened_at: When a run of this name last opened the journal, in seconds
-            since the epoch (:func:`time.time`); None if the journal does not say.
+            since the epoch (as ``time.time()`` gives); None if the journal does not say.
         tasks (tuple[JournalTask, ...]): Its finished tasks, in the order their
             rows were written: the order they ended (a task run again comes
             where its last run ended).

@@ -110,6 +110,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
         "priority.py",
         "typed.py",
         "events.py",
+        "local_outputs.py",
         pytest.param("scaling.py", marks=pytest.mark.slow),  # a Dask cluster
     ],
 )
@@ -165,7 +166,7 @@ def test_example_scripts_run(example: str) -> None:
         ]
     elif example == "scaling.py":
         assert out.stdout == "primes: 103988\n"
-    elif example in ("typed.py", "events.py"):
+    elif example in ("typed.py", "events.py", "local_outputs.py"):
         # What the page shows is what the script prints.
         assert out.stdout == (EXAMPLES / example.replace(".py", ".out")).read_text()
     else:
