@@ -52,6 +52,7 @@ from . import (
 )
 from . import __version__ as _version
 from . import workflow_schema as _workflow_schema
+from ._lines import LineReader
 from ._schemas import ToolSchemas
 
 try:
@@ -591,7 +592,9 @@ class Gateway:
 
         async def read() -> None:
             async with incoming_send:
-                async for line in _lines(wire_in):
+                async for line in LineReader(wire_in):
+                    if not line.strip():
+                        continue
                     try:
                         message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
                     except ValueError as exc:
@@ -617,30 +620,6 @@ class Gateway:
             async with outgoing:
                 await self.server.run(incoming, outgoing, self.server.create_initialization_options())
             reading.cancel()
-
-
-async def _lines(fd: int) -> AsyncIterator[str]:
-    """The lines of a descriptor, read when trio says it is readable (so cancelling the wait works)."""
-    pending = b""
-    pollable = True
-    while True:
-        if pollable:
-            try:
-                await trio.lowlevel.wait_readable(fd)
-            except OSError:  # a regular file: reading it never blocks
-                pollable = False
-        if not pollable:
-            await trio.lowlevel.checkpoint()
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            if pending.strip():
-                yield pending.decode(errors="replace")
-            return
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            if line.strip():
-                yield line.decode(errors="replace")
 
 
 async def _write_all(fd: int, data: bytes) -> None:

@@ -69,7 +69,7 @@ def draw_pictures() -> None:
     import runpy
 
     from dagexec import EagerExecutor, LayeredExecutor, Workflow
-    from dagexec.cli._demo import DEMO_WORKFLOW, demo_servers
+    from dagexec._demo import DEMO_WORKFLOW, demo_servers
 
     GENERATED.mkdir(exist_ok=True)
     workflow = Workflow.from_dict(DEMO_WORKFLOW)
@@ -125,7 +125,7 @@ def draw_trace() -> None:
 def draw_gateway() -> None:
     """The run behind one run_workflow call of dagexec serve: the demo plan, in virtual time (exact)."""
     from dagexec import Workflow
-    from dagexec.cli._demo import DEMO_WORKFLOW, demo_servers
+    from dagexec._demo import DEMO_WORKFLOW, demo_servers
     from dagexec.plot import save_timelines
     from dagexec.serve import Gateway
 
@@ -423,7 +423,7 @@ def draw_plan() -> None:
     import matplotlib
 
     from dagexec.cli import main
-    from dagexec.cli._demo import DEMO_WORKFLOW
+    from dagexec._demo import DEMO_WORKFLOW
 
     GENERATED.mkdir(exist_ok=True)
     matplotlib.rcParams["svg.fonttype"] = "none"  # text kept as text in the SVG

@@ -152,7 +152,7 @@ def test_bench_json_needs_a_writable_path(tmp_path: Path) -> None:
 
 def test_the_command_line_offers_every_part() -> None:
     from dagexec.bench import PARTS
-    from dagexec.cli._commands import build_parser
+    from dagexec.cli._parser import build_parser
 
     parser = build_parser()
     (commands,) = [a for a in parser._actions if a.dest == "command"]

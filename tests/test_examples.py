@@ -11,7 +11,7 @@ import pytest
 import trio.testing
 
 from dagexec import EagerExecutor, LayeredExecutor, Workflow
-from dagexec.cli._demo import DEMO_WORKFLOW, demo_servers
+from dagexec._demo import DEMO_WORKFLOW, demo_servers
 
 from .helpers import EXAMPLES, README, ROOT, code_blocks, starts
 

@@ -474,7 +474,7 @@ def bench_gateway(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
 
 def demo_durations() -> dict[str, float]:
     """Each task of the demo plan (``dagexec demo``) and its simulated tool's duration, read from a virtual run."""
-    from ..cli._demo import DEMO_WORKFLOW, demo_servers
+    from .._demo import DEMO_WORKFLOW, demo_servers
 
     workflow = Workflow.from_dict(DEMO_WORKFLOW)
     run = _virtual(EagerExecutor(demo_servers(), check_schemas=False), workflow)
@@ -483,7 +483,7 @@ def demo_durations() -> dict[str, float]:
 
 def branches_plan(scale: float) -> Data:
     """The demo plan's graph with each task the bench server's ``sleep`` of its duration times ``scale``."""
-    from ..cli._demo import DEMO_WORKFLOW
+    from .._demo import DEMO_WORKFLOW
 
     durations = demo_durations()
     workflow = Workflow.from_dict(DEMO_WORKFLOW)

@@ -3,7 +3,7 @@
 ``main`` is the console script; ``python -m dagexec`` runs it too.
 """
 
-from ._commands import main as main
 from ._options import UsageError as UsageError
+from ._parser import main as main
 
 __all__ = ["UsageError", "main"]
