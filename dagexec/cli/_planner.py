@@ -11,20 +11,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
 from dagexec import ToolSchemas, ToolServer, server_tools, workflow_schema
-from dagexec.servers import InputVariable, open_servers
+from dagexec.servers import open_servers
 
 from ._options import START_TIMEOUT, add_servers, positive
+from ._prompt import ask_input
 from ._render import count, printable
-
-#: Asks at the terminal for a servers config's input (the command line's ``ask_input``).
-Ask = Callable[[InputVariable], Awaitable[str]]
 
 
 def descriptions(servers: Mapping[str, ToolServer]) -> dict[str, str]:
@@ -100,9 +98,9 @@ def tool_lines(tool: str, schemas: ToolSchemas, description: str) -> list[Text]:
     return lines
 
 
-async def cmd_tools(args: argparse.Namespace, console: Console, ask: Ask) -> int:
+async def cmd_tools(args: argparse.Namespace, console: Console) -> int:
     """List every tool of the config's servers, as ``server:tool``, with its arguments."""
-    async with open_servers(args.servers, ask=ask, start_timeout=args.start_timeout) as servers:
+    async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
         tools = server_tools(servers)
         about = descriptions(servers)
     if args.json:
@@ -124,34 +122,27 @@ async def cmd_tools(args: argparse.Namespace, console: Console, ask: Ask) -> int
     return 0
 
 
-async def cmd_schema(args: argparse.Namespace, console: Console, ask: Ask) -> int:
+async def cmd_schema(args: argparse.Namespace, console: Console) -> int:
     """Print the workflow's JSON Schema; with ``--servers``, the schema of plans limited to their tools."""
     if args.servers is None:
         schema = workflow_schema()
     else:
-        async with open_servers(args.servers, ask=ask, start_timeout=args.start_timeout) as servers:
+        async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
             schema = workflow_schema(server_tools(servers))
     sys.stdout.write(json.dumps(schema, indent=2) + "\n")
     return 0
 
 
 def add_commands(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser, ask: Ask
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
-    """Add ``tools`` and ``schema`` to the command line's subcommands (``ask``: for the config's inputs)."""
-
-    async def tools_handler(args: argparse.Namespace, console: Console) -> int:
-        return await cmd_tools(args, console, ask)
-
-    async def schema_handler(args: argparse.Namespace, console: Console) -> int:
-        return await cmd_schema(args, console, ask)
-
+    """Add ``tools`` and ``schema`` to the command line's subcommands."""
     tools = commands.add_parser(
         "tools", help="list the tools of a servers config, with their arguments", parents=[common]
     )
     add_servers(tools)
     tools.add_argument("--json", action="store_true", help="print each tool's input and output schemas as JSON")
-    tools.set_defaults(handler=tools_handler)
+    tools.set_defaults(handler=cmd_tools)
 
     schema = commands.add_parser(
         "schema",
@@ -170,4 +161,4 @@ def add_commands(
         metavar="SECONDS",
         help=f"time each server has to start and list its tools (default {START_TIMEOUT:g})",
     )
-    schema.set_defaults(handler=schema_handler)
+    schema.set_defaults(handler=cmd_schema)
