@@ -23,6 +23,9 @@ from ._results import TaskError
 
 __all__ = ["JournalRun", "JournalTask", "read_journal"]
 
+#: The columns shown, in the order read (not the arguments hash, nor the output).
+_SHOWN = ("run_name", "task_id", "tool", "status", "started_at", "finished_at", "error_code", "error_message")
+
 
 @attrs.frozen(kw_only=True)
 class JournalTask:
@@ -104,14 +107,14 @@ def read_journal(path: str | os.PathLike[str]) -> tuple[JournalRun, ...]:
 
 def _read(connection: sqlite3.Connection, path: str) -> tuple[JournalRun, ...]:
     columns = [row[1] for row in connection.execute("PRAGMA table_info(finished)")]
-    # Each older shape of the table, read as the current one: what it lacks is NULL.
-    present = [column if column in columns else "NULL" for column in _COLUMNS]
-    if columns == _COLUMNS_WITHOUT_RUN_NAMES:
-        present[0] = "?"
-    elif columns not in (_COLUMNS, _COLUMNS_WITHOUT_STARTS):
+    if columns not in (_COLUMNS, _COLUMNS_WITHOUT_STARTS, _COLUMNS_WITHOUT_RUN_NAMES):
         raise JournalError(path, f"cannot read the journal {path!r}: it has no table 'finished' of a dagexec journal")
-    selected = ", ".join(present[i] for i in (0, 1, 2, 4, 7, 6, 8, 9))  # no hash, no output
-    parameters = (DEFAULT_RUN_NAME,) if present[0] == "?" else ()
+    # Each older shape of the table, read as the current one: what it lacks is NULL, and
+    # the rows of a journal before run names are those of DEFAULT_RUN_NAME.
+    selected = ", ".join(
+        column if column in columns else "?" if column == "run_name" else "NULL" for column in _SHOWN
+    )
+    parameters = () if "run_name" in columns else (DEFAULT_RUN_NAME,)
     rows = connection.execute(f"SELECT {selected} FROM finished ORDER BY rowid", parameters).fetchall()
     tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     opened = dict(connection.execute("SELECT run_name, opened_at FROM runs").fetchall()) if "runs" in tables else {}

@@ -151,7 +151,7 @@ def workflow_schema(tools: Mapping[str, ToolSchemas] | None = None) -> dict[str,
         properties = {key: {"$ref": f"#/$defs/{_TASK_DEF}/properties/{key}"} for key in _TASK["properties"]}
         properties["tool"] = {"const": tool}
         required = ["id", "tool"]
-        arguments = _arguments(tools[tool].input, prefix, definitions)
+        arguments = _arguments(tools[tool].input, prefix, definitions, taken)
         if arguments is not None:
             definitions[prefix] = arguments
             properties["arguments"] = {"$ref": f"#/$defs/{_pointer_part(prefix)}"}
@@ -207,8 +207,13 @@ def _pointer_part(name: str) -> str:
     return name.replace("~", "~0").replace("/", "~1")
 
 
-def _arguments(schema: Mapping[str, Any] | None, prefix: str, definitions: dict[str, Any]) -> dict[str, Any] | None:
-    """A tool's input schema made part of the plan's, its ``$defs`` moved into ``definitions``; None: anything."""
+def _arguments(
+    schema: Mapping[str, Any] | None, prefix: str, definitions: dict[str, Any], taken: set[str]
+) -> dict[str, Any] | None:
+    """A tool's input schema made part of the plan's, its ``$defs`` moved into ``definitions``; None: anything.
+
+    ``taken``: the names of ``definitions`` so far, each tool's included.
+    """
     if not isinstance(schema, Mapping):
         return None
     draft = str(schema.get("$schema", "2020-12"))
@@ -221,9 +226,8 @@ def _arguments(schema: Mapping[str, Any] | None, prefix: str, definitions: dict[
         found = root.pop(key, None)
         if isinstance(found, Mapping):
             moved.update({f"{key}/{name}": value for name, value in found.items()})
-    names = {where: f"{prefix}.{where.split('/', 1)[1]}" for where in moved}
-    if len(set(names.values())) < len(names):  # the same name under $defs and definitions
-        names = {where: f"{prefix}.{where.replace('/', '.')}" for where in moved}
+    # Names that need no escaping in a pointer, and that no other tool or definition has.
+    names = {where: _unique(f"{prefix}.{_NAME.sub('_', where.split('/', 1)[1])}", taken) for where in moved}
 
     def rewrite(ref: str) -> str:
         if ref == "#":

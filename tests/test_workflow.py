@@ -580,3 +580,27 @@ async def test_real_plans_against_the_schema_of_mcp_server_time_and_local_tools(
     # The plan a model got wrong (docs/typed.rst): a number for a timezone, a forgotten argument.
     assert not check_limited(schema, json.loads((EXAMPLES / "typed-plan.json").read_text()))
     assert not check_limited(schema, {"tasks": [{"id": "s", "tool": "py:add", "arguments": {"a": 1, "b": "2"}}]})
+
+
+def test_definition_names_that_need_escaping_or_clash_with_a_tool_are_renamed() -> None:
+    odd = {
+        "$defs": {"a b/c~d": {"type": "integer"}},
+        "definitions": {"a b/c~d": {"type": "string"}},
+        "type": "object",
+        "properties": {"n": {"$ref": "#/$defs/a%20b~1c~0d"}, "s": {"$ref": "#/definitions/a b~1c~0d"}},
+    }
+    # A tool whose name, cleaned, reads as the definitions of tool "t:x" would (t.x.a_b_c_d).
+    tools = {"t:x": ToolSchemas(input=odd), "t.x:a_b_c_d": ToolSchemas(input={"type": "object"})}
+    schema = workflow_schema(tools)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert len(schema["$defs"]) == len(set(schema["$defs"])) == 6  # 2 tools, 2 definitions, reference, task
+
+    def plan(arguments: dict[str, Any]) -> dict[str, Any]:
+        return {"tasks": [{"id": "a", "tool": "t:x", "arguments": arguments}]}
+
+    assert check_limited(schema, plan({"n": 1, "s": "x"}))
+    assert not check_limited(schema, plan({"n": "x"}))
+    assert not check_limited(schema, plan({"s": 1}))
+    other = {"tasks": [{"id": "b", "tool": "t.x:a_b_c_d", "arguments": {"n": "anything"}}]}
+    assert check_limited(schema, other)  # its own arguments schema, not a definition of t:x
+    Workflow.from_dict(plan({"n": 1}))
