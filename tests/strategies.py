@@ -178,6 +178,16 @@ def json_schemas(draw: st.DrawFn, depth: int = 2, root: bool = True) -> dict[str
     return schema
 
 
+def json_values() -> st.SearchStrategy[dict[str, Any]]:
+    """An arguments object of the keys and scalars :func:`json_schemas` uses, nested a little (no reference in it)."""
+    values = st.recursive(
+        _SCALARS,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+        max_leaves=8,
+    )
+    return st.dictionaries(_KEYS, values, max_size=4)
+
+
 @st.composite
 def troubled_runs(draw: st.DrawFn) -> tuple[DrawnDag, dict[str, Any], float | None]:
     """A DAG with failures; retries for some failing tasks (a timeline of several calls); a deadline, maybe.

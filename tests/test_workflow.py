@@ -26,7 +26,7 @@ from dagexec import (
 from dagexec.servers import open_servers
 
 from .helpers import EXAMPLES, TIME, wf
-from .strategies import DrawnDag, dags
+from .strategies import DrawnDag, dags, json_schemas, json_values
 
 SEED_EXAMPLE = """
 {"tasks": [
@@ -604,3 +604,14 @@ def test_definition_names_that_need_escaping_or_clash_with_a_tool_are_renamed() 
     other = {"tasks": [{"id": "b", "tool": "t.x:a_b_c_d", "arguments": {"n": "anything"}}]}
     assert check_limited(schema, other)  # its own arguments schema, not a definition of t:x
     Workflow.from_dict(plan({"n": 1}))
+
+
+@given(json_schemas(), json_values())
+def test_literal_arguments_fit_the_limited_schema_exactly_when_they_fit_the_tools(
+    schema: dict[str, Any], arguments: Any
+) -> None:
+    # References aside, a branch's arguments accept what the tool's input schema accepts, no more, no less.
+    limited = workflow_schema({"s:t": ToolSchemas(input=schema)})
+    plan = {"tasks": [{"id": "a", "tool": "s:t", "arguments": arguments}]}
+    fits = jsonschema_rs.validator_for(schema).is_valid(arguments)
+    assert check_limited(limited, plan) is fits
