@@ -124,6 +124,9 @@ json_values = st.recursive(
 )
 """Small JSON values: ``1`` and ``1.0``, ``True`` and ``1``, empty and nested containers."""
 
+#: Arguments objects of those values, under the keys drawn schemas use.
+json_arguments = st.dictionaries(st.sampled_from(["a", "b", "c", "thing"]), json_values, max_size=4)
+
 _SAMPLE_SCALARS: list[Any] = [None, True, False, 0, 1, -1, 2, 1.0, 0.0, 1.5, 0.5, "", "x", "ab", "a1", "1"]
 #: Values to try every drawn schema on: each scalar alone, in a list, and under each key.
 SAMPLE_VALUES: list[Any] = [
@@ -176,16 +179,6 @@ def json_schemas(draw: st.DrawFn, depth: int = 2, root: bool = True) -> dict[str
             schema["$defs"] = {"Thing": draw(json_schemas(depth - 1, root=False))}
             schema["properties"] = {**schema.get("properties", {}), "thing": {"$ref": "#/$defs/Thing"}}
     return schema
-
-
-def json_values() -> st.SearchStrategy[dict[str, Any]]:
-    """An arguments object of the keys and scalars :func:`json_schemas` uses, nested a little (no reference in it)."""
-    values = st.recursive(
-        _SCALARS,
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
-        max_leaves=8,
-    )
-    return st.dictionaries(_KEYS, values, max_size=4)
 
 
 @st.composite

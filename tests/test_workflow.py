@@ -26,7 +26,7 @@ from dagexec import (
 from dagexec.servers import open_servers
 
 from .helpers import EXAMPLES, TIME, wf
-from .strategies import DrawnDag, dags, json_schemas, json_values
+from .strategies import DrawnDag, dags, json_arguments, json_schemas
 
 SEED_EXAMPLE = """
 {"tasks": [
@@ -606,7 +606,7 @@ def test_definition_names_that_need_escaping_or_clash_with_a_tool_are_renamed() 
     Workflow.from_dict(plan({"n": 1}))
 
 
-@given(json_schemas(), json_values())
+@given(json_schemas(), json_arguments)
 def test_literal_arguments_fit_the_limited_schema_exactly_when_they_fit_the_tools(
     schema: dict[str, Any], arguments: Any
 ) -> None:
