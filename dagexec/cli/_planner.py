@@ -90,6 +90,8 @@ def tool_lines(tool: str, schemas: ToolSchemas, description: str) -> list[Text]:
             )
         if not properties:
             lines.append(Text("  no arguments", style="dim"))
+    else:
+        lines.append(Text("  arguments: not listed by its schema (any)", style="dim"))
     output = schemas.output
     if isinstance(output, Mapping):
         keys = output.get("properties")
