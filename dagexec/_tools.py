@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import types
@@ -82,12 +83,15 @@ class LocalTools(ToolServer):
     gets an output schema from it, through the same pydantic ``TypeAdapter``:
     a reference to a part of its output that the type does not have
     (``$OUTPUT[p].c`` where it returns a ``Point`` of ``x`` and ``y``) is
-    refused before anything runs. Its output is then what the schema
-    describes: its JSON form (pydantic's, ``mode="json"``; a dataclass becomes
-    an object), as an MCP server's structured content is, so that references
-    read the fields the schema declares. A return annotation of ``Any``,
-    ``None`` or ``object``, or none, gives no output schema, and the output is
-    handed on unchanged.
+    refused before anything runs. Where the annotation holds a dataclass, an
+    attrs class or a pydantic model, the output is made what the schema
+    describes, as the MCP SDK makes a tool's structured content: validated
+    against the annotation (a dict for a dataclass is made one; an output that
+    does not fit fails the task), then written as JSON (a dataclass becomes an
+    object), so that references read the fields the schema declares. Other
+    outputs (dicts, lists, ``TypedDict``, scalars) are handed on as returned,
+    as are those of a return annotation of ``Any``, ``None`` or ``object``, or
+    none, which gives no output schema.
 
     Args:
         tools: Each tool's name, mapped to its function.
@@ -132,7 +136,7 @@ class LocalTools(ToolServer):
         for name, fn in self._tools.items():
             given = input_schema(fn)
             returned = _returned(fn)
-            if returned is not None:
+            if returned is not None and returned[1] is not None:
                 self._dump[name] = returned[1]
             if given is not None or returned is not None:
                 schemas[name] = ToolSchemas(input=given, output=returned[0] if returned is not None else None)
@@ -189,13 +193,16 @@ def input_schema(fn: Callable[..., Any]) -> dict[str, Any] | None:
 _UNDESCRIBED: tuple[object, ...] = (Any, None, type(None), object, inspect.Signature.empty)
 
 
-def _returned(fn: Callable[..., Any]) -> tuple[dict[str, Any], Callable[[Any], Any]] | None:
+def _returned(fn: Callable[..., Any]) -> tuple[dict[str, Any], Callable[[Any], Any] | None] | None:
     """A function's output schema, from its return annotation, and what turns its output into that JSON.
 
     Returns:
         None for a function without a return annotation, one annotated
         ``Any``, ``None`` or ``object``, and one whose annotation pydantic
-        cannot describe.
+        cannot describe. The function that turns an output into its JSON is
+        None where the output is already what the schema describes (no
+        dataclass, attrs class or pydantic model in the annotation: dicts,
+        lists, scalars are handed on as they are).
     """
     try:
         hints = typing.get_type_hints(fn)
@@ -212,21 +219,51 @@ def _returned(fn: Callable[..., Any]) -> tuple[dict[str, Any], Callable[[Any], A
         adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(described)
         # The schema of what dump_python(mode="json") gives, which references read.
         schema: dict[str, Any] = adapter.json_schema(mode="serialization")
+        has_models = _has_models(returned, set())
     except Exception:  # any annotation pydantic cannot turn into a schema: no output schema
         return None
     if not schema:
         return None  # {}: anything (a bare TypeVar, say)
+    if not has_models:
+        return schema, None
 
     def dump(output: Any) -> Any:
         if has_attrs:  # attrs instances as dicts, which the TypedDicts standing for them describe
             output = _attrs_converter.unstructure(output)
         try:
-            return adapter.dump_python(output, mode="json", warnings="error")
-        except PydanticSerializationError as exc:
-            said = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-            raise TypeError(f"the output does not fit the return annotation {_name(returned)}: {said}") from None
+            # As the MCP SDK treats a tool's structured output: validated (a dict for a
+            # dataclass is made one), then written as JSON.
+            valid = adapter.validate_python(output)
+        except pydantic.ValidationError as exc:
+            said = f"{exc.error_count()} problem{'s' if exc.error_count() != 1 else ''}, the first: "
+            first = exc.errors()[0]
+            where = ".".join(map(str, first["loc"])) or "the output"
+            raise TypeError(
+                f"the output does not fit the return annotation {_name(returned)}: {said}{where}: {first['msg']}"
+            ) from None
+        try:
+            return adapter.dump_python(valid, mode="json")
+        except PydanticSerializationError:
+            # A value with no JSON form under an Any: plain Python data (dicts, lists), that
+            # value kept as it is (a local tool's output need not be JSON).
+            return adapter.dump_python(valid)
 
     return schema, dump
+
+
+def _has_models(annotation: Any, seen: set[int]) -> bool:
+    """Whether an annotation holds a dataclass, an attrs class or a pydantic model (whose instances are no JSON)."""
+    if id(annotation) in seen:
+        return False
+    seen.add(id(annotation))
+    if isinstance(annotation, type):
+        import pydantic
+
+        if dataclasses.is_dataclass(annotation) or attrs.has(annotation) or issubclass(annotation, pydantic.BaseModel):
+            return True
+        if typing_extensions.is_typeddict(annotation):
+            return any(_has_models(hint, seen) for hint in typing.get_type_hints(annotation).values())
+    return any(_has_models(argument, seen) for argument in typing.get_args(annotation))
 
 
 # pydantic does not know attrs classes: each stands as a TypedDict of its fields, and its

@@ -316,6 +316,11 @@ class PointModel(pydantic.BaseModel):
     y: int
 
 
+@dataclasses.dataclass
+class Holder:
+    thing: Any
+
+
 @attrs.frozen
 class Polygon:
     corners: list[PointAttrs]
@@ -416,14 +421,37 @@ async def test_a_reference_to_what_a_local_tool_does_not_return_is_refused_befor
     assert (result["p"].output, result["s"].output) == ({"x": 1, "y": 2}, "at 2")
 
 
-async def test_an_output_that_does_not_fit_its_annotation_fails_its_task() -> None:
+async def test_an_output_that_does_not_fit_its_annotation_fails_its_task_and_one_that_does_is_taken() -> None:
     def liar() -> PointData:
-        return "not a point"  # type: ignore[return-value]
+        return {"x": 1}  # type: ignore[return-value]
 
-    result = await EagerExecutor({"py": LocalTools({"liar": liar})}).execute(wf({"id": "l", "tool": "py:liar"}))
+    def loose() -> PointData:
+        return {"x": 1, "y": "2"}  # type: ignore[return-value]  # as the MCP SDK, a dict that fits is taken
+
+    servers = {"py": LocalTools({"liar": liar, "loose": loose})}
+    result = await EagerExecutor(servers).execute(wf({"id": "l", "tool": "py:liar"}, {"id": "o", "tool": "py:loose"}))
     error = result["l"].error
     assert error is not None and error.code is ErrorCode.TOOL_ERROR
-    assert error.message.startswith("TypeError: the output does not fit the return annotation PointData: ")
+    assert error.message.startswith("TypeError: the output does not fit the return annotation PointData: 1 problem, ")
+    assert result["o"].output == {"x": 1, "y": 2}
+
+
+async def test_outputs_without_models_are_handed_on_as_returned() -> None:
+    marker = object()
+
+    def mapping() -> dict[str, Any]:
+        return {"thing": marker, "pair": (1, 2)}
+
+    def holder() -> Holder:
+        return Holder(marker)
+
+    tools = LocalTools({"mapping": mapping, "holder": holder})
+    assert tools.tool_schemas["mapping"].output == {"additionalProperties": True, "type": "object"}
+    result = await EagerExecutor({"py": tools}).execute(
+        wf({"id": "m", "tool": "py:mapping"}, {"id": "h", "tool": "py:holder"})
+    )
+    assert result["m"].output == {"thing": marker, "pair": (1, 2)}  # no model: unchanged
+    assert result["h"].output == {"thing": marker}  # a model made JSON; what has no JSON form kept
 
 
 # -- the core: a check before the call, owned by the core -----------------------------------
