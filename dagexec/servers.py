@@ -52,6 +52,7 @@ __all__ = [
     "StdioServerConfig",
     "load_config",
     "open_servers",
+    "serve_server",
 ]
 
 _log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def load_config(
             Each problem names the key.
     """
     data = _read(config)
-    loaded = _Loaded(data, inputs or {}, use_defaults=True, workspace=_workspace(config))
+    loaded = _ExpandedConfig(data, inputs or {}, use_defaults=True, workspace=_workspace(config))
     loaded.check()
     return loaded.servers
 
@@ -166,7 +167,7 @@ def _read(config: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, An
     return config
 
 
-class _Loaded:
+class _ExpandedConfig:
     """A config's entries, their variables replaced, and every problem found on the way.
 
     Args:
@@ -192,7 +193,7 @@ class _Loaded:
         self.inputs = self._inputs(data.get("inputs"))
         keys = [key for key in ("mcpServers", "servers") if key in data]
         if len(keys) != 1 or not isinstance(data[keys[0]], Mapping):
-            also = ', not both' if len(keys) > 1 else ''
+            also = ", not both" if len(keys) > 1 else ""
             self.problems.append(f'expected an object with an "mcpServers" (or "servers") object{also} @ config')
             return
         for name, entry in data[keys[0]].items():
@@ -259,7 +260,7 @@ class _Loaded:
             if kind is None and sum(key in entry for key in ("command", "url", "dask")) != 1:
                 self.problems.append(
                     "needs one of 'command' (a server over stdio), 'url' (streamable HTTP, or SSE with "
-                    f"\"type\": \"sse\") or 'dask' (tools on a Dask cluster) @ {at}"
+                    f'"type": "sse") or \'dask\' (tools on a Dask cluster) @ {at}'
                 )
             elif kind is None and "dask" in entry:
                 if set(entry) != {"dask"}:
@@ -388,19 +389,31 @@ def _read_env_file(path: str, at: str) -> dict[str, str]:
 # -- starting and stopping -----------------------------------------------------------------
 
 
-async def _serve(
+async def serve_server(
     name: str,
     config: ServerConfig,
-    errlog: TextIO | None,
-    start_timeout: float,
+    errlog: TextIO | None = None,
+    start_timeout: float = 30.0,
     *,
-    task_status: trio.TaskStatus[ToolServer],
+    task_status: trio.TaskStatus[ToolServer] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Start one entry with its backend, report it with task_status, and hold it until cancelled.
+    """Start one entry of a config with its backend, report it with ``task_status``, and hold it until cancelled.
 
-    The backend is imported here, so that only the entries a config has need
-    their extra; a missing one is a :class:`~dagexec.ServerStartError` that
-    names the extra to install.
+    What :func:`open_servers` does for each entry; for one server that is
+    started again on its own (``await nursery.start(serve_server, name,
+    entry)`` gives the tool server). The backend is imported here, so that
+    only the entries a config has need their extra; a missing one is a
+    :class:`~dagexec.ServerStartError` that names the extra to install.
+
+    Args:
+        name: The server's name in the config.
+        config: Its entry, as :func:`load_config` gives it.
+        errlog: As for :func:`open_servers`.
+        start_timeout: As for :func:`open_servers`.
+        task_status: Told the tool server once it started.
+
+    Raises:
+        ServerStartError: It did not start.
     """
     if isinstance(config, DaskServerConfig):
         try:
@@ -410,10 +423,10 @@ async def _serve(
         await _serve_dask(name, config, start_timeout, task_status=task_status)
     else:
         try:
-            from .mcp import _serve_mcp
+            from ._mcp.lifecycle import serve_mcp
         except ImportError as exc:
             raise ServerStartError(name, str(exc)) from None
-        await _serve_mcp(name, config, errlog, start_timeout, task_status=task_status)
+        await serve_mcp(name, config, errlog, start_timeout, task_status=task_status)
 
 
 @asynccontextmanager
@@ -468,12 +481,12 @@ async def open_servers(
     """
     data = _read(config)
     workspace = _workspace(config)
-    loaded = _Loaded(data, inputs or {}, use_defaults=ask is None, workspace=workspace)
+    loaded = _ExpandedConfig(data, inputs or {}, use_defaults=ask is None, workspace=workspace)
     if ask is not None and loaded.unanswered and not loaded.problems:
         answers = dict(inputs or {})
         for id in loaded.unanswered:
             answers[id] = await ask(loaded.inputs[id])
-        loaded = _Loaded(data, answers, use_defaults=False, workspace=workspace)
+        loaded = _ExpandedConfig(data, answers, use_defaults=False, workspace=workspace)
     loaded.check()
     configs = loaded.servers
     servers: dict[str, ToolServer] = {}
@@ -483,7 +496,7 @@ async def open_servers(
 
         async def start(name: str, server_config: ServerConfig) -> None:
             try:
-                servers[name] = await nursery.start(_serve, name, server_config, errlog, start_timeout)
+                servers[name] = await nursery.start(serve_server, name, server_config, errlog, start_timeout)
             except ServerStartError as exc:
                 failures.append(exc)
 

@@ -356,6 +356,65 @@ def test_proxied_names_fit_what_clients_accept() -> None:
     assert proxy_names([("s", long)]) == {"s__" + "t" * 52 + "_19320402": ("s", long)}
 
 
+def test_a_shortened_name_never_takes_another_tool_s_natural_name() -> None:
+    # "a:b.c" is shortened to "a__b_c_" and 8 digits of its hash; "a:b_c_<those digits>" would be that by nature.
+    digits = hashlib.sha256(b"a:b.c").hexdigest()[:8]
+    twin = f"b_c_{digits}"
+    own = hashlib.sha256(f"a:{twin}".encode()).hexdigest()[:8]
+    names = proxy_names([("a", "b.c"), ("a", twin), ("a", "get_12345678"), ("a", "get_1234567")])
+    assert names == {
+        f"a__b_c_{digits}": ("a", "b.c"),
+        f"a__{twin}_{own}": ("a", twin),
+        "a__get_12345678_" + hashlib.sha256(b"a:get_12345678").hexdigest()[:8]: ("a", "get_12345678"),
+        "a__get_1234567": ("a", "get_1234567"),
+    }
+    # Each name is the tool's own, whichever of them comes first or alone.
+    assert proxy_names([("a", twin), ("a", "b.c")]) == {
+        f"a__{twin}_{own}": ("a", twin),
+        f"a__b_c_{digits}": ("a", "b.c"),
+    }
+    assert proxy_names([("a", twin)]) == {f"a__{twin}_{own}": ("a", twin)}
+
+
+def test_two_tools_whose_hashes_share_8_digits_get_more_digits() -> None:
+    # Long names alike in their first 55 characters: only the hash tells them apart. Find two
+    # whose hashes begin alike (a birthday search over 8 hex digits: some 10^5 tries).
+    seen: dict[str, str] = {}
+    for i in range(2_000_000):
+        tool = "t" * 60 + str(i)
+        digits = hashlib.sha256(f"s:{tool}".encode()).hexdigest()[:8]
+        if digits in seen:
+            one, two = seen[digits], tool
+            break
+        seen[digits] = tool
+    else:
+        raise AssertionError("no two hashes alike in 8 digits")
+    names = proxy_names([("s", one), ("s", two), ("s", "t" * 70)])
+    assert sorted(names.values()) == sorted([("s", one), ("s", two), ("s", "t" * 70)])
+    long_one, long_two = (hashlib.sha256(f"s:{tool}".encode()).hexdigest()[:16] for tool in (one, two))
+    assert names[f"s__{'t' * 44}_{long_one}"] == ("s", one)
+    assert names[f"s__{'t' * 44}_{long_two}"] == ("s", two)
+    assert all(len(name) <= 64 for name in names)
+
+
+async def test_two_tools_that_once_shared_a_name_are_both_reachable() -> None:
+    from dagexec.serve import Gateway
+
+    digits = hashlib.sha256(b"a:b.c").hexdigest()[:8]
+
+    async def dotted() -> str:
+        return "dotted"
+
+    async def twin() -> str:
+        return "twin"
+
+    gateway_ = Gateway({"a": ListedTools({"b.c": dotted, f"b_c_{digits}": twin})})
+    names = [tool.name for tool in gateway_.tools][1:]
+    assert len(names) == 2
+    answers = [(await gateway_.call(name, {})).content[0] for name in names]
+    assert sorted(block.text for block in answers if isinstance(block, mcp_types.TextContent)) == ["dotted", "twin"]
+
+
 async def test_gateway_offers_each_downstream_tool_directly(tmp_path: Path) -> None:
     async with gateway(_servers(tmp_path)) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}

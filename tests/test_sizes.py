@@ -24,7 +24,6 @@ CLASS_LIMIT = 250
 RECORDED = {
     "dagexec/_core/run.py:RunCore",  # 289 lines of code (244 before issue 23: events, the table, check)
     "dagexec/bench/_harness.py:bench_overhead",  # 70
-    "dagexec/mcp.py:_open_stdio",  # 63
 }
 
 

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from dagexec import check_journal, open_signal_stop
 
-from ._options import UsageError, add_controls, add_schema_check, add_servers, executor_options
+from ._options import UsageError, add_controls, add_schema_check, add_servers, at_least_one, executor_options, positive
 from ._otel import add_otel_flag
 from ._render import count
 
@@ -74,6 +74,8 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
                         token=token,
                         allowed_hosts=args.allow_host,
                         allowed_origins=args.allow_origin,
+                        session_idle=args.session_idle,
+                        max_sessions=args.max_sessions,
                     )
                 )
                 urls = ", ".join(f"{bind}/mcp" for bind in binds)
@@ -127,6 +129,20 @@ def add_commands(
         default=[],
         metavar="ORIGIN",
         help="accept requests from this Origin (repeatable; none by default)",
+    )
+    serve.add_argument(
+        "--session-idle",
+        type=positive,
+        default=300.0,
+        metavar="SECONDS",
+        help="with --http: end a session after this long with no request under way (default: 300)",
+    )
+    serve.add_argument(
+        "--max-sessions",
+        type=at_least_one,
+        default=1000,
+        metavar="N",
+        help="with --http: at most N sessions; a new one closes the one idle longest (default: 1000)",
     )
     serve.add_argument(
         "--approve-all",

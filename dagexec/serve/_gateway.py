@@ -1,0 +1,421 @@
+"""The gateway: an MCP server whose tools run plans, and direct calls, on the downstream servers."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import hashlib
+import json
+import math
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import mcp_types
+import trio
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+
+from .. import (
+    Approver,
+    DagexecError,
+    EagerExecutor,
+    Event,
+    ExecutionResult,
+    Run,
+    Task,
+    TaskFinished,
+    TaskSkipped,
+    ToolServer,
+    Workflow,
+)
+from .. import __version__ as _version
+from ._http import MAX_SESSIONS, SESSION_IDLE, http_app, serve_http
+from ._results import call_result, refusal_result, run_result, text_block
+from ._stdio import serve_stdio
+from ._supervise import open_supervised
+from ._surface import RUN_WORKFLOW, escaped, gateway_tools
+
+#: Plans of at most this many tasks are checked on the gateway's loop (a few milliseconds);
+#: larger ones in a worker thread, while the loop goes on answering.
+CHECK_IN_LOOP = 200
+
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+"""What ``progress`` of :meth:`Gateway.run_workflow` takes: ``(tasks ended, tasks in the plan, message)``."""
+
+#: Why a run whose request the client cancelled was stopped.
+_CANCELLED = "the client cancelled the request"
+
+#: Why a task that needs approval cannot run through a client that cannot ask.
+_CANNOT_ASK = "the client cannot ask the person (it offers no elicitation on this connection)"
+
+
+#: The request's ``ask`` (see :meth:`Gateway.call`), seen by the run's tasks, which inherit it.
+_ASK: contextvars.ContextVar[Approver | None] = contextvars.ContextVar("dagexec_serve_ask", default=None)
+
+
+def _can_elicit(ctx: ServerRequestContext[Any]) -> bool:
+    """Whether the client can be asked: it offers elicitation, and the connection can carry a request to it.
+
+    On the 2026-07-28 protocol a server may not send requests, so such a
+    client cannot be asked.
+    """
+    capabilities = ctx.session.client_capabilities
+    return capabilities is not None and capabilities.elicitation is not None and ctx.session.can_send_request
+
+
+def _elicitor(ctx: ServerRequestContext[Any]) -> Approver:
+    """Ask the person through the client's elicitation whether a task's call may go ahead."""
+
+    async def ask(task: Task, arguments: dict[str, Any]) -> bool | str:
+        shown = json.dumps(arguments, default=repr)
+        shown = shown if len(shown) <= 2000 else shown[:1997] + "..."
+        answer = await ctx.session.elicit_form(
+            f"dagexec: may task {task.id!r} call {task.tool} with {shown}?",
+            {"type": "object", "properties": {}},
+            related_request_id=ctx.request_id,
+        )
+        if answer.action == "accept":
+            return True
+        if answer.action == "decline":
+            return "declined by the person"
+        return "the person cancelled the question"
+
+    return ask
+
+
+class Gateway:
+    """An MCP server whose ``run_workflow`` tool runs plans of calls to the tools of ``servers``.
+
+    It also offers every tool of every server that lists its tools directly,
+    as ``{server}__{tool}`` (see :func:`proxy_names`) with the tool's own
+    input schema and description.
+
+    One executor serves every request: the servers are shared by every run,
+    and so are the executor's limits (its slots). Each request is a run of its
+    own.
+
+    Args:
+        servers: The downstream tool servers, keyed by name (as
+            :func:`~dagexec.servers.open_servers` yields them).
+        timeout: A deadline for each run, in seconds, as ``timeout`` of
+            :meth:`~dagexec.EagerExecutor.execute`.
+        options: Options of :class:`~dagexec.EagerExecutor`. With a
+            ``journal``, each plan is recorded under a run name of its own,
+            ``plan-`` and a hash of the plan: a plan sent again reuses every
+            task of it that succeeded. Each direct call is recorded under a
+            name of its own, and never reused.
+
+    Attributes:
+        executor: The executor every run goes through.
+        server: The SDK's low-level MCP server: serve it over any transport.
+    """
+
+    def __init__(self, servers: Mapping[str, ToolServer], *, timeout: float | None = None, **options: Any) -> None:
+        self.executor = EagerExecutor(servers, approve=self._approve, **options)
+        if timeout is not None and not timeout > 0:
+            raise ValueError("timeout must be > 0")
+        self._timeout = timeout
+        self._journaled = self.executor.options.journal is not None
+        #: The tools it offers; each proxied tool's name, mapped to its (server, tool).
+        self._tools, self._proxied = gateway_tools(servers)
+        self.server: Server[Any] = Server(
+            "dagexec",
+            version=_version,
+            instructions="Run a whole plan of tool calls with run_workflow, rather than one call at a time.",
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+        )
+
+    @property
+    def tools(self) -> list[mcp_types.Tool]:
+        """The tools the gateway offers."""
+        return list(self._tools)
+
+    async def _list_tools(
+        self, ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
+    ) -> mcp_types.ListToolsResult:
+        return mcp_types.ListToolsResult(tools=self.tools)
+
+    async def _call_tool(
+        self, ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
+    ) -> mcp_types.CallToolResult:
+        wants_progress = ctx.meta is not None and ctx.meta.get("progress_token") is not None
+        return await self.call(
+            params.name,
+            params.arguments or {},
+            progress=ctx.session.report_progress if wants_progress else None,
+            ask=_elicitor(ctx) if _can_elicit(ctx) else None,
+        )
+
+    async def call(
+        self, name: str, arguments: Any, *, progress: Progress | None = None, ask: Approver | None = None
+    ) -> mcp_types.CallToolResult:
+        """Answer a call of one of the gateway's tools, as :meth:`run_workflow` and :meth:`call_proxied` do.
+
+        Args:
+            name: The tool's name.
+            arguments: Its arguments.
+            progress: For ``run_workflow``, as for :meth:`run_workflow`.
+            ask: Asks the person behind the call whether a task's call may go
+                ahead, as ``approve`` of :class:`~dagexec.EagerExecutor`
+                does; over MCP, through the client's elicitation. None: no
+                one can be asked, and a plan that needs approval is refused.
+        """
+        token = _ASK.set(ask)
+        try:
+            if name == RUN_WORKFLOW:
+                return await self.run_workflow(arguments, progress=progress)
+            if name in self._proxied:
+                return await self.call_proxied(name, arguments)
+            return mcp_types.CallToolResult(content=[text_block(f"unknown tool {name!r}")], is_error=True)
+        finally:
+            _ASK.reset(token)
+
+    async def _approve(self, task: Task, arguments: dict[str, Any]) -> bool | str:
+        """The executor's approver: it asks whoever the request's ``ask`` is."""
+        ask = _ASK.get()
+        if ask is None:  # refused up front (see _check): only a task added later could get here
+            return "no one can be asked"
+        return await ask(task, arguments)
+
+    async def _check(self, plan: Any) -> Workflow:
+        """Read a plan and check it against the executor, and that someone can approve it if it needs approval.
+
+        A plan of more than :data:`CHECK_IN_LOOP` tasks is checked in a worker
+        thread, so that the gateway goes on answering other clients meanwhile
+        (the check's ``check_budget`` bounds it; a cancelled caller abandons it).
+
+        Raises:
+            PlanError: Every problem of the plan in one report (see
+                :meth:`EagerExecutor.check_plan <dagexec.EagerExecutor.check_plan>`),
+                a task that needs approval no one can give among them.
+        """
+        no_approver = _CANNOT_ASK if _ASK.get() is None else None
+        check = functools.partial(self.executor.check_plan, plan, no_approver=no_approver)
+        tasks = plan.get("tasks") if isinstance(plan, Mapping) else None
+        if isinstance(tasks, list) and len(tasks) > CHECK_IN_LOOP:
+            return await trio.to_thread.run_sync(check, abandon_on_cancel=True)
+        return check()
+
+    async def call_proxied(self, name: str, arguments: Any) -> mcp_types.CallToolResult:
+        """Call a downstream tool directly, as a plan of one task: under the same limits and approvals.
+
+        Its arguments are passed as they are (a ``$OUTPUT[`` in them is text).
+        Cancelling the caller stops the call, as for :meth:`run_workflow`.
+
+        Args:
+            name: The proxied tool's name (see :func:`proxy_names`).
+            arguments: The tool's arguments.
+
+        Returns:
+            The tool result, with the output as structured content when it
+            is an object, and as text (a string as it is, else its JSON); or
+            ``isError`` with the task's error code and message.
+
+        Raises:
+            KeyError: No proxied tool has that name.
+        """
+        server, tool = self._proxied[name]
+        try:
+            workflow = await self._check(
+                {"tasks": [{"id": name, "tool": f"{server}:{tool}", "arguments": escaped(arguments)}]}
+            )
+        except DagexecError as exc:
+            return refusal_result(exc)
+        try:
+            done = await self._execute(workflow, None, f"call-{secrets.token_hex(8)}")
+        except DagexecError as exc:  # the journal: it cannot be written, or is in use
+            return refusal_result(exc)
+        return call_result(done.results[0])
+
+    async def run_workflow(self, plan: Any, *, progress: Progress | None = None) -> mcp_types.CallToolResult:
+        """Check a plan, run it, and answer as the ``run_workflow`` tool does.
+
+        Cancelling the caller stops the run with :meth:`Run.stop
+        <dagexec.Run.stop>`: every call in flight is cancelled, every task ends
+        with its final status, and the cancellation then goes on.
+
+        Args:
+            plan: The workflow's data (``{"tasks": [...]}``).
+            progress: Called after each task ends, in order, with the number of
+                tasks ended, the number in the plan, and ``"<task id>:
+                <status>"``; the result comes after the last call.
+
+        Returns:
+            The tool result, with the run's JSON (as ``dagexec run --json``
+            writes it, less the plan) as structured content, and as text after a short
+            summary; for a plan that cannot run, ``isError`` with every
+            problem, nothing run.
+        """
+        try:
+            workflow = await self._check(plan)
+        except DagexecError as exc:
+            return refusal_result(exc)
+        plan_hash = hashlib.sha256(json.dumps(workflow.to_dict(), sort_keys=True, default=repr).encode()).hexdigest()
+        try:
+            result = await self._execute(workflow, progress, f"plan-{plan_hash[:16]}")
+        except DagexecError as exc:  # the journal: it cannot be written, or is in use
+            return refusal_result(exc)
+        return run_result(result)
+
+    async def _execute(self, workflow: Workflow, progress: Progress | None, run_name: str) -> ExecutionResult:
+        """Run ``workflow``, reporting each task's end; the caller's cancellation stops it with ``Run.stop``.
+
+        The run itself is shielded from the caller's cancellation, so that
+        it is stopped the way a run is stopped from outside (every task
+        ending with its final status, the journal written), not torn down.
+        """
+        # Each task's end, with how many tasks had ended with it, as the run's core counts them.
+        ended, ends = trio.open_memory_channel[tuple[int, str]](math.inf)
+        total = len(workflow.tasks)
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, TaskFinished | TaskSkipped):
+                ended.send_nowait((event.ended, f"{event.result.task_id}: {event.result.status.value}"))
+
+        async def report() -> None:
+            assert progress is not None
+            async for count, message in ends:
+                await progress(count, total, message)
+
+        run: Run | None = None
+        failure: DagexecError | None = None
+        async with trio.open_nursery() as outside:  # reached by the caller's cancellation, unlike the run
+            with trio.CancelScope(shield=True):
+                async with trio.open_nursery() as reporting:
+                    if progress is not None:
+                        reporting.start_soon(report)
+                    with ended:
+                        named = {"run_name": run_name} if self._journaled else {}
+                        try:
+                            async with self.executor.open_run(
+                                workflow, timeout=self._timeout, on_event=on_event, **named
+                            ) as run:
+                                outside.start_soon(run.stop_when_cancelled, _CANCELLED)
+                        except DagexecError as exc:  # before the run: raised below, not in a group
+                            failure = exc
+            outside.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+        assert run is not None
+        return run.result
+
+    async def serve_stdio(self, *, stdin: int = 0, stdout: int = 1) -> None:
+        """Serve MCP over standard input and output until the client closes its end.
+
+        While serving, descriptors ``stdin`` and ``stdout`` point at the null
+        device and at standard error, so that a stray print cannot break the
+        messages; both are restored on return. Cancel the caller to stop
+        serving at once.
+        """
+        await serve_stdio(self.server, stdin=stdin, stdout=stdout)
+
+    async def serve_http(
+        self,
+        host: str,
+        port: int,
+        *,
+        token: str | None = None,
+        allowed_hosts: Iterable[str] = (),
+        allowed_origins: Iterable[str] = (),
+        session_idle: float = SESSION_IDLE,
+        max_sessions: int = MAX_SESSIONS,
+        task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve MCP over streamable HTTP at ``http://host:port/mcp`` until cancelled (hypercorn's trio worker).
+
+        A gateway can call every tool of every downstream server, so who may
+        call it is checked on every request, on loopback too: with a
+        ``token``, a request without ``Authorization: Bearer <token>`` is
+        answered 401; its ``Host`` must be the bound address (and its
+        ``localhost`` forms, on loopback) or one of ``allowed_hosts`` (421
+        otherwise); a request with an ``Origin`` must have one of
+        ``allowed_origins`` (403 otherwise), so that a web page in a browser
+        cannot drive a local gateway.
+
+        Args:
+            host: The address to listen on.
+            port: The port (0: any free port; ``task_status`` tells which).
+            token: The bearer token every request must carry; None: none.
+            allowed_hosts: More ``Host`` values to accept (``name:port``,
+                or ``name:*`` for any port).
+            allowed_origins: ``Origin`` values to accept (``https://app.example``).
+            session_idle: Seconds after which a session with no request
+                under way ends (its id then answers 404, and the client
+                starts a new session).
+            max_sessions: The most sessions open at once: a new session
+                beyond closes the one idle longest (never one with a request
+                under way), so that no flood of unused sessions locks a new
+                client out.
+            task_status: Told the bound addresses (``http://127.0.0.1:8000``)
+                once the gateway listens.
+
+        Raises:
+            ValueError: ``host`` is not a loopback address and there is no ``token``.
+            ImportError: hypercorn is missing (the ``serve`` extra).
+        """
+        app = self.http_app(
+            host,
+            port,
+            token=token,
+            allowed_hosts=allowed_hosts,
+            allowed_origins=allowed_origins,
+            session_idle=session_idle,
+            max_sessions=max_sessions,
+        )
+        await serve_http(app, host, port, task_status=task_status)
+
+    def http_app(
+        self,
+        host: str,
+        port: int,
+        *,
+        token: str | None = None,
+        allowed_hosts: Iterable[str] = (),
+        allowed_origins: Iterable[str] = (),
+        session_idle: float = SESSION_IDLE,
+        max_sessions: int = MAX_SESSIONS,
+    ) -> Any:
+        """The ASGI app :meth:`serve_http` serves, for an ASGI server of your own (its lifespan must run).
+
+        Args and Raises: as for :meth:`serve_http`, whose checks and sessions it holds.
+        """
+        return http_app(
+            self.server,
+            host,
+            port,
+            token=token,
+            allowed_hosts=allowed_hosts,
+            allowed_origins=allowed_origins,
+            session_idle=session_idle,
+            max_sessions=max_sessions,
+        )
+
+
+@asynccontextmanager
+async def open_gateway(
+    config: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    start_timeout: float = 30.0,
+    **options: Any,
+) -> AsyncIterator[Gateway]:
+    """Start every server of a config, and yield a :class:`Gateway` in front of them.
+
+    Each stdio server is a :class:`~dagexec.serve.RestartingServer`: when it dies, it is
+    started again for the calls that come later. On exit, every server is
+    closed, those started again included.
+
+    Args:
+        config: The servers config, as for :func:`~dagexec.servers.open_servers`.
+        start_timeout: Seconds each server has to start.
+        options: Options of :class:`Gateway`.
+
+    Raises:
+        ServerConfigError: The config is invalid; nothing was started.
+        ServerStartError: A server did not start; the others were stopped.
+    """
+    async with open_supervised(config, start_timeout=start_timeout) as servers:
+        yield Gateway(servers, **options)

@@ -1,0 +1,78 @@
+"""What the gateway's tools answer: a run, a direct call and a refused plan, rendered as MCP tool results."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import mcp_types
+
+from .. import DagexecError, ExecutionResult, PlanError, TaskResult
+
+
+def text_block(text: str) -> mcp_types.TextContent:
+    """One text content block."""
+    return mcp_types.TextContent(type="text", text=text)
+
+
+def json_ready(data: Any) -> Any:
+    """JSON-ready data, as ``dagexec run --json`` writes it (values JSON cannot hold become their repr)."""
+    return json.loads(json.dumps(data, default=repr))
+
+
+def summary_text(result: ExecutionResult) -> str:
+    """A short text summary of a run: its counts, wall time and critical path, and each task that did not succeed."""
+    lines = [
+        f"{len(result.results)} tasks: "
+        + ", ".join(f"{n} {s.value}" for s, n in result.counts.items() if n)
+        + f"; {result.wall_time:.3f}s wall, critical path {' -> '.join(result.critical_path)} "
+        f"({result.critical_path_time:.3f}s)"
+    ]
+    for r in result.results:
+        if r.error is not None:
+            lines.append(f"task {r.task_id!r} {r.status.value}: {r.error.code.value}: {r.error.message}")
+    return "\n".join(lines)
+
+
+def run_result(result: ExecutionResult) -> mcp_types.CallToolResult:
+    """``run_workflow``'s answer: the run's JSON as structured content, and as text after a short summary.
+
+    The JSON is that of ``dagexec run --json`` less the plan, which the client sent.
+    """
+    data = json_ready(result.to_dict(workflow=False))
+    return mcp_types.CallToolResult(
+        content=[text_block(summary_text(result)), text_block(json.dumps(data))], structured_content=data
+    )
+
+
+def call_result(result: TaskResult) -> mcp_types.CallToolResult:
+    """A direct call's answer: the output (structured when an object; as text, a string as it is, else its JSON).
+
+    A task that failed is ``isError``, with its error code and message.
+    """
+    if result.error is not None:
+        return mcp_types.CallToolResult(
+            content=[text_block(f"{result.error.code.value}: {result.error.message}")], is_error=True
+        )
+    output = json_ready(result.output)
+    text = output if isinstance(output, str) else json.dumps(output)
+    return mcp_types.CallToolResult(
+        content=[text_block(text)], structured_content=output if isinstance(output, dict) else None
+    )
+
+
+def refusal_result(exc: DagexecError) -> mcp_types.CallToolResult:
+    """The tool result of a plan that cannot run: ``isError``, the problems as text and as data.
+
+    A plan's problems are the report every check writes (``invalid plan (N
+    problems):`` and a line each), as :class:`~dagexec.PlanError` has it.
+    """
+    if isinstance(exc, PlanError):
+        problems = [str(problem) for problem in exc.problems]
+        text = str(exc)
+    else:  # the journal
+        problems = [str(exc)]
+        text = f"the plan cannot run now, nothing ran: {exc}"
+    return mcp_types.CallToolResult(
+        content=[text_block(text)], structured_content={"ok": False, "problems": problems}, is_error=True
+    )
