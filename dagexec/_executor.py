@@ -17,11 +17,11 @@ import trio
 from opentelemetry.trace import TracerProvider
 
 from ._core import Rank, RunCore, Slots
+from ._core.options import Approver, ExecutorOptions, Priority
 from ._driver import Driver, EagerDriver, LayeredDriver
 from ._errors import PlanProblem, plan_error
 from ._events import EventHandler
 from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
-from ._options import Approver, ExecutorOptions, Priority
 from ._results import ExecutionResult, RunProgress, Strategy
 from ._schemas import SchemaCheck
 from ._signals import SignalStop

@@ -19,8 +19,9 @@ import pytest
 import trio
 
 from dagexec import EagerExecutor, ErrorCode, ServerConfigError, ServerStartError, TaskStatus
-from dagexec.servers import IGNORED_KEYS, RENAMED_KEYS
 from dagexec.servers import (
+    IGNORED_KEYS,
+    RENAMED_KEYS,
     HttpServerConfig,
     InputVariable,
     SseServerConfig,

@@ -20,9 +20,16 @@ import pytest
 import trio
 from distributed import Client, LocalCluster
 
-from dagexec import EagerExecutor, ErrorCode, LocalTools, TaskStatus, UnknownToolError
+from dagexec import (
+    EagerExecutor,
+    ErrorCode,
+    LocalTools,
+    ServerConfigError,
+    ServerStartError,
+    TaskStatus,
+    UnknownToolError,
+)
 from dagexec.dask import DaskTools, load_registry
-from dagexec import ServerConfigError, ServerStartError
 from dagexec.servers import load_config, open_servers
 
 from . import dask_tools

@@ -16,6 +16,7 @@ from dagexec import (
     LayeredExecutor,
     LocalTools,
     NoSuchToolError,
+    PlanError,
     ServerError,
     TaskError,
     TaskFinished,
@@ -24,7 +25,6 @@ from dagexec import (
     TaskStatus,
     ToolCallError,
     ToolError,
-    PlanError,
     UnknownServerError,
     UnknownToolError,
 )

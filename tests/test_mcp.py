@@ -17,10 +17,11 @@ from dagexec import (
     ErrorCode,
     LayeredExecutor,
     LocalTools,
+    ServerConfigError,
+    ServerStartError,
     TaskStatus,
     UnknownToolError,
 )
-from dagexec import ServerConfigError, ServerStartError
 from dagexec.servers import load_config, open_servers
 
 from .helpers import TIME, TOOLBOX, processes_with, serving_http, toolbox, wf

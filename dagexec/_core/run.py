@@ -54,10 +54,10 @@ from .._events import (
     TaskWaitingForSlot,
 )
 from .._journal import arguments_hash
-from .._options import ExecutorOptions
 from .._refs import ReferenceResolutionError, resolve
 from .._results import Attempt, ErrorCode, RunProgress, TaskError, TaskResult, TaskStatus
 from .._workflow import Task, check_dependencies, dependency_problems
+from .options import ExecutorOptions
 from .outcomes import refusal, task_error
 from .phases import (
     APPROVE,

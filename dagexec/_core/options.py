@@ -15,8 +15,8 @@ from typing import Any, Literal
 import attrs
 from opentelemetry.trace import TracerProvider
 
-from ._core.retry import RetryPolicy, count, fraction, non_negative
-from ._workflow import Task
+from .._workflow import Task
+from .retry import RetryPolicy, count, fraction, non_negative
 
 __all__ = ["Approver", "ExecutorOptions", "Priority"]
 
