@@ -7,6 +7,8 @@ the :class:`LayeredExecutor` is the layer-by-layer baseline it is measured
 against.
 """
 
+from ._approval import APPROVAL_LIMIT as APPROVAL_LIMIT
+from ._approval import shown_arguments as shown_arguments
 from ._diagram import to_dot as to_dot
 from ._diagram import to_mermaid as to_mermaid
 from ._errors import ArgumentProblem as ArgumentProblem
@@ -80,6 +82,7 @@ from ._workflow_schema import server_tools as server_tools
 from ._workflow_schema import workflow_schema as workflow_schema
 
 __all__ = [
+    "APPROVAL_LIMIT",
     "MAX_ARGUMENT_DEPTH",
     "Approver",
     "ArgumentProblem",
@@ -147,6 +150,7 @@ __all__ = [
     "open_signal_stop",
     "read_journal",
     "server_tools",
+    "shown_arguments",
     "to_dot",
     "to_mermaid",
     "workflow_schema",

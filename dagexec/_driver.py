@@ -22,6 +22,7 @@ from typing import Any
 import trio
 
 from ._core import APPROVE, BACKOFF, CALL, RECORD, RunCore, Slots, TaskRecord
+from ._errors import JournalError
 from ._events import EventHandler
 from ._journal import Journal
 from ._tools import ToolServer
@@ -68,7 +69,8 @@ class Driver:
         self.scope = trio.CancelScope()
         self.nursery: trio.Nursery | None = None
         self.closed = False
-        #: What ``on_event`` raised, if it did: the run stopped, and raises it at its end.
+        #: What ``on_event`` raised, or the journal's first failure to write: the run stopped,
+        #: and raises it at its end.
         self.failure: Exception | None = None
         #: Called once, when the run has ended (its core knows when).
         self.on_end: Callable[[], object] | None = None
@@ -207,10 +209,14 @@ class Driver:
                     assert self.journal is not None
                     with trio.CancelScope(shield=True):
                         task_id, tool, digest, status, output, started, error = core.journal_row(record)
-                        await self.journal.record(
-                            task_id, tool, digest, status, output, self.now(), started=started, error=error
-                        )
-                    core.recorded(record, self.now())
+                        try:
+                            await self.journal.record(
+                                task_id, tool, digest, status, output, self.now(), started=started, error=error
+                            )
+                        except JournalError as exc:  # a full disk: the run stops, and raises it at its end
+                            self.failure = self.failure or exc
+                            self.stop(f"the journal failed: {exc}")
+                    core.recorded(record, self.now())  # the task ended as its call did, its row written or not
                 phase = record.phase  # read first: a slot granted in after() goes to a new trio task
                 self.after()
         except trio.Cancelled:

@@ -18,11 +18,14 @@ And two warnings: :class:`JournalWarning`, a journal row that cannot be used;
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import attrs
 
 from ._codes import ErrorCode
+
+if TYPE_CHECKING:
+    from ._results import ExecutionResult
 
 
 class DagexecError(Exception):
@@ -291,12 +294,21 @@ class ServerStartError(DagexecError):
 class JournalError(DagexecError):
     """The journal file cannot be opened or written; the message names it.
 
+    Opening a run checks the journal before any call. If a row cannot be
+    written once the run is under way (a full disk), the run stops (no task
+    starts any more, and every task ends with its final status), and the run
+    raises this error once every task has ended, with the run's result.
+
     Attributes:
         path: The journal file, as it was given.
+        result: The run's result, when the journal failed while the run was under
+            way (every task's final status; the tasks whose rows were not
+            written are in it as they ended); None when nothing ran.
     """
 
-    def __init__(self, path: str, message: str) -> None:
+    def __init__(self, path: str, message: str, *, result: ExecutionResult | None = None) -> None:
         self.path = path
+        self.result = result
         super().__init__(message)
 
 

@@ -19,7 +19,7 @@ from opentelemetry.trace import TracerProvider
 from ._core import Rank, RunCore, Slots
 from ._core.options import Approver, ExecutorOptions, Priority
 from ._driver import Driver, EagerDriver, LayeredDriver
-from ._errors import PlanProblem, plan_error
+from ._errors import JournalError, PlanProblem, plan_error
 from ._events import EventHandler
 from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
 from ._results import ExecutionResult, RunProgress, Strategy
@@ -318,7 +318,9 @@ class _Executor:
                 approval and there is no approver: every problem in one report
                 (see :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`).
             JournalError: The journal cannot be opened or written (checked
-                before any call).
+                before any call); or a row cannot be written during the run
+                (a full disk): the run stops, and the error, raised once
+                every task has ended, holds the run's ``result``.
             JournalInUseError: Another process holds the journal, or another
                 run of ``run_name`` in this process does.
             JournalWarning: Where warnings are errors: a row of the journal
@@ -374,7 +376,9 @@ class _Executor:
             PlanError: Tasks of ``workflow`` cannot run on this executor: every
                 problem in one report (see :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`).
             JournalError: The journal cannot be opened or written (checked
-                before any call).
+                before any call); or a row cannot be written during the run
+                (a full disk): the run stops, and the error, raised once
+                every task has ended, holds the run's ``result``.
             JournalInUseError: Another process holds the journal, or another
                 run of ``run_name`` in this process does.
             ValueError: ``timeout`` is not > 0, or ``run_name`` is empty.
@@ -408,6 +412,10 @@ class _Executor:
                 await driver.close()
             if body_error is not None:
                 raise body_error
+            if isinstance(driver.failure, JournalError):  # with the result: every task's final status
+                raise JournalError(
+                    driver.failure.path, f"the journal failed, the run was stopped: {driver.failure}", result=run.result
+                )
             if driver.failure is not None:
                 raise driver.failure
         finally:

@@ -12,8 +12,10 @@ Opening a journal for a run checks all it can before any call: that the file can
 be written (a row of table ``runs`` is written and committed), that no other
 process holds it, and that no other run of the same name in this process does. A
 process holds a journal with an exclusive lock (``flock``) on a file beside it,
-``<journal>-lock``, which holds its pid; the system drops the lock when the
-process ends, even killed, so a crash never leaves a journal locked.
+``<journal>-lock`` (beside the real file, through any symlink), which holds its
+pid; the system drops the lock when the process ends, even killed, so a crash
+never leaves a journal locked. The run also counts a task as finished when its
+row cannot be written (a full disk), but then stops: see ``JournalError``.
 """
 
 from __future__ import annotations
@@ -340,7 +342,7 @@ def _hold(path: str, run_name: str) -> str:
     with _holds_lock:
         hold = _holds.get(key)
         if hold is None:
-            lock_path = path + "-lock"
+            lock_path = key + "-lock"  # by the real path too: a symlink to the journal names the same lock
             hold = _holds[key] = _Hold(_lock(path, lock_path), lock_path)
         elif run_name in hold.run_names:
             raise JournalInUseError(path, os.getpid(), run_name)

@@ -44,9 +44,16 @@ class Reference:
 
     task_id: str
     path: tuple[str, ...]
+    #: The path as written (``".a.0"``), kept from parsing: the schema check reads a
+    #: task's shape from it without parsing the arguments again.
+    written: str = attrs.field(
+        default=attrs.Factory(lambda self: "".join("." + p for p in self.path), takes_self=True),
+        eq=False,
+        repr=False,
+    )
 
     def __str__(self) -> str:
-        return "$OUTPUT[" + self.task_id + "]" + "".join("." + p for p in self.path)
+        return "$OUTPUT[" + self.task_id + "]" + self.written
 
 
 class ReferenceResolutionError(Exception):
@@ -54,7 +61,7 @@ class ReferenceResolutionError(Exception):
 
 
 def _reference(task_id: str, path: str) -> Reference:
-    return Reference(task_id, tuple(path[1:].split(".")) if path else ())
+    return Reference(task_id, tuple(path[1:].split(".")) if path else (), path)
 
 
 # -- checking ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import time
 import warnings
@@ -625,31 +626,37 @@ def _shape(task: Task, producer: Callable[[str], Task | None]) -> tuple[tuple[ob
     null), the same reference paths at the same places, read from tasks of
     the same tools. The text around a reference is left out: only its type is
     checked before the run (errors under it are set aside).
+
+    The references are those the workflow found when it was built
+    (``task.references``, in the order of the arguments), so no argument is
+    parsed again: without an escape, each ``$OUTPUT[`` of a string starts one
+    of them, and a string exactly as long as its first reference's text is
+    that reference, whole.
     """
     parts: list[object] = [task.tool]
-    ids: list[str] = []
-    fullmatch = REFERENCE.fullmatch
+    refs = task.references
+    n = 0  # the first reference not yet placed
     for key, item in task.arguments.items():
         kind = type(item)
         if kind is str and _MARK in item:
-            whole = fullmatch(item)
-            if whole is not None:
-                task_id, path = whole.groups()
-                ids.append(task_id)
-                parts.append((key, path))
-            elif "$" + _MARK in item:
+            if _ESCAPE in item:
                 return None  # an escape: the general way
+            ref = refs[n]
+            if len(item) == len(ref.task_id) + len(ref.written) + _MARK_AND_BRACKET:
+                parts.append((key, ref.written))
+                n += 1
             else:
-                found = REFERENCE.findall(item)
-                ids += [task_id for task_id, _ in found]
+                count = item.count(_MARK)
                 # The ids are left out: the text as written is not the text sent, which only
                 # the check before the call can judge; before the run, only its type counts.
-                parts.append((key, None, tuple([path for _, path in found])))
+                parts.append((key, None, tuple([r.written for r in refs[n : n + count]])))
+                n += count
         elif kind in _PLAIN:
             parts.append((key, kind, item))
         else:
             return None
     # The tools of the tasks read, in order (most tasks read one task, many times over).
+    ids = [ref.task_id for ref in refs]
     last_id: str | None = None
     last_tool: str | None = None
     for task_id in ids:
@@ -658,6 +665,15 @@ def _shape(task: Task, producer: Callable[[str], Task | None]) -> tuple[tuple[ob
             last_id, last_tool = task_id, source.tool if source is not None else None
         parts.append(last_tool)
     return tuple(parts), ids
+
+
+#: The escape ``$$OUTPUT[``, and the length of a reference's text but its id and path (``$OUTPUT[`` and ``]``).
+_ESCAPE = "$" + _MARK
+_MARK_AND_BRACKET = len(_MARK) + 1
+
+
+def _input_validator(tool: ToolSchemas) -> jsonschema_rs.Validator | None:
+    return compiled(tool.input).validator if tool.input is not None else None
 
 
 def _no_placeholder(path: tuple[object, ...]) -> Any:
@@ -682,6 +698,8 @@ class SchemaCheck:
             if tool.input is not None or tool.output is not None
         }
         self._tools: dict[str, _Tool] = {}
+        # Each tool's input validator (None: it has none), looked up once per task of literal arguments.
+        self._validators = {name: _input_validator(tool) for name, tool in self._schemas.items()}
         # What each output path gives, and each argument path takes: the same few, for many tasks.
         self._given: dict[tuple[str, str], Types | str] = {}
         self._verdicts: dict[tuple[str, str, str, tuple[object, ...], bool], str | None] = {}
@@ -713,50 +731,46 @@ class SchemaCheck:
         """
         problems: list[ArgumentProblem] = []
         schemas = self._schemas
+        validators = self._validators
         clock = time.perf_counter
-        deadline = None if budget is None else clock() + budget
+        deadline = math.inf if budget is None else clock() + budget
         # What tasks of one shape found (the same tool, literals and reference paths, other
         # ids), for this plan only: a plan repeats a few shapes many times.
         shapes: dict[tuple[object, ...], list[tuple[tuple[object, ...], str, int | None]]] = {}
+        found: Sequence[Found]
         for task in tasks:
-            if task.tool not in schemas and not task.references:
-                continue  # no schema, no reference: nothing to check, at the cost of one look-up
             if not task.needs_resolving:
+                if task.tool not in schemas:
+                    continue  # no schema, no reference: nothing to check, at the cost of one look-up
                 # Literal arguments: one is_valid, and words only where they do not fit.
-                tool = self._tool(task.tool)
-                validator = tool.validator if tool is not None else None
+                validator = validators[task.tool]
                 try:
                     fits = validator is None or validator.is_valid(task.arguments)
                 except ValueError:  # a type it cannot read: the general way, through its JSON
                     fits = False
-                if fits:
-                    if deadline is not None and clock() > deadline:
-                        assert budget is not None
-                        problems.append(_over_budget(task, budget))
-                        break
-                    continue
-            shape = _shape(task, producer) if task.needs_resolving else None
-            if shape is None:
-                found = self._task_problems(task, producer)
+                found = () if fits else self._task_problems(task, producer)
             else:
-                key, ids = shape
-                known = shapes.get(key)
-                if known is None:
-                    # Found with the ids' positions in place of the ids, to be read with any task's ids.
+                shape = _shape(task, producer)
+                if shape is None:
                     found = self._task_problems(task, producer)
-                    known = shapes[key] = [
-                        (path, problem, None if i is None else ids.index(i)) for path, problem, i in found
-                    ]
-                found = [(path, problem, None if n is None else ids[n]) for path, problem, n in known]
+                else:
+                    key, ids = shape
+                    known = shapes.get(key)
+                    if known is None:
+                        # Found with the ids' positions in place of the ids, to be read with any task's ids.
+                        found = self._task_problems(task, producer)
+                        known = shapes[key] = [
+                            (path, problem, None if i is None else ids.index(i)) for path, problem, i in found
+                        ]
+                    found = [(path, problem, ids[n] if n is not None else None) for path, problem, n in known]
             if found:
-                found.sort(key=lambda item: _path(item[0]))
                 problems += (
                     ArgumentProblem(
                         task.id, _path(path), problem if ref is None else problem.replace(_ANONYMOUS, f"$OUTPUT[{ref}]")
                     )
-                    for path, problem, ref in found
+                    for path, problem, ref in sorted(found, key=lambda item: _path(item[0]))
                 )
-            if deadline is not None and clock() > deadline:
+            if clock() > deadline:
                 assert budget is not None
                 problems.append(_over_budget(task, budget))
                 break
@@ -862,16 +876,17 @@ class SchemaCheck:
         output schemas could not tell in advance, as the JSON the arguments
         become (see :func:`as_json`).
         """
-        tool = self._tool(task.tool)
-        if tool is None or tool.validator is None:
+        validator = self._validators.get(task.tool)
+        if validator is None:
             return None
         # Flat arguments of exact JSON types (the usual case) are their own JSON: no copy.
         exact = type(arguments) is dict and _PLAIN.issuperset(map(type, arguments.values()))
         instance = arguments if exact else as_json(arguments)
-        if tool.validator.is_valid(instance):
+        if validator.is_valid(instance):
             return None
-        assert tool.input is not None
-        found = _problems(tool.validator.iter_errors(instance), tool.input, task.tool)
+        schema = self._schemas[task.tool].input
+        assert schema is not None
+        found = _problems(validator.iter_errors(instance), schema, task.tool)
         if not found:
             return None  # only values with no JSON form were refused: they are not judged
         return "; ".join(f"{_path(path)}: {problem}" for path, problem in found)

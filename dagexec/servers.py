@@ -38,7 +38,7 @@ from ._config import SseServerConfig as SseServerConfig
 from ._config import StdioServerConfig as StdioServerConfig
 from ._convert import Problems, accept_keys, show, structure, unknown_keys
 from ._errors import ServerConfigError, ServerStartError
-from ._tools import ToolServer
+from ._tools import ListsSchemas, ToolServer
 
 __all__ = [
     "IGNORED_KEYS",
@@ -496,7 +496,9 @@ async def open_servers(
 
         async def start(name: str, server_config: ServerConfig) -> None:
             try:
-                servers[name] = await nursery.start(serve_server, name, server_config, errlog, start_timeout)
+                server = servers[name] = await nursery.start(serve_server, name, server_config, errlog, start_timeout)
+                if isinstance(server, ListsSchemas):
+                    server.tool_schemas  # noqa: B018  # compiled now, as the tools are listed: no plan pays for it
             except ServerStartError as exc:
                 failures.append(exc)
 

@@ -486,6 +486,31 @@ def read_only_journal(path: Path) -> Path:
 
 
 @contextmanager
+def journal_fills_up(pages: int) -> Iterator[None]:
+    """During the block, a journal opened can grow by ``pages`` pages of SQLite, then its disk is full.
+
+    Each connection the journal opens gets a ``PRAGMA max_page_count`` of its
+    file's size now plus ``pages``: past that, a write fails as on a full disk.
+    Create the journal before the block (:func:`dagexec.check_journal`).
+    """
+    import dagexec._journal
+
+    connect = dagexec._journal._connect
+
+    def connect_to_a_small_disk(path: str) -> sqlite3.Connection:
+        connection = connect(path)
+        (size,) = connection.execute("PRAGMA page_count").fetchone()
+        connection.execute(f"PRAGMA max_page_count = {size + pages}")
+        return connection
+
+    dagexec._journal._connect = connect_to_a_small_disk
+    try:
+        yield
+    finally:
+        dagexec._journal._connect = connect
+
+
+@contextmanager
 def journal_held(journal: Path) -> Iterator[subprocess.Popen[str]]:
     """Another process runs with ``journal`` during the block: its calls wait until the block ends.
 

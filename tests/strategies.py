@@ -195,3 +195,19 @@ def troubled_runs(draw: st.DrawFn) -> tuple[DrawnDag, dict[str, Any], float | No
             task["retries"] = draw(st.integers(min_value=1, max_value=2))
     timeout = draw(st.none() | st.sampled_from([0.5, 1.0, 2.5]))
     return dag, data, timeout
+
+
+#: Any text: control, format, separator and private-use characters among it, and runs of them.
+_RUNS = st.lists(st.sampled_from([" ", "\n", "\u200b", "\x1b", "a", "é"]), max_size=80).map("".join)
+_ANY_TEXT = st.text(max_size=60) | _RUNS
+
+#: A task's arguments as a plan may give them, to be shown for approval: any names, any text, nested.
+argument_maps = st.dictionaries(
+    _ANY_TEXT,
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | _ANY_TEXT,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_ANY_TEXT, inner, max_size=4),
+        max_leaves=10,
+    ),
+    max_size=10,
+)

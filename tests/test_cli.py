@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
+
+from dagexec import check_journal
 
 from .helpers import (
     ENV,
@@ -29,6 +32,7 @@ from .helpers import (
     TOOLBOX,
     cli,
     dagexec,
+    journal_fills_up,
     journal_held,
     on_a_terminal,
     processes_with,
@@ -483,9 +487,27 @@ def test_interactive_approval(tmp_path: Path) -> None:
     out = cli("run", workflow, "--servers", toolbox_servers(tmp_path), "--approve", input="y\nn\n")
     assert out.returncode == 1, out.stderr
     assert "approve task ok calling box:echo with:" in out.stdout
-    assert '{\n  "text": "resolved value"\n}' in out.stdout  # the resolved arguments, as JSON
+    assert 'approve task ok calling box:echo with:\n  "text": "resolved value"\ngo ahead?' in out.stdout  # resolved
     assert "rejected: refused at the prompt" in out.stdout
     assert out.stdout.count("go ahead? [y/N]") == 2
+
+
+def test_the_prompt_shows_every_argument_by_name_and_nothing_acts_on_the_terminal(tmp_path: Path) -> None:
+    """Padding cannot push the next argument out of the prompt, and markup or escapes in a value are only text."""
+    text = "[bold red]a friendly note[/] \x1b[2J" + " " * 2000
+    workflow = write(tmp_path / "wf.json", {"tasks": [
+        {"id": "note", "tool": "box:echo", "arguments": {"text": text, "path": "/root/.ssh/authorized_keys"},
+         "approval": True},
+    ]})  # fmt: skip
+    out = cli("run", workflow, "--servers", toolbox_servers(tmp_path), "--approve", input="n\n")
+    assert out.returncode == 1, out.stderr
+    assert (
+        "approve task note calling box:echo with:\n"
+        '  "text": "[bold red]a friendly note[/] \\u001b[2J\u27e82,000 spaces\u27e9"\n'
+        '  "path": "/root/.ssh/authorized_keys"\n'
+        "go ahead? [y/N] "
+    ) in out.stdout
+    assert "\x1b" not in out.stdout
 
 
 @pytest.mark.parametrize("plan_on_stdin", [False, True])
@@ -546,6 +568,25 @@ def test_journal_flag(tmp_path: Path) -> None:
     assert [r["reused"] for r in two] == [True, True]
     bad = cli("run", workflow, "--servers", servers, "--journal", str(tmp_path))
     assert bad.returncode == 2 and "cannot open the journal" in bad.stderr
+
+
+def test_a_full_journal_stops_the_run_with_one_line_and_writes_every_status(tmp_path: Path) -> None:
+    journal, out_json = tmp_path / "run.db", tmp_path / "out.json"
+    trio.run(check_journal, journal)
+    # Three chains of ten echoes of a page each: calls are in flight when the journal is full.
+    workflow = write(tmp_path / "wf.json", {"tasks": [
+        {"id": f"t{i}", "tool": "box:echo", "arguments": {"text": f"{i}" + "x" * 3000},
+         "depends_on": [f"t{i - 3}"] if i >= 3 else []}
+        for i in range(30)
+    ]})  # fmt: skip
+    args = ["--servers", toolbox_servers(tmp_path), "--journal", str(journal), "--json", str(out_json)]
+    with journal_fills_up(pages=5):
+        out = cli("run", workflow, *args)
+    assert out.returncode == 1, out.stderr
+    [line] = out.stderr.splitlines()
+    assert line.startswith(f"error: the journal failed, the run was stopped: cannot write the journal '{journal}': ")
+    statuses = [r["status"] for r in json.loads(out_json.read_text())["results"]]
+    assert len(statuses) == 30 and set(statuses) == {"success", "cancelled"}
 
 
 def one_line(text: str) -> str:
@@ -845,7 +886,20 @@ def test_control_sequences_from_ids_errors_and_outputs_show_escaped_on_a_termina
     assert f"({shown_id} -> slow); 2 success, 1 error" in output  # the critical path
     if approve:
         assert f"approve task {shown_id} calling box:echo with:" in output
-        assert '"text": "\\u001b[2J\\u001b]0;pwned\\u0007\\x9b5;5H\\u001bc"' in output  # JSON, then escaped
+        assert '"text": "\\u001b[2J\\u001b]0;pwned\\u0007\\u009b5;5H\\u001bc"' in output  # as JSON escapes it
+
+
+def test_serve_without_its_extra_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As ``run`` does without the mcp extra: one line, exit 2 (not an internal error)."""
+    # The mcp SDK not installed: importing it fails, and dagexec.serve is imported afresh.
+    monkeypatch.delitem(sys.modules, "dagexec.serve", raising=False)
+    monkeypatch.setitem(sys.modules, "mcp_types", None)
+    monkeypatch.setitem(sys.modules, "mcp", None)
+    out = cli("serve", "--servers", toolbox_servers(tmp_path))
+    assert (out.returncode, out.stdout) == (2, "")
+    # Which of the SDK's modules is imported first is the gateway's business: either names what is missing.
+    hint = r"error: serve needs the serve extra: pip install 'dagexec\[serve\]' \((mcp|mcp_types) is missing\)\n"
+    assert re.fullmatch(hint, out.stderr)
 
 
 def test_a_servers_stderr_in_an_error_line_shows_escaped(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from dagexec import (
 )
 from dagexec._journal import Journal, arguments_hash
 
-from .helpers import journal_held, read_only_journal
+from .helpers import journal_fills_up, journal_held, read_only_journal
 
 
 def counting(calls: Counter[str]) -> dict[str, LocalTools]:
@@ -169,6 +169,25 @@ def test_a_second_process_is_refused_while_a_run_holds_the_journal(tmp_path: Pat
     assert not (tmp_path / "run.db-lock").exists()
     trio.run(second_run)
     assert calls == Counter({"t0": 1})  # another run name: the holder's rows are not ours
+
+
+@pytest.mark.parametrize("held_through", ["the real path", "a symlink"])
+def test_a_journal_is_held_by_its_real_path_through_a_symlink(tmp_path: Path, held_through: str) -> None:
+    """Two names of one file are one journal: the second process is refused whichever name each gives."""
+    real, link, calls = tmp_path / "run.db", tmp_path / "link.db", Counter[str]()
+    link.symlink_to(real)
+    held, second = (real, link) if held_through == "the real path" else (link, real)
+
+    async def second_run() -> None:
+        await EagerExecutor(counting(calls), journal=second).execute(plan(t0="t0"), run_name="another")
+
+    with journal_held(held) as holder:
+        with pytest.raises(JournalInUseError) as caught:
+            trio.run(second_run)
+        assert (caught.value.path, caught.value.pid) == (str(second), holder.pid)
+        assert calls == Counter()
+        assert (tmp_path / "run.db-lock").read_text() == f"{holder.pid}\n"  # beside the real file
+        assert not (tmp_path / "link.db-lock").exists()
 
 
 async def test_one_run_name_serves_one_run_at_a_time_in_a_process(tmp_path: Path) -> None:
@@ -387,3 +406,48 @@ def test_read_journal_refuses_a_missing_file_and_a_table_of_another_shape(tmp_pa
     message = f"^cannot read the journal '{re.escape(str(other))}': it has no table 'finished' of a dagexec journal$"
     with pytest.raises(JournalError, match=message):
         read_journal(other)
+
+
+# -- a full disk -----------------------------------------------------------------------------
+
+
+def big(calls: Counter[str]) -> dict[str, LocalTools]:
+    """``w:work``, whose outputs take a page of the journal each."""
+
+    async def work(key: str) -> dict[str, str]:
+        calls[key] += 1
+        await trio.sleep(0.01)
+        return {"key": key, "blob": "x" * 3000}
+
+    return {"w": LocalTools({"work": work})}
+
+
+@pytest.mark.parametrize("executor", [EagerExecutor, LayeredExecutor])
+async def test_a_full_disk_stops_the_run_with_every_tasks_status(
+    tmp_path: Path, executor: type[EagerExecutor]
+) -> None:
+    path, calls = tmp_path / "run.db", Counter[str]()
+    await check_journal(path)
+    # Three chains of ten: a call of each chain at a time.
+    workflow = Workflow.from_dict({"tasks": [
+        {"id": f"t{i}", "tool": "w:work", "arguments": {"key": f"t{i}"}, "depends_on": [f"t{i - 3}"] if i >= 3 else []}
+        for i in range(30)
+    ]})  # fmt: skip
+    with journal_fills_up(pages=5), pytest.raises(JournalError) as caught:
+        await executor(big(calls), journal=path).execute(workflow)
+    error = caught.value  # one error, not one per task in flight
+    prefix = f"cannot write the journal {str(path)!r}: "
+    assert str(error).startswith(f"the journal failed, the run was stopped: {prefix}")
+    assert error.path == str(path)
+    result = error.result
+    assert result is not None and result.stop_reason is not None
+    assert result.stop_reason.startswith(f"the journal failed: {prefix}")
+    statuses = {r.task_id: r.status.value for r in result.results}
+    assert len(statuses) == 30
+    # Every call made is in the result (those still under way cancelled by the stop); none after it.
+    assert {r.task_id for r in result.results if r.attempts} == set(calls)
+    assert {tid for tid, status in statuses.items() if status == "success"} <= set(calls)
+    assert set(statuses.values()) == {"success", "cancelled"}
+    assert all(n == 1 for n in calls.values())
+    written = {task_id for _, task_id, _, _ in rows(path)}
+    assert written and written < set(calls)  # some rows were written, then the disk was full

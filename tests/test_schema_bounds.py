@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import pytest
+import trio
 from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from Python 3.12
 
@@ -19,11 +20,13 @@ from dagexec import (
     InvalidArgumentsError,
     LocalTools,
     SchemaWarning,
+    ServerError,
     TaskStatus,
     ToolSchemas,
 )
 from dagexec._schemas import MAX_BRANCHES, SchemaCheck
 from dagexec.bench.hostile import NESTED_DEPTH, nested_output
+from dagexec.mcp import MCPToolServer
 from dagexec.servers import open_servers
 
 from .helpers import ENV, dagexec, wf, write
@@ -206,6 +209,42 @@ async def test_resolved_values_go_to_mcp_servers_as_json() -> None:
     finally:
         await opened.__aexit__(None, None, None)
     assert result.results[2].output == {"ok": True, "arguments": {"value": "v", "n": 9}}
+
+
+# -- when schemas compile ----------------------------------------------------------------------
+
+
+async def test_schemas_compile_as_tools_are_listed_and_not_when_a_gateway_server_starts_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dagexec import _schemas
+    from dagexec.serve import RestartingServer
+    from dagexec.servers import StdioServerConfig
+
+    compiled: list[Any] = []
+    compile_ = _schemas._compile
+    monkeypatch.setattr(_schemas, "_compile", lambda schema: compiled.append(schema) or compile_(schema))
+    wider = {**HOSTILE, "env": {**ENV, "HOSTILE_WIDE": "201"}}  # lists a wide schema of its own when it starts
+    with pytest.warns(SchemaWarning) as warned:
+        async with open_servers({"mcpServers": {"h": HOSTILE}}) as servers, trio.open_nursery() as nursery:
+            # Compiled as the server listed its tools, before any executor: the broken ones warned of.
+            assert sorted((w.message.tool, w.message.which) for w in warned) == [  # type: ignore[union-attr]
+                ("missing", "input"),
+                ("remote", "input"),
+            ]
+            first = servers["h"]
+            assert isinstance(first, MCPToolServer)
+            entry = StdioServerConfig(command=sys.executable, args=tuple(wider["args"]), env=wider["env"])
+            server = RestartingServer("h", entry, first, nursery, start_timeout=30)
+            with pytest.raises(ServerError):
+                await server.call_tool("exit", {})
+            compiled.clear()
+            before = len(warned)
+            output = await server.call_tool("take", {"value": "v"})  # started again: it lists its tools again
+            # Its new wide schema, its broken ones: nothing compiled on the gateway's loop, nothing warned.
+            assert (output["ok"], compiled, len(warned)) == (True, [], before)
+            assert len(server.tool_schemas["wide"].input["properties"]) == 200  # the first start's, checked
+            nursery.cancel_scope.cancel()
 
 
 # -- the compiled validators' cache -----------------------------------------------------------

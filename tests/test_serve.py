@@ -23,10 +23,10 @@ import trio.testing
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from dagexec import DagexecError, LocalTools, SchemaError, ServerError, Workflow, workflow_schema
+from dagexec import DagexecError, LocalTools, SchemaError, ServerError, Workflow, check_journal, workflow_schema
 from dagexec.serve import open_gateway, proxy_names
 
-from .helpers import ENV, EXAMPLES, announced, dagexec, processes_with, sleep, t, toolbox, write
+from .helpers import ENV, EXAMPLES, announced, dagexec, journal_fills_up, processes_with, sleep, t, toolbox, write
 
 # -- the schema ----------------------------------------------------------------------------
 
@@ -594,6 +594,30 @@ async def test_a_journal_keeps_each_plan_under_its_own_name(tmp_path: Path) -> N
     assert [name.split("-")[0] for name in names].count("call") == 2
 
 
+#: Three chains of ten echoes of a page each: a full journal stops the run with calls in flight.
+FILLING = {"tasks": [
+    {"id": f"t{i}", "tool": "box:echo", "arguments": {"text": f"{i}" + "x" * 3000}, "depends_on": [f"t{i - 3}"][: i // 3]}
+    for i in range(30)
+]}  # fmt: skip
+
+
+async def test_a_full_journal_is_a_normal_answer_that_says_so(tmp_path: Path) -> None:
+    journal = tmp_path / "gateway.db"
+    await check_journal(journal)
+    with journal_fills_up(pages=5):
+        async with gateway(_servers(tmp_path), options={"journal": str(journal)}) as client:
+            answer = await client.call_tool("run_workflow", FILLING)
+    assert answer.is_error is False
+    data = answer.structured_content
+    failed = f"the journal failed, the run was stopped: cannot write the journal {str(journal)!r}: "
+    assert data["journal_error"].startswith(failed)
+    assert _text(answer)[0].startswith(failed)  # the summary's first line
+    assert json.loads(_text(answer)[1]) == data
+    statuses = [r["status"] for r in data["results"]]
+    assert len(statuses) == 30 and set(statuses) == {"success", "cancelled"}
+    assert data["ok"] is False
+
+
 # -- approval ------------------------------------------------------------------------------
 
 APPROVAL_PLAN = {
@@ -627,6 +651,20 @@ async def test_approval_asks_the_person_through_the_client(tmp_path: Path, actio
     assert asked == ["""dagexec: may task 'gated' call box:echo with {"text": "a"}?"""]
     by_id = {r["task_id"]: (r["status"], r["output"], r["error"]) for r in result.structured_content["results"]}
     assert by_id == {"free": ("success", {"result": "a"}, None), "gated": outcome}
+
+
+async def test_the_question_shows_every_argument_however_long_the_one_before(tmp_path: Path) -> None:
+    """A value padded past any length cut leaves the next argument in view: each is shown by its name."""
+    note = "a friendly note" + " " * 2000
+    plan = {"tasks": [{"id": "note", "tool": "box:echo", "arguments": {"text": note, "path": "/root/.ssh/authorized_keys"},
+                       "approval": True}]}  # fmt: skip
+    asked: list[str] = []
+    async with gateway(_servers(tmp_path), elicitation_callback=_answering("decline", asked)) as client:
+        await client.call_tool("run_workflow", plan)
+    assert asked == [
+        "dagexec: may task 'note' call box:echo with "
+        '{"text": "a friendly note\u27e82,000 spaces\u27e9", "path": "/root/.ssh/authorized_keys"}?'
+    ]
 
 
 async def test_approve_all_asks_before_every_call(tmp_path: Path) -> None:

@@ -7,9 +7,11 @@ OTLP/HTTP endpoint the test starts.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -596,6 +598,74 @@ def test_otel_without_the_extra_says_what_to_install(tmp_path: Path) -> None:
     assert done.stderr == (
         "error: --otel needs the otel extra: pip install 'dagexec[otel]' (opentelemetry.sdk is missing)\n"
     )
+
+
+@pytest.fixture
+def silent_collector() -> Iterator[tuple[str, socket.socket]]:
+    """An endpoint that takes connections and never answers: the collector that holds an exporter longest."""
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as listener:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", listener
+
+
+def _was_called(listener: socket.socket) -> bool:
+    listener.settimeout(10)
+    with listener.accept()[0]:  # a connection waits in the backlog: the exporter came
+        return True
+
+
+def test_a_silent_collector_holds_the_end_of_run_for_at_most_the_otel_timeout(
+    tmp_path: Path, silent_collector: tuple[str, socket.socket]
+) -> None:
+    """The exporter's own timeout, at 60 s, would hold the end 30 s (the SDK's shutdown): --otel-timeout ends it."""
+    endpoint, listener = silent_collector
+    plan = write(tmp_path / "plan.json", {"tasks": []})
+    servers = write(tmp_path / "servers.json", {"mcpServers": {}})
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_TIMEOUT": "60"}
+    started = time.monotonic()
+    done = run_cli("run", plan, "--servers", servers, "--otel", "--otel-timeout", "0.5", env=env)
+    took = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert took < 20  # wide: the process's start and the run are in it too
+    assert _was_called(listener)
+    assert done.stderr == (
+        "warning: dagexec.otel: the spans left to export were not sent within 0.5 s (--otel-timeout); they are dropped\n"
+    )
+
+
+def test_otel_timeout_is_each_otlp_exports_timeout(silent_collector: tuple[str, socket.socket]) -> None:
+    """An export to a silent collector gives up after --otel-timeout (the exporter's default is 10 s)."""
+    from dagexec.cli._otel import shut_down, tracer_provider
+
+    endpoint, listener = silent_collector
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in ENV if name.startswith("OTEL_")]:
+            patch.delenv(name, raising=False)
+        patch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        provider = tracer_provider(timeout=0.5)
+    provider.get_tracer("test").start_span("a span").end()
+    started = time.monotonic()
+    provider.force_flush()  # the export, in this thread, for the exporter's timeout at most
+    took = time.monotonic() - started
+    shut_down(provider, 5)
+    assert _was_called(listener)
+    assert took < 5
+
+
+def test_the_console_exporter_needs_no_otlp_package(tmp_path: Path) -> None:
+    # The SDK without the OTLP exporter: a package of that name that cannot be imported comes first.
+    shim = tmp_path / "shim" / "opentelemetry" / "exporter" / "otlp" / "proto" / "http"
+    shim.mkdir(parents=True)
+    missing = "opentelemetry.exporter.otlp.proto.http"
+    (shim / "__init__.py").write_text(f"raise ModuleNotFoundError(\"No module named {missing!r}\", name={missing!r})\n")
+    plan = write(tmp_path / "plan.json", {"tasks": []})
+    servers = write(tmp_path / "servers.json", {"mcpServers": {}})
+    shimmed = {"PYTHONPATH": str(tmp_path / "shim")}
+    done = run_cli("run", plan, "--servers", servers, "--otel", env={**shimmed, "OTEL_TRACES_EXPORTER": "console"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count('"name": "dagexec run"') == 1
+    done = run_cli("run", plan, "--servers", servers, "--otel", env=shimmed)  # OTLP, the default
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"error: --otel needs the otel extra: pip install 'dagexec[otel]' ({missing} is missing)\n"
 
 
 # -- the documentation's example ------------------------------------------------------------------

@@ -52,11 +52,8 @@ class MCPToolServer(ToolServer):
         #: Seconds each call may take (the config's ``timeout``); None: no limit of the server's own.
         self.call_timeout = call_timeout
         self.tools = {tool.name: tool for tool in tools}
-        # Compiled now, as the tools are listed, so that no plan pays for it; a schema that
-        # does not compile is dropped, with a SchemaWarning naming the server and the tool.
-        self._schemas = prepare(
-            name, {tool.name: ToolSchemas(input=tool.input_schema, output=tool.output_schema) for tool in tools}
-        )
+        self._listed = {tool.name: ToolSchemas(input=tool.input_schema, output=tool.output_schema) for tool in tools}
+        self._schemas: dict[str, ToolSchemas] | None = None  # compiled on first read (see tool_schemas)
         self._client = client
         self._connection = Connection()  # its transport's, set by serve_mcp
         self._gone: str | None = None
@@ -72,7 +69,17 @@ class MCPToolServer(ToolServer):
 
     @property
     def tool_schemas(self) -> dict[str, ToolSchemas]:
-        """Each tool's input and output schema, as the server listed them when it started."""
+        """Each tool's input and output schema, as the server listed them when it started.
+
+        Compiled on first read, which :func:`~dagexec.servers.open_servers`
+        makes as each server lists its tools, so that no plan pays for it; a
+        schema that does not compile is dropped, with a
+        :class:`~dagexec.SchemaWarning` naming the server and the tool. A
+        gateway's server started again is not read (the gateway keeps the
+        schemas of the first start), so its listing compiles nothing.
+        """
+        if self._schemas is None:
+            self._schemas = prepare(self.name, self._listed)
         return self._schemas
 
     @property

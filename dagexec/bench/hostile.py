@@ -5,7 +5,9 @@ schema, a pattern that backtracks exponentially in Python's ``re``, and an
 output schema of ``anyOf`` nested through ``$ref``. :func:`measure` times the
 check on each (part 5 of ``dagexec bench``). Run as a script,
 ``python dagexec/bench/hostile.py [--depth N]``, it prints its figures as JSON,
-with whichever dagexec is importable: the same figures before and after a change.
+with whichever dagexec is importable: the same figures before and after a change
+(``--restart`` adds :func:`restart_ping`'s). ``python dagexec/bench/hostile.py
+--serve`` is the downstream server that :func:`restart_ping` restarts.
 """
 
 from __future__ import annotations
@@ -167,7 +169,109 @@ def gateway_ping(tasks: int = 2_000, every: float = 0.01) -> dict[str, Any]:
     return figures
 
 
+def restart_ping(wide: int = 80_000, every: float = 0.01) -> dict[str, Any]:
+    """The slowest ping to ``dagexec serve`` while a downstream server starts again and lists a new wide schema.
+
+    The downstream server (this file, ``--serve``) lists one tool whose input
+    schema has ``wide`` properties and a title that names its process, so each
+    start lists a schema the gateway has not seen. The client makes it exit,
+    then calls its tool through the gateway, which starts it again; meanwhile
+    it pings the gateway every ``every`` seconds.
+    """
+    import os
+    import tempfile
+    import warnings
+
+    import trio
+    from mcp import Client, MCPDeprecationWarning, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    entry = {
+        "command": sys.executable,
+        "args": [os.path.abspath(__file__), "--serve"],
+        "env": {"HOSTILE_WIDE": str(wide)},
+    }
+    figures: dict[str, Any] = {"restart_wide_properties": wide}
+
+    async def main(servers: str, errlog: Any) -> None:
+        # The gateway gets this process's environment (PYTHONPATH too): it imports the same dagexec.
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "dagexec", "serve", "--servers", servers], env=dict(os.environ)
+        )
+        async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
+            await client.send_ping()
+            await client.call_tool("wide__exit", {})  # it dies: the next call starts it again
+            pings: list[float] = []
+            done = trio.Event()
+
+            async def ping() -> None:
+                while not done.is_set():
+                    start = time.perf_counter()
+                    await client.send_ping()
+                    pings.append(time.perf_counter() - start)
+                    await trio.sleep(every)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(ping)
+                start = time.perf_counter()
+                result = await client.call_tool("wide__wide", {"p1": "short"})
+                figures["restart_call_s"] = time.perf_counter() - start
+                done.set()
+            if result.is_error:
+                raise RuntimeError(f"the call after the restart failed: {result.content}")
+            figures["restart_pings"] = len(pings)
+            figures["restart_slowest_ping_s"] = max(pings)
+
+    with tempfile.TemporaryDirectory() as folder:
+        servers = os.path.join(folder, "servers.json")
+        with open(servers, "w") as file:
+            json.dump({"mcpServers": {"wide": entry}}, file)
+        with open(os.path.join(folder, "serve.log"), "w+") as errlog, warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)  # ping: a legacy-mode request, still served
+            trio.run(main, servers, errlog)
+    return figures
+
+
+def serve() -> None:
+    """The downstream server of :func:`restart_ping`, over stdio: ``wide`` (a new schema each start), ``exit``."""
+    import os
+
+    import anyio
+    import mcp_types
+    from mcp.server.lowlevel import Server
+    from mcp.server.stdio import stdio_server
+
+    schema = wide_input(int(os.environ.get("HOSTILE_WIDE", "80000")))
+    schema["title"] = f"the wide schema of process {os.getpid()}"
+    tools = [
+        mcp_types.Tool(name="wide", input_schema=schema),
+        mcp_types.Tool(name="exit", input_schema={"type": "object"}),
+    ]
+
+    async def list_tools(ctx: Any, params: Any) -> mcp_types.ListToolsResult:
+        return mcp_types.ListToolsResult(tools=tools)
+
+    async def call_tool(ctx: Any, params: mcp_types.CallToolRequestParams) -> mcp_types.CallToolResult:
+        if params.name == "exit":
+            os._exit(0)
+        return mcp_types.CallToolResult(content=[mcp_types.TextContent(type="text", text="ok")])
+
+    server = Server("wide", on_list_tools=list_tools, on_call_tool=call_tool)
+
+    async def main() -> None:
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+    anyio.run(main)
+
+
 if __name__ == "__main__":
     arguments = sys.argv[1:]
-    chosen = int(arguments[arguments.index("--depth") + 1]) if "--depth" in arguments else NESTED_DEPTH
-    print(json.dumps(measure(chosen)))
+    if "--serve" in arguments:
+        serve()
+    else:
+        chosen = int(arguments[arguments.index("--depth") + 1]) if "--depth" in arguments else NESTED_DEPTH
+        figures = measure(chosen)
+        if "--restart" in arguments:
+            figures.update(restart_ping())
+        print(json.dumps(figures))

@@ -23,6 +23,7 @@ from dagexec import (
     EagerExecutor,
     EventHandler,
     ExecutionResult,
+    JournalError,
     LayeredExecutor,
     Task,
     ToolServer,
@@ -171,24 +172,33 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
         open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers,
     ):
         live = not approver
-        with event_lines(args.events) as on_event:
-            if plan is None:
-                eager = EagerExecutor(servers, **options, **approver)
-                result = await stream_plan(
-                    console, rejected, eager, interruption, args.timeout, live, run_options, flag, on_event
-                )
-            else:
-                executor = EXECUTORS[args.strategy](servers, **options, **approver)
-                workflow = executor.check_plan(plan)
-                result = await run_one(
-                    console, executor, workflow, interruption, args.timeout, live, run_options, on_event
-                )
+        journal_failure: JournalError | None = None
+        try:
+            with event_lines(args.events) as on_event:
+                if plan is None:
+                    eager = EagerExecutor(servers, **options, **approver)
+                    result = await stream_plan(
+                        console, rejected, eager, interruption, args.timeout, live, run_options, flag, on_event
+                    )
+                else:
+                    executor = EXECUTORS[args.strategy](servers, **options, **approver)
+                    workflow = executor.check_plan(plan)
+                    result = await run_one(
+                        console, executor, workflow, interruption, args.timeout, live, run_options, on_event
+                    )
+        except JournalError as exc:  # a row could not be written: the run stopped, every task with its status
+            if exc.result is None:
+                raise
+            result, journal_failure = exc.result, exc
     for line in rejected:
         report_error(line)
     show(console, result)
     if args.json:
         write_result(args.json, result.to_dict(), write_json)
     plot(args.plot, [result])
+    if journal_failure is not None:
+        report_error(str(journal_failure))
+        return 1
     return 2 if rejected else status([result])
 
 

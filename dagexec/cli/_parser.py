@@ -34,6 +34,7 @@ from ._graph import add_command as add_graph_command
 from ._journal import add_commands as add_journal_commands
 from ._logs import logs_on_stderr, report_error, show_warning
 from ._options import add_controls, add_plot, add_schema_check, add_servers, positive
+from ._otel import DEFAULT_TIMEOUT as OTEL_TIMEOUT
 from ._otel import add_otel_flag, otel_tracing
 from ._planner import add_commands as add_planner_commands
 from ._render import printable
@@ -161,7 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_error(str(exc))
         return 2
     try:
-        with warnings.catch_warnings(), logs_on_stderr(args.verbose), otel_tracing(getattr(args, "otel", False)):
+        tracing = otel_tracing(getattr(args, "otel", False), timeout=getattr(args, "otel_timeout", OTEL_TIMEOUT))
+        with warnings.catch_warnings(), logs_on_stderr(args.verbose), tracing:
             warnings.simplefilter("always", JournalWarning)  # one line for each task that runs again
             warnings.showwarning = show_warning
             code: int = trio.run(handler, args, console)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +12,7 @@ import trio
 from rich.console import Console
 from rich.text import Text
 
-from dagexec import ServerConfigError, Task
+from dagexec import ServerConfigError, Task, shown_arguments
 from dagexec._lines import LineReader
 from dagexec.servers import InputVariable
 
@@ -53,12 +52,13 @@ class Prompter:
 
     async def __call__(self, task: Task, arguments: dict[str, Any]) -> bool | str:
         async with self._lock:
-            shown = json.dumps(arguments, indent=2, ensure_ascii=False, default=repr)
+            shown = "\n".join(f"  {name}: {value}" for name, value in shown_arguments(arguments))
             self._console.print(
                 Text.assemble(
                     "approve task ", (printable(task.id), "bold"), " calling ", (printable(task.tool), "bold"), " with:"
                 ),
-                Text(printable(shown)),
+                Text(shown or "  no arguments"),
+                sep="\n",
             )
             self._console.print("go ahead? [y/N] ", end="", markup=False)
             answer = await self._answers.readline()  # a stop of the run cancels the wait

@@ -27,7 +27,11 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     closes every downstream server, and exits 128 + the signal's number; the
     client closing standard input exits 0.
     """
-    from dagexec.serve import describe_tools, is_loopback, open_gateway
+    try:
+        from dagexec.serve import describe_tools, is_loopback, open_gateway
+    except ImportError as exc:  # the mcp SDK, which dagexec.serve needs, is missing
+        missing = exc.name or getattr(exc.__cause__, "name", None) or "a module"
+        raise UsageError(f"serve needs the serve extra: pip install 'dagexec[serve]' ({missing} is missing)") from None
 
 
     http = args.http

@@ -24,12 +24,14 @@ from .. import (
     EagerExecutor,
     Event,
     ExecutionResult,
+    JournalError,
     Run,
     Task,
     TaskFinished,
     TaskSkipped,
     ToolServer,
     Workflow,
+    shown_arguments,
 )
 from .. import __version__ as _version
 from ._http import MAX_SESSIONS, SESSION_IDLE, http_app, serve_http
@@ -70,10 +72,9 @@ def _elicitor(ctx: ServerRequestContext[Any]) -> Approver:
     """Ask the person through the client's elicitation whether a task's call may go ahead."""
 
     async def ask(task: Task, arguments: dict[str, Any]) -> bool | str:
-        shown = json.dumps(arguments, default=repr)
-        shown = shown if len(shown) <= 2000 else shown[:1997] + "..."
+        shown = ", ".join(f"{name}: {value}" for name, value in shown_arguments(arguments))
         answer = await ctx.session.elicit_form(
-            f"dagexec: may task {task.id!r} call {task.tool} with {shown}?",
+            f"dagexec: may task {task.id!r} call {task.tool} with {{{shown}}}?",
             {"type": "object", "properties": {}},
             related_request_id=ctx.request_id,
         )
@@ -257,8 +258,10 @@ class Gateway:
         plan_hash = hashlib.sha256(json.dumps(workflow.to_dict(), sort_keys=True, default=repr).encode()).hexdigest()
         try:
             result = await self._execute(workflow, progress, f"plan-{plan_hash[:16]}")
-        except DagexecError as exc:  # the journal: it cannot be written, or is in use
-            return refusal_result(exc)
+        except DagexecError as exc:  # the journal: it cannot be written, or is in use; or it failed mid-run
+            if not isinstance(exc, JournalError) or exc.result is None:
+                return refusal_result(exc)
+            return run_result(exc.result, journal_error=str(exc))  # the run stopped: every task has its status
         return run_result(result)
 
     async def _execute(self, workflow: Workflow, progress: Progress | None, run_name: str) -> ExecutionResult:

@@ -7,7 +7,7 @@ from typing import Any
 
 import mcp_types
 
-from .. import DagexecError, ExecutionResult, PlanError, TaskResult
+from .. import DagexecError, ExecutionResult, JournalError, PlanError, TaskResult
 
 
 def text_block(text: str) -> mcp_types.TextContent:
@@ -34,14 +34,21 @@ def summary_text(result: ExecutionResult) -> str:
     return "\n".join(lines)
 
 
-def run_result(result: ExecutionResult) -> mcp_types.CallToolResult:
+def run_result(result: ExecutionResult, *, journal_error: str | None = None) -> mcp_types.CallToolResult:
     """``run_workflow``'s answer: the run's JSON as structured content, and as text after a short summary.
 
     The JSON is that of ``dagexec run --json`` less the plan, which the client sent.
+
+    ``journal_error``: why the journal failed mid-run, which stopped the run;
+    it is the text's first line and the data's ``journal_error``.
     """
     data = json_ready(result.to_dict(workflow=False))
+    failed = [] if journal_error is None else [journal_error]
+    if journal_error is not None:
+        data["journal_error"] = journal_error
     return mcp_types.CallToolResult(
-        content=[text_block(summary_text(result)), text_block(json.dumps(data))], structured_content=data
+        content=[text_block("\n".join([*failed, summary_text(result)])), text_block(json.dumps(data))],
+        structured_content=data,
     )
 
 
@@ -72,7 +79,8 @@ def refusal_result(exc: DagexecError) -> mcp_types.CallToolResult:
         text = str(exc)
     else:  # the journal
         problems = [str(exc)]
-        text = f"the plan cannot run now, nothing ran: {exc}"
+        ran = isinstance(exc, JournalError) and exc.result is not None  # it failed mid-run
+        text = str(exc) if ran else f"the plan cannot run now, nothing ran: {exc}"
     return mcp_types.CallToolResult(
         content=[text_block(text)], structured_content={"ok": False, "problems": problems}, is_error=True
     )

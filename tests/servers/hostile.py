@@ -10,9 +10,10 @@ Each tool's schemas are given as they are, not derived from a function:
   deep (each level three alternatives that lead to the next; see ``dagexec.bench.hostile``);
 - ``take``: takes an object ``{"value": string}``;
 - ``wide``: an input schema of ``WIDE_PROPERTIES`` properties (``HOSTILE_WIDE`` in the
-  environment sets how many).
+  environment sets how many);
+- ``exit``: ends the server's process (so that a gateway starts it again).
 
-Every call answers ``{"ok": true, "arguments": ...}``. Run over stdio: ``python hostile.py``.
+Every other call answers ``{"ok": true, "arguments": ...}``. Run over stdio: ``python hostile.py``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ TOOLS = [
         input_schema={"type": "object", "properties": {"value": {"type": "string"}}, "required": ["value"]},
     ),
     mcp_types.Tool(name="wide", input_schema=wide_input(WIDE_PROPERTIES)),
+    mcp_types.Tool(name="exit", input_schema={"type": "object"}),
 ]
 
 
@@ -57,6 +59,8 @@ async def list_tools(ctx: Any, params: Any) -> mcp_types.ListToolsResult:
 
 
 async def call_tool(ctx: Any, params: mcp_types.CallToolRequestParams) -> mcp_types.CallToolResult:
+    if params.name == "exit":
+        os._exit(0)
     answer = {"ok": True, "arguments": params.arguments or {}}
     return mcp_types.CallToolResult(content=[mcp_types.TextContent(type="text", text="ok")], structured_content=answer)
 
