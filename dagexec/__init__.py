@@ -55,6 +55,9 @@ from ._executor import LayeredExecutor as LayeredExecutor
 from ._executor import Priority as Priority
 from ._executor import Run as Run
 from ._journal import check_journal as check_journal
+from ._journal_read import JournalRun as JournalRun
+from ._journal_read import JournalTask as JournalTask
+from ._journal_read import read_journal as read_journal
 from ._refs import MAX_ARGUMENT_DEPTH as MAX_ARGUMENT_DEPTH
 from ._results import Attempt as Attempt
 from ._results import ErrorCode as ErrorCode
@@ -75,6 +78,7 @@ from ._version import __version__ as __version__
 from ._workflow import Task as Task
 from ._workflow import Trigger as Trigger
 from ._workflow import Workflow as Workflow
+from ._workflow_schema import server_tools as server_tools
 from ._workflow_schema import workflow_schema as workflow_schema
 
 __all__ = [
@@ -95,6 +99,8 @@ __all__ = [
     "InvalidArgumentsError",
     "JournalError",
     "JournalInUseError",
+    "JournalRun",
+    "JournalTask",
     "JournalWarning",
     "LayeredExecutor",
     "ListsSchemas",
@@ -142,6 +148,8 @@ __all__ = [
     "WorkflowError",
     "check_journal",
     "open_signal_stop",
+    "read_journal",
+    "server_tools",
     "shown_arguments",
     "to_dot",
     "to_mermaid",

@@ -1,7 +1,8 @@
 """The run journal: finished tasks in SQLite, so that a run can resume after a crash.
 
 One row per finished task of a run name: its tool, a hash of its resolved
-arguments, its status and its JSON output. Rows are keyed by run name and task
+arguments, its status, its JSON output, when it started and ended, and its
+error. Rows are keyed by run name and task
 id, so one journal serves many plans without mixing their rows. The database is
 in write-ahead-log mode and every task is committed on its own, from a worker
 thread (never the trio thread), before the run counts the task as finished: a
@@ -48,6 +49,9 @@ CREATE TABLE IF NOT EXISTS finished (
     status TEXT NOT NULL,
     output TEXT,
     finished_at REAL NOT NULL,
+    started_at REAL,
+    error_code TEXT,
+    error_message TEXT,
     PRIMARY KEY (run_name, task_id)
 )
 """
@@ -60,9 +64,15 @@ CREATE TABLE IF NOT EXISTS runs (
 )
 """
 
-_COLUMNS = ["run_name", "task_id", "tool", "arguments_hash", "status", "output", "finished_at"]
+_COLUMNS = [
+    "run_name", "task_id", "tool", "arguments_hash", "status", "output", "finished_at",
+    "started_at", "error_code", "error_message",
+]  # fmt: skip
+# What a journal of dagexec before start times and errors lacks: added as columns, NULL in its rows.
+_ADDED_COLUMNS = {"started_at": "REAL", "error_code": "TEXT", "error_message": "TEXT"}
+_COLUMNS_WITHOUT_STARTS = _COLUMNS[: -len(_ADDED_COLUMNS)]
 # A journal of dagexec before run names: its rows become those of DEFAULT_RUN_NAME.
-_COLUMNS_WITHOUT_RUN_NAMES = _COLUMNS[1:]
+_COLUMNS_WITHOUT_RUN_NAMES = _COLUMNS_WITHOUT_STARTS[1:]
 
 
 def arguments_hash(tool: str, arguments: Any) -> str:
@@ -199,8 +209,23 @@ class Journal:
             return False, None
         return True, entry[2]
 
-    async def record(self, task_id: str, tool: str, digest: str, status: str, output: Any, at: float) -> None:
-        """Commit one finished task. Not cancellable: once begun, the row is written."""
+    async def record(
+        self,
+        task_id: str,
+        tool: str,
+        digest: str,
+        status: str,
+        output: Any,
+        at: float,
+        *,
+        started: float | None = None,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """Commit one finished task. Not cancellable: once begun, the row is written.
+
+        ``at`` and ``started`` are seconds since the run started; ``error`` is
+        the task's error code and message.
+        """
         try:
             text: str | None = json.dumps(output) if status == "success" else None
         except (TypeError, ValueError):
@@ -209,8 +234,8 @@ class Journal:
         def write() -> None:
             try:
                 self._connection.execute(
-                    "INSERT OR REPLACE INTO finished VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (self.run_name, task_id, tool, digest, status, text, at),
+                    "INSERT OR REPLACE INTO finished VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (self.run_name, task_id, tool, digest, status, text, at, started, *(error or (None, None))),
                 )
             except sqlite3.Error as exc:
                 raise JournalError(self.path, f"cannot write the journal {self.path!r}: {exc}") from None
@@ -247,7 +272,7 @@ def _connect(path: str) -> sqlite3.Connection:
 
 
 def _prepare(connection: sqlite3.Connection, path: str, run_name: str) -> None:
-    """Create the tables, or upgrade a journal without run names; then write, to know that we can."""
+    """Create the tables, or upgrade an older journal's; then write, to know that we can."""
     try:
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -256,11 +281,15 @@ def _prepare(connection: sqlite3.Connection, path: str, run_name: str) -> None:
                 connection.execute("ALTER TABLE finished RENAME TO finished_without_run_names")
                 connection.execute(_FINISHED)
                 connection.execute(
-                    "INSERT INTO finished SELECT ?, task_id, tool, arguments_hash, status, output, finished_at"
+                    f"INSERT INTO finished ({', '.join(_COLUMNS_WITHOUT_STARTS)})"
+                    " SELECT ?, task_id, tool, arguments_hash, status, output, finished_at"
                     " FROM finished_without_run_names",
                     (DEFAULT_RUN_NAME,),
                 )
                 connection.execute("DROP TABLE finished_without_run_names")
+            elif columns == _COLUMNS_WITHOUT_STARTS:
+                for column, kind in _ADDED_COLUMNS.items():  # NULL in the rows written before
+                    connection.execute(f"ALTER TABLE finished ADD COLUMN {column} {kind}")
             elif columns and columns != _COLUMNS:
                 raise JournalError(
                     path, f"cannot open the journal {path!r}: its table 'finished' is not a dagexec journal's"

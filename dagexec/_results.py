@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import attrs
 import cattrs
+from cattrs.gen import make_dict_structure_fn
 
 from ._codes import ErrorCode, TaskStatus
+from ._convert import Invalid, Problems, converter, json_type, show, structure, unknown_keys
 from ._workflow import Workflow
 
 __all__ = ["Attempt", "ErrorCode", "ExecutionResult", "Strategy", "TaskError", "TaskResult", "TaskStatus"]
@@ -203,9 +205,14 @@ class ExecutionResult:
         """The summed durations along :attr:`critical_path`, which no schedule can beat."""
         return self._critical[1]
 
-    def to_dict(self) -> dict[str, Any]:
-        """Every field and figure above, as plain JSON-ready data."""
-        return {
+    def to_dict(self, *, workflow: bool = True) -> dict[str, Any]:
+        """Every field and figure above, as plain JSON-ready data.
+
+        Args:
+            workflow: Include the workflow that ran (``"workflow"``), so that
+                :meth:`from_dict` needs nothing else to load the result again.
+        """
+        data: dict[str, Any] = {
             "strategy": self.strategy,
             "ok": self.ok,
             "wall_time": self.wall_time,
@@ -217,10 +224,115 @@ class ExecutionResult:
             "results": [task_result_dict(r) for r in self.results],
             "errors": [r.task_id for r in self.errors],
             "counts": {status.value: n for status, n in self.counts.items()},
+            "stop_reason": self.stop_reason,
         }
+        if workflow:
+            data["workflow"] = self.workflow.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, *, workflow: Workflow | None = None) -> ExecutionResult:
+        """Load a result that :meth:`to_dict` gave (a run's ``--json`` file): ``from_dict(r.to_dict()) == r``.
+
+        The figures computed from the results (``ok``, ``speedup``,
+        ``critical_path``, each task's ``duration``...) are read from the
+        results again, not from ``data``. An output is loaded as the JSON it
+        was written as.
+
+        Args:
+            data: The plain data.
+            workflow: The workflow that ran, for data written with
+                ``to_dict(workflow=False)`` (the gateway's); ``data``'s own
+                ``"workflow"`` otherwise.
+
+        Raises:
+            ValueError: The data is not a result's: every problem, each with its
+                path (``result.results[0].status``); or its workflow is not
+                valid (the :class:`~dagexec.PlanError`).
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"not an execution result: expected an object, got {json_type(data)}")
+        fields = {key: data[key] for key in _RESULT_KEYS if key in data}
+        loaded = _load(fields)
+        if workflow is None:
+            if "workflow" not in data:
+                raise ValueError("not an execution result: no 'workflow', and none was given @ result")
+            workflow = Workflow.from_dict(data["workflow"])
+        known = {task.id for task in workflow.tasks}
+        ran = [r.task_id for r in loaded.results]
+        if sorted(ran) != sorted(known):
+            planned = ", ".join(repr(task.id) for task in workflow.tasks)
+            raise ValueError(
+                f"not an execution result of its workflow: the results are of tasks {', '.join(map(repr, ran))}, "
+                f"the workflow's are {planned}"
+            )
+        return cls(
+            workflow=workflow,
+            results=loaded.results,
+            wall_time=loaded.wall_time,
+            strategy=loaded.strategy,
+            counts={status: loaded.counts.get(status, 0) for status in TaskStatus},
+            stop_reason=loaded.stop_reason,
+        )
 
 
 _converter = cattrs.Converter()
+
+
+@attrs.frozen(kw_only=True)
+class _Loaded:
+    """The fields of an ExecutionResult's data that are not computed from the others."""
+
+    results: tuple[TaskResult, ...]
+    wall_time: float
+    strategy: Strategy
+    counts: Mapping[TaskStatus, int]
+    stop_reason: str | None = None
+
+
+_RESULT_KEYS = tuple(field.name for field in attrs.fields(_Loaded))
+
+
+def _structure_enum(value: Any, cls: type[TaskStatus] | type[ErrorCode]) -> TaskStatus | ErrorCode:
+    """A member of a status or code enum (the strict str hook would keep the plain string)."""
+    try:
+        return cls(value)
+    except ValueError:
+        raise Invalid(f"expected one of {', '.join(repr(m.value) for m in cls)}, got {show(value)}") from None
+
+
+def _structure_strategy(value: Any, _: Any) -> Strategy:
+    if value not in ("eager", "layered"):
+        raise Invalid(f"expected 'eager' or 'layered', got {show(value)}")
+    return cast(Strategy, value)
+
+
+converter.register_structure_hook(TaskStatus, _structure_enum)
+converter.register_structure_hook(ErrorCode, _structure_enum)
+converter.register_structure_hook_func(lambda t: t == Strategy, _structure_strategy)
+_task_result_fields = make_dict_structure_fn(TaskResult, converter, _cattrs_forbid_extra_keys=True)
+#: The keys of a task's data: TaskResult's fields, and what task_result_dict adds.
+_TASK_RESULT_KEYS = (*(field.alias or field.name for field in attrs.fields(TaskResult)), "duration")
+
+
+def _structure_task_result(data: Any, _: type) -> TaskResult:
+    """A task's result from :func:`task_result_dict`'s data: its duration and derived timeline computed again."""
+    if not isinstance(data, Mapping):
+        raise Invalid(f"expected an object, got {show(data)}")
+    unknown = set(data) - set(_TASK_RESULT_KEYS)
+    if unknown:
+        raise Invalid(unknown_keys(unknown, _TASK_RESULT_KEYS))
+    fields = dict(data)
+    fields.pop("duration", None)
+    if "timeline" in fields:
+        fields["_timeline"] = fields.pop("timeline")
+    loaded = _task_result_fields(fields, TaskResult)
+    if loaded._timeline is not None and loaded._timeline == attrs.evolve(loaded, timeline=None).timeline:
+        loaded = attrs.evolve(loaded, timeline=None)  # as a run keeps it: see TaskResult._timeline
+    return loaded
+
+
+converter.register_structure_hook(TaskResult, _structure_task_result)
 
 
 def _counts(results: tuple[TaskResult, ...]) -> dict[TaskStatus, int]:
@@ -228,6 +340,13 @@ def _counts(results: tuple[TaskResult, ...]) -> dict[TaskStatus, int]:
     for r in results:
         counts[r.status] += 1
     return counts
+
+
+def _load(fields: Mapping[str, Any]) -> _Loaded:
+    try:
+        return structure(fields, _Loaded, "result")
+    except Problems as exc:
+        raise ValueError("not an execution result: " + "; ".join(exc.problems)) from None
 
 
 def task_result_dict(result: TaskResult) -> dict[str, Any]:

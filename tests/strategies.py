@@ -124,6 +124,9 @@ json_values = st.recursive(
 )
 """Small JSON values: ``1`` and ``1.0``, ``True`` and ``1``, empty and nested containers."""
 
+#: Arguments objects of those values, under the keys drawn schemas use.
+json_arguments = st.dictionaries(st.sampled_from(["a", "b", "c", "thing"]), json_values, max_size=4)
+
 _SAMPLE_SCALARS: list[Any] = [None, True, False, 0, 1, -1, 2, 1.0, 0.0, 1.5, 0.5, "", "x", "ab", "a1", "1"]
 #: Values to try every drawn schema on: each scalar alone, in a list, and under each key.
 SAMPLE_VALUES: list[Any] = [
@@ -176,6 +179,22 @@ def json_schemas(draw: st.DrawFn, depth: int = 2, root: bool = True) -> dict[str
             schema["$defs"] = {"Thing": draw(json_schemas(depth - 1, root=False))}
             schema["properties"] = {**schema.get("properties", {}), "thing": {"$ref": "#/$defs/Thing"}}
     return schema
+
+
+@st.composite
+def troubled_runs(draw: st.DrawFn) -> tuple[DrawnDag, dict[str, Any], float | None]:
+    """A DAG with failures; retries for some failing tasks (a timeline of several calls); a deadline, maybe.
+
+    Returns:
+        The DAG, its workflow's data, and the run's timeout (None: none).
+    """
+    dag = draw(dags(max_tasks=12))
+    data = dag.workflow_dict()
+    for task in data["tasks"]:
+        if task["id"] in dag.failing and draw(st.booleans()):
+            task["retries"] = draw(st.integers(min_value=1, max_value=2))
+    timeout = draw(st.none() | st.sampled_from([0.5, 1.0, 2.5]))
+    return dag, data, timeout
 
 
 #: Any text: control, format, separator and private-use characters among it, and runs of them.

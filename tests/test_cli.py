@@ -1119,3 +1119,131 @@ async def test_live_progress_shows_the_run_s_own_counts_as_events_come(autojump_
     assert shown[6][0] == 7 and sorted(shown[6][1].removeprefix("running: ").split(", ")) == ["t7", "t8"]
     assert shown[8] == (9, "")
     assert bar.total == 9
+
+
+# -- for programs: the result and events as JSON, a plan on stdin, the tools and the journal ------
+
+
+def test_json_dash_writes_the_result_to_stdout_and_the_rest_to_stderr(tmp_path: Path) -> None:
+    servers = toolbox_servers(tmp_path)
+    plan = write(tmp_path / "wf.json", {"tasks": [{"id": "a", "tool": "box:echo", "arguments": {"text": "hi"}}]})
+    out = cli("run", plan, "--servers", servers, "--json", "-")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)  # nothing else on stdout
+    assert [(r["task_id"], r["output"]) for r in data["results"]] == [("a", {"result": "hi"})]
+    assert "eager run: tasks" in out.stderr and "1 success" in out.stderr
+
+
+def test_events_as_json_lines_to_a_file_or_stdout(tmp_path: Path) -> None:
+    servers = toolbox_servers(tmp_path)
+    plan = write(
+        tmp_path / "wf.json",
+        {
+            "tasks": [
+                {"id": "a", "tool": "box:echo", "arguments": {"text": "hi"}},
+                {"id": "b", "tool": "box:fail", "arguments": {"message": "no"}, "depends_on": ["a"]},
+                {"id": "c", "tool": "box:echo", "arguments": {"text": "x"}, "depends_on": ["b"]},
+            ]
+        },
+    )
+    to_file = cli("run", plan, "--servers", servers, "--events", str(tmp_path / "events.jsonl"))
+    assert to_file.returncode == 1
+    assert "eager run: tasks" in to_file.stdout  # people's output stays on stdout
+    to_stdout = cli("run", plan, "--servers", servers, "--events", "-")
+    assert to_stdout.returncode == 1
+    assert "eager run: tasks" in to_stdout.stderr
+    for text in ((tmp_path / "events.jsonl").read_text(), to_stdout.stdout):
+        events = [json.loads(line) for line in text.splitlines()]
+        assert [(e["event"], e.get("task_id") or e["result"]["task_id"]) for e in events] == [
+            ("TaskBegan", "a"), ("TaskStarted", "a"), ("TaskCallEnded", "a"), ("TaskFinished", "a"),
+            ("TaskBegan", "b"), ("TaskStarted", "b"), ("TaskCallEnded", "b"), ("TaskFinished", "b"),
+            ("TaskSkipped", "c"),
+        ]  # fmt: skip
+
+
+def test_json_and_events_cannot_both_have_stdout_and_an_events_file_is_checked_first(tmp_path: Path) -> None:
+    servers = write(tmp_path / "servers.json", {"mcpServers": {"box": {"command": "/no/such/server"}}})
+    plan = write(tmp_path / "wf.json", {"tasks": [{"id": "a", "tool": "box:echo"}]})
+    both = cli("run", plan, "--servers", servers, "--json", "-", "--events", "-")
+    assert (both.returncode, both.stdout) == (2, "")
+    assert both.stderr == (
+        "error: --json - and --events - cannot both write to standard output: give one of them a file\n"
+    )
+    missing = cli("run", plan, "--servers", servers, "--events", str(tmp_path / "no" / "e.jsonl"))
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("error: cannot write the events ")  # before the server fails to start
+
+
+@pytest.mark.parametrize("lines", [False, True])
+def test_validate_reads_a_plan_on_stdin(lines: bool) -> None:
+    tasks = [{"id": "a", "tool": "s:t"}, {"id": "b", "tool": "s:t", "depends_on": ["a"]}]
+    text = "\n".join(json.dumps(t) for t in tasks) + "\n" if lines else json.dumps({"tasks": tasks})
+    out = cli("validate", "-", input=text)
+    assert out.returncode == 0, out.stderr
+    assert "valid: 2 tasks in 2 layers" in out.stdout
+
+
+def test_validate_refuses_stdin_that_is_no_plan() -> None:
+    out = cli("validate", "-", input='{"tasks": [}\n')
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: cannot read the workflow on standard input: not valid JSON: ")
+    lines = cli("validate", "-", input='{"id": "a", "tool": "s:t"}\n{"id": \n')
+    assert lines.returncode == 2
+    assert "nor JSON lines (line 2: " in lines.stderr
+    bad = cli("validate", "-", input='{"tasks": [{"id": "a"}]}')
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: invalid plan (1 problem):\n  task 'a': tool: ")
+
+
+def test_tools_lists_each_tool_with_its_arguments_and_json_gives_their_schemas(tmp_path: Path) -> None:
+    servers = toolbox_servers(tmp_path)
+    out = cli("tools", "--servers", servers)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    at = lines.index("box:sleep: Sleep, then answer with structured content.")
+    assert lines[at + 1 : at + 4] == ["  seconds (number, required)", "  value (string)", "  returns: object"]
+    assert lines[lines.index("box:plain: Answer with unstructured text content only.") + 2] == "box:refuse: " + (
+        "Answer with a JSON-RPC error reply (not an error result) of this code."
+    )  # no output schema: no "returns"
+    assert lines[-1] == "14 tools on 1 server"
+    listed = json.loads(cli("tools", "--servers", servers, "--json").stdout)
+    by_tool = {item["tool"]: item for item in listed}
+    assert by_tool["box:echo"]["input_schema"]["required"] == ["text"]
+    assert by_tool["box:echo"]["output_schema"]["properties"] == {"result": {"title": "Result", "type": "string"}}
+    assert by_tool["box:plain"]["output_schema"] is None
+
+
+def test_schema_with_servers_is_limited_to_their_tools(tmp_path: Path) -> None:
+    out = cli("schema", "--servers", toolbox_servers(tmp_path))
+    assert out.returncode == 0, out.stderr
+    schema = json.loads(out.stdout)
+    tools = [branch["properties"]["tool"]["const"] for branch in schema["properties"]["tasks"]["items"]["anyOf"]]
+    assert "box:echo" in tools and len(tools) == 14
+    general = cli("schema")
+    assert json.loads(general.stdout)["properties"]["tasks"]["items"]["properties"]["tool"]["pattern"]
+
+
+def test_journal_show_prints_each_run_and_refuses_what_is_no_journal(tmp_path: Path) -> None:
+    servers = toolbox_servers(tmp_path)
+    journal = str(tmp_path / "run.db")
+    plan = write(
+        tmp_path / "nightly.json",
+        {
+            "tasks": [
+                {"id": "ok", "tool": "box:echo", "arguments": {"text": "fine"}},
+                {"id": "bad", "tool": "box:fail", "arguments": {"message": "nope"}},
+            ]
+        },
+    )
+    assert cli("run", plan, "--servers", servers, "--journal", journal).returncode == 1
+    shown = cli("journal", "show", journal)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("run nightly: 2 tasks, last opened ")
+    assert "tool_error: Error executing tool fail: nope" in shown.stdout
+    [run] = json.loads(cli("journal", "show", journal, "--json").stdout)
+    assert {t["task_id"]: t["status"] for t in run["tasks"]} == {"ok": "success", "bad": "error"}
+    assert all(t["started_at"] <= t["finished_at"] for t in run["tasks"])
+    missing = cli("journal", "show", str(tmp_path / "none.db"))
+    assert (missing.returncode, missing.stderr) == (
+        2, f"error: cannot read the journal '{tmp_path / 'none.db'}': no such file\n"
+    )  # fmt: skip

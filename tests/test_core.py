@@ -510,13 +510,13 @@ def test_a_journaled_success_is_reused_and_new_calls_are_recorded_first() -> Non
         return (True, {"from": "journal"}) if task_id == "old" else (False, None)
 
     core = core_of(task("old"), task("new"), reusable=reusable, events=True)
-    start(core)
+    start(core, 0.25)
     old, new = core.records["old"], core.records["new"]
     assert old.result is not None and old.result.reused and old.result.output == {"from": "journal"}
     end(core, "new", 1.0, output=[1, 2])
     assert new.phase is Phase.RECORD and new.result is None  # not finished until its row is committed
-    task_id, tool, digest, status_, output = core.journal_row(new)
-    assert (task_id, tool, status_, output) == ("new", "s:t", "success", [1, 2])
+    task_id, tool, digest, status_, output, started, error = core.journal_row(new)
+    assert (task_id, tool, status_, output, started, error) == ("new", "s:t", "success", [1, 2], 0.25, None)
     assert digest == seen[1][2] and len(digest) == 64
     core.recorded(new, 1.5)
     assert new.result is not None and new.result.finished_at == 1.5

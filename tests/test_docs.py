@@ -10,14 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
+import jsonschema_rs
 import pytest
 import trio.testing
 
-from dagexec import EagerExecutor, PlanError, Workflow
+from dagexec import EagerExecutor, ExecutionResult, PlanError, Workflow
 from dagexec.bench import PARTS
 from dagexec.servers import load_config
 
-from .helpers import DOCS, EXAMPLES, code_blocks, dagexec, max_in_flight, starts
+from .helpers import DOCS, EXAMPLES, cli, code_blocks, dagexec, max_in_flight, starts
 
 
 @pytest.mark.slow
@@ -108,6 +110,7 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
         "priority.py",
         "typed.py",
         "events.py",
+        "local_outputs.py",
         pytest.param("scaling.py", marks=pytest.mark.slow),  # a Dask cluster
     ],
 )
@@ -163,7 +166,7 @@ def test_example_scripts_run(example: str) -> None:
         ]
     elif example == "scaling.py":
         assert out.stdout == "primes: 103988\n"
-    elif example in ("typed.py", "events.py"):
+    elif example in ("typed.py", "events.py", "local_outputs.py"):
         # What the page shows is what the script prints.
         assert out.stdout == (EXAMPLES / example.replace(".py", ".out")).read_text()
     else:
@@ -250,6 +253,72 @@ def test_the_cli_pages_plan_with_three_mistakes_is_fixed_from_one_report() -> No
     ran = dagexec("run", "plan-fixed.json", "--servers", "servers.json")
     assert ran.returncode == 0, ran.stderr
     assert "3 success" in ran.stdout
+
+
+#: What changes from one run of the planner's loop to the next: times, and the time of day mcp-server-time tells.
+_VARYING = [
+    (re.compile(r'"(wall_time|speedup|critical_path_time|started_at|finished_at|duration|time|opened_at)": [-0-9.e]+'),
+     r'"\1": 0'),
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"), "<datetime>"),
+    (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"), "<when>"),
+    (re.compile(r"(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"), "<day>"),
+    (re.compile(r"\b\d+\.\d{3}s\b"), "0.000s"),
+]  # fmt: skip
+
+
+def normalised(text: str) -> str:
+    for pattern, replacement in _VARYING:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def test_the_cli_pages_planner_loop_runs_as_shown(tmp_path: Path) -> None:
+    # docs/cli.rst: tools, schema, validate -, run --json - --events, journal show, on mcp-server-time.
+    for name in ("servers.json", "planner-plan.json"):
+        (tmp_path / name).write_text((EXAMPLES / name).read_text())
+    plan = (EXAMPLES / "planner-plan.json").read_text()
+
+    tools = cli("tools", "--servers", "servers.json", cwd=tmp_path)
+    assert (tools.returncode, tools.stderr) == (0, "")
+    assert tools.stdout == (EXAMPLES / "planner-tools.out").read_text()
+    listed = cli("tools", "--servers", "servers.json", "--json", cwd=tmp_path)
+    by_tool = {item["tool"]: item for item in json.loads(listed.stdout)}
+    assert by_tool["time:get_current_time"]["output_schema"]["required"] == [
+        "timezone", "datetime", "day_of_week", "is_dst"
+    ]  # fmt: skip
+
+    schema = cli("schema", "--servers", "servers.json", cwd=tmp_path)
+    assert schema.returncode == 0, schema.stderr
+    limited = json.loads(schema.stdout)
+    jsonschema.Draft202012Validator.check_schema(limited)
+    assert jsonschema_rs.validator_for(limited).is_valid(json.loads(plan))
+    wrong = json.loads(plan)
+    wrong["tasks"][1]["arguments"]["time"] = 12
+    assert not jsonschema_rs.validator_for(limited).is_valid(wrong)
+
+    valid = cli("validate", "-", "--servers", "servers.json", cwd=tmp_path, input=plan)
+    assert (valid.returncode, valid.stderr) == (0, "")
+    assert valid.stdout == (EXAMPLES / "planner-validate.out").read_text()
+
+    ran = cli(
+        "run", "planner-plan.json", "--servers", "servers.json", "--journal", "planner.db",
+        "--json", "-", "--events", "events.jsonl", cwd=tmp_path,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "2 success" in ran.stderr  # the table and figures, for people, on stderr
+    assert normalised(ran.stdout) == normalised((EXAMPLES / "planner-result.out").read_text())
+    result = ExecutionResult.from_dict(json.loads(ran.stdout))
+    assert result.ok and result.workflow == Workflow.from_json(plan)
+    events = (tmp_path / "events.jsonl").read_text()
+    assert normalised(events) == normalised((EXAMPLES / "planner-events.out").read_text())
+
+    shown = cli("journal", "show", "planner.db", cwd=tmp_path)
+    assert (shown.returncode, shown.stderr) == (0, "")
+    assert normalised(shown.stdout) == normalised((EXAMPLES / "planner-journal.out").read_text())
+    [run] = json.loads(cli("journal", "show", "planner.db", "--json", cwd=tmp_path).stdout)
+    assert [(t["task_id"], t["status"]) for t in run["tasks"]] == [("now", "success"), ("tokyo", "success")]
+    # The journal's times are those of the run's calls: each task's start, as the result has it.
+    assert [t["started_at"] for t in run["tasks"]] == [r.started_at for r in result.results]
 
 
 def test_the_cli_page_lists_every_bench_part() -> None:

@@ -15,13 +15,19 @@ import trio
 
 from dagexec import (
     EagerExecutor,
+    ErrorCode,
     JournalError,
     JournalInUseError,
+    JournalRun,
+    JournalTask,
     JournalWarning,
     LayeredExecutor,
     LocalTools,
+    TaskError,
+    TaskStatus,
     Workflow,
     check_journal,
+    read_journal,
 )
 from dagexec._journal import Journal, arguments_hash
 
@@ -249,11 +255,18 @@ async def test_a_journal_without_run_names_is_upgraded_its_rows_to_run_default(t
     assert calls == Counter({"b": 1})
     with sqlite3.connect(path) as db:
         columns = [row[1] for row in db.execute("PRAGMA table_info(finished)")]
-        assert columns == ["run_name", "task_id", "tool", "arguments_hash", "status", "output", "finished_at"]
+        assert columns == [
+            "run_name", "task_id", "tool", "arguments_hash", "status", "output", "finished_at",
+            "started_at", "error_code", "error_message",
+        ]  # fmt: skip
         assert db.execute("SELECT run_name, task_id, finished_at FROM finished WHERE task_id = 'a'").fetchall() == [
             ("default", "a", 1.5)
         ]
     db.close()
+    [run] = read_journal(path)
+    assert run.name == "default"
+    # The old row has no start time; the new one has.
+    assert [(t.task_id, t.started_at is None) for t in run.tasks] == [("a", True), ("b", False)]
     named = await EagerExecutor(counting(calls), journal=path).execute(plan(a="a"), run_name="wf")
     assert not named["a"].reused
 
@@ -287,6 +300,112 @@ async def test_the_journal_hands_each_earlier_output_out_once_and_keeps_no_new_o
         assert journal.reusable("a", "w:work", digest) == (False, None)
     finally:
         await journal.aclose()
+
+
+# -- reading it back ----------------------------------------------------------------------
+
+
+#: The table of dagexec with run names, before start times and errors.
+_SCHEMA_WITHOUT_STARTS = """
+CREATE TABLE finished (
+    run_name TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    arguments_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    output TEXT,
+    finished_at REAL NOT NULL,
+    PRIMARY KEY (run_name, task_id)
+)
+"""
+
+
+async def test_read_journal_gives_each_run_its_tasks_times_and_errors(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async def work(seconds: float, fail: bool = False) -> str:
+        await trio.sleep(seconds)
+        if fail:
+            raise RuntimeError(f"failed after {seconds:g}")
+        return "done"
+
+    servers = {"w": LocalTools({"work": work})}
+    path = tmp_path / "run.db"
+    chain = Workflow.from_dict(
+        {
+            "tasks": [
+                {"id": "a", "tool": "w:work", "arguments": {"seconds": 1}},
+                {"id": "b", "tool": "w:work", "arguments": {"seconds": 2, "fail": True}, "depends_on": ["a"]},
+                {"id": "c", "tool": "w:work", "arguments": {"seconds": 1}, "depends_on": ["b"]},
+            ]
+        }
+    )
+    await EagerExecutor(servers, journal=path).execute(chain, run_name="chain")
+    await EagerExecutor(servers, journal=path).execute(
+        Workflow.from_dict({"tasks": [{"id": "x", "tool": "w:work", "arguments": {"seconds": 0.5}}]}), run_name="one"
+    )
+    chain_run, one = read_journal(path)
+    assert chain_run.tasks == (
+        JournalTask(task_id="a", tool="w:work", status=TaskStatus.SUCCESS, started_at=0.0, finished_at=1.0),
+        JournalTask(
+            task_id="b",
+            tool="w:work",
+            status=TaskStatus.ERROR,
+            started_at=1.0,
+            finished_at=3.0,
+            error=TaskError(ErrorCode.TOOL_ERROR, "RuntimeError: failed after 2"),
+        ),
+    )  # c was skipped: it never ran, so it has no row
+    assert (chain_run.name, one.name) == ("chain", "one")
+    assert one.tasks == (
+        JournalTask(task_id="x", tool="w:work", status=TaskStatus.SUCCESS, started_at=0.0, finished_at=0.5),
+    )
+    assert chain_run.opened_at is not None and one.opened_at is not None
+    assert chain_run.to_dict()["tasks"][1] == {
+        "task_id": "b",
+        "tool": "w:work",
+        "status": "error",
+        "started_at": 1.0,
+        "finished_at": 3.0,
+        "error": {"code": "tool_error", "message": "RuntimeError: failed after 2"},
+    }
+
+
+async def test_a_journal_before_start_times_is_read_as_it_is_and_upgraded_when_a_run_opens_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "older.db"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(_SCHEMA_WITHOUT_STARTS)
+        db.execute("INSERT INTO finished VALUES ('wf', 'a', 'w:work', 'h', 'success', '1', 2.5)")
+        db.execute("INSERT INTO finished VALUES ('wf', 'b', 'w:work', 'h', 'error', NULL, 3.0)")
+    before = path.read_bytes()
+    old = (
+        JournalTask(task_id="a", tool="w:work", status=TaskStatus.SUCCESS, started_at=None, finished_at=2.5),
+        JournalTask(task_id="b", tool="w:work", status=TaskStatus.ERROR, started_at=None, finished_at=3.0),
+    )
+    assert read_journal(path) == (JournalRun(name="wf", opened_at=None, tasks=old),)
+    assert path.read_bytes() == before  # read, not upgraded
+
+    calls = Counter[str]()
+    await EagerExecutor(counting(calls), journal=path).execute(plan(c="c"), run_name="wf")
+    [run] = read_journal(path)
+    assert run.tasks[:2] == old
+    assert run.tasks[2].task_id == "c" and run.tasks[2].started_at is not None
+    assert run.opened_at is not None
+
+
+def test_read_journal_refuses_a_missing_file_and_a_table_of_another_shape(tmp_path: Path) -> None:
+    missing = tmp_path / "none.db"
+    with pytest.raises(JournalError, match=f"^cannot read the journal '{re.escape(str(missing))}': no such file$"):
+        read_journal(missing)
+    assert not missing.exists()
+    other = tmp_path / "other.db"
+    with closing(sqlite3.connect(other)) as db, db:
+        db.execute("CREATE TABLE finished (id INTEGER PRIMARY KEY, what TEXT)")
+    message = f"^cannot read the journal '{re.escape(str(other))}': it has no table 'finished' of a dagexec journal$"
+    with pytest.raises(JournalError, match=message):
+        read_journal(other)
 
 
 # -- a full disk -----------------------------------------------------------------------------

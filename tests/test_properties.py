@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from dagexec import EagerExecutor, ExecutionResult, LayeredExecutor, TaskStatus, Workflow
 
 from .helpers import SIM, run_in_virtual_time
-from .strategies import DrawnDag, dags, shuffled_workflow_dicts
+from .strategies import DrawnDag, dags, shuffled_workflow_dicts, troubled_runs
 
 
 def execute(executor: type[EagerExecutor], data: dict[str, Any]) -> ExecutionResult:
@@ -71,3 +73,24 @@ def test_task_order_in_the_file_does_not_matter(drawn: tuple[DrawnDag, dict[str,
     check_run(dag, result)
     assert result.ok
     assert result.wall_time == pytest.approx(dag.critical_path_time(), abs=1e-9)
+
+
+@given(troubled_runs(), st.sampled_from([EagerExecutor, LayeredExecutor]))
+def test_a_result_loads_back_from_its_json(
+    drawn: tuple[DrawnDag, dict[str, Any], float | None], executor: type[EagerExecutor]
+) -> None:
+    _, data, timeout = drawn
+    workflow = Workflow.from_dict(data)
+
+    async def main() -> ExecutionResult:
+        return await executor(SIM).execute(workflow, timeout=timeout)
+
+    result = run_in_virtual_time(main)
+    written = json.loads(json.dumps(result.to_dict()))
+    loaded = ExecutionResult.from_dict(written)
+    assert loaded == result
+    assert loaded.to_dict() == written
+    # Without the workflow in the data, given beside it.
+    alone = json.loads(json.dumps(result.to_dict(workflow=False)))
+    assert "workflow" not in alone
+    assert ExecutionResult.from_dict(alone, workflow=workflow) == result

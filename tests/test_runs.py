@@ -17,6 +17,7 @@ from dagexec import (
     EagerExecutor,
     ErrorCode,
     Event,
+    ExecutionResult,
     LayeredExecutor,
     LocalTools,
     Run,
@@ -468,3 +469,75 @@ async def test_run_progress_is_the_core_s_snapshot_read_as_events_come(autojump_
     # c is ready when a ends, under way once its own trio task starts its call
     assert seen == [("a", 1, 3, ("b",)), ("c", 2, 3, ("b",)), ("b", 3, 3, ())]
     assert run.progress.counts == run.result.counts
+
+
+async def test_a_result_of_every_status_loads_back_from_its_json(autojump_clock: trio.testing.MockClock) -> None:
+    async def work(seconds: float, fail: bool = False) -> dict[str, float]:
+        await trio.sleep(seconds)
+        if fail:
+            raise RuntimeError(f"failed after {seconds:g}")
+        return {"slept": seconds}
+
+    wf = Workflow.from_dict(
+        {
+            "tasks": [
+                {"id": "quick", "tool": "s:work", "arguments": {"seconds": 1}},
+                {"id": "fails", "tool": "s:work", "arguments": {"seconds": 1, "fail": True}, "retries": 1},
+                {"id": "skipped", "tool": "s:work", "arguments": {"seconds": 1}, "depends_on": ["fails"]},
+                {"id": "slow", "tool": "s:work", "arguments": {"seconds": 10}},
+                {"id": "after", "tool": "s:work", "arguments": {"seconds": 1}, "depends_on": ["slow"]},
+            ]
+        }
+    )
+    async with trio.open_nursery() as nursery, EagerExecutor({"s": LocalTools({"work": work})}).open_run(wf) as run:
+
+        async def stop_later() -> None:
+            await trio.sleep(3.5)
+            run.stop("the user pressed stop")
+
+        nursery.start_soon(stop_later)
+    result = run.result
+    assert {r.task_id: r.status.value for r in result.results} == {
+        "quick": "success", "fails": "error", "skipped": "skipped", "slow": "cancelled", "after": "cancelled",
+    }  # fmt: skip
+    assert len(result["fails"].timeline) == 2  # retried: a timeline of its own
+    written = json.loads(json.dumps(result.to_dict()))
+    assert written["stop_reason"] == "the user pressed stop"
+    assert written["counts"] == {"success": 1, "error": 1, "skipped": 1, "cancelled": 2}
+    loaded = ExecutionResult.from_dict(written)
+    assert loaded == result
+    assert loaded.to_dict() == written
+    assert (loaded.stop_reason, loaded.errors, loaded["fails"].timeline) == (
+        "the user pressed stop", result.errors, result["fails"].timeline
+    )
+    assert all(type(r.status) is TaskStatus for r in loaded.results)
+
+
+def test_data_that_is_not_a_result_is_refused_with_every_problem() -> None:
+    wf = Workflow.from_dict({"tasks": [{"id": "a", "tool": "s:t"}]})
+    good = {
+        "strategy": "eager",
+        "wall_time": 1.0,
+        "results": [{"task_id": "a", "tool": "s:t", "status": "success", "output": 1, "attempts": 1}],
+        "counts": {"success": 1},
+        "workflow": wf.to_dict(),
+    }
+    assert ExecutionResult.from_dict(good)["a"].output == 1
+    result = good["results"][0]
+    bad = {**good, "strategy": "greedy", "results": [{**result, "status": "done"}, {**result, "extra": 1}]}
+    with pytest.raises(ValueError) as exc:
+        ExecutionResult.from_dict(bad)
+    message = str(exc.value).removeprefix("not an execution result: ")
+    assert message.split("; ") == [
+        "expected one of 'success', 'error', 'skipped', 'cancelled', got string 'done' @ result.results[0].status",
+        "unknown key 'extra' (accepted: task_id, tool, status, output, error, started_at, finished_at, attempts, "
+        "timeline, reused, duration) @ result.results[1]",
+        "expected 'eager' or 'layered', got string 'greedy' @ result.strategy",
+    ]
+    with pytest.raises(ValueError, match=r"^not an execution result: no 'workflow', and none was given @ result$"):
+        ExecutionResult.from_dict({k: v for k, v in good.items() if k != "workflow"})
+    other = Workflow.from_dict({"tasks": [{"id": "b", "tool": "s:t"}]})
+    with pytest.raises(ValueError, match=r"^not an execution result of its workflow: the results are of tasks 'a', "):
+        ExecutionResult.from_dict(good, workflow=other)
+    with pytest.raises(ValueError, match=r"^not an execution result: expected an object, got array$"):
+        ExecutionResult.from_dict([])

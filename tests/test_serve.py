@@ -237,7 +237,7 @@ async def test_gateway_runs_plans_on_servers_started_once(tmp_path: Path) -> Non
     assert json.loads(_text(first)[1]) == data
     assert set(data) == {
         "strategy", "ok", "wall_time", "speedup", "parallelization_layers", "generations", "critical_path",
-        "critical_path_time", "results", "errors", "counts",
+        "critical_path_time", "results", "errors", "counts", "stop_reason",
     }  # fmt: skip
     assert (data["strategy"], data["ok"], data["errors"]) == ("eager", False, ["c", "d"])
     outcomes = {r["task_id"]: (r["status"], r["output"], r["error"]) for r in data["results"]}

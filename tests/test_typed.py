@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import attrs
+import pydantic
 import pytest
 import trio
+from typing_extensions import TypedDict
 
 from dagexec import (
     ArgumentProblem,
@@ -244,7 +249,8 @@ def test_local_tools_derive_input_schemas_from_type_hints() -> None:
                 "properties": {"a": {"title": "A", "type": "integer"}, "b": {"title": "B", "type": "integer"}},
                 "required": ["a", "b"],
                 "type": "object",
-            }
+            },
+            output={"type": "integer"},
         ),
         "unit": ToolSchemas(
             input={
@@ -255,8 +261,11 @@ def test_local_tools_derive_input_schemas_from_type_hints() -> None:
                 },
                 "required": ["name"],
                 "type": "object",
-            }
+            },
+            output={"type": "string"},
         ),
+        # No input schema (*rest), but an output schema: what it returns is known.
+        "spread": ToolSchemas(output={"type": "integer"}),
     }
 
 
@@ -280,6 +289,169 @@ async def test_local_tools_plans_are_checked_and_unannotated_tools_are_not() -> 
         ("u", ErrorCode.DEPENDENCY_FAILED),
         ("raw", ErrorCode.TOOL_ERROR),
     ]
+
+
+# -- LocalTools' output schemas, from return annotations --------------------------------------
+
+
+class PointDict(TypedDict):
+    x: int
+    y: int
+
+
+@dataclasses.dataclass
+class PointData:
+    x: int
+    y: int
+
+
+@attrs.frozen
+class PointAttrs:
+    x: int
+    y: int
+
+
+class PointModel(pydantic.BaseModel):
+    x: int
+    y: int
+
+
+@dataclasses.dataclass
+class Holder:
+    thing: Any
+
+
+@attrs.frozen
+class Polygon:
+    corners: list[PointAttrs]
+    label: str | None = None
+
+
+POINT_SCHEMA = {
+    "properties": {"x": {"title": "X", "type": "integer"}, "y": {"title": "Y", "type": "integer"}},
+    "required": ["x", "y"],
+    "type": "object",
+}
+
+POINTS: dict[str, Callable[[], Any]] = {
+    "typed_dict": lambda: PointDict(x=1, y=2),
+    "dataclass": lambda: PointData(1, 2),
+    "attrs": lambda: PointAttrs(1, 2),
+    "pydantic": lambda: PointModel(x=1, y=2),
+}
+POINT_TYPES: dict[str, type] = {
+    "typed_dict": PointDict, "dataclass": PointData, "attrs": PointAttrs, "pydantic": PointModel
+}  # fmt: skip
+
+
+def returning(kind: str) -> Callable[[], Any]:
+    """A tool of no argument whose return annotation is the point of ``kind``."""
+    make = POINTS[kind]
+
+    def point() -> Any:
+        return make()
+
+    point.__annotations__["return"] = POINT_TYPES[kind]
+    return point
+
+
+def anything() -> Any:
+    return {"c": 1}
+
+
+def nothing() -> None:
+    return None
+
+
+def unsaid():  # type: ignore[no-untyped-def]
+    return {"c": 1}
+
+
+@pytest.mark.parametrize("kind", sorted(POINTS))
+def test_local_tools_derive_output_schemas_from_return_annotations(kind: str) -> None:
+    [schemas] = LocalTools({"point": returning(kind)}).tool_schemas.values()
+    assert schemas.input is None  # no parameter: nothing to check
+    assert schemas.output == {**POINT_SCHEMA, "title": POINT_TYPES[kind].__name__}
+
+
+def test_return_annotations_that_say_nothing_give_no_output_schema() -> None:
+    tools = LocalTools({"anything": anything, "nothing": nothing, "unsaid": unsaid, "upper": str.upper})
+    assert dict(tools.tool_schemas) == {}
+
+
+def test_nested_attrs_classes_are_described_and_given_as_json() -> None:
+    def polygon() -> Polygon:
+        return Polygon([PointAttrs(0, 0), PointAttrs(1, 2)])
+
+    tools = LocalTools({"polygon": polygon})
+    output = tools.tool_schemas["polygon"].output
+    assert output is not None
+    corners = {"items": {"$ref": "#/$defs/PointAttrs"}, "title": "Corners", "type": "array"}
+    assert output["properties"]["corners"] == corners
+    assert output["$defs"]["PointAttrs"] == {**POINT_SCHEMA, "title": "PointAttrs"}
+    assert trio.run(tools.call_tool, "polygon", {}) == {"corners": [{"x": 0, "y": 0}, {"x": 1, "y": 2}], "label": None}
+
+
+@pytest.mark.parametrize("kind", sorted(POINTS))
+async def test_a_reference_to_what_a_local_tool_does_not_return_is_refused_before_any_call(kind: str) -> None:
+    calls: list[str] = []
+
+    def show(text: str) -> str:
+        calls.append(text)
+        return text
+
+    servers = {"py": LocalTools({"point": returning(kind), "show": show})}
+    wrong = wf(
+        {"id": "p", "tool": "py:point"},
+        {"id": "s", "tool": "py:show", "arguments": {"text": "$OUTPUT[p].c"}},
+        {"id": "n", "tool": "py:show", "arguments": {"text": "$OUTPUT[p].x"}},
+    )
+    with pytest.raises(InvalidArgumentsError) as exc:
+        await EagerExecutor(servers).execute(wrong)
+    assert problems(exc) == [
+        "task 's': arguments.text: $OUTPUT[p].c: the output of 'py:point' has no property 'c' (its properties: x, y)",
+        "task 'n': arguments.text: expected a string, and $OUTPUT[p].x is an integer (the output schema of 'py:point')",
+    ]
+    assert calls == []
+    # What the schema declares is what references read: the output's JSON form.
+    right = wf(
+        {"id": "p", "tool": "py:point"}, {"id": "s", "tool": "py:show", "arguments": {"text": "at $OUTPUT[p].y"}}
+    )
+    result = await EagerExecutor(servers).execute(right)
+    assert (result["p"].output, result["s"].output) == ({"x": 1, "y": 2}, "at 2")
+
+
+async def test_an_output_that_does_not_fit_its_annotation_fails_its_task_and_one_that_does_is_taken() -> None:
+    def liar() -> PointData:
+        return {"x": 1}  # type: ignore[return-value]
+
+    def loose() -> PointData:
+        return {"x": 1, "y": "2"}  # type: ignore[return-value]  # as the MCP SDK, a dict that fits is taken
+
+    servers = {"py": LocalTools({"liar": liar, "loose": loose})}
+    result = await EagerExecutor(servers).execute(wf({"id": "l", "tool": "py:liar"}, {"id": "o", "tool": "py:loose"}))
+    error = result["l"].error
+    assert error is not None and error.code is ErrorCode.TOOL_ERROR
+    assert error.message.startswith("TypeError: the output does not fit the return annotation PointData: 1 problem, ")
+    assert result["o"].output == {"x": 1, "y": 2}
+
+
+async def test_outputs_without_models_are_handed_on_as_returned() -> None:
+    marker = object()
+
+    def mapping() -> dict[str, Any]:
+        return {"thing": marker, "pair": (1, 2)}
+
+    def holder() -> Holder:
+        return Holder(marker)
+
+    tools = LocalTools({"mapping": mapping, "holder": holder})
+    assert tools.tool_schemas["mapping"].output == {"additionalProperties": True, "type": "object"}
+    result = await EagerExecutor({"py": tools}).execute(
+        wf({"id": "m", "tool": "py:mapping"}, {"id": "h", "tool": "py:holder"})
+    )
+    assert result["m"].output == {"thing": marker, "pair": (1, 2)}  # no model: unchanged
+    assert result["h"].output == {"thing": marker}  # a model made JSON; what has no JSON form kept
 
 
 # -- the core: a check before the call, owned by the core -----------------------------------

@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonschema
+import jsonschema_rs
 import pytest
 from hypothesis import given
 
@@ -10,16 +12,21 @@ from dagexec import (
     MAX_ARGUMENT_DEPTH,
     CycleError,
     DuplicateTaskError,
+    LocalTools,
     PlanError,
     SchemaError,
     Task,
+    ToolSchemas,
     UnknownDependencyError,
     Workflow,
     WorkflowError,
+    server_tools,
+    workflow_schema,
 )
+from dagexec.servers import open_servers
 
-from .helpers import wf
-from .strategies import DrawnDag, dags
+from .helpers import EXAMPLES, TIME, wf
+from .strategies import DrawnDag, dags, json_arguments, json_schemas
 
 SEED_EXAMPLE = """
 {"tasks": [
@@ -440,3 +447,171 @@ def test_suggestions_are_bounded_by_the_number_of_names() -> None:
     with pytest.raises(PlanError) as info:
         wf(*many, {"id": "x", "tool": "s:t", "depends_on": ["task_7x"]})
     assert tuple(map(str, info.value.problems)) == ("task 'x': depends_on[0]: unknown task 'task_7x'",)
+
+
+# -- the schema of plans limited to some tools ------------------------------------------------
+
+
+def check_limited(schema: dict[str, Any], plan: Any) -> bool:
+    """Whether both jsonschema-rs and the reference library accept a plan (and they agree)."""
+    rs = jsonschema_rs.validator_for(schema).is_valid(plan)
+    assert jsonschema.Draft202012Validator(schema).is_valid(plan) == rs
+    return rs
+
+
+#: A pydantic-made schema with $defs, and one of draft 7 with definitions, array items and a "#" pointer.
+POINT = {
+    "$defs": {"P": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}},
+    "type": "object",
+    "properties": {"at": {"$ref": "#/$defs/P"}, "path": {"type": "array", "items": {"$ref": "#/$defs/P"}}},
+    "required": ["at"],
+    "additionalProperties": False,
+}
+DRAFT_7 = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "definitions": {"P": {"type": "string", "enum": ["a", "b"]}},
+    "type": "object",
+    "properties": {
+        "at": {"$ref": "#/definitions/P"},
+        "pair": {
+            "type": "array",
+            "items": [{"type": "integer"}, {"$ref": "#/definitions/P"}],
+            "additionalItems": False,
+        },
+        "again": {"$ref": "#/properties/pair/items/0"},
+        "tree": {"type": "object", "properties": {"child": {"$ref": "#"}}},
+    },
+}
+LIMITED_TOOLS = {
+    "geo:point": ToolSchemas(input=POINT),
+    "old:pick": ToolSchemas(input=DRAFT_7),
+    "any:thing": ToolSchemas(),
+    "ancient:tool": ToolSchemas(input={"$schema": "http://json-schema.org/draft-04/schema#", "type": "object"}),
+}
+
+
+def test_the_limited_schema_is_a_valid_2020_12_schema_that_both_libraries_compile() -> None:
+    schema = workflow_schema(LIMITED_TOOLS)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema_rs.validator_for(schema)  # compiles: every $ref resolves
+    # Each tool's $defs under a name of its own; the draft-7 tool's definitions moved to $defs.
+    assert {"geo.point", "geo.point.P", "old.pick", "old.pick.P"} <= set(schema["$defs"])
+    branches = schema["properties"]["tasks"]["items"]["anyOf"]
+    assert [b["properties"]["tool"] for b in branches] == [
+        {"const": "ancient:tool"}, {"const": "any:thing"}, {"const": "geo:point"}, {"const": "old:pick"},
+    ]  # fmt: skip
+    assert workflow_schema() == workflow_schema(None)  # the general one, unchanged
+    assert "$defs" not in workflow_schema()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "accepted"),
+    [
+        ({"at": {"x": 1}, "path": [{"x": 2}]}, True),
+        ({"at": "$OUTPUT[a]"}, True),  # a reference in place of an object
+        ({"at": {"x": "$OUTPUT[a].n"}}, True),  # ...of a number, in a $defs schema
+        ({"at": {"x": 1}, "path": ["$OUTPUT[a].p", {"x": "at $OUTPUT[a].n"}]}, True),
+        ({"at": {"x": "one"}}, False),  # a string that holds no reference
+        ({"at": {"y": 1}}, False),
+        ({"at": {"x": 1}, "extra": 1}, False),
+        ({"at": {"x": 1}, "extra": "$OUTPUT[a]"}, False),  # no argument of that name, reference or not
+        ({}, False),
+    ],
+)
+def test_arguments_are_those_of_the_tools_input_schema_or_references(arguments: Any, accepted: bool) -> None:
+    plan = {"tasks": [{"id": "a", "tool": "any:thing"}, {"id": "b", "tool": "geo:point", "arguments": arguments}]}
+    assert check_limited(workflow_schema(LIMITED_TOOLS), plan) is accepted
+
+
+@pytest.mark.parametrize(
+    ("arguments", "accepted"),
+    [
+        ({"at": "a", "pair": [1, "b"], "again": 2, "tree": {"child": {"at": "b"}}}, True),
+        ({"pair": ["$OUTPUT[x]", "$OUTPUT[x].p"], "again": "$OUTPUT[x].n"}, True),
+        ({"at": "c"}, False),
+        ({"pair": [1, "b", 3]}, False),  # additionalItems: false, as items after prefixItems
+        ({"again": "b"}, False),  # the "#/properties/pair/items/0" pointer, rewritten
+        ({"tree": {"child": {"at": "c"}}}, False),  # the "#" pointer: the tool's own arguments
+    ],
+)
+def test_a_draft_7_schema_reads_as_it_did(arguments: Any, accepted: bool) -> None:
+    plan = {"tasks": [{"id": "x", "tool": "any:thing"}, {"id": "o", "tool": "old:pick", "arguments": arguments}]}
+    assert check_limited(workflow_schema(LIMITED_TOOLS), plan) is accepted
+
+
+def test_tools_without_a_usable_schema_take_any_arguments_and_other_tools_are_refused() -> None:
+    schema = workflow_schema(LIMITED_TOOLS)
+    for tool in ("any:thing", "ancient:tool"):
+        assert check_limited(schema, {"tasks": [{"id": "a", "tool": tool, "arguments": {"what": [1]}}]})
+    assert not check_limited(schema, {"tasks": [{"id": "a", "tool": "geo:other"}]})
+    assert not check_limited(schema, {"tasks": [{"id": "a", "tool": "any:thing", "retries": -1}]})
+    assert check_limited(workflow_schema({}), {"tasks": []})
+    assert not check_limited(workflow_schema({}), {"tasks": [{"id": "a", "tool": "any:thing"}]})
+
+
+def test_two_tools_with_defs_of_one_name_keep_them_apart() -> None:
+    number = {"$defs": {"V": {"type": "number"}}, "type": "object", "properties": {"v": {"$ref": "#/$defs/V"}}}
+    text = {"$defs": {"V": {"type": "string"}}, "type": "object", "properties": {"v": {"$ref": "#/$defs/V"}}}
+    # Names that read alike once cleaned: "a:b.c" and "a.b:c" are both a.b.c.
+    schema = workflow_schema({"a:b.c": ToolSchemas(input=number), "a.b:c": ToolSchemas(input=text)})
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+    def plan(tool: str, value: Any) -> dict[str, Any]:
+        return {"tasks": [{"id": "t", "tool": tool, "arguments": {"v": value}}]}
+
+    assert [check_limited(schema, plan(tool, v)) for tool in ("a:b.c", "a.b:c") for v in (1, "x")] == [
+        True, False, False, True,
+    ]  # fmt: skip
+
+
+async def test_real_plans_against_the_schema_of_mcp_server_time_and_local_tools() -> None:
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    async with open_servers({"mcpServers": {"time": TIME}}) as servers:
+        tools = server_tools({**servers, "py": LocalTools({"add": add})})
+    assert sorted(tools) == ["py:add", "time:convert_time", "time:get_current_time"]
+    schema = workflow_schema(tools)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    good = json.loads((EXAMPLES / "time-workflow.json").read_text())
+    assert check_limited(schema, good)
+    summed = {"tasks": [{"id": "s", "tool": "py:add", "arguments": {"a": 1, "b": "$OUTPUT[s0]"}}]}
+    assert check_limited(schema, summed)
+    # The plan a model got wrong (docs/typed.rst): a number for a timezone, a forgotten argument.
+    assert not check_limited(schema, json.loads((EXAMPLES / "typed-plan.json").read_text()))
+    assert not check_limited(schema, {"tasks": [{"id": "s", "tool": "py:add", "arguments": {"a": 1, "b": "2"}}]})
+
+
+def test_definition_names_that_need_escaping_or_clash_with_a_tool_are_renamed() -> None:
+    odd = {
+        "$defs": {"a b/c~d": {"type": "integer"}},
+        "definitions": {"a b/c~d": {"type": "string"}},
+        "type": "object",
+        "properties": {"n": {"$ref": "#/$defs/a%20b~1c~0d"}, "s": {"$ref": "#/definitions/a b~1c~0d"}},
+    }
+    # A tool whose name, cleaned, reads as the definitions of tool "t:x" would (t.x.a_b_c_d).
+    tools = {"t:x": ToolSchemas(input=odd), "t.x:a_b_c_d": ToolSchemas(input={"type": "object"})}
+    schema = workflow_schema(tools)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert len(schema["$defs"]) == len(set(schema["$defs"])) == 6  # 2 tools, 2 definitions, reference, task
+
+    def plan(arguments: dict[str, Any]) -> dict[str, Any]:
+        return {"tasks": [{"id": "a", "tool": "t:x", "arguments": arguments}]}
+
+    assert check_limited(schema, plan({"n": 1, "s": "x"}))
+    assert not check_limited(schema, plan({"n": "x"}))
+    assert not check_limited(schema, plan({"s": 1}))
+    other = {"tasks": [{"id": "b", "tool": "t.x:a_b_c_d", "arguments": {"n": "anything"}}]}
+    assert check_limited(schema, other)  # its own arguments schema, not a definition of t:x
+    Workflow.from_dict(plan({"n": 1}))
+
+
+@given(json_schemas(), json_arguments)
+def test_literal_arguments_fit_the_limited_schema_exactly_when_they_fit_the_tools(
+    schema: dict[str, Any], arguments: Any
+) -> None:
+    # References aside, a branch's arguments accept what the tool's input schema accepts, no more, no less.
+    limited = workflow_schema({"s:t": ToolSchemas(input=schema)})
+    plan = {"tasks": [{"id": "a", "tool": "s:t", "arguments": arguments}]}
+    fits = jsonschema_rs.validator_for(schema).is_valid(arguments)
+    assert check_limited(limited, plan) is fits

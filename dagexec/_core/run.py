@@ -347,10 +347,17 @@ class RunCore:
         if allows(record.phase, "backoff_over", record.task.id):
             self._to_call(record, now)
 
-    def journal_row(self, record: TaskRecord) -> tuple[str, str, str, str, Any]:
-        """What the driver writes for a task in ``RECORD``: id, tool, hash, status, output."""
+    def journal_row(
+        self, record: TaskRecord
+    ) -> tuple[str, str, str, str, Any, float | None, tuple[str, str] | None]:
+        """What the driver writes for a task in ``RECORD``: id, tool, hash, status, output, start, error.
+
+        The start is the start of its first call, in seconds since the run
+        started; the error is its code and message (None on success).
+        """
         status = _SUCCESS if record.error is None else _ERROR
-        return record.task.id, record.task.tool, record.digest, status.value, record.output
+        error = None if record.error is None else (record.error.code.value, record.error.message)
+        return record.task.id, record.task.tool, record.digest, status.value, record.output, record.started_at, error
 
     def recorded(self, record: TaskRecord, now: float) -> None:
         """The task's journal row is committed: now it counts as finished."""

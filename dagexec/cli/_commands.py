@@ -1,5 +1,7 @@
 """The commands of the ``dagexec`` command line: run, validate, compare, demo and bench.
 
+``tools``, ``schema``, ``journal``, ``graph`` and ``serve`` have files of their own.
+
 Each takes its parsed arguments and a console, and returns its exit status
 (see :mod:`dagexec.cli._parser`). What a workflow, a server or a tool says
 reaches the terminal escaped (see :func:`~dagexec.cli._render.printable`).
@@ -19,6 +21,7 @@ from rich.console import Console
 from dagexec import (
     DagexecError,
     EagerExecutor,
+    EventHandler,
     ExecutionResult,
     JournalError,
     LayeredExecutor,
@@ -38,6 +41,7 @@ from ._logs import report_error
 from ._options import UsageError, executor_options
 from ._prompt import approval, ask_input, gated_tasks, needs_approval
 from ._render import printable
+from ._streams import STANDARD, both, event_lines, plan_from_text, write_result
 from ._terminal import STDIN, Interruption, interruptible
 
 EXECUTORS: dict[str, type[EagerExecutor] | type[LayeredExecutor]] = {
@@ -86,15 +90,17 @@ async def run_one(
     timeout: float | None = None,
     live: bool = True,
     run: Mapping[str, Any] | None = None,
+    on_event: EventHandler | None = None,
 ) -> ExecutionResult:
     """Run, with live progress on the console (not while approval prompts may show).
 
-    ``run`` holds more options of ``execute`` (the journal's ``run_name``).
+    ``run`` holds more options of ``execute`` (the journal's ``run_name``);
+    ``on_event`` is handed every event too (``--events``).
     """
     progress = _render.LiveProgress(console, len(workflow.tasks), executor.strategy, live=live)
     with progress.shown():
         async with interruption.open_run(
-            executor, workflow, timeout=timeout, on_event=progress.on_event, options=run
+            executor, workflow, timeout=timeout, on_event=both(progress.on_event, on_event), options=run
         ) as handle:
             progress.follow(handle)
     return handle.result
@@ -109,6 +115,7 @@ async def stream_plan(
     live: bool,
     options: Mapping[str, Any],
     approval_flag: str | None = None,
+    on_event: EventHandler | None = None,
 ) -> ExecutionResult:
     """Run tasks as their JSON lines arrive on standard input (a signal stops reading them too).
 
@@ -118,7 +125,8 @@ async def stream_plan(
     """
     progress = _render.LiveProgress(console, 0, "eager (streamed plan)", live=live)
     with progress.shown():
-        async with interruption.open_run(executor, timeout=timeout, on_event=progress.on_event, options=options) as run:
+        events = both(progress.on_event, on_event)
+        async with interruption.open_run(executor, timeout=timeout, on_event=events, options=options) as run:
             progress.follow(run)
             number = 0
             async for line in LineReader(STDIN):
@@ -166,15 +174,18 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
         live = not approver
         journal_failure: JournalError | None = None
         try:
-            if plan is None:
-                eager = EagerExecutor(servers, **options, **approver)
-                result = await stream_plan(
-                    console, rejected, eager, interruption, args.timeout, live, run_options, approval_flag=flag
-                )
-            else:
-                executor = EXECUTORS[args.strategy](servers, **options, **approver)
-                workflow = executor.check_plan(plan)
-                result = await run_one(console, executor, workflow, interruption, args.timeout, live, run_options)
+            with event_lines(args.events) as on_event:
+                if plan is None:
+                    eager = EagerExecutor(servers, **options, **approver)
+                    result = await stream_plan(
+                        console, rejected, eager, interruption, args.timeout, live, run_options, flag, on_event
+                    )
+                else:
+                    executor = EXECUTORS[args.strategy](servers, **options, **approver)
+                    workflow = executor.check_plan(plan)
+                    result = await run_one(
+                        console, executor, workflow, interruption, args.timeout, live, run_options, on_event
+                    )
         except JournalError as exc:  # a row could not be written: the run stopped, every task with its status
             if exc.result is None:
                 raise
@@ -183,7 +194,7 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
         report_error(line)
     show(console, result)
     if args.json:
-        write_json(args.json, result.to_dict())
+        write_result(args.json, result.to_dict(), write_json)
     plot(args.plot, [result])
     if journal_failure is not None:
         report_error(str(journal_failure))
@@ -204,8 +215,11 @@ async def cmd_validate(args: argparse.Namespace, console: Console, interruption:
     the check a run makes before its first call. Approval is not checked:
     ``run`` asks for it with ``--approve``.
     """
-    if args.servers:
+    if args.workflow == STANDARD:  # a whole plan, read before any server starts
+        plan = plan_from_text("".join([line async for line in LineReader(STDIN)]))
+    elif args.servers:
         plan = read_plan(args.workflow)
+    if args.servers:
         async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
             executor = EagerExecutor(
                 servers,
@@ -214,6 +228,8 @@ async def cmd_validate(args: argparse.Namespace, console: Console, interruption:
                 check_budget=args.check_budget,
             )
             workflow = executor.check_plan(plan)
+    elif args.workflow == STANDARD:
+        workflow = Workflow.from_dict(plan)
     else:
         workflow = load_workflow(args.workflow)
     console.print(_render.validation_report(workflow))

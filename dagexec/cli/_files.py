@@ -51,9 +51,14 @@ def check_output(path: str, what: str) -> None:
 
 
 def check_outputs(args: argparse.Namespace) -> None:
-    """Check ``--json`` and ``--plot`` (the extra installed, the format known) before any server starts."""
-    if args.json:
+    """Check ``--json``, ``--events`` and ``--plot`` (the extra installed, the format known) before any server starts.
+
+    ``-`` (standard output) is not a file to check.
+    """
+    if args.json and args.json != "-":
         check_output(args.json, "the results")
+    if getattr(args, "events", None) not in (None, "-"):
+        check_output(args.events, "the events")
     if args.plot:
         check_output(args.plot, "the picture")
         try:

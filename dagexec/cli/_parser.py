@@ -31,12 +31,15 @@ from dagexec import DagexecError, JournalWarning
 from ._commands import EXECUTORS, cmd_bench, cmd_compare, cmd_demo, cmd_run, cmd_validate
 from ._files import load_workflow
 from ._graph import add_command as add_graph_command
+from ._journal import add_commands as add_journal_commands
 from ._logs import logs_on_stderr, report_error, show_warning
 from ._options import add_controls, add_plot, add_schema_check, add_servers, positive
 from ._otel import DEFAULT_TIMEOUT as OTEL_TIMEOUT
 from ._otel import add_otel_flag, otel_tracing
+from ._planner import add_commands as add_planner_commands
 from ._render import printable
 from ._serve import add_commands as add_serve_commands
+from ._streams import to_stdout
 from ._terminal import make_console
 
 
@@ -44,7 +47,14 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("workflow", metavar="WORKFLOW.json", help="a workflow file, or - for JSON lines on stdin")
     add_servers(run)
     run.add_argument("--strategy", choices=sorted(EXECUTORS), default="eager")
-    run.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
+    run.add_argument(
+        "--json", metavar="OUT.json", help="write the full result as JSON (-: to stdout, the rest to stderr)"
+    )
+    run.add_argument(
+        "--events",
+        metavar="EVENTS.jsonl",
+        help="write the run's events as JSON lines, as they happen (-: to stdout, the rest to stderr)",
+    )
     run.add_argument("--journal", metavar="RUN.db", help="record finished tasks; reuse them when run again")
     run.add_argument(
         "--run-name",
@@ -63,7 +73,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
 
 
 def _validate_arguments(validate: argparse.ArgumentParser) -> None:
-    validate.add_argument("workflow", metavar="WORKFLOW.json")
+    validate.add_argument("workflow", metavar="WORKFLOW.json", help="a workflow file, or - to read it on stdin")
     add_servers(validate, required=False)
     add_schema_check(validate)
 
@@ -118,7 +128,7 @@ COMMANDS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handl
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of every command: those of :data:`COMMANDS`, then ``graph``, ``serve`` and ``schema``."""
+    """The parser of every command: those of :data:`COMMANDS`, then graph, serve, tools, schema and journal."""
     parser = argparse.ArgumentParser(
         prog="dagexec",
         description="Run tool-call workflows as fast as their dependencies allow.",
@@ -135,15 +145,22 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(handler=handler)
     add_graph_command(commands, common, load_workflow)
     add_serve_commands(commands, common)
+    add_planner_commands(commands, common)
+    add_journal_commands(commands, common)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
     args = build_parser().parse_args(argv)
-    console = make_console()
     errors = make_console(stderr=True)
     handler: Callable[[argparse.Namespace, Console], Any] = args.handler
+    try:
+        # What a program reads on stdout (--json -, --events -): everything for people on stderr.
+        console = make_console(stderr=to_stdout(args))
+    except DagexecError as exc:
+        report_error(str(exc))
+        return 2
     try:
         tracing = otel_tracing(getattr(args, "otel", False), timeout=getattr(args, "otel_timeout", OTEL_TIMEOUT))
         with warnings.catch_warnings(), logs_on_stderr(args.verbose), tracing:

@@ -1,18 +1,16 @@
-"""``dagexec serve`` (dagexec as an MCP server, see :mod:`dagexec.serve`) and ``dagexec schema``."""
+"""``dagexec serve``: dagexec as an MCP server (see :mod:`dagexec.serve`); ``dagexec schema`` is in ``_planner``."""
 
 from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
-import sys
 
 import trio
 from rich.console import Console
 from rich.text import Text
 
-from dagexec import check_journal, open_signal_stop, workflow_schema
+from dagexec import check_journal, open_signal_stop
 
 from ._options import UsageError, add_controls, add_schema_check, add_servers, at_least_one, executor_options, positive
 from ._otel import add_otel_flag
@@ -97,12 +95,6 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-async def cmd_schema(args: argparse.Namespace, console: Console) -> int:
-    """Print the workflow's JSON Schema."""
-    sys.stdout.write(json.dumps(workflow_schema(), indent=2) + "\n")
-    return 0
-
-
 def host_port(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as a host and a port."""
     host, sep, port = text.rpartition(":")
@@ -165,6 +157,3 @@ def add_commands(
     add_controls(serve)
     add_otel_flag(serve)
     serve.set_defaults(handler=cmd_serve)
-
-    schema = commands.add_parser("schema", help="print the JSON Schema of a workflow", parents=[common])
-    schema.set_defaults(handler=cmd_schema)

@@ -256,7 +256,7 @@ class Gateway:
 
         Returns:
             The tool result, with the run's JSON (as ``dagexec run --json``
-            writes it) as structured content, and as text after a short
+            writes it, less the plan) as structured content, and as text after a short
             summary; for a plan that cannot run, ``isError`` with every
             problem, nothing run.
         """

@@ -45,6 +45,8 @@ def run_result(
 ) -> mcp_types.CallToolResult:
     """``run_workflow``'s answer: the run's JSON as structured content, and as text after a short summary.
 
+    The JSON is that of ``dagexec run --json`` less the plan, which the client sent.
+
     ``journal_error``: why the journal failed mid-run, which stopped the run;
     it is the text's first line and the data's ``journal_error``.
 
@@ -53,7 +55,7 @@ def run_result(
     ``output_parts`` the URIs of its parts): every output is kept as
     resources in ``outputs``, linked from the content after the summary.
     """
-    data = json_ready(result.to_dict())
+    data = json_ready(result.to_dict(workflow=False))
     failed = [] if journal_error is None else [journal_error]
     if journal_error is not None:
         data["journal_error"] = journal_error

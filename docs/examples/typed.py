@@ -18,7 +18,7 @@ CONFIG = {
 # A number for a timezone, a misspelled field, a forgotten argument, a boolean for a time.
 wrong = Workflow.from_dict(json.loads((Path(__file__).parent / "typed-plan.json").read_text()))
 
-# A local tool declares no output schema: what it gives is checked when it is known.
+# A local tool without a return annotation declares no output schema: what it gives is checked when it is known.
 local = LocalTools({"office_zone": lambda: {"zone": 9}})
 late = Workflow.from_dict(
     {
