@@ -13,6 +13,7 @@ from mcp import Client, MCPError
 
 from dagexec import LocalTools
 from dagexec.serve import Gateway
+from dagexec.serve._outputs import OutputStore
 
 SMALL = 1000
 LARGE = 600_000  # a reply over its limit (512 KiB); parts of at most 128 Ki characters: five of them
@@ -82,6 +83,31 @@ async def test_outputs_are_dropped_after_an_hour(autojump_clock: trio.testing.Mo
         await trio.sleep(2)
         with pytest.raises(MCPError, match=r"^no output 'dagexec://outputs/.*/1' \(outputs are kept 3600 s\)$"):
             await client.read_resource(parts[0])
+
+
+def _text_of(store: OutputStore, uri: str) -> str:
+    content = store.read(uri).contents[0]
+    assert isinstance(content, mcp_types.TextResourceContents)
+    return content.text
+
+
+def test_the_oldest_outputs_make_room_once_the_bytes_kept_would_pass_the_bound() -> None:
+    async def main() -> None:
+        store = OutputStore(max_kept=250)
+        first, second = store.put("a" * 100, "first"), store.put("b" * 100, "second")
+        third = store.put("c" * 100, "third")  # 300 bytes would pass 250: the first goes
+        with pytest.raises(MCPError) as caught:
+            store.read(first[0].uri)
+        assert caught.value.code == -32002
+        assert [_text_of(store, link.uri) for link in (*second, *third)] == ["b" * 100, "c" * 100]
+        huge = store.put("d" * 1000, "huge")  # larger than the bound alone: every other output goes, it stays
+        assert _text_of(store, huge[0].uri) == "d" * 1000
+        for link in (*second, *third):
+            with pytest.raises(MCPError):
+                store.read(link.uri)
+        store.close()
+
+    trio.run(main)
 
 
 class ListedTools(LocalTools):

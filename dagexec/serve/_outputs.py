@@ -6,7 +6,9 @@ reply carries the statuses and a summary, and each output becomes a resource
 (``dagexec://outputs/<id>/<part>``), split into numbered parts of at most
 :data:`PART_SIZE` characters, linked from the reply. The parts are files in a
 temporary folder, so they cost no memory, and are removed :data:`KEEP` seconds
-after they were written (or when the gateway closes).
+after they were written (or when the gateway closes), or sooner, oldest first,
+when the parts kept would pass :data:`MAX_KEPT` bytes: clients that run many
+large plans cannot fill the disk.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ PART_SIZE = 128 * 1024
 #: Seconds an output's parts are kept for the client to read.
 KEEP = 3600.0
 
+#: Bytes of parts kept on disk at most, for every client together: past it, the oldest outputs go first.
+MAX_KEPT = 1024**3
+
 #: The MCP error code of a resource that does not exist (or no longer does).
 RESOURCE_NOT_FOUND = -32002
 
@@ -42,16 +47,23 @@ class OutputStore:
 
     Args:
         keep: Seconds each output is kept.
+        max_kept: Bytes of parts kept at most; the oldest outputs are dropped to
+            make room for a new one (which is kept even if it alone is larger).
     """
 
-    def __init__(self, *, keep: float = KEEP) -> None:
+    def __init__(self, *, keep: float = KEEP, max_kept: int = MAX_KEPT) -> None:
         self.keep = keep
+        self.max_kept = max_kept
         self._folder: Path | None = None
-        self._written: dict[str, float] = {}  # each output's id, and when it was written
+        self._written: dict[str, tuple[float, int]] = {}  # each output's id: when it was written, its bytes
+        self._kept = 0  # bytes of every output in _written
 
     def put(self, text: str, name: str) -> list[mcp_types.ResourceLink]:
         """Keep ``text`` (an output's JSON) in parts; a link to each, named after ``name`` and its number."""
         self._drop_old()
+        size = len(text.encode())
+        while self._written and self._kept + size > self.max_kept:  # oldest first: dicts keep their order
+            self._drop(next(iter(self._written)))
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="dagexec-outputs-"))
         output = secrets.token_hex(8)
@@ -70,7 +82,8 @@ class OutputStore:
                     size=len(part.encode()),
                 )
             )
-        self._written[output] = trio.current_time()
+        self._written[output] = (trio.current_time(), size)
+        self._kept += size
         return links
 
     def read(self, uri: str) -> mcp_types.ReadResourceResult:
@@ -98,15 +111,20 @@ class OutputStore:
 
     def _drop_old(self) -> None:
         now = trio.current_time()
-        for output, written in list(self._written.items()):
+        for output, (written, _) in list(self._written.items()):
             if now - written > self.keep:
-                del self._written[output]
-                if self._folder is not None:
-                    shutil.rmtree(self._folder / output, ignore_errors=True)
+                self._drop(output)
+
+    def _drop(self, output: str) -> None:
+        _, size = self._written.pop(output)
+        self._kept -= size
+        if self._folder is not None:
+            shutil.rmtree(self._folder / output, ignore_errors=True)
 
     def close(self) -> None:
         """Remove every part kept."""
         self._written.clear()
+        self._kept = 0
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
