@@ -216,7 +216,7 @@ async def test_all_done_runs_after_failures(executor: type[EagerExecutor], autoj
         {
             "id": "report",
             "tool": "sim:sleep",
-            "arguments": {"seconds": "$OUTPUT[bad]"},
+            "arguments": {"seconds": "$OUTPUT[bad].slept"},  # a number, as the output schema says
             "trigger": "all_done",
         },
         t("after_cleanup", 0.1, "cleanup"),
