@@ -205,17 +205,19 @@ class Driver:
             phase = record.phase
             while phase in _TRIO_TASK_PHASES:
                 if phase is CALL:
-                    await self.call(record)
+                    now = await self.call(record)
                 elif phase is APPROVE:
                     assert self.approve is not None
                     try:
                         verdict: object = await self.approve(record.task, record.arguments)
                     except Exception as exc:
                         verdict = exc
-                    core.approved(record, self.now(), verdict)
+                    now = self.now()
+                    core.approved(record, now, verdict)
                 elif phase is BACKOFF:
                     await trio.sleep(record.wait)
-                    core.backoff_over(record, self.now())
+                    now = self.now()
+                    core.backoff_over(record, now)
                 else:  # RECORD: once the call ended, its row is written whatever happens
                     assert self.journal is not None
                     with trio.CancelScope(shield=True):
@@ -224,9 +226,10 @@ class Driver:
                         except JournalError as exc:  # a full disk: the run stops, and raises it at its end
                             self.failure = self.failure or exc
                             self.stop(f"the journal failed: {exc}")
-                    core.recorded(record, self.now())  # the task ended as its call did, its row written or not
+                    now = self.now()
+                    core.recorded(record, now)  # the task ended as its call did, its row written or not
                 phase = record.phase  # read first: a slot granted in after() goes to a new trio task
-                self.after()
+                self.after(now)
         except trio.Cancelled:
             if core.stop_reason is None:  # not our stop: the caller's own cancellation
                 core.stop("the run was cancelled", self.now())
@@ -234,8 +237,8 @@ class Driver:
             self.after()
             raise
 
-    async def call(self, record: TaskRecord) -> None:
-        """One call of the task's tool, within its timeout."""
+    async def call(self, record: TaskRecord) -> float:
+        """One call of the task's tool, within its timeout; returns the time its end was reported."""
         core, task = self.core, record.task
         server = self.servers[task.server]
         timeout = core.call_timeout(task)
@@ -253,12 +256,16 @@ class Driver:
                 with trio.move_on_after(timeout) as limit:
                     output = await server.call_tool(task.tool_name, record.arguments)
                 if limit.cancelled_caught:
-                    core.call_timed_out(record, self.now())
-                    return
+                    now = self.now()
+                    core.call_timed_out(record, now)
+                    return now
         except (Exception, SystemExit, GeneratorExit) as exc:  # a tool's failure is data, whatever it raised
-            core.call_ended(record, self.now(), None, exc)
-            return
-        core.call_ended(record, self.now(), output, None)
+            now = self.now()
+            core.call_ended(record, now, None, exc)
+            return now
+        now = self.now()
+        core.call_ended(record, now, output, None)
+        return now
 
 
 class EagerDriver(Driver):

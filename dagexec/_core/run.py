@@ -304,6 +304,8 @@ class RunCore:
             _move(record, "begin", APPROVE)
             if events is not None:
                 events.append(TaskApprovalAsked(task.id, now))
+        elif self._slots is None:
+            record.phase = CALL  # (READY, begin): what _to_call does without limits, without its call
         else:
             self._to_call(record, now)
 
