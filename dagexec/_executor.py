@@ -605,7 +605,7 @@ class Run:
             assert core.ended_at is not None  # closed, and no task unfinished: the driver ended it
             self._result = ExecutionResult(
                 workflow=workflow,
-                results=core.results(t.id for t in workflow.tasks),
+                results=core.results([t.id for t in workflow.tasks]),
                 wall_time=core.ended_at,
                 strategy=self._executor.strategy,
                 counts=core.counts,

@@ -439,7 +439,8 @@ class RunCore:
         """
         if self.unfinished:
             raise ValueError(f"{self.unfinished} tasks of the run are unfinished")
-        return tuple(self.records[tid].result for tid in order)  # type: ignore[misc]
+        records = self.records
+        return tuple([records[tid].result for tid in order])  # type: ignore[misc]
 
     # -- transitions -----------------------------------------------------------------------
 
