@@ -87,14 +87,20 @@ class Driver:
     # -- what the run's owner calls --------------------------------------------------------
 
     def add(self, task: Task) -> None:
-        """Add a checked task to the core, and start what is ready."""
-        self.core.add(task, self.now())
-        self.after()
+        """Add a task to the core, and start what is ready.
+
+        Raises:
+            WorkflowError: The core refused the task (see ``RunCore.add``); nothing changed.
+        """
+        now = self.now()
+        self.core.add(task, now)
+        self.after(now)
 
     def stop(self, reason: str) -> None:
         """Stop the run: the core ends what waits, and every trio task is cancelled."""
-        self.core.stop(reason, self.now())
-        self.after()
+        now = self.now()
+        self.core.stop(reason, now)
+        self.after(now)
 
     async def start(self, nursery: trio.Nursery) -> None:
         """Start what the run needs in ``nursery`` before tasks are added (the eager driver: its host)."""
@@ -113,10 +119,15 @@ class Driver:
 
     # -- after every report ----------------------------------------------------------------
 
-    def after(self) -> None:
-        """Start what the core made ready, grant free slots, hand on events, act on a stop."""
+    def after(self, now: float | None = None) -> None:
+        """Start what the core made ready, grant free slots, hand on events, act on a stop.
+
+        Args:
+            now: The time of the report just made, if the caller has it (else read here, if needed).
+        """
         core = self.core
-        self.start_ready()
+        if core.ready:
+            self.start_ready(self.now() if now is None else now)
         if self.slots is not None:
             for owner, record in self.slots.grant():
                 owner.granted(record)
@@ -124,7 +135,7 @@ class Driver:
             self.deliver_events()
         if core.stop_reason is not None:
             self.scope.cancel()
-        if self.closed and not core.active and core.ended_at is None:
+        if self.closed and not core.unfinished and core.ended_at is None:
             core.end(self.now())
             self._deadline.cancel()
             self._quiet.set()
@@ -154,12 +165,12 @@ class Driver:
             if self.trace is not None and stopped:
                 self.trace.events(stopped, self.now())
 
-    def start_ready(self) -> None:
+    def start_ready(self, now: float) -> None:
         """Begin the tasks the core made ready (the eager driver: all of them, at once)."""
 
-    def begin(self, records: list[TaskRecord]) -> None:
+    def begin(self, records: list[TaskRecord], now: float) -> None:
         """Begin each task; start a trio task for those that ask or call now."""
-        core, now = self.core, self.now()
+        core = self.core
         for record in records:
             core.begin(record, now)
             if record.phase in _TRIO_TASK_PHASES:
@@ -194,17 +205,19 @@ class Driver:
             phase = record.phase
             while phase in _TRIO_TASK_PHASES:
                 if phase is CALL:
-                    await self.call(record)
+                    now = await self.call(record)
                 elif phase is APPROVE:
                     assert self.approve is not None
                     try:
                         verdict: object = await self.approve(record.task, record.arguments)
                     except Exception as exc:
                         verdict = exc
-                    core.approved(record, self.now(), verdict)
+                    now = self.now()
+                    core.approved(record, now, verdict)
                 elif phase is BACKOFF:
                     await trio.sleep(record.wait)
-                    core.backoff_over(record, self.now())
+                    now = self.now()
+                    core.backoff_over(record, now)
                 else:  # RECORD: once the call ended, its row is written whatever happens
                     assert self.journal is not None
                     with trio.CancelScope(shield=True):
@@ -216,9 +229,10 @@ class Driver:
                         except JournalError as exc:  # a full disk: the run stops, and raises it at its end
                             self.failure = self.failure or exc
                             self.stop(f"the journal failed: {exc}")
-                    core.recorded(record, self.now())  # the task ended as its call did, its row written or not
+                    now = self.now()
+                    core.recorded(record, now)  # the task ended as its call did, its row written or not
                 phase = record.phase  # read first: a slot granted in after() goes to a new trio task
-                self.after()
+                self.after(now)
         except trio.Cancelled:
             if core.stop_reason is None:  # not our stop: the caller's own cancellation
                 core.stop("the run was cancelled", self.now())
@@ -226,8 +240,8 @@ class Driver:
             self.after()
             raise
 
-    async def call(self, record: TaskRecord) -> None:
-        """One call of the task's tool, within its timeout."""
+    async def call(self, record: TaskRecord) -> float:
+        """One call of the task's tool, within its timeout; returns the time its end was reported."""
         core, task = self.core, record.task
         server = self.servers[task.server]
         timeout = core.call_timeout(task)
@@ -245,21 +259,26 @@ class Driver:
                 with trio.move_on_after(timeout) as limit:
                     output = await server.call_tool(task.tool_name, record.arguments)
                 if limit.cancelled_caught:
-                    core.call_timed_out(record, self.now())
-                    return
+                    now = self.now()
+                    core.call_timed_out(record, now)
+                    return now
         except (Exception, SystemExit, GeneratorExit) as exc:  # a tool's failure is data, whatever it raised
-            core.call_ended(record, self.now(), None, exc)
-            return
-        core.call_ended(record, self.now(), output, None)
+            now = self.now()
+            core.call_ended(record, now, None, exc)
+            return now
+        now = self.now()
+        core.call_ended(record, now, output, None)
+        return now
 
 
 class EagerDriver(Driver):
     """Starts each task the moment it is ready; its tasks run while the run takes more."""
 
-    def start_ready(self) -> None:
+    def start_ready(self, now: float) -> None:
         """Begin every ready task, and those that became ready meanwhile, at once."""
-        while ready := self.core.take_ready():
-            self.begin(ready)
+        core = self.core
+        while core.ready:
+            self.begin(core.take_ready(), now)
 
     async def start(self, nursery: trio.Nursery) -> None:
         """Start the host of the run's tasks in ``nursery``: they run while the run takes more."""
@@ -284,9 +303,9 @@ class LayeredDriver(Driver):
         super().__init__(core, **kwargs)
         self._barrier = trio.Event()
 
-    def after(self) -> None:
+    def after(self, now: float | None = None) -> None:
         """As for every driver; and once no task of the layer is unfinished, the barrier opens."""
-        super().after()
+        super().after(now)
         if not self.core.in_flight:
             self._barrier.set()
 
@@ -298,7 +317,8 @@ class LayeredDriver(Driver):
                 async with trio.open_nursery() as nursery:
                     self.nursery = nursery
                     self._barrier = trio.Event()
-                    self.begin(layer)
-                    self.after()
+                    now = self.now()
+                    self.begin(layer, now)
+                    self.after(now)
                     await self._barrier.wait()  # tasks waiting for a slot have no trio task
         await super().close()

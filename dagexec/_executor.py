@@ -19,7 +19,7 @@ from opentelemetry.trace import TracerProvider
 from ._core import Rank, RunCore, Slots
 from ._core.options import Approver, ExecutorOptions, Priority
 from ._driver import Driver, EagerDriver, LayeredDriver
-from ._errors import JournalError, PlanProblem, plan_error
+from ._errors import CycleError, DuplicateTaskError, JournalError, PlanProblem, UnknownDependencyError, plan_error
 from ._events import EventHandler
 from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
 from ._results import ExecutionResult, RunProgress, Strategy
@@ -215,35 +215,42 @@ class _Executor:
                 problem. Without an approver, that is always so.
         """
         tasks = list(tasks)
-        found: dict[str, list[PlanProblem]] = {t.id: [] for t in tasks}
-        listed = self._listed
+        # Only tasks with a problem get an entry: a run's every Run.add comes here, and most have none.
+        found: dict[str, list[PlanProblem]] = {}
+        servers, listed = self.servers, self._listed
         for task in tasks:
-            if task.server not in self.servers:
-                problem = f"unknown server {task.server!r}{did_you_mean(task.server, self.servers)}"
-                if self.servers:
-                    problem += f" (servers: {listing(self.servers)})"
-                found[task.id].append(PlanProblem(task.id, "tool", problem, kind="server", name=task.server))
-            elif task.server in listed and task.tool_name not in listed[task.server]:
-                names = listed[task.server]
-                close = ", ".join(repr(f"{task.server}:{name}") for name in close_names(task.tool_name, names))
+            server = task.server
+            if server not in servers:
+                problem = f"unknown server {server!r}{did_you_mean(server, servers)}"
+                if servers:
+                    problem += f" (servers: {listing(servers)})"
+                found.setdefault(task.id, []).append(PlanProblem(task.id, "tool", problem, kind="server", name=server))
+            elif server in listed and task.tool_name not in listed[server]:
+                names = listed[server]
+                close = ", ".join(repr(f"{server}:{name}") for name in close_names(task.tool_name, names))
                 problem = f"unknown tool {task.tool!r}" + (f"; did you mean {close}?" if close else "")
                 has = f"has: {listing(names)}" if names else "has no tools"
-                problem += f" (server {task.server!r} {has})"
-                found[task.id].append(PlanProblem(task.id, "tool", problem, kind="tool", name=task.tool))
+                problem += f" (server {server!r} {has})"
+                found.setdefault(task.id, []).append(PlanProblem(task.id, "tool", problem, kind="tool", name=task.tool))
         if self._schemas is not None:
             if earlier is None:
                 by_id = {t.id: t for t in tasks}
                 earlier = by_id.get
             for argument_problem in self._schemas.plan_problems(tasks, earlier, budget=self.options.check_budget):
-                found[argument_problem.task_id or ""].append(argument_problem)
-        if self.options.approve is None:
+                found.setdefault(argument_problem.task_id or "", []).append(argument_problem)
+        options = self.options
+        if options.approve is None:
             no_approver = "the executor has no approve callable"
         if no_approver is not None:
-            needs = f"the task needs approval, and {no_approver}"
             for task in tasks:
-                if self.options.asks_about(task):
-                    found[task.id].append(PlanProblem(task.id, "approval", needs, kind="approval"))
-        return [problem for task_problems in found.values() for problem in task_problems]
+                if options.asks_about(task):
+                    needs = f"the task needs approval, and {no_approver}"
+                    found.setdefault(task.id, []).append(PlanProblem(task.id, "approval", needs, kind="approval"))
+        if not found:
+            return []
+        order = dict.fromkeys([t.id for t in tasks])  # task by task, in the order of the tasks
+        order.update(dict.fromkeys(found))
+        return [problem for task_id in order for problem in found.get(task_id, ())]
 
     def check_plan(
         self, plan: Workflow | Mapping[str, Any] | str | bytes, *, no_approver: str | None = None
@@ -402,7 +409,7 @@ class _Executor:
                     now = driver.now()
                     for task in workflow.topological_order():
                         driver.core.add(task, now)
-                    driver.after()
+                    driver.after(now)
                 body_error: BaseException | None = None
                 try:
                     yield run
@@ -501,17 +508,15 @@ class Run:
         if not isinstance(task, Task):
             task = Task.from_dict(task)
         core = driver.core
-        records = core.records
-
-        def earlier(task_id: str) -> Task | None:
-            record = records.get(task_id)
-            return None if record is None else record.task
-
-        problems = core.problems(task) + self._executor.problems((task,), earlier=earlier)
-        if problems:
-            raise plan_error(problems)
-        driver.add(task)
-        return task
+        problems = self._executor.problems((task,), earlier=core.task_of)
+        if not problems:
+            try:
+                driver.add(task)  # the core checks the task's id and dependencies as it adds it
+            except (DuplicateTaskError, CycleError, UnknownDependencyError):
+                pass  # refused, and nothing changed: reported below with every other problem of the task
+            else:
+                return task
+        raise plan_error(core.problems(task) + problems)
 
     def stop(self, reason: str = "the run was stopped") -> None:
         """Stop the run: cancel every call under way and start no other task.
@@ -600,7 +605,7 @@ class Run:
             assert core.ended_at is not None  # closed, and no task unfinished: the driver ended it
             self._result = ExecutionResult(
                 workflow=workflow,
-                results=core.results(t.id for t in workflow.tasks),
+                results=core.results([t.id for t in workflow.tasks]),
                 wall_time=core.ended_at,
                 strategy=self._executor.strategy,
                 counts=core.counts,

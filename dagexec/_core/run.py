@@ -84,6 +84,9 @@ _SUCCESS, _ERROR, _SKIPPED, _CANCELLED = TaskStatus
 #: same call (task id, tool, arguments hash), else ``(False, None)``.
 Reusable = Callable[[str, str, str], tuple[bool, Any]]
 
+# A task's arguments before it begins and after it ends: shared, never changed (a record holds
+# its resolved arguments only while it runs).
+_NO_ARGUMENTS: dict[str, Any] = {}
 
 
 @attrs.define(eq=False, repr=False)
@@ -100,7 +103,7 @@ class TaskRecord:
     pending: int = 0  # dependencies not finished yet
     successors: list[TaskRecord] = attrs.Factory(list)
     cause: TaskRecord | None = None  # the failed task that skipped this one
-    arguments: dict[str, Any] = attrs.Factory(dict)  # resolved, once READY is left
+    arguments: dict[str, Any] = _NO_ARGUMENTS  # resolved, once READY is left
     digest: str = ""  # the arguments hash, in a journaled run
     attempts: int = 0
     holds_slot: bool = False
@@ -162,8 +165,10 @@ class RunCore:
         self._randomness = randomness
         self._check_arguments = check_arguments
         self.records: dict[str, TaskRecord] = {}  # in the order added
-        self._ready: list[TaskRecord] = []
-        self._unfinished = 0
+        #: The tasks made ready and not handed out yet, in order: take them with :meth:`take_ready`.
+        self.ready: list[TaskRecord] = []
+        #: How many tasks have not finished.
+        self.unfinished = 0
         #: How many tasks have begun and not finished yet.
         self.in_flight = 0
         # The tasks whose first call started and that have not ended, in that order (see progress).
@@ -172,7 +177,7 @@ class RunCore:
         self.events: list[Event] | None = [] if events else None
         #: Why the run was stopped, once it was.
         self.stop_reason: str | None = None
-        self._succeeded = self._failed = self._skipped = 0  # and the rest were cancelled: see counts
+        self._failed = self._skipped = self._cancelled = 0  # and the rest of those ended succeeded: see counts
         #: When the run ended (its last task ended and no task will be added), once it did.
         self.ended_at: float | None = None
 
@@ -209,7 +214,9 @@ class RunCore:
         """Add ``task``, whose dependencies were all added before it.
 
         It is ready at once if its dependencies are done, skipped at once if one
-        of them failed, and cancelled at once if the run was stopped.
+        of them failed, and cancelled at once if the run was stopped. A task
+        that cannot be added changes nothing: ``Run.add`` then reports every
+        problem of it (:meth:`problems`).
 
         Raises:
             DuplicateTaskError: The id was added already (see :meth:`check`).
@@ -220,33 +227,42 @@ class RunCore:
         try:
             if task.id in records:
                 raise KeyError(task.id)
-            deps = [records[dep] for dep in task.dependencies]
+            # Every dependency looked up once, in C; a reference is a dependency, and the task itself is not added yet.
+            deps = list(map(records.__getitem__, task.dependencies))
         except KeyError:
             self.check(task)  # raises the precise error; the lookups above are the fast path
             raise
         record = TaskRecord(task, self._rank(task) if self._slots is not None else ())
         records[task.id] = record
-        self._unfinished += 1
+        self.unfinished += 1
         if self.stop_reason is not None:
             self._cancel(record, now)
             return record
-        unfinished = [dep for dep in deps if dep.phase is not DONE]
-        if task.trigger != "all_done" and len(unfinished) < len(deps):
+        pending = 0
+        for dep in deps:
+            if dep.phase is not DONE:
+                pending += 1
+            elif dep.result.status is not _SUCCESS and task.trigger != "all_done":  # type: ignore[union-attr]
+                self._skip(record, self._root_cause(dep), now)
+                return record
+        if pending:
+            record.pending = pending
             for dep in deps:
-                if dep.phase is DONE and dep.result.status is not _SUCCESS:  # type: ignore[union-attr]
-                    self._skip(record, self._root_cause(dep), now)
-                    return record
-        for dep in unfinished:
-            dep.successors.append(record)
-        record.pending = len(unfinished)
-        if not unfinished:
+                if dep.phase is not DONE:
+                    dep.successors.append(record)
+        else:
             record.phase = READY  # (WAITING, dependencies_done)
-            self._ready.append(record)
+            self.ready.append(record)
         return record
+
+    def task_of(self, task_id: str) -> Task | None:
+        """The task of ``task_id``, if it was added (what a check of a task added later looks up)."""
+        record = self.records.get(task_id)
+        return None if record is None else record.task
 
     def take_ready(self) -> list[TaskRecord]:
         """Every task that became ready since the last call, in order; pass each to :meth:`begin`."""
-        ready, self._ready = self._ready, []
+        ready, self.ready = self.ready, []
         return ready
 
     def begin(self, record: TaskRecord, now: float) -> None:
@@ -288,6 +304,8 @@ class RunCore:
             _move(record, "begin", APPROVE)
             if events is not None:
                 events.append(TaskApprovalAsked(task.id, now))
+        elif self._slots is None:
+            record.phase = CALL  # (READY, begin): what _to_call does without limits, without its call
         else:
             self._to_call(record, now)
 
@@ -379,7 +397,7 @@ class RunCore:
         if self.stop_reason is not None:
             return
         self.stop_reason = reason
-        self._ready.clear()
+        self.ready.clear()
         events = self.events
         for record in self.records.values():
             if events is not None and record.phase is not DONE:
@@ -393,8 +411,8 @@ class RunCore:
         Raises:
             ValueError: A task of the run is unfinished.
         """
-        if self._unfinished:
-            raise ValueError(f"{self._unfinished} tasks of the run are unfinished")
+        if self.unfinished:
+            raise ValueError(f"{self.unfinished} tasks of the run are unfinished")
         if self.ended_at is None:
             self.ended_at = now
 
@@ -403,9 +421,8 @@ class RunCore:
     @property
     def counts(self) -> dict[TaskStatus, int]:
         """How many tasks ended with each status (every status present), counted as they end."""
-        done = len(self.records) - self._unfinished
-        ended = self._succeeded + self._failed + self._skipped
-        return {_SUCCESS: self._succeeded, _ERROR: self._failed, _SKIPPED: self._skipped, _CANCELLED: done - ended}
+        succeeded = len(self.records) - self.unfinished - self._failed - self._skipped - self._cancelled
+        return {_SUCCESS: succeeded, _ERROR: self._failed, _SKIPPED: self._skipped, _CANCELLED: self._cancelled}
 
     def progress(self, shown: int = 8) -> RunProgress:
         """Where the run stands now: counts by status, tasks under way and the ids of the first ``shown`` of them."""
@@ -419,7 +436,7 @@ class RunCore:
     @property
     def active(self) -> bool:
         """Whether any task is unfinished."""
-        return self._unfinished > 0
+        return self.unfinished > 0
 
     def results(self, order: Iterable[str]) -> tuple[TaskResult, ...]:
         """The final result of each task in ``order``.
@@ -427,9 +444,10 @@ class RunCore:
         Raises:
             ValueError: A task of the run has no final result yet.
         """
-        if self._unfinished:
-            raise ValueError(f"{self._unfinished} tasks of the run are unfinished")
-        return tuple(self.records[tid].result for tid in order)  # type: ignore[misc]
+        if self.unfinished:
+            raise ValueError(f"{self.unfinished} tasks of the run are unfinished")
+        records = self.records
+        return tuple([records[tid].result for tid in order])  # type: ignore[misc]
 
     # -- transitions -----------------------------------------------------------------------
 
@@ -455,7 +473,8 @@ class RunCore:
     def _call_over(self, record: TaskRecord, now: float, output: Any, error: TaskError | None) -> None:
         if record.phase is not CALL and not allows(record.phase, "call_ended", record.task.id):
             return  # a race: see RACES
-        self._release(record)
+        if record.holds_slot:
+            self._release(record)
         started = record.calling_since
         assert started is not None, "call_ended() without call_started()"
         record.calling_since = None
@@ -482,10 +501,9 @@ class RunCore:
             self._finish(record, _SUCCESS if error is None else _ERROR, error, now)
 
     def _release(self, record: TaskRecord) -> None:
-        if record.holds_slot:
-            record.holds_slot = False
-            assert self._slots is not None
-            self._slots.release(record.task.server)
+        record.holds_slot = False
+        assert self._slots is not None
+        self._slots.release(record.task.server)
 
     def _cancel(self, record: TaskRecord, now: float) -> None:
         error = TaskError(ErrorCode.CANCELLED, f"cancelled: {self.stop_reason or 'the run was cancelled'}")
@@ -498,7 +516,8 @@ class RunCore:
             record.calling_since = None
             if self.events is not None:
                 self.events.append(TaskCallEnded(record.task.id, record.attempts, now, error))
-        self._release(record)
+        if record.holds_slot:
+            self._release(record)
         self._finish(record, _CANCELLED, error, now)
 
     def _root_cause(self, failed: TaskRecord) -> TaskRecord:
@@ -515,7 +534,7 @@ class RunCore:
                 successor.pending -= 1
                 if not successor.pending:
                     successor.phase = READY  # (WAITING, dependencies_done)
-                    self._ready.append(successor)
+                    self.ready.append(successor)
             return
         cause = self._root_cause(record)
         stack = [successors]
@@ -525,7 +544,7 @@ class RunCore:
                     successor.pending -= 1
                     if not successor.pending:
                         successor.phase = READY  # (WAITING, dependencies_done)
-                        self._ready.append(successor)
+                        self.ready.append(successor)
                 elif successor.phase is WAITING:
                     self._skip(successor, cause, now)
                     stack.append(successor.successors)
@@ -541,49 +560,44 @@ class RunCore:
         self._settle(record, _SKIPPED, TaskError(ErrorCode.DEPENDENCY_FAILED, message), now)
 
     def _settle(self, record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> None:
+        """The one place a task's result is made, and the task counted as ended."""
         if record.phase is not WAITING and record.phase is not READY:
             self.in_flight -= 1
         record.phase = DONE  # every report that ends a task was checked against the table, and allows DONE
-        result = record.result = _result(record, status, error, now)
+        task, started, timeline = record.task, record.started_at, record.timeline
+        result = record.result = TaskResult(
+            task_id=task.id,
+            tool=task.tool,
+            status=status,
+            output=record.output if status is _SUCCESS else None,
+            error=error,
+            started_at=started,
+            finished_at=None if started is None else now,
+            attempts=record.attempts,
+            timeline=None if timeline is None else tuple(timeline),
+            reused=record.reused,
+        )
         record.arguments = _NO_ARGUMENTS
         record.output = None
-        self._unfinished -= 1
+        self.unfinished -= 1
         if record.attempts:  # its first call started: it was under way
-            del self._under_way[record.task.id]
-        # Counted by identity: an enum's hash is a Python call, too slow for once per task.
-        if status is _SUCCESS:
-            self._succeeded += 1
-        elif status is _ERROR:
-            self._failed += 1
-        elif status is _SKIPPED:
-            self._skipped += 1
+            del self._under_way[task.id]
+        # Counted by identity (an enum's hash is a Python call, too slow for once per task);
+        # successes are the rest: see counts.
+        if status is not _SUCCESS:
+            if status is _ERROR:
+                self._failed += 1
+            elif status is _SKIPPED:
+                self._skipped += 1
+            else:
+                self._cancelled += 1
         if self.events is not None:
-            ended = len(self.records) - self._unfinished
-            if status is _SKIPPED or record.started_at is None:
+            ended = len(self.records) - self.unfinished
+            if status is _SKIPPED or started is None:
                 cause = record.cause
                 self.events.append(TaskSkipped(result, None if cause is None else cause.task.id, ended=ended))
             else:
                 self.events.append(TaskFinished(result, ended=ended))
-
-
-def _result(record: TaskRecord, status: TaskStatus, error: TaskError | None, now: float) -> TaskResult:
-    """The one place a task's result is made."""
-    started = record.started_at
-    return TaskResult(
-        task_id=record.task.id,
-        tool=record.task.tool,
-        status=status,
-        output=record.output if status is _SUCCESS else None,
-        error=error,
-        started_at=started,
-        finished_at=None if started is None else now,
-        attempts=record.attempts,
-        timeline=tuple(record.timeline) if record.timeline is not None else None,
-        reused=record.reused,
-    )
-
-
-_NO_ARGUMENTS: dict[str, Any] = {}
 
 
 def _move(record: TaskRecord, report: str, to: Phase) -> None:
