@@ -53,7 +53,6 @@ from ._executor import EagerExecutor as EagerExecutor
 from ._executor import ExecutorOptions as ExecutorOptions
 from ._executor import LayeredExecutor as LayeredExecutor
 from ._executor import Priority as Priority
-from ._executor import Run as Run
 from ._journal import check_journal as check_journal
 from ._journal_read import JournalRun as JournalRun
 from ._journal_read import JournalTask as JournalTask
@@ -67,6 +66,7 @@ from ._results import Strategy as Strategy
 from ._results import TaskError as TaskError
 from ._results import TaskResult as TaskResult
 from ._results import TaskStatus as TaskStatus
+from ._run import Run as Run
 from ._schemas import ToolSchemas as ToolSchemas
 from ._signals import SignalStop as SignalStop
 from ._signals import open_signal_stop as open_signal_stop
