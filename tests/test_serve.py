@@ -969,3 +969,47 @@ def test_serve_ends_when_the_client_closes_its_end(tmp_path: Path) -> None:
     assert (proc.returncode, out) == (0, "")
     assert err.splitlines() == ["dagexec serve: 1 server, 14 tools; serving MCP on stdio"]
     assert processes_with(marker) == []
+
+
+async def test_typed_plans_offer_run_workflow_a_schema_limited_to_the_tools(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagexec.serve import Gateway, _surface
+
+    async def shout(text: str, times: int = 1) -> str:
+        return text.upper() * times
+
+    servers = {"words": LocalTools({"shout": shout})}
+
+    async def offered(**options: Any) -> dict[str, Any]:
+        async with Client(Gateway(servers, **options).server) as client:
+            listed = await client.list_tools()
+        (run,) = [tool for tool in listed.tools if tool.name == "run_workflow"]
+        return run.input_schema
+
+    assert await offered() == workflow_schema()  # the general schema, unless asked
+    typed = await offered(typed_plans=True)
+    assert typed == workflow_schema({"words:shout": LocalTools({"shout": shout}).tool_schemas["shout"]})
+    good = {"tasks": [{"id": "a", "tool": "words:shout", "arguments": {"text": "hi", "times": 2}}]}
+    referring = {"tasks": [*good["tasks"], {"id": "b", "tool": "words:shout", "arguments": {"text": "$OUTPUT[a]"}}]}
+    jsonschema.validate(good, typed)
+    jsonschema.validate(referring, typed)
+    for bad in (
+        {"tasks": [{"id": "a", "tool": "words:whisper", "arguments": {"text": "hi"}}]},  # no such tool
+        {"tasks": [{"id": "a", "tool": "words:shout", "arguments": {"text": 3}}]},  # not a string
+        {"tasks": [{"id": "a", "tool": "words:shout", "arguments": {}}]},  # text is required
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, typed)
+    # Too large to list: the general schema, with a warning saying why.
+    monkeypatch.setattr(_surface, "TYPED_LIMIT", 100)
+    with caplog.at_level("WARNING", logger="dagexec.serve"):
+        assert await offered(typed_plans=True) == workflow_schema()
+    assert "the one limited to the tools is" in caplog.text
+
+
+def test_serve_takes_typed_plans() -> None:
+    from dagexec.cli._parser import build_parser
+
+    assert build_parser().parse_args(["serve", "--servers", "s.json", "--typed-plans"]).typed_plans is True
+    assert build_parser().parse_args(["serve", "--servers", "s.json"]).typed_plans is False

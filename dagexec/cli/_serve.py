@@ -48,6 +48,7 @@ async def cmd_serve(args: argparse.Namespace, console: Console) -> int:
             )
     options = executor_options(args)
     options["approve_all"] = args.approve_all
+    options["typed_plans"] = args.typed_plans
     if args.journal:
         options["journal"] = args.journal
         # Before any server starts: a journal that cannot be written, or is in use, stops here.
@@ -152,6 +153,11 @@ def add_commands(
         "--approve-all",
         action="store_true",
         help='ask the person through the client before every call, not only those of tasks with "approval": true',
+    )
+    serve.add_argument(
+        "--typed-plans",
+        action="store_true",
+        help="offer run_workflow's input schema limited to the servers' tools (as dagexec schema --servers gives it)",
     )
     add_schema_check(serve)
     add_controls(serve)

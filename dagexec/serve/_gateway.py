@@ -104,6 +104,11 @@ class Gateway:
             :func:`~dagexec.servers.open_servers` yields them).
         timeout: A deadline for each run, in seconds, as ``timeout`` of
             :meth:`~dagexec.EagerExecutor.execute`.
+        typed_plans: Offer ``run_workflow``'s input schema limited to the
+            downstream tools (one branch per tool, its arguments checked by
+            the tool's input schema; see :func:`~dagexec.workflow_schema`),
+            so a client's model can write only plans that fit; the general
+            plan schema when the limited one is over 256 Ki characters.
         options: Options of :class:`~dagexec.EagerExecutor`. With a
             ``journal``, each plan is recorded under a run name of its own,
             ``plan-`` and a hash of the plan: a plan sent again reuses every
@@ -115,7 +120,14 @@ class Gateway:
         server: The SDK's low-level MCP server: serve it over any transport.
     """
 
-    def __init__(self, servers: Mapping[str, ToolServer], *, timeout: float | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        servers: Mapping[str, ToolServer],
+        *,
+        timeout: float | None = None,
+        typed_plans: bool = False,
+        **options: Any,
+    ) -> None:
         self.executor = EagerExecutor(servers, approve=self._approve, **options)
         if timeout is not None and not timeout > 0:
             raise ValueError("timeout must be > 0")
@@ -124,7 +136,7 @@ class Gateway:
         #: The outputs too large for a reply, kept as resources.
         self._outputs = OutputStore()
         #: The tools it offers; each proxied tool's name, mapped to its (server, tool).
-        self._tools, self._proxied = gateway_tools(servers)
+        self._tools, self._proxied = gateway_tools(servers, typed_plans=typed_plans)
         self.server: Server[Any] = Server(
             "dagexec",
             version=_version,

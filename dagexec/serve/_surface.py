@@ -12,7 +12,7 @@ from typing import Any
 
 import mcp_types
 
-from .. import ListsTools, ToolServer
+from .. import ListsTools, ToolServer, server_tools
 from .. import workflow_schema as _workflow_schema
 from ..mcp import MCPToolServer
 from ._supervise import RestartingServer
@@ -23,6 +23,11 @@ RUN_WORKFLOW = "run_workflow"
 #: The largest input schema of a proxied tool that ``tools/list`` shows, in characters of its
 #: JSON: a larger one would push the list past what the SDK's HTTP client takes (1 MiB).
 SCHEMA_LIMIT = 64 * 1024
+
+#: The largest plan schema limited to the tools (``typed_plans``) offered as ``run_workflow``'s input
+#: schema, in characters of its JSON: past it, the general plan schema is offered, so that ``tools/list``
+#: stays well within what the SDK's HTTP client takes (1 MiB).
+TYPED_LIMIT = 256 * 1024
 
 _log = logging.getLogger("dagexec.serve")
 
@@ -157,13 +162,37 @@ def _listed(servers: Mapping[str, ToolServer]) -> dict[tuple[str, str], mcp_type
     return listed
 
 
-def gateway_tools(servers: Mapping[str, ToolServer]) -> tuple[list[mcp_types.Tool], dict[str, tuple[str, str]]]:
+def plan_schema(servers: Mapping[str, ToolServer], *, typed_plans: bool = False) -> dict[str, Any]:
+    """``run_workflow``'s input schema: every plan; with ``typed_plans``, plans limited to the servers' tools.
+
+    The limited schema (:func:`~dagexec.workflow_schema` of
+    :func:`~dagexec.server_tools`) lets a client's model write only calls that
+    fit the tools; it is offered while its JSON is at most :data:`TYPED_LIMIT`
+    characters, else the general schema is, with a warning.
+    """
+    if not typed_plans:
+        return _workflow_schema()
+    limited = _workflow_schema(server_tools(servers))
+    size = len(json.dumps(limited))
+    if size > TYPED_LIMIT:
+        _log.warning(
+            "run_workflow offers the general plan schema: the one limited to the tools is %d characters, over %d",
+            size,
+            TYPED_LIMIT,
+        )
+        return _workflow_schema()
+    return limited
+
+
+def gateway_tools(
+    servers: Mapping[str, ToolServer], *, typed_plans: bool = False
+) -> tuple[list[mcp_types.Tool], dict[str, tuple[str, str]]]:
     """The tools a gateway in front of ``servers`` offers, and each proxied tool's ``(server, tool)`` by its name.
 
     ``run_workflow`` comes first, its description listing every downstream
-    tool (see :func:`describe_tools`); then each listed downstream tool, under
-    its proxy name (see :func:`proxy_names`), with its own input schema and
-    description.
+    tool (see :func:`describe_tools`), its input schema that of
+    :func:`plan_schema`; then each listed downstream tool, under its proxy
+    name (see :func:`proxy_names`), with its own input schema and description.
     """
     tools = [
         mcp_types.Tool(
@@ -171,7 +200,7 @@ def gateway_tools(servers: Mapping[str, ToolServer]) -> tuple[list[mcp_types.Too
             description=_ABOUT
             + "\n\nTools (server:tool (arguments, ? = optional): what it does):\n"
             + "\n".join(describe_tools(servers)),
-            input_schema=_workflow_schema(),
+            input_schema=plan_schema(servers, typed_plans=typed_plans),
         )
     ]
     listed = _listed(servers)
