@@ -66,6 +66,7 @@ from ._results import Strategy as Strategy
 from ._results import TaskError as TaskError
 from ._results import TaskResult as TaskResult
 from ._results import TaskStatus as TaskStatus
+from ._run import JournalFailedError as JournalFailedError
 from ._run import Run as Run
 from ._schemas import ToolSchemas as ToolSchemas
 from ._signals import SignalStop as SignalStop
@@ -98,6 +99,7 @@ __all__ = [
     "ExecutorOptions",
     "InvalidArgumentsError",
     "JournalError",
+    "JournalFailedError",
     "JournalInUseError",
     "JournalRun",
     "JournalTask",

@@ -18,14 +18,11 @@ And two warnings: :class:`JournalWarning`, a journal row that cannot be used;
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import attrs
 
 from ._codes import ErrorCode
-
-if TYPE_CHECKING:
-    from ._results import ExecutionResult
 
 
 class DagexecError(Exception):
@@ -294,21 +291,17 @@ class ServerStartError(DagexecError):
 class JournalError(DagexecError):
     """The journal file cannot be opened or written; the message names it.
 
-    Opening a run checks the journal before any call. If a row cannot be
-    written once the run is under way (a full disk), the run stops (no task
-    starts any more, and every task ends with its final status), and the run
-    raises this error once every task has ended, with the run's result.
+    Opening a run checks the journal before any call, and nothing runs when it
+    fails. If a row cannot be written once the run is under way (a full disk),
+    the run stops and raises :class:`~dagexec.JournalFailedError`, a subclass
+    that carries the run's result.
 
     Attributes:
         path: The journal file, as it was given.
-        result: The run's result, when the journal failed while the run was under
-            way (every task's final status; the tasks whose rows were not
-            written are in it as they ended); None when nothing ran.
     """
 
-    def __init__(self, path: str, message: str, *, result: ExecutionResult | None = None) -> None:
+    def __init__(self, path: str, message: str) -> None:
         self.path = path
-        self.result = result
         super().__init__(message)
 
 

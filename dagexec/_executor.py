@@ -23,7 +23,7 @@ from ._errors import JournalError, PlanProblem, plan_error
 from ._events import EventHandler
 from ._journal import DEFAULT_RUN_NAME, Journal, check_run_name
 from ._results import ExecutionResult, Strategy
-from ._run import Run
+from ._run import JournalFailedError, Run
 from ._schemas import SchemaCheck
 from ._suggest import close_names, did_you_mean, listing
 from ._tools import ListsSchemas, ListsTools, ToolServer
@@ -325,9 +325,10 @@ class _Executor:
                 approval and there is no approver: every problem in one report
                 (see :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`).
             JournalError: The journal cannot be opened or written (checked
-                before any call); or a row cannot be written during the run
-                (a full disk): the run stops, and the error, raised once
-                every task has ended, holds the run's ``result``.
+                before any call).
+            JournalFailedError: A row cannot be written during the run (a
+                full disk): the run stops, and the error, raised once every
+                task has ended, holds the run's ``result``.
             JournalInUseError: Another process holds the journal, or another
                 run of ``run_name`` in this process does.
             JournalWarning: Where warnings are errors: a row of the journal
@@ -383,9 +384,10 @@ class _Executor:
             PlanError: Tasks of ``workflow`` cannot run on this executor: every
                 problem in one report (see :meth:`EagerExecutor.check <dagexec.EagerExecutor.check>`).
             JournalError: The journal cannot be opened or written (checked
-                before any call); or a row cannot be written during the run
-                (a full disk): the run stops, and the error, raised once
-                every task has ended, holds the run's ``result``.
+                before any call).
+            JournalFailedError: A row cannot be written during the run (a
+                full disk): the run stops, and the error, raised once every
+                task has ended, holds the run's ``result``.
             JournalInUseError: Another process holds the journal, or another
                 run of ``run_name`` in this process does.
             ValueError: ``timeout`` is not > 0, or ``run_name`` is empty.
@@ -420,7 +422,7 @@ class _Executor:
             if body_error is not None:
                 raise body_error
             if isinstance(driver.failure, JournalError):  # with the result: every task's final status
-                raise JournalError(
+                raise JournalFailedError(
                     driver.failure.path, f"the journal failed, the run was stopped: {driver.failure}", result=run.result
                 )
             if driver.failure is not None:

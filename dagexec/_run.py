@@ -14,12 +14,32 @@ from typing import Any, Protocol
 import trio
 
 from ._driver import Driver
-from ._errors import CycleError, DuplicateTaskError, PlanProblem, UnknownDependencyError, plan_error
+from ._errors import CycleError, DuplicateTaskError, JournalError, PlanProblem, UnknownDependencyError, plan_error
 from ._results import ExecutionResult, RunProgress, Strategy
 from ._signals import SignalStop
 from ._workflow import Task, Workflow
 
-__all__ = ["Problems", "Run"]
+__all__ = ["JournalFailedError", "Problems", "Run"]
+
+
+class JournalFailedError(JournalError):
+    """The journal failed while the run was under way (a full disk): the run stopped, and here is its result.
+
+    The run stops as :meth:`Run.stop` stops it (no task starts any more, calls
+    under way are cancelled) and raises this once every task has ended. It is
+    defined beside the run, not with the other errors, because it carries a
+    run's result.
+
+    Attributes:
+        path: The journal file, as it was given.
+        result: The run's result: every task's final status (the tasks whose
+            rows were not written are in it as they ended); its
+            ``stop_reason`` says the journal failed.
+    """
+
+    def __init__(self, path: str, message: str, *, result: ExecutionResult) -> None:
+        super().__init__(path, message)
+        self.result = result
 
 
 class Problems(Protocol):

@@ -17,6 +17,7 @@ from dagexec import (
     EagerExecutor,
     ErrorCode,
     JournalError,
+    JournalFailedError,
     JournalInUseError,
     JournalRun,
     JournalTask,
@@ -433,7 +434,7 @@ async def test_a_full_disk_stops_the_run_with_every_tasks_status(
         {"id": f"t{i}", "tool": "w:work", "arguments": {"key": f"t{i}"}, "depends_on": [f"t{i - 3}"] if i >= 3 else []}
         for i in range(30)
     ]})  # fmt: skip
-    with journal_fills_up(pages=5), pytest.raises(JournalError) as caught:
+    with journal_fills_up(pages=5), pytest.raises(JournalFailedError) as caught:
         await executor(big(calls), journal=path).execute(workflow)
     error = caught.value  # one error, not one per task in flight
     prefix = f"cannot write the journal {str(path)!r}: "

@@ -23,7 +23,7 @@ from dagexec import (
     EagerExecutor,
     EventHandler,
     ExecutionResult,
-    JournalError,
+    JournalFailedError,
     LayeredExecutor,
     Task,
     ToolServer,
@@ -172,7 +172,7 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
         open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers,
     ):
         live = not approver
-        journal_failure: JournalError | None = None
+        journal_failure: JournalFailedError | None = None
         try:
             with event_lines(args.events) as on_event:
                 if plan is None:
@@ -186,9 +186,7 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
                     result = await run_one(
                         console, executor, workflow, interruption, args.timeout, live, run_options, on_event
                     )
-        except JournalError as exc:  # a row could not be written: the run stopped, every task with its status
-            if exc.result is None:
-                raise
+        except JournalFailedError as exc:  # a row could not be written: the run stopped, every task with its status
             result, journal_failure = exc.result, exc
     for line in rejected:
         report_error(line)

@@ -24,7 +24,7 @@ from .. import (
     EagerExecutor,
     Event,
     ExecutionResult,
-    JournalError,
+    JournalFailedError,
     Run,
     Task,
     TaskFinished,
@@ -279,11 +279,10 @@ class Gateway:
         plan_hash = hashlib.sha256(json.dumps(workflow.to_dict(), sort_keys=True, default=repr).encode()).hexdigest()
         try:
             result = await self._execute(workflow, progress, f"plan-{plan_hash[:16]}")
-        except DagexecError as exc:  # the journal: it cannot be written, or is in use; or it failed mid-run
-            if not isinstance(exc, JournalError) or exc.result is None:
-                return refusal_result(exc)
-            # the run stopped: every task has its status
+        except JournalFailedError as exc:  # mid-run: the run stopped, every task with its status
             return run_result(exc.result, self._outputs, journal_error=str(exc))
+        except DagexecError as exc:  # the journal: it cannot be written, or is in use
+            return refusal_result(exc)
         return run_result(result, self._outputs)
 
     async def _execute(self, workflow: Workflow, progress: Progress | None, run_name: str) -> ExecutionResult:

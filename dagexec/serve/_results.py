@@ -7,7 +7,7 @@ from typing import Any
 
 import mcp_types
 
-from .. import DagexecError, ExecutionResult, JournalError, PlanError, TaskResult
+from .. import DagexecError, ExecutionResult, JournalFailedError, PlanError, TaskResult
 from ._outputs import REPLY_LIMIT, OutputStore
 
 
@@ -113,7 +113,7 @@ def refusal_result(exc: DagexecError) -> mcp_types.CallToolResult:
         text = str(exc)
     else:  # the journal
         problems = [str(exc)]
-        ran = isinstance(exc, JournalError) and exc.result is not None  # it failed mid-run
+        ran = isinstance(exc, JournalFailedError)  # it failed mid-run
         text = str(exc) if ran else f"the plan cannot run now, nothing ran: {exc}"
     return mcp_types.CallToolResult(
         content=[text_block(text)], structured_content={"ok": False, "problems": problems}, is_error=True
