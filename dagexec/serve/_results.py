@@ -17,8 +17,52 @@ def text_block(text: str) -> mcp_types.TextContent:
 
 
 def json_ready(data: Any) -> Any:
-    """JSON-ready data, as ``dagexec run --json`` writes it (values JSON cannot hold become their repr)."""
+    """JSON-ready data, as ``dagexec run --json`` writes it (values JSON cannot hold become their repr).
+
+    The same as ``json.loads(json.dumps(data, default=repr))``, but the parts
+    that are JSON already (dicts with text keys, lists, text, numbers, booleans,
+    None: a run's data and most outputs) are kept as they are rather than copied:
+    a large plan's answer is held once, not twice (issue 25). Tuples become
+    lists; only a part holding anything else makes the round trip through JSON.
+    """
+    try:
+        return _ready(data)
+    except RecursionError:  # nested too deeply for a walk: the round trip says what JSON does
+        return _round_trip(data)
+
+
+#: The types JSON holds as they are (exact types: a subclass, an enum say, is written as JSON writes it).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _round_trip(data: Any) -> Any:
     return json.loads(json.dumps(data, default=repr))
+
+
+def _ready(data: Any) -> Any:
+    """:func:`json_ready` by walking ``data``: a dict or list none of whose items change is returned itself."""
+    kind = type(data)
+    if kind in _SCALARS:
+        return data
+    if kind is dict:
+        if not all(type(key) is str for key in data):
+            return _round_trip(data)  # JSON's keys are text: 1 becomes "1", True "true"...
+        fresh: dict[str, Any] | None = None
+        for key, value in data.items():
+            ready = _ready(value)
+            if ready is not value:
+                fresh = dict(data) if fresh is None else fresh
+                fresh[key] = ready
+        return data if fresh is None else fresh
+    if kind is list or kind is tuple:
+        items: list[Any] | None = None if kind is list else list(data)
+        for i, item in enumerate(data):
+            ready = _ready(item)
+            if ready is not item:
+                items = list(data) if items is None else items
+                items[i] = ready
+        return data if items is None else items
+    return _round_trip(data)
 
 
 def summary_text(result: ExecutionResult) -> str:
