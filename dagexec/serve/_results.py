@@ -87,29 +87,44 @@ def _fits(reply: mcp_types.CallToolResult) -> bool:
 def run_result(
     result: ExecutionResult, outputs: OutputStore, *, journal_error: str | None = None
 ) -> mcp_types.CallToolResult:
-    """``run_workflow``'s answer: the run's JSON as structured content, and as text after a short summary.
+    """``run_workflow``'s answer: :func:`run_reply` of :func:`run_data`."""
+    data, summary = run_data(result, journal_error=journal_error)
+    return run_reply(data, summary, outputs)
 
-    The JSON is that of ``dagexec run --json`` less the plan, which the client sent.
+
+def run_data(result: ExecutionResult, *, journal_error: str | None = None) -> tuple[dict[str, Any], str]:
+    """What ``run_workflow`` answers of a run: its JSON-ready data and its summary.
+
+    They hold all of the answer, so that the caller can drop ``result`` (a
+    large plan's records) before the reply is built (see :func:`run_reply`).
+
+    The data is that of ``dagexec run --json`` less the plan, which the client sent.
 
     ``journal_error``: why the journal failed mid-run, which stopped the run;
-    it is the text's first line and the data's ``journal_error``.
+    it is the summary's first line and the data's ``journal_error``.
+    """
+    data = json_ready(result.to_dict(workflow=False))
+    failed = [] if journal_error is None else [journal_error]
+    if journal_error is not None:
+        data["journal_error"] = journal_error
+    return data, "\n".join([*failed, summary_text(result)])
+
+
+def run_reply(data: dict[str, Any], summary: str, outputs: OutputStore) -> mcp_types.CallToolResult:
+    """``run_workflow``'s answer: the run's data (:func:`run_data`) as structured content, and as text after the summary.
 
     A reply over :data:`~dagexec.serve._outputs.REPLY_LIMIT` bytes carries
     the run without its outputs, once (each task's ``output`` is null, and its
     ``output_parts`` the URIs of its parts): every output is kept as
     resources in ``outputs``, linked from the content after the summary.
     """
-    data = json_ready(result.to_dict(workflow=False))
-    failed = [] if journal_error is None else [journal_error]
-    if journal_error is not None:
-        data["journal_error"] = journal_error
-    summary = "\n".join([*failed, summary_text(result)])
-    reply = mcp_types.CallToolResult(
-        content=[text_block(summary), text_block(json.dumps(data))],
-        structured_content=data,
-    )
-    if _fits(reply):
-        return reply
+    text = json.dumps(data)
+    if len(text) <= REPLY_LIMIT:  # else the reply, which holds the text and more, cannot fit: not built
+        reply = mcp_types.CallToolResult(content=[text_block(summary), text_block(text)], structured_content=data)
+        if _fits(reply):
+            return reply
+        del reply
+    del text
     links: list[mcp_types.ResourceLink] = []
     for task in data["results"]:
         if task.get("output") is not None:
