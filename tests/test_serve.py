@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import signal
 import sqlite3
 import subprocess
@@ -151,9 +152,10 @@ async def gateway(
     What only a process shows (stdio framing, flags, signals, exit status) is
     tested with :func:`gateway_process` and the tests at the end.
     """
-    async with open_gateway(servers, **(options or {})) as opened, Client(
-        opened.server, mode=mode, **client_options
-    ) as client:
+    async with (
+        open_gateway(servers, **(options or {})) as opened,
+        Client(opened.server, mode=mode, **client_options) as client,
+    ):
         yield client
 
 
@@ -264,7 +266,9 @@ async def test_gateway_runs_plans_on_servers_started_once(tmp_path: Path) -> Non
 
 
 #: The toolbox's tools, as a problem lists them (the first twelve).
-BOX = "(server 'box' has: as_json, die, echo, env, fail, hang, meet, pid, plain, refuse, sleep, sleep_marked and 2 more)"
+BOX = (
+    "(server 'box' has: as_json, die, echo, env, fail, hang, meet, pid, plain, refuse, sleep, sleep_marked and 2 more)"
+)
 
 
 async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) -> None:
@@ -333,9 +337,7 @@ async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) ->
     assert (unknown.is_error, _text(unknown)) == (True, ["unknown tool 'run'"])
     assert (bad_direct.is_error, _text(bad_direct)) == (
         True,
-        [
-            "invalid plan (1 problem):\n  task 'box__echo': arguments.text: nested deeper than 100 levels"
-        ],
+        ["invalid plan (1 problem):\n  task 'box__echo': arguments.text: nested deeper than 100 levels"],
     )
     assert not marker.exists()
 
@@ -1013,3 +1015,45 @@ def test_serve_takes_typed_plans() -> None:
 
     assert build_parser().parse_args(["serve", "--servers", "s.json", "--typed-plans"]).typed_plans is True
     assert build_parser().parse_args(["serve", "--servers", "s.json"]).typed_plans is False
+
+
+# -- memory ----------------------------------------------------------------------------------
+
+
+async def test_only_a_large_plan_gives_its_memory_back_once_answered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process: a plan of TRIM_AFTER tasks or more starts giving memory back after its answer; a smaller one not."""
+    from dagexec.serve import Gateway, _gateway
+
+    started: list[int] = []
+
+    async def give_back() -> None:
+        started.append(len(started))
+
+    monkeypatch.setattr(_gateway, "_give_back_memory", give_back)
+    gateway_ = Gateway({"sim": LocalTools({"sleep": sleep})})
+    for tasks in (_gateway.TRIM_AFTER - 1, _gateway.TRIM_AFTER):
+        answer = await gateway_.run_workflow({"tasks": [t(f"t{i}", 0) for i in range(tasks)]})
+        assert answer.structured_content is not None and answer.structured_content["ok"]
+        assert started == []  # not before the answer is returned, to be written
+        await trio.testing.wait_all_tasks_blocked()
+    assert started == [0]
+
+
+async def test_memory_is_given_back_by_malloc_trim_in_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from dagexec.serve import _gateway
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(_gateway, "TRIM_DELAY", 0)
+    monkeypatch.setattr(_gateway, "_malloc_trim", lambda: threads.append(threading.current_thread()))
+    await _gateway._give_back_memory()
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_malloc_trim_is_found_on_glibc() -> None:
+    from dagexec.serve import _gateway
+
+    trim = _gateway._find_malloc_trim()
+    assert trim is not None and trim() in (0, 1)  # 1: some memory was given back
