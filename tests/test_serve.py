@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import platform
@@ -1057,3 +1058,33 @@ def test_malloc_trim_is_found_on_glibc() -> None:
 
     trim = _gateway._find_malloc_trim()
     assert trim is not None and trim() in (0, 1)  # 1: some memory was given back
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"a": [1, 2.5, None, True, "x"], "b": {"c": {"d": []}}},
+        {"a": (1, (2, "x")), "b": [{"c": (3,)}]},
+        {"keys": {1: "a", True: "b", None: "c", 2.5: "d"}},
+        {"values": [Color.RED, frozenset(), object, float("inf")]},
+        ("a", [Color.RED]),
+    ],
+)
+def test_json_ready_is_the_json_round_trip(data: Any) -> None:
+    from dagexec.serve._results import json_ready
+
+    assert json.dumps(json_ready(data)) == json.dumps(json.loads(json.dumps(data, default=repr)))
+
+
+def test_json_ready_keeps_data_that_is_json_already_rather_than_copying_it() -> None:
+    from dagexec.serve._results import json_ready
+
+    output = {"rows": [{"id": i, "name": f"n{i}"} for i in range(3)]}
+    data = {"results": [{"output": output}, {"output": (1, 2)}]}
+    ready = json_ready(data)
+    assert ready["results"][0]["output"] is output and ready["results"][1]["output"] == [1, 2]
+    assert json_ready(output) is output
