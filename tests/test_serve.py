@@ -1069,7 +1069,7 @@ class Color(enum.Enum):
     [
         {"a": [1, 2.5, None, True, "x"], "b": {"c": {"d": []}}},
         {"a": (1, (2, "x")), "b": [{"c": (3,)}]},
-        {"keys": {1: "a", True: "b", None: "c", 2.5: "d"}},
+        {"keys": {1: "a", False: "b", None: "c", 2.5: "d"}},
         {"values": [Color.RED, frozenset(), object, float("inf")]},
         ("a", [Color.RED]),
     ],

@@ -326,10 +326,11 @@ class Gateway:
             return refusal_result(exc)
         large = len(workflow.tasks) >= TRIM_AFTER
         data, summary = run_data(result, journal_error=journal_error)
-        del result, workflow  # the run's records: the data holds the answer, so that the reply is built beside one copy
+        del result, workflow  # the run's records: the reply is built beside one copy of the answer, the data
         reply = run_reply(data, summary, self._outputs)
         if large:
-            trio.lowlevel.spawn_system_task(_give_back_memory)  # after the answer is written, which is after this returns
+            # It outlives this call: the answer is written after this returns.
+            trio.lowlevel.spawn_system_task(_give_back_memory)
         return reply
 
     async def _execute(self, workflow: Workflow, progress: Progress | None, run_name: str) -> ExecutionResult:

@@ -111,7 +111,7 @@ def run_data(result: ExecutionResult, *, journal_error: str | None = None) -> tu
 
 
 def run_reply(data: dict[str, Any], summary: str, outputs: OutputStore) -> mcp_types.CallToolResult:
-    """``run_workflow``'s answer: the run's data (:func:`run_data`) as structured content, and as text after the summary.
+    """``run_workflow``'s answer: the run's data (:func:`run_data`) as structured content, and as text after a summary.
 
     A reply over :data:`~dagexec.serve._outputs.REPLY_LIMIT` bytes carries
     the run without its outputs, once (each task's ``output`` is null, and its
