@@ -153,10 +153,9 @@ async def gateway(
     What only a process shows (stdio framing, flags, signals, exit status) is
     tested with :func:`gateway_process` and the tests at the end.
     """
-    async with (
-        open_gateway(servers, **(options or {})) as opened,
-        Client(opened.server, mode=mode, **client_options) as client,
-    ):
+    async with open_gateway(servers, **(options or {})) as opened, Client(
+        opened.server, mode=mode, **client_options
+    ) as client:
         yield client
 
 
@@ -267,9 +266,7 @@ async def test_gateway_runs_plans_on_servers_started_once(tmp_path: Path) -> Non
 
 
 #: The toolbox's tools, as a problem lists them (the first twelve).
-BOX = (
-    "(server 'box' has: as_json, die, echo, env, fail, hang, meet, pid, plain, refuse, sleep, sleep_marked and 2 more)"
-)
+BOX = "(server 'box' has: as_json, die, echo, env, fail, hang, meet, pid, plain, refuse, sleep, sleep_marked and 2 more)"
 
 
 async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) -> None:
@@ -338,7 +335,9 @@ async def test_gateway_refuses_invalid_plans_and_runs_nothing(tmp_path: Path) ->
     assert (unknown.is_error, _text(unknown)) == (True, ["unknown tool 'run'"])
     assert (bad_direct.is_error, _text(bad_direct)) == (
         True,
-        ["invalid plan (1 problem):\n  task 'box__echo': arguments.text: nested deeper than 100 levels"],
+        [
+            "invalid plan (1 problem):\n  task 'box__echo': arguments.text: nested deeper than 100 levels"
+        ],
     )
     assert not marker.exists()
 
