@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
+import platform
 import signal
 import sqlite3
 import subprocess
@@ -1013,3 +1015,75 @@ def test_serve_takes_typed_plans() -> None:
 
     assert build_parser().parse_args(["serve", "--servers", "s.json", "--typed-plans"]).typed_plans is True
     assert build_parser().parse_args(["serve", "--servers", "s.json"]).typed_plans is False
+
+
+# -- memory ----------------------------------------------------------------------------------
+
+
+async def test_only_a_large_plan_gives_its_memory_back_once_answered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process: a plan of TRIM_AFTER tasks or more starts giving memory back after its answer; a smaller one not."""
+    from dagexec.serve import Gateway, _gateway
+
+    started: list[int] = []
+
+    async def give_back() -> None:
+        started.append(len(started))
+
+    monkeypatch.setattr(_gateway, "_give_back_memory", give_back)
+    gateway_ = Gateway({"sim": LocalTools({"sleep": sleep})})
+    for tasks in (_gateway.TRIM_AFTER - 1, _gateway.TRIM_AFTER):
+        answer = await gateway_.run_workflow({"tasks": [t(f"t{i}", 0) for i in range(tasks)]})
+        assert answer.structured_content is not None and answer.structured_content["ok"]
+        assert started == []  # not before the answer is returned, to be written
+        await trio.testing.wait_all_tasks_blocked()
+    assert started == [0]
+
+
+async def test_memory_is_given_back_by_malloc_trim_in_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from dagexec.serve import _gateway
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(_gateway, "TRIM_DELAY", 0)
+    monkeypatch.setattr(_gateway, "_malloc_trim", lambda: threads.append(threading.current_thread()))
+    await _gateway._give_back_memory()
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_malloc_trim_is_found_on_glibc() -> None:
+    from dagexec.serve import _gateway
+
+    trim = _gateway._find_malloc_trim()
+    assert trim is not None and trim() in (0, 1)  # 1: some memory was given back
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"a": [1, 2.5, None, True, "x"], "b": {"c": {"d": []}}},
+        {"a": (1, (2, "x")), "b": [{"c": (3,)}]},
+        {"keys": {1: "a", False: "b", None: "c", 2.5: "d"}},
+        {"values": [Color.RED, frozenset(), object, float("inf")]},
+        ("a", [Color.RED]),
+    ],
+)
+def test_json_ready_is_the_json_round_trip(data: Any) -> None:
+    from dagexec.serve._results import json_ready
+
+    assert json.dumps(json_ready(data)) == json.dumps(json.loads(json.dumps(data, default=repr)))
+
+
+def test_json_ready_keeps_data_that_is_json_already_rather_than_copying_it() -> None:
+    from dagexec.serve._results import json_ready
+
+    output = {"rows": [{"id": i, "name": f"n{i}"} for i in range(3)]}
+    data = {"results": [{"output": output}, {"output": (1, 2)}]}
+    ready = json_ready(data)
+    assert ready["results"][0]["output"] is output and ready["results"][1]["output"] == [1, 2]
+    assert json_ready(output) is output

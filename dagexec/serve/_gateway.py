@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import ctypes
 import functools
 import hashlib
 import json
@@ -36,7 +37,7 @@ from .. import (
 from .. import __version__ as _version
 from ._http import MAX_SESSIONS, SESSION_IDLE, http_app, serve_http
 from ._outputs import OutputStore
-from ._results import call_result, refusal_result, run_result, text_block
+from ._results import call_result, refusal_result, run_data, run_reply, text_block
 from ._stdio import MAX_MESSAGE, serve_stdio
 from ._supervise import open_supervised
 from ._surface import RUN_WORKFLOW, escaped, gateway_tools
@@ -44,6 +45,13 @@ from ._surface import RUN_WORKFLOW, escaped, gateway_tools
 #: Plans of at most this many tasks are checked on the gateway's loop (a few milliseconds);
 #: larger ones in a worker thread, while the loop goes on answering.
 CHECK_IN_LOOP = 200
+
+#: Plans of at least this many tasks give the memory their run freed back to the OS once answered
+#: (see :func:`_give_back_memory`); a smaller plan frees too little to be worth the milliseconds.
+TRIM_AFTER = 1000
+
+#: Seconds from a large plan's answer to giving memory back: time for the SDK to write the answer.
+TRIM_DELAY = 1.0
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 """What ``progress`` of :meth:`Gateway.run_workflow` takes: ``(tasks ended, tasks in the plan, message)``."""
@@ -53,6 +61,38 @@ _CANCELLED = "the client cancelled the request"
 
 #: Why a task that needs approval cannot run through a client that cannot ask.
 _CANNOT_ASK = "the client cannot ask the person (it offers no elicitation on this connection)"
+
+
+def _find_malloc_trim() -> Callable[[], object] | None:
+    """glibc's ``malloc_trim(0)``, through ctypes; None where the C library has none (musl, macOS, Windows)."""
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return functools.partial(trim, 0)
+
+
+#: Gives the memory the process freed back to the OS, or None (see :func:`_give_back_memory`).
+_malloc_trim = _find_malloc_trim()
+
+
+async def _give_back_memory() -> None:
+    """Once a large plan's answer is written, give the memory it freed back to the OS, where glibc can.
+
+    A large plan's run and answer are many small objects; freed, glibc keeps
+    their pages in its heap for the next ``malloc``, and the gateway's
+    resident memory stays near its peak for as long as it runs (hundreds of MB
+    after 100,000 tasks, issue 25). ``malloc_trim(0)`` returns every free page
+    to the OS: the well-known remedy, and glibc's own call for it; Python has
+    none. It takes milliseconds, so it runs in a worker thread (ctypes lets go of
+    the GIL), after :data:`TRIM_DELAY` seconds, so that the copies the SDK makes
+    while writing the answer are freed too.
+    """
+    await trio.sleep(TRIM_DELAY)
+    if _malloc_trim is not None:
+        await trio.to_thread.run_sync(_malloc_trim)
 
 
 #: The request's ``ask`` (see :meth:`Gateway.call`), seen by the run's tasks, which inherit it.
@@ -277,13 +317,21 @@ class Gateway:
         except DagexecError as exc:
             return refusal_result(exc)
         plan_hash = hashlib.sha256(json.dumps(workflow.to_dict(), sort_keys=True, default=repr).encode()).hexdigest()
+        journal_error: str | None = None
         try:
             result = await self._execute(workflow, progress, f"plan-{plan_hash[:16]}")
         except JournalFailedError as exc:  # mid-run: the run stopped, every task with its status
-            return run_result(exc.result, self._outputs, journal_error=str(exc))
+            result, journal_error = exc.result, str(exc)
         except DagexecError as exc:  # the journal: it cannot be written, or is in use
             return refusal_result(exc)
-        return run_result(result, self._outputs)
+        large = len(workflow.tasks) >= TRIM_AFTER
+        data, summary = run_data(result, journal_error=journal_error)
+        del result, workflow  # the run's records: the reply is built beside one copy of the answer, the data
+        reply = run_reply(data, summary, self._outputs)
+        if large:
+            # It outlives this call: the answer is written after this returns.
+            trio.lowlevel.spawn_system_task(_give_back_memory)
+        return reply
 
     async def _execute(self, workflow: Workflow, progress: Progress | None, run_name: str) -> ExecutionResult:
         """Run ``workflow``, reporting each task's end; the caller's cancellation stops it with ``Run.stop``.

@@ -17,8 +17,52 @@ def text_block(text: str) -> mcp_types.TextContent:
 
 
 def json_ready(data: Any) -> Any:
-    """JSON-ready data, as ``dagexec run --json`` writes it (values JSON cannot hold become their repr)."""
+    """JSON-ready data, as ``dagexec run --json`` writes it (values JSON cannot hold become their repr).
+
+    The same as ``json.loads(json.dumps(data, default=repr))``, but the parts
+    that are JSON already (dicts with text keys, lists, text, numbers, booleans,
+    None: a run's data and most outputs) are kept as they are rather than copied:
+    a large plan's answer is held once, not twice (issue 25). Tuples become
+    lists; only a part holding anything else makes the round trip through JSON.
+    """
+    try:
+        return _ready(data)
+    except RecursionError:  # nested too deeply for a walk: the round trip says what JSON does
+        return _round_trip(data)
+
+
+#: The types JSON holds as they are (exact types: a subclass, an enum say, is written as JSON writes it).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _round_trip(data: Any) -> Any:
     return json.loads(json.dumps(data, default=repr))
+
+
+def _ready(data: Any) -> Any:
+    """:func:`json_ready` by walking ``data``: a dict or list none of whose items change is returned itself."""
+    kind = type(data)
+    if kind in _SCALARS:
+        return data
+    if kind is dict:
+        if not all(type(key) is str for key in data):
+            return _round_trip(data)  # JSON's keys are text: 1 becomes "1", True "true"...
+        fresh: dict[str, Any] | None = None
+        for key, value in data.items():
+            ready = _ready(value)
+            if ready is not value:
+                fresh = dict(data) if fresh is None else fresh
+                fresh[key] = ready
+        return data if fresh is None else fresh
+    if kind is list or kind is tuple:
+        items: list[Any] | None = None if kind is list else list(data)
+        for i, item in enumerate(data):
+            ready = _ready(item)
+            if ready is not item:
+                items = list(data) if items is None else items
+                items[i] = ready
+        return data if items is None else items
+    return _round_trip(data)
 
 
 def summary_text(result: ExecutionResult) -> str:
@@ -43,29 +87,44 @@ def _fits(reply: mcp_types.CallToolResult) -> bool:
 def run_result(
     result: ExecutionResult, outputs: OutputStore, *, journal_error: str | None = None
 ) -> mcp_types.CallToolResult:
-    """``run_workflow``'s answer: the run's JSON as structured content, and as text after a short summary.
+    """``run_workflow``'s answer: :func:`run_reply` of :func:`run_data`."""
+    data, summary = run_data(result, journal_error=journal_error)
+    return run_reply(data, summary, outputs)
 
-    The JSON is that of ``dagexec run --json`` less the plan, which the client sent.
+
+def run_data(result: ExecutionResult, *, journal_error: str | None = None) -> tuple[dict[str, Any], str]:
+    """What ``run_workflow`` answers of a run: its JSON-ready data and its summary.
+
+    They hold all of the answer, so that the caller can drop ``result`` (a
+    large plan's records) before the reply is built (see :func:`run_reply`).
+
+    The data is that of ``dagexec run --json`` less the plan, which the client sent.
 
     ``journal_error``: why the journal failed mid-run, which stopped the run;
-    it is the text's first line and the data's ``journal_error``.
+    it is the summary's first line and the data's ``journal_error``.
+    """
+    data = json_ready(result.to_dict(workflow=False))
+    failed = [] if journal_error is None else [journal_error]
+    if journal_error is not None:
+        data["journal_error"] = journal_error
+    return data, "\n".join([*failed, summary_text(result)])
+
+
+def run_reply(data: dict[str, Any], summary: str, outputs: OutputStore) -> mcp_types.CallToolResult:
+    """``run_workflow``'s answer: the run's data (:func:`run_data`) as structured content, and as text after a summary.
 
     A reply over :data:`~dagexec.serve._outputs.REPLY_LIMIT` bytes carries
     the run without its outputs, once (each task's ``output`` is null, and its
     ``output_parts`` the URIs of its parts): every output is kept as
     resources in ``outputs``, linked from the content after the summary.
     """
-    data = json_ready(result.to_dict(workflow=False))
-    failed = [] if journal_error is None else [journal_error]
-    if journal_error is not None:
-        data["journal_error"] = journal_error
-    summary = "\n".join([*failed, summary_text(result)])
-    reply = mcp_types.CallToolResult(
-        content=[text_block(summary), text_block(json.dumps(data))],
-        structured_content=data,
-    )
-    if _fits(reply):
-        return reply
+    text = json.dumps(data)
+    if len(text) <= REPLY_LIMIT:  # else the reply, which holds the text and more, cannot fit: not built
+        reply = mcp_types.CallToolResult(content=[text_block(summary), text_block(text)], structured_content=data)
+        if _fits(reply):
+            return reply
+        del reply
+    del text
     links: list[mcp_types.ResourceLink] = []
     for task in data["results"]:
         if task.get("output") is not None:
