@@ -145,3 +145,20 @@ async def test_a_tool_whose_schema_is_too_large_to_list_is_listed_without_it_and
     assert caplog.messages == [
         f"tool s:wide is listed without its input schema ({size} bytes, over 65536): it stays callable"
     ]
+
+
+def test_old_outputs_go_from_the_oldest_and_the_newer_stay() -> None:
+    async def main() -> None:
+        store = OutputStore(keep=10.0)
+        early = [store.put("x", f"early {i}") for i in range(1_000)]
+        await trio.sleep(5)
+        later = [store.put("y", f"later {i}") for i in range(1_000)]
+        await trio.sleep(6)  # 11 s after the early ones, 6 s after the later ones
+        store.put("z", "now")
+        for links in (early[0], early[-1]):
+            with pytest.raises(MCPError):
+                store.read(links[0].uri)
+        assert [_text_of(store, links[0].uri) for links in (later[0], later[-1])] == ["y", "y"]
+        store.close()
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 
 import mcp_types
@@ -55,14 +56,17 @@ class OutputStore:
         self.keep = keep
         self.max_kept = max_kept
         self._folder: Path | None = None
-        self._written: dict[str, tuple[float, int]] = {}  # each output's id: when it was written, its bytes
+        # Each output's id: when it was written, its bytes; oldest first. An OrderedDict, whose first
+        # item is found in constant time however many were dropped before it (a dict's is not):
+        # a reply of 100,000 outputs drops and puts in linear time.
+        self._written: OrderedDict[str, tuple[float, int]] = OrderedDict()
         self._kept = 0  # bytes of every output in _written
 
     def put(self, text: str, name: str) -> list[mcp_types.ResourceLink]:
         """Keep ``text`` (an output's JSON) in parts; a link to each, named after ``name`` and its number."""
         self._drop_old()
         size = len(text.encode())
-        while self._written and self._kept + size > self.max_kept:  # oldest first: dicts keep their order
+        while self._written and self._kept + size > self.max_kept:  # oldest first
             self._drop(next(iter(self._written)))
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="dagexec-outputs-"))
@@ -110,10 +114,13 @@ class OutputStore:
         )
 
     def _drop_old(self) -> None:
+        """Drop the outputs older than :attr:`keep`: from the oldest, stopping at the first that is not."""
         now = trio.current_time()
-        for output, (written, _) in list(self._written.items()):
-            if now - written > self.keep:
-                self._drop(output)
+        while self._written:
+            output = next(iter(self._written))
+            if now - self._written[output][0] <= self.keep:
+                return
+            self._drop(output)
 
     def _drop(self, output: str) -> None:
         _, size = self._written.pop(output)
