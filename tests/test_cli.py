@@ -276,9 +276,11 @@ def test_a_signal_stops_the_run_prints_every_status_and_closes_the_server(
     started = tmp_path / "started"
     tasks = [
         {"id": "quick", "tool": "box:echo", "arguments": {"text": "hi"}},
-        {"id": "long", "tool": "box:sleep_marked", "arguments": {"path": str(started), "seconds": 120}},
+        # long waits for quick, so the signal (sent once long has started) always comes after quick's end.
+        {"id": "long", "tool": "box:sleep_marked", "arguments": {"path": str(started), "seconds": 120},
+         "depends_on": ["quick"]},
         {"id": "after", "tool": "box:echo", "arguments": {"text": "x"}, "depends_on": ["long"]},
-    ]
+    ]  # fmt: skip
     servers = toolbox_servers(tmp_path, marker)
     out_json = str(tmp_path / "out.json")
     journal = tmp_path / "run.db"
