@@ -94,13 +94,13 @@ class Driver:
         """
         now = self.now()
         self.core.add(task, now)
-        self.after(now)
+        self.advance(now)
 
     def stop(self, reason: str) -> None:
         """Stop the run: the core ends what waits, and every trio task is cancelled."""
         now = self.now()
         self.core.stop(reason, now)
-        self.after(now)
+        self.advance(now)
 
     async def start(self, nursery: trio.Nursery) -> None:
         """Start what the run needs in ``nursery`` before tasks are added (the eager driver: its host)."""
@@ -114,12 +114,12 @@ class Driver:
     async def close(self) -> None:
         """No task will be added any more: wait until every task has finished."""
         self.closed = True
-        self.after()
+        self.advance()
         await self._quiet.wait()
 
     # -- after every report ----------------------------------------------------------------
 
-    def after(self, now: float | None = None) -> None:
+    def advance(self, now: float | None = None) -> None:
         """Start what the core made ready, grant free slots, hand on events, act on a stop.
 
         Args:
@@ -231,13 +231,13 @@ class Driver:
                             self.stop(f"the journal failed: {exc}")
                     now = self.now()
                     core.recorded(record, now)  # the task ended as its call did, its row written or not
-                phase = record.phase  # read first: a slot granted in after() goes to a new trio task
-                self.after(now)
+                phase = record.phase  # read first: a slot granted in advance() goes to a new trio task
+                self.advance(now)
         except trio.Cancelled:
             if core.stop_reason is None:  # not our stop: the caller's own cancellation
                 core.stop("the run was cancelled", self.now())
             core.interrupted(record, self.now())
-            self.after()
+            self.advance()
             raise
 
     async def call(self, record: TaskRecord) -> float:
@@ -303,9 +303,9 @@ class LayeredDriver(Driver):
         super().__init__(core, **kwargs)
         self._barrier = trio.Event()
 
-    def after(self, now: float | None = None) -> None:
+    def advance(self, now: float | None = None) -> None:
         """As for every driver; and once no task of the layer is unfinished, the barrier opens."""
-        super().after(now)
+        super().advance(now)
         if not self.core.in_flight:
             self._barrier.set()
 
@@ -319,6 +319,6 @@ class LayeredDriver(Driver):
                     self._barrier = trio.Event()
                     now = self.now()
                     self.begin(layer, now)
-                    self.after(now)
+                    self.advance(now)
                     await self._barrier.wait()  # tasks waiting for a slot have no trio task
         await super().close()

@@ -411,7 +411,7 @@ class _Executor:
                     now = driver.now()
                     for task in workflow.topological_order():
                         driver.core.add(task, now)
-                    driver.after(now)
+                    driver.advance(now)
                 body_error: BaseException | None = None
                 try:
                     yield run

@@ -322,7 +322,7 @@ def _rows(connection: sqlite3.Connection, path: str, run_name: str) -> list[tupl
 # -- one process at a time -----------------------------------------------------------------
 
 
-class _Hold:
+class _JournalHold:
     """This process's hold on one journal: the locked file, and the run names open on it."""
 
     def __init__(self, fd: int, lock_path: str) -> None:
@@ -332,7 +332,7 @@ class _Hold:
 
 
 # By the journal's real path. Runs of different names in one process share the hold.
-_holds: dict[str, _Hold] = {}
+_holds: dict[str, _JournalHold] = {}
 _holds_lock = threading.Lock()  # journals open from worker threads, maybe of several trio runs
 
 
@@ -343,7 +343,7 @@ def _hold(path: str, run_name: str) -> str:
         hold = _holds.get(key)
         if hold is None:
             lock_path = key + "-lock"  # by the real path too: a symlink to the journal names the same lock
-            hold = _holds[key] = _Hold(_lock(path, lock_path), lock_path)
+            hold = _holds[key] = _JournalHold(_lock(path, lock_path), lock_path)
         elif run_name in hold.run_names:
             raise JournalInUseError(path, os.getpid(), run_name)
         hold.run_names.add(run_name)
