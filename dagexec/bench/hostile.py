@@ -138,22 +138,7 @@ def gateway_ping(tasks: int = 2_000, every: float = 0.01) -> dict[str, Any]:
         params = StdioServerParameters(command=sys.executable, args=["-m", "dagexec", "serve", "--servers", servers])
         async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
             await client.send_ping()
-            pings: list[float] = []
-            done = trio.Event()
-
-            async def ping() -> None:
-                while not done.is_set():
-                    start = time.perf_counter()
-                    await client.send_ping()
-                    pings.append(time.perf_counter() - start)
-                    await trio.sleep(every)
-
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(ping)
-                start = time.perf_counter()
-                result = await client.call_tool("run_workflow", plan)
-                figures["gateway_plan_s"] = time.perf_counter() - start
-                done.set()
+            result, figures["gateway_plan_s"], pings = await _call_while_pinging(client, "run_workflow", plan, every)
             if not result.is_error:
                 raise RuntimeError("the hostile plan was not refused")
             figures["gateway_pings"] = len(pings)
@@ -167,6 +152,31 @@ def gateway_ping(tasks: int = 2_000, every: float = 0.01) -> dict[str, Any]:
             warnings.simplefilter("ignore", MCPDeprecationWarning)  # ping: a legacy-mode request, still served
             trio.run(main, servers, errlog)
     return figures
+
+
+async def _call_while_pinging(
+    client: Any, tool: str, arguments: dict[str, Any], every: float
+) -> tuple[Any, float, list[float]]:
+    """Call ``tool`` while the same client pings every ``every`` seconds: the result, its seconds, each ping's."""
+    import trio
+
+    pings: list[float] = []
+    done = trio.Event()
+
+    async def ping() -> None:
+        while not done.is_set():
+            start = time.perf_counter()
+            await client.send_ping()
+            pings.append(time.perf_counter() - start)
+            await trio.sleep(every)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(ping)
+        start = time.perf_counter()
+        result = await client.call_tool(tool, arguments)
+        seconds = time.perf_counter() - start
+        done.set()
+    return result, seconds, pings
 
 
 def restart_ping(wide: int = 80_000, every: float = 0.01) -> dict[str, Any]:
@@ -201,22 +211,8 @@ def restart_ping(wide: int = 80_000, every: float = 0.01) -> dict[str, Any]:
         async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
             await client.send_ping()
             await client.call_tool("wide__exit", {})  # it dies: the next call starts it again
-            pings: list[float] = []
-            done = trio.Event()
-
-            async def ping() -> None:
-                while not done.is_set():
-                    start = time.perf_counter()
-                    await client.send_ping()
-                    pings.append(time.perf_counter() - start)
-                    await trio.sleep(every)
-
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(ping)
-                start = time.perf_counter()
-                result = await client.call_tool("wide__wide", {"p1": "short"})
-                figures["restart_call_s"] = time.perf_counter() - start
-                done.set()
+            call = await _call_while_pinging(client, "wide__wide", {"p1": "short"}, every)
+            result, figures["restart_call_s"], pings = call
             if result.is_error:
                 raise RuntimeError(f"the call after the restart failed: {result.content}")
             figures["restart_pings"] = len(pings)
