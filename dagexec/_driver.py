@@ -221,11 +221,12 @@ class Driver:
                 else:  # RECORD: once the call ended, its row is written whatever happens
                     assert self.journal is not None
                     with trio.CancelScope(shield=True):
-                        task_id, tool, digest, status, output, started, error = core.journal_row(record)
+                        row = core.journal_row(record)
                         try:
                             await self.journal.record(
-                                task_id, tool, digest, status, output, self.now(), started=started, error=error
-                            )
+                                row.task_id, row.tool, row.digest, row.status, row.output, self.now(),
+                                started=row.started, error=row.error,
+                            )  # fmt: skip
                         except JournalError as exc:  # a full disk: the run stops, and raises it at its end
                             self.failure = self.failure or exc
                             self.stop(f"the journal failed: {exc}")

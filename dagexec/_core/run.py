@@ -34,7 +34,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -87,6 +87,20 @@ Reusable = Callable[[str, str, str], tuple[bool, Any]]
 # A task's arguments before it begins and after it ends: shared, never changed (a record holds
 # its resolved arguments only while it runs).
 _NO_ARGUMENTS: dict[str, Any] = {}
+
+
+class JournalRow(NamedTuple):
+    """What the driver writes to the journal for a task in ``RECORD`` (see :meth:`RunCore.journal_row`)."""
+
+    task_id: str
+    tool: str
+    digest: str
+    status: str
+    output: Any
+    #: The start of its first call, in seconds since the run started.
+    started: float | None
+    #: Its error code and message; None on success.
+    error: tuple[str, str] | None
 
 
 @attrs.define(eq=False, repr=False)
@@ -365,17 +379,12 @@ class RunCore:
         if allows(record.phase, "backoff_over", record.task.id):
             self._to_call(record, now)
 
-    def journal_row(
-        self, record: TaskRecord
-    ) -> tuple[str, str, str, str, Any, float | None, tuple[str, str] | None]:
-        """What the driver writes for a task in ``RECORD``: id, tool, hash, status, output, start, error.
-
-        The start is the start of its first call, in seconds since the run
-        started; the error is its code and message (None on success).
-        """
+    def journal_row(self, record: TaskRecord) -> JournalRow:
+        """What the driver writes for a task in ``RECORD``."""
         status = _SUCCESS if record.error is None else _ERROR
         error = None if record.error is None else (record.error.code.value, record.error.message)
-        return record.task.id, record.task.tool, record.digest, status.value, record.output, record.started_at, error
+        task = record.task
+        return JournalRow(task.id, task.tool, record.digest, status.value, record.output, record.started_at, error)
 
     def recorded(self, record: TaskRecord, now: float) -> None:
         """The task's journal row is committed: now it counts as finished."""
