@@ -38,9 +38,6 @@ from ._options import positive
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
-#: The exporters ``OTEL_TRACES_EXPORTER`` may name.
-EXPORTERS = ("otlp", "console", "none")
-
 #: Seconds the exporters have, by default, to send what is left when the command ends (``--otel-timeout``).
 DEFAULT_TIMEOUT = 2.0
 

@@ -84,14 +84,6 @@ def _fits(reply: mcp_types.CallToolResult) -> bool:
     return len(reply.model_dump_json(by_alias=True, exclude_none=True).encode()) <= REPLY_LIMIT
 
 
-def run_result(
-    result: ExecutionResult, outputs: OutputStore, *, journal_error: str | None = None
-) -> mcp_types.CallToolResult:
-    """``run_workflow``'s answer: :func:`run_reply` of :func:`run_data`."""
-    data, summary = run_data(result, journal_error=journal_error)
-    return run_reply(data, summary, outputs)
-
-
 def run_data(result: ExecutionResult, *, journal_error: str | None = None) -> tuple[dict[str, Any], str]:
     """What ``run_workflow`` answers of a run: its JSON-ready data and its summary.
 
