@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,11 @@ import trio
 import trio.testing
 
 from .. import EagerExecutor, ExecutionResult, LayeredExecutor, Workflow
+
+
+def bench_server_config(python: str = sys.executable) -> dict[str, Any]:
+    """The servers config that starts the bench's MCP server (``python -m dagexec.bench.server``) as ``bench``."""
+    return {"mcpServers": {"bench": {"command": python, "args": ["-m", "dagexec.bench.server"]}}}
 
 
 async def sleep(seconds: float) -> None:

@@ -23,7 +23,7 @@ import trio
 
 from .. import EagerExecutor, LayeredExecutor, LocalTools, Workflow
 from ._families import Data
-from ._measure import sleep, virtual_run
+from ._measure import bench_server_config, sleep, virtual_run
 
 
 async def _wall_times(
@@ -51,7 +51,7 @@ def bench_mcp(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
     workflow = Workflow.from_dict(
         {"tasks": [{"id": f"t{i}", "tool": "bench:sleep", "arguments": {"seconds": seconds}} for i in range(5)]}
     )
-    config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
+    config = bench_server_config()
 
     async def main() -> dict[str, list[float]]:
         async with open_servers(config) as servers:
@@ -94,7 +94,7 @@ def bench_gateway(quick: bool, seconds: float = 0.2) -> dict[str, Any]:
         return {"skipped": str(exc)}
     runs = 5 if quick else 20
     plan = {"tasks": [{"id": f"t{i}", "tool": "bench:sleep", "arguments": {"seconds": seconds}} for i in range(5)]}
-    config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
+    config = bench_server_config()
 
     async def main(servers: str, errlog: TextIO) -> list[float]:
         params = StdioServerParameters(command=sys.executable, args=["-m", "dagexec", "serve", "--servers", servers])
@@ -175,7 +175,7 @@ def bench_branches(quick: bool, scale: float = 0.25) -> dict[str, Any]:
         "eager": virtual_run(EagerExecutor(sim, check_schemas=False), workflow).wall_time,
         "layered": virtual_run(LayeredExecutor(sim, check_schemas=False), workflow).wall_time,
     }
-    config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
+    config = bench_server_config()
 
     async def main() -> dict[str, list[float]]:
         async with open_servers(config) as servers:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import gc
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +20,7 @@ import trio
 from .. import EagerExecutor, LocalTools, Task, Workflow
 from . import hostile
 from ._families import Data, overhead_family
-from ._measure import noop
+from ._measure import bench_server_config, noop
 
 
 def typed_plan(n: int) -> Data:
@@ -68,7 +67,7 @@ def bench_schemas(quick: bool) -> dict[str, Any]:
     workflow = Workflow.from_dict(typed_plan(n))
     noop_plan = Workflow.from_dict(overhead_family("random", n))
     noop_servers = {"noop": LocalTools({"noop": noop})}
-    config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
+    config = bench_server_config()
 
     resolved = [(task, _resolved(task)) for task in workflow.tasks]
 

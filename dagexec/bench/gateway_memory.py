@@ -32,10 +32,12 @@ from typing import IO, Any
 
 import trio
 
+from dagexec.bench._measure import bench_server_config
+
 __all__ = ["main", "measure_process", "measure_tracemalloc", "plan_of"]
 
 #: The downstream server: dagexec's bench server over stdio.
-CONFIG = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
+CONFIG = bench_server_config()
 
 
 def plan_of(tasks: int) -> dict[str, Any]:

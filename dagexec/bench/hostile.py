@@ -128,7 +128,9 @@ def gateway_ping(tasks: int = 2_000, every: float = 0.01) -> dict[str, Any]:
     from mcp import Client, MCPDeprecationWarning, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
-    config = {"mcpServers": {"bench": {"command": sys.executable, "args": ["-m", "dagexec.bench.server"]}}}
+    from dagexec.bench._measure import bench_server_config
+
+    config = bench_server_config()
     plan = {
         "tasks": [{"id": f"m{i}", "tool": "bench:match", "arguments": {"text": HOSTILE_TEXT}} for i in range(tasks)]
     }

@@ -25,6 +25,8 @@ import httpx2
 import psutil
 import trio
 
+from dagexec.bench._measure import bench_server_config
+
 PROTOCOL = "2025-06-18"
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -67,7 +69,7 @@ def measure(python: str, sessions: int, concurrency: int, flags: list[str]) -> d
     with tempfile.TemporaryDirectory() as folder:
         config = os.path.join(folder, "servers.json")
         with open(config, "w") as file:
-            json.dump({"mcpServers": {"bench": {"command": python, "args": ["-m", "dagexec.bench.server"]}}}, file)
+            json.dump(bench_server_config(python), file)
         command = [python, "-m", "dagexec", "serve", "--servers", config, "--http", f"127.0.0.1:{port}", *flags]
         log = open(os.path.join(folder, "serve.log"), "w+")  # noqa: SIM115 - closed with the folder below
         gateway = subprocess.Popen(command, stderr=log, text=True)
