@@ -205,12 +205,15 @@ class ExecutionResult:
         """The summed durations along :attr:`critical_path`, which no schedule can beat."""
         return self._critical[1]
 
-    def to_dict(self, *, workflow: bool = True) -> dict[str, Any]:
+    def to_dict(self, *, workflow: bool = True, results: bool = True) -> dict[str, Any]:
         """Every field and figure above, as plain JSON-ready data.
 
         Args:
             workflow: Include the workflow that ran (``"workflow"``), so that
                 :meth:`from_dict` needs nothing else to load the result again.
+            results: Include each task's result (``"results"``); without
+                them, the data's size does not grow with the plan's, and the
+                gateway writes them one at a time.
         """
         data: dict[str, Any] = {
             "strategy": self.strategy,
@@ -221,11 +224,13 @@ class ExecutionResult:
             "generations": self.generations,
             "critical_path": self.critical_path,
             "critical_path_time": self.critical_path_time,
-            "results": [task_result_dict(r) for r in self.results],
+            "results": [task_result_dict(r) for r in self.results] if results else None,
             "errors": [r.task_id for r in self.errors],
             "counts": {status.value: n for status, n in self.counts.items()},
             "stop_reason": self.stop_reason,
         }
+        if not results:
+            del data["results"]
         if workflow:
             data["workflow"] = self.workflow.to_dict()
         return data
@@ -277,6 +282,10 @@ class ExecutionResult:
 
 
 _converter = cattrs.Converter()
+# A status or code is written as its plain text: JSON-ready data holds no enum (the gateway's answer
+# would copy every task's dict to make it plain, issue 25).
+_converter.register_unstructure_hook(TaskStatus, str)
+_converter.register_unstructure_hook(ErrorCode, str)
 
 
 @attrs.frozen(kw_only=True)

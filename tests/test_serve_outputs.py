@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 import mcp_types
 import pytest
@@ -13,7 +14,8 @@ from mcp import Client, MCPError
 
 from dagexec import LocalTools
 from dagexec.serve import Gateway
-from dagexec.serve._outputs import OutputStore
+from dagexec.serve._outputs import OutputFile, OutputStore
+from dagexec.serve._results import LINKS_SHOWN, LISTED
 
 SMALL = 1000
 LARGE = 600_000  # a reply over its limit (512 KiB); parts of at most 128 Ki characters: five of them
@@ -72,6 +74,33 @@ async def test_a_large_reply_carries_statuses_and_links_and_each_output_is_read_
         assert caught.value.code == -32002
 
 
+async def test_a_reply_of_many_outputs_links_the_first_and_lists_every_part() -> None:
+    plan = {"tasks": [{"id": f"t{i}", "tool": "t:text", "arguments": {"n": 5000}} for i in range(150)]}
+    async with Client(_gateway().server) as client:
+        result = await client.call_tool("run_workflow", plan)
+        assert result.structured_content is not None
+        tasks = result.structured_content["results"]
+        assert [len(task["output_parts"]) for task in tasks] == [1] * 150
+        links = [block for block in result.content if isinstance(block, mcp_types.ResourceLink)]
+        assert [link.uri for link in links] == [task["output_parts"][0] for task in tasks[:LINKS_SHOWN]]
+        assert "150 parts, each task's output_parts; the first 100 are linked here" in result.content[0].text
+        assert json.loads(await _read(client, tasks[-1]["output_parts"])) == {"text": "x" * 5000}
+
+
+async def test_outputs_that_cannot_be_kept_leave_the_statuses_and_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(self: OutputFile, pieces: object) -> NoReturn:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(OutputFile, "add", full)
+    plan = {"tasks": [{"id": "big", "tool": "t:text", "arguments": {"n": LARGE}}]}
+    async with Client(_gateway().server) as client:
+        result = await client.call_tool("run_workflow", plan)
+    assert result.structured_content is not None
+    [task] = result.structured_content["results"]
+    assert (task["status"], task["output"], "output_parts" in task) == ("success", None, False)
+    assert "the outputs could not be kept: [Errno 28]" in result.content[0].text
+
+
 async def test_outputs_are_dropped_after_an_hour(autojump_clock: trio.testing.MockClock) -> None:
     plan = {"tasks": [{"id": "big", "tool": "t:text", "arguments": {"n": LARGE}}]}
     async with Client(_gateway().server) as client:
@@ -91,21 +120,54 @@ def _text_of(store: OutputStore, uri: str) -> str:
     return content.text
 
 
+async def _put(store: OutputStore, outputs: list[Any]) -> list[list[str]]:
+    """Keep each output's JSON (None: none) as ``store`` does a reply's; the URIs of each one's parts."""
+
+    def write(file: OutputFile) -> list[list[str]]:
+        return [file.uris(n, file.add([] if output is None else [json.dumps(output)])) for n, output in enumerate(outputs)]
+
+    return await store.put(write)
+
+
 def test_the_oldest_outputs_make_room_once_the_bytes_kept_would_pass_the_bound() -> None:
     async def main() -> None:
         store = OutputStore(max_kept=250)
-        first, second = store.put("a" * 100, "first"), store.put("b" * 100, "second")
-        third = store.put("c" * 100, "third")  # 300 bytes would pass 250: the first goes
+        a, b, c = ("a" * 98, "b" * 98, "c" * 98)  # 100 bytes of JSON each
+        [first], [second] = await _put(store, [a]), await _put(store, [b])
+        [third] = await _put(store, [c])  # 300 bytes would pass 250: the first goes
         with pytest.raises(MCPError) as caught:
-            store.read(first[0].uri)
+            store.read(first[0])
         assert caught.value.code == -32002
-        assert [_text_of(store, link.uri) for link in (*second, *third)] == ["b" * 100, "c" * 100]
-        huge = store.put("d" * 1000, "huge")  # larger than the bound alone: every other output goes, it stays
-        assert _text_of(store, huge[0].uri) == "d" * 1000
-        for link in (*second, *third):
+        assert [_text_of(store, uri) for uri in (*second, *third)] == [json.dumps(b), json.dumps(c)]
+        [huge] = await _put(store, ["d" * 998])  # larger than the bound alone: every other output goes, it stays
+        assert _text_of(store, huge[0]) == json.dumps("d" * 998)
+        for uri in (*second, *third):
             with pytest.raises(MCPError):
-                store.read(link.uri)
+                store.read(uri)
         store.close()
+
+    trio.run(main)
+
+
+def test_each_output_of_a_reply_is_read_in_parts_from_one_file() -> None:
+    async def main() -> None:
+        store = OutputStore()
+        outputs = [{"text": "é" * 100_000}, None, "small", ["x" * 300_000]]
+        parts = await _put(store, outputs)
+        assert [len(uris) for uris in parts] == [5, 0, 1, 3]  # é is written \u00e9: 6 characters
+        assert [json.loads("".join(_text_of(store, uri) for uri in uris)) for uris in parts if uris] == [
+            outputs[0],
+            outputs[2],
+            outputs[3],
+        ]
+        assert all(len(_text_of(store, uri)) <= 128 * 1024 for uris in parts for uri in uris)
+        reply = parts[0][0].rsplit("/", 2)[0]
+        for missing in (f"{reply}/1/1", f"{reply}/0/6", f"{reply}/4/1", f"{reply}/0/0", f"{reply}/00/1"):
+            with pytest.raises(MCPError):
+                store.read(missing)
+        store.close()
+        with pytest.raises(MCPError):
+            store.read(parts[0][0])
 
     trio.run(main)
 
@@ -150,15 +212,45 @@ async def test_a_tool_whose_schema_is_too_large_to_list_is_listed_without_it_and
 def test_old_outputs_go_from_the_oldest_and_the_newer_stay() -> None:
     async def main() -> None:
         store = OutputStore(keep=10.0)
-        early = [store.put("x", f"early {i}") for i in range(1_000)]
+        early = [(await _put(store, ["x"]))[0][0] for i in range(200)]
         await trio.sleep(5)
-        later = [store.put("y", f"later {i}") for i in range(1_000)]
+        later = [(await _put(store, ["y"]))[0][0] for i in range(200)]
         await trio.sleep(6)  # 11 s after the early ones, 6 s after the later ones
-        store.put("z", "now")
-        for links in (early[0], early[-1]):
+        await _put(store, ["z"])
+        for uri in (early[0], early[-1]):
             with pytest.raises(MCPError):
-                store.read(links[0].uri)
-        assert [_text_of(store, links[0].uri) for links in (later[0], later[-1])] == ["y", "y"]
+                store.read(uri)
+        assert [_text_of(store, uri) for uri in (later[0], later[-1])] == ['"y"', '"y"']
         store.close()
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+async def test_a_run_whose_statuses_alone_are_too_many_for_a_reply_is_kept_whole_as_resources() -> None:
+    async def fail() -> None:
+        raise RuntimeError("no luck " + "x" * 1000)
+
+    tasks: list[dict[str, Any]] = [{"id": f"t{i}", "tool": "t:text", "arguments": {"n": 3}} for i in range(3000)]
+    tasks += [{"id": f"f{i}", "tool": "t:fail"} for i in range(30)]
+    gateway = Gateway({"t": LocalTools({"text": text, "fail": fail})})
+    async with Client(gateway.server) as client:
+        result = await client.call_tool("run_workflow", {"tasks": tasks})
+        data = result.structured_content
+        assert data is not None
+        assert (data["tasks"], data["ok"], data["counts"]["success"], data["counts"]["error"]) == (3030, False, 3000, 30)
+        assert [task["task_id"] for task in data["not_succeeded"]] == [f"f{i}" for i in range(LISTED)]
+        assert data["not_succeeded"][0]["error"]["message"].endswith("more characters⟩")
+        links = [block for block in result.content if isinstance(block, mcp_types.ResourceLink)]
+        assert [link.uri for link in links] == data["run_parts"][:LINKS_SHOWN]
+        summary = result.content[0]
+        assert isinstance(summary, mcp_types.TextContent)
+        assert f"and {30 - LISTED} more tasks that did not succeed" in summary.text
+        assert len(summary.text) < 20_000
+        run = json.loads(await _read(client, data["run_parts"]))  # the whole run's data, as a small reply has it
+        assert [task["task_id"] for task in run["results"]] == [task["id"] for task in tasks]
+        assert run["counts"] == data["counts"] and run["errors"] == [f"f{i}" for i in range(30)]
+        assert {task["output"] for task in run["results"]} == {None}
+        last = run["results"][2999]
+        assert json.loads(await _read(client, last["output_parts"])) == {"text": "xxx"}
+        assert "output_parts" not in run["results"][3000]
+        assert run["results"][3000]["error"]["message"] == "RuntimeError: no luck " + "x" * 1000

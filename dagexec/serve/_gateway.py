@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import ctypes
 import functools
+import gc
 import hashlib
 import json
 import math
@@ -12,7 +13,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import mcp_types
 import trio
@@ -36,8 +37,21 @@ from .. import (
 )
 from .. import __version__ as _version
 from ._http import MAX_SESSIONS, SESSION_IDLE, http_app, serve_http
-from ._outputs import OutputStore
-from ._results import call_result, refusal_result, run_data, run_reply, text_block
+from ._outputs import OutputFile, OutputStore
+from ._results import (
+    call_reply,
+    kept_call_reply,
+    kept_run_reply,
+    refusal_result,
+    reply_fits,
+    run_data,
+    run_kept_reply,
+    run_reply,
+    summary_text,
+    text_block,
+    write_outputs,
+    write_run,
+)
 from ._stdio import MAX_MESSAGE, serve_stdio
 from ._supervise import open_supervised
 from ._surface import RUN_WORKFLOW, escaped, gateway_tools
@@ -53,6 +67,8 @@ TRIM_AFTER = 1000
 #: Seconds from a large plan's answer to giving memory back: time for the SDK to write the answer.
 TRIM_DELAY = 1.0
 
+T = TypeVar("T")
+
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 """What ``progress`` of :meth:`Gateway.run_workflow` takes: ``(tasks ended, tasks in the plan, message)``."""
 
@@ -61,6 +77,12 @@ _CANCELLED = "the client cancelled the request"
 
 #: Why a task that needs approval cannot run through a client that cannot ask.
 _CANNOT_ASK = "the client cannot ask the person (it offers no elicitation on this connection)"
+
+
+def _plan_hash(workflow: Workflow) -> str:
+    """The first 16 hex digits of a hash of the plan: the name a journal records its run under."""
+    text = json.dumps(workflow.to_dict(), sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _find_malloc_trim() -> Callable[[], object] | None:
@@ -291,7 +313,18 @@ class Gateway:
             done = await self._execute(workflow, None, f"call-{secrets.token_hex(8)}")
         except DagexecError as exc:  # the journal: it cannot be written, or is in use
             return refusal_result(exc)
-        return call_result(done.results[0], self._outputs)
+        reply, output = call_reply(done.results[0])
+        if reply is None:
+            parts = await self._keep(lambda file: file.uris(0, file.add([json.dumps(output)])))
+            reply = kept_call_reply(parts, self._outputs)
+        return reply
+
+    async def _keep(self, write: Callable[[OutputFile], T]) -> T | OSError:
+        """Keep a reply's outputs as resources (see :meth:`OutputStore.put`): what ``write`` gives, or why not."""
+        try:
+            return await self._outputs.put(write)
+        except OSError as exc:  # a full disk, say: the reply says so, and the run's statuses still reach the client
+            return exc
 
     async def run_workflow(self, plan: Any, *, progress: Progress | None = None) -> mcp_types.CallToolResult:
         """Check a plan, run it, and answer as the ``run_workflow`` tool does.
@@ -316,22 +349,45 @@ class Gateway:
             workflow = await self._check(plan)
         except DagexecError as exc:
             return refusal_result(exc)
-        plan_hash = hashlib.sha256(json.dumps(workflow.to_dict(), sort_keys=True, default=repr).encode()).hexdigest()
+        run_name = f"plan-{_plan_hash(workflow)}" if self._journaled else "plan"
         journal_error: str | None = None
         try:
-            result = await self._execute(workflow, progress, f"plan-{plan_hash[:16]}")
+            result = await self._execute(workflow, progress, run_name)
         except JournalFailedError as exc:  # mid-run: the run stopped, every task with its status
             result, journal_error = exc.result, str(exc)
         except DagexecError as exc:  # the journal: it cannot be written, or is in use
             return refusal_result(exc)
-        large = len(workflow.tasks) >= TRIM_AFTER
-        data, summary = run_data(result, journal_error=journal_error)
-        del result, workflow  # the run's records: the reply is built beside one copy of the answer, the data
-        reply = run_reply(data, summary, self._outputs)
+        del workflow  # the result holds it
+        large = len(result.results) >= TRIM_AFTER
+        if large:
+            # A run leaves reference cycles (the MCP client's, for each call) that only a full collection finds:
+            # freed before the answer is built, not beside it.
+            gc.collect()
+        reply = await self._run_reply(result, journal_error)
         if large:
             # It outlives this call: the answer is written after this returns.
             trio.lowlevel.spawn_system_task(_give_back_memory)
         return reply
+
+    async def _run_reply(self, result: ExecutionResult, journal_error: str | None) -> mcp_types.CallToolResult:
+        """``run_workflow``'s answer to a run: whole if it fits, else with its outputs kept as resources, else with
+        the whole run's data kept as resources (see :data:`~dagexec.serve._outputs.REPLY_LIMIT`).
+
+        Only a reply that fits builds the run's data whole: a large plan's is
+        written a task at a time.
+        """
+        summary = summary_text(result, journal_error=journal_error)
+        whole, kept = reply_fits(result)
+        if whole or kept:
+            data = run_data(result, journal_error=journal_error)
+            reply = run_reply(data, summary) if whole else None
+            if reply is None:
+                parts = await self._keep(functools.partial(write_outputs, data))
+                reply = kept_run_reply(data, summary, parts, self._outputs)
+            if reply is not None:
+                return reply
+        write = functools.partial(write_run, result, journal_error=journal_error)
+        return run_kept_reply(result, summary, await self._keep(write), self._outputs, journal_error=journal_error)
 
     async def _execute(self, workflow: Workflow, progress: Progress | None, run_name: str) -> ExecutionResult:
         """Run ``workflow``, reporting each task's end; the caller's cancellation stops it with ``Run.stop``.

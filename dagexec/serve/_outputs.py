@@ -3,21 +3,30 @@
 The SDK's streamable HTTP client refuses a server-sent event over 1 MiB, so a
 reply larger than that never arrives. Above :data:`REPLY_LIMIT` bytes, the gateway's
 reply carries the statuses and a summary, and each output becomes a resource
-(``dagexec://outputs/<id>/<part>``), split into numbered parts of at most
-:data:`PART_SIZE` characters, linked from the reply. The parts are files in a
-temporary folder, so they cost no memory, and are removed :data:`KEEP` seconds
-after they were written (or when the gateway closes), or sooner, oldest first,
-when the parts kept would pass :data:`MAX_KEPT` bytes: clients that run many
-large plans cannot fill the disk.
+(``dagexec://outputs/<reply>/<n>/<part>``: the ``n``-th output of one reply,
+from 0, split into numbered parts of at most :data:`PART_SIZE` characters, from 1).
+
+Each reply's outputs are one file in a temporary folder, written as the outputs'
+JSON one after another; what stays in memory is where each output starts in
+the file (8 bytes an output), so a reply of 100,000 outputs costs no memory
+once written. The file is removed :data:`KEEP` seconds after it was written (or
+when the gateway closes), or sooner, oldest first, when the files kept would
+pass :data:`MAX_KEPT` bytes: clients that run many large plans cannot fill the disk.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
 import shutil
 import tempfile
+from array import array
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from pathlib import Path
+from typing import BinaryIO, NamedTuple, TypeVar
 
 import mcp_types
 import trio
@@ -34,61 +43,114 @@ PART_SIZE = 128 * 1024
 #: Seconds an output's parts are kept for the client to read.
 KEEP = 3600.0
 
-#: Bytes of parts kept on disk at most, for every client together: past it, the oldest outputs go first.
+#: Bytes of outputs kept on disk at most, for every client together: past it, the oldest replies' go first.
 MAX_KEPT = 1024**3
 
 #: The MCP error code of a resource that does not exist (or no longer does).
 RESOURCE_NOT_FOUND = -32002
 
+T = TypeVar("T")
+
 _SCHEME = "dagexec://outputs/"
+_URI = re.compile(r"dagexec://outputs/([0-9a-f]{16})/(0|[1-9][0-9]{0,17})/([1-9][0-9]{0,17})\Z")
+
+
+class _Kept(NamedTuple):
+    """One reply's outputs on disk: when they were written, and where each starts in the file."""
+
+    written: float
+    #: Output ``n`` is the file's bytes ``starts[n]`` to ``starts[n + 1]``; none when they are equal.
+    starts: array[int]
+
+    @property
+    def size(self) -> int:
+        return self.starts[-1]
+
+
+def part_count(size: int) -> int:
+    """How many parts an output of ``size`` characters of JSON is read in."""
+    return -(-size // PART_SIZE)
+
+
+class OutputFile:
+    """One reply's outputs as they are written, one after another, in a worker thread (see :meth:`OutputStore.put`).
+
+    The text written is ASCII (JSON as :func:`json.dumps` writes it, every
+    other character escaped): one byte a character, so each part is a run of
+    bytes, found without reading what comes before it.
+    """
+
+    def __init__(self, file: BinaryIO, reply: str) -> None:
+        self._file = file
+        self._reply = reply
+        #: Output ``n`` is the file's bytes ``starts[n]`` to ``starts[n + 1]``.
+        self.starts = array("q", [0])
+
+    def add(self, pieces: Iterable[str]) -> int:
+        """Write one output, given as pieces of its JSON text; the number of parts it is read in."""
+        size = 0
+        for piece in pieces:
+            data = piece.encode("ascii")
+            self._file.write(data)
+            size += len(data)
+        self.starts.append(self.starts[-1] + size)
+        return part_count(size)
+
+    def uris(self, n: int, parts: int) -> list[str]:
+        """The URIs of the parts of output ``n``, which is read in ``parts`` parts."""
+        return [f"{_SCHEME}{self._reply}/{n}/{part}" for part in range(1, parts + 1)]
 
 
 class OutputStore:
-    """The outputs kept as resources: written in parts to a temporary folder, read back by URI, dropped when old.
+    """The outputs kept as resources: a file for each reply's, read back by URI, dropped when old.
 
     Args:
-        keep: Seconds each output is kept.
-        max_kept: Bytes of parts kept at most; the oldest outputs are dropped to
-            make room for a new one (which is kept even if it alone is larger).
+        keep: Seconds each reply's outputs are kept.
+        max_kept: Bytes kept at most; the oldest replies' outputs are dropped
+            to make room for new ones (which are kept even if they alone are larger).
     """
 
     def __init__(self, *, keep: float = KEEP, max_kept: int = MAX_KEPT) -> None:
         self.keep = keep
         self.max_kept = max_kept
         self._folder: Path | None = None
-        # Each output's id: when it was written, its bytes; oldest first. An OrderedDict, whose first
-        # item is found in constant time however many were dropped before it (a dict's is not):
-        # a reply of 100,000 outputs drops and puts in linear time.
-        self._written: OrderedDict[str, tuple[float, int]] = OrderedDict()
-        self._kept = 0  # bytes of every output in _written
+        # Each reply's outputs, by id, oldest first: an OrderedDict, whose first item is found in constant
+        # time however many were dropped before it (a dict's is not).
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
+        self._bytes = 0  # of every reply's outputs in _kept
 
-    def put(self, text: str, name: str) -> list[mcp_types.ResourceLink]:
-        """Keep ``text`` (an output's JSON) in parts; a link to each, named after ``name`` and its number."""
-        self._drop_old()
-        size = len(text.encode())
-        while self._written and self._kept + size > self.max_kept:  # oldest first
-            self._drop(next(iter(self._written)))
+    async def put(self, write: Callable[[OutputFile], T]) -> T:
+        """Keep a reply's outputs as resources: ``write`` adds each to the reply's file; what it returns.
+
+        ``write`` runs in a worker thread, so that neither the work of writing
+        JSON nor a slow or full disk holds the gateway's loop. It must touch
+        nothing the loop changes.
+
+        Raises:
+            OSError: The file could not be written (the disk is full, say);
+                nothing is kept.
+        """
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="dagexec-outputs-"))
-        output = secrets.token_hex(8)
-        folder = self._folder / output
-        folder.mkdir()
-        parts = [text[start : start + PART_SIZE] for start in range(0, len(text), PART_SIZE)] or [""]
-        links = []
-        for number, part in enumerate(parts, 1):
-            (folder / str(number)).write_text(part, encoding="utf-8")
-            links.append(
-                mcp_types.ResourceLink(
-                    type="resource_link",
-                    uri=f"{_SCHEME}{output}/{number}",
-                    name=f"{name} (part {number} of {len(parts)})",
-                    mime_type="application/json",
-                    size=len(part.encode()),
-                )
-            )
-        self._written[output] = (trio.current_time(), size)
-        self._kept += size
-        return links
+        reply = secrets.token_hex(8)
+        path = self._folder / reply
+
+        def write_file() -> tuple[T, array[int]]:
+            with open(path, "wb") as file:
+                outputs = OutputFile(file, reply)
+                return write(outputs), outputs.starts
+
+        try:
+            written, starts = await trio.to_thread.run_sync(write_file)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        self._drop_old()
+        while self._kept and self._bytes + starts[-1] > self.max_kept:  # oldest first
+            self._drop(next(iter(self._kept)))
+        self._kept[reply] = _Kept(trio.current_time(), starts)
+        self._bytes += starts[-1]
+        return written
 
     def read(self, uri: str) -> mcp_types.ReadResourceResult:
         """The part at ``uri``.
@@ -97,41 +159,49 @@ class OutputStore:
             MCPError: No such part, or it was dropped (code -32002).
         """
         self._drop_old()
-        output, _, number = uri.removeprefix(_SCHEME).partition("/")
-        found = (
-            uri.startswith(_SCHEME)
-            and output in self._written
-            and number.isdigit()
-            and self._folder is not None
-            and (self._folder / output / number).is_file()
-        )
-        if not found:
+        found = _URI.match(uri)
+        kept = self._kept.get(found.group(1)) if found is not None else None
+        if found is None or kept is None or self._folder is None or int(found.group(2)) >= len(kept.starts) - 1:
             raise MCPError(RESOURCE_NOT_FOUND, f"no output {uri!r} (outputs are kept {self.keep:g} s)")
-        assert self._folder is not None
-        text = (self._folder / output / number).read_text(encoding="utf-8")
+        n, part = int(found.group(2)), int(found.group(3))
+        start = kept.starts[n] + (part - 1) * PART_SIZE
+        size = min(PART_SIZE, kept.starts[n + 1] - start)
+        if size <= 0:
+            raise MCPError(RESOURCE_NOT_FOUND, f"no output {uri!r} (outputs are kept {self.keep:g} s)")
+        with open(self._folder / found.group(1), "rb") as file:
+            file.seek(start)
+            text = file.read(size).decode("ascii")
         return mcp_types.ReadResourceResult(
             contents=[mcp_types.TextResourceContents(uri=uri, mime_type="application/json", text=text)]
         )
 
-    def _drop_old(self) -> None:
-        """Drop the outputs older than :attr:`keep`: from the oldest, stopping at the first that is not."""
-        now = trio.current_time()
-        while self._written:
-            output = next(iter(self._written))
-            if now - self._written[output][0] <= self.keep:
-                return
-            self._drop(output)
+    def part_size(self, uri: str) -> int:
+        """The characters of the part at ``uri`` (one the store gave, still kept)."""
+        found = _URI.match(uri)
+        assert found is not None
+        starts = self._kept[found.group(1)].starts
+        n, part = int(found.group(2)), int(found.group(3))
+        return min(PART_SIZE, starts[n + 1] - starts[n] - (part - 1) * PART_SIZE)
 
-    def _drop(self, output: str) -> None:
-        _, size = self._written.pop(output)
-        self._kept -= size
+    def _drop_old(self) -> None:
+        """Drop the replies' outputs older than :attr:`keep`: from the oldest, stopping at the first that is not."""
+        now = trio.current_time()
+        while self._kept:
+            reply = next(iter(self._kept))
+            if now - self._kept[reply].written <= self.keep:
+                return
+            self._drop(reply)
+
+    def _drop(self, reply: str) -> None:
+        self._bytes -= self._kept.pop(reply).size
         if self._folder is not None:
-            shutil.rmtree(self._folder / output, ignore_errors=True)
+            with suppress(OSError):  # removed already: nothing to do
+                os.unlink(self._folder / reply)
 
     def close(self) -> None:
-        """Remove every part kept."""
-        self._written.clear()
-        self._kept = 0
+        """Remove every output kept."""
+        self._kept.clear()
+        self._bytes = 0
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None

@@ -117,13 +117,18 @@ async def serve_fds(server: Server[Any], wire_in: int, wire_out: int, *, max_mes
                 except ValueError as exc:  # the SDK would only log it, and the client would wait for ever
                     await replies.send(SessionMessage(unreadable_reply(line, exc)))
                     continue
+                del line  # not held while the next one is awaited: a plan's line is megabytes
                 await incoming_send.send(SessionMessage(message))
+                del message  # the server holds it as long as it needs it
 
     async def write() -> None:
         async with outgoing_receive:
             async for message in outgoing_receive:
                 text = message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                # Neither the reply nor its text is held while the next one is awaited: a large plan's are megabytes.
+                del message
                 await _write_all(wire_out, (text + "\n").encode())
+                del text
 
     reading = trio.CancelScope()
 
