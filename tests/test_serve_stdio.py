@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
+import pytest
 import trio
 
 from dagexec import LocalTools
@@ -90,3 +92,15 @@ async def test_a_message_over_the_size_limit_is_answered_with_an_error_and_servi
         {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": over(other)}},
         {"jsonrpc": "2.0", "id": 9, "result": {}},
     ]
+
+
+async def test_a_reply_written_a_few_bytes_at_a_time_reaches_the_client_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A partial write goes on where it stopped, within the reply and across to its newline (5 bytes a call here)."""
+    writev = os.writev
+
+    def short_writev(fd: int, buffers: Sequence[memoryview]) -> int:
+        return writev(fd, [b"".join(buffers)[:5]])
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    replies = await exchange(_gateway(), _line(PING) + _line({**PING, "id": "second"}), 2)
+    assert replies == [{"jsonrpc": "2.0", "id": 9, "result": {}}, {"jsonrpc": "2.0", "id": "second", "result": {}}]
