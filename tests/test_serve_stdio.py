@@ -61,14 +61,16 @@ async def test_every_line_that_cannot_be_read_gets_an_error_reply_and_serving_go
     lines = [
         text.encode() + b"\n",  # JSON, nested deeper than the SDK reads: its id is known
         b'{"jsonrpc": "2.0", "id": 8, "method": \n',  # no JSON at all
+        b'{"jsonrpc": "2.0", "id": 10, "method": "ping", "params": {"s": "\\ud800"}}\n',  # a lone surrogate: refused
         _line({"hello": "world", "id": "h"}),  # JSON, but no JSON-RPC message
         _line(PING),
     ]
-    replies = await exchange(_gateway(), b"".join(lines), 4)
+    replies = await exchange(_gateway(), b"".join(lines), 5)
     parse_error = "parse error: the message is not JSON, or is nested too deeply to read"
     assert replies == [
         {"jsonrpc": "2.0", "id": 7, "error": {"code": -32700, "message": parse_error}},
         {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": parse_error}},
+        {"jsonrpc": "2.0", "id": 10, "error": {"code": -32700, "message": parse_error}},
         {
             "jsonrpc": "2.0",
             "id": "h",

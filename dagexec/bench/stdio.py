@@ -15,11 +15,11 @@ glibc's default settings, as on Linux): a 1 MB buffer stays in the processor's
 cache, in memory the allocator already holds, while glibc maps every block over
 32 MiB afresh from the kernel, whose pages are faulted in and zeroed at their
 first touch (a bare copy of 40 MB costs about 5 times more per MB than one of
-30 MB). Two controls on the same bytes, timed
-in the same run, show that part: a bare copy (``bytearray(message)``) and
-``json.loads``. Read the gateway's ratios against theirs. Run with
-``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=4000000000`` (glibc then keeps
-every block in memory it holds) to see the ratios without the fresh pages.
+30 MB). Two controls on the same bytes, timed in the same run, show that part:
+a bare copy (``bytearray(message)``) and ``json.loads``. Read the gateway's
+ratios against theirs. Run with ``MALLOC_MMAP_MAX_=0
+MALLOC_TRIM_THRESHOLD_=4000000000`` (glibc then keeps every block in memory it
+holds) to see the ratios without the fresh pages.
 """
 
 from __future__ import annotations
