@@ -86,7 +86,8 @@ class LineBuffer:
         end = self._data.find(b"\n", self._searched)
         self.scanned += (len(self._data) if end < 0 else end + 1) - self._searched
         if end >= 0:
-            line = bytes(self._data[: end + 1])
+            with memoryview(self._data) as data:  # one copy: a slice of the bytearray would be a second
+                line = bytes(data[: end + 1])
             del self._data[: end + 1]
             self._searched = 0
             self._check(end, line)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
+import pytest
 import trio
 
 from dagexec import LocalTools
@@ -59,14 +61,16 @@ async def test_every_line_that_cannot_be_read_gets_an_error_reply_and_serving_go
     lines = [
         text.encode() + b"\n",  # JSON, nested deeper than the SDK reads: its id is known
         b'{"jsonrpc": "2.0", "id": 8, "method": \n',  # no JSON at all
+        b'{"jsonrpc": "2.0", "id": 10, "method": "ping", "params": {"s": "\\ud800"}}\n',  # a lone surrogate: refused
         _line({"hello": "world", "id": "h"}),  # JSON, but no JSON-RPC message
         _line(PING),
     ]
-    replies = await exchange(_gateway(), b"".join(lines), 4)
+    replies = await exchange(_gateway(), b"".join(lines), 5)
     parse_error = "parse error: the message is not JSON, or is nested too deeply to read"
     assert replies == [
         {"jsonrpc": "2.0", "id": 7, "error": {"code": -32700, "message": parse_error}},
         {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": parse_error}},
+        {"jsonrpc": "2.0", "id": 10, "error": {"code": -32700, "message": parse_error}},
         {
             "jsonrpc": "2.0",
             "id": "h",
@@ -90,3 +94,15 @@ async def test_a_message_over_the_size_limit_is_answered_with_an_error_and_servi
         {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": over(other)}},
         {"jsonrpc": "2.0", "id": 9, "result": {}},
     ]
+
+
+async def test_a_reply_written_a_few_bytes_at_a_time_reaches_the_client_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A partial write goes on where it stopped, within the reply and across to its newline (5 bytes a call here)."""
+    writev = os.writev
+
+    def short_writev(fd: int, buffers: Sequence[memoryview]) -> int:
+        return writev(fd, [b"".join(buffers)[:5]])
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    replies = await exchange(_gateway(), _line(PING) + _line({**PING, "id": "second"}), 2)
+    assert replies == [{"jsonrpc": "2.0", "id": 9, "result": {}}, {"jsonrpc": "2.0", "id": "second", "result": {}}]
