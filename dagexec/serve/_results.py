@@ -144,7 +144,7 @@ def run_data(result: ExecutionResult, *, journal_error: str | None = None) -> di
 
     ``journal_error``: why the journal failed mid-run, which stopped the run.
     """
-    data = json_ready(result.to_dict(workflow=False))
+    data: dict[str, Any] = json_ready(result.to_dict(workflow=False))
     if journal_error is not None:
         data["journal_error"] = journal_error
     return data
