@@ -5,8 +5,10 @@ Starts ``dagexec serve`` over stdio with the bench server (``bench:sleep`` with
 ``--tasks`` independent tasks, and reads the gateway process's resident memory
 from Linux's ``/proc``: before the plan, its peak while the plan runs (the high
 water mark, reset before the plan: exact, not sampled), and some seconds after
-the answer. The client is a bare JSON-RPC writer and reader over the pipes, so
-that its own limits (the SDK's message sizes) are not measured.
+the answer (after a ``ping``: the SDK holds the last request it read, the plan,
+until the next message arrives). The client is a bare JSON-RPC writer and
+reader over the pipes, so that its own limits (the SDK's message sizes) are
+not measured.
 
 The goal (issue 25): the peak is at most 3 KB per task above the start plus the
 answer's bytes, and the memory is back within 100 MB of the start once the plan
@@ -112,6 +114,9 @@ def measure_process(tasks: int, *, max_concurrency: int | None, settle: float) -
                 took = time.perf_counter() - began
                 peak = _kb(proc.pid, "VmHWM")
                 del answer
+                # The SDK holds the last request it read (here, the plan) until the next one arrives, as any
+                # client's next message does: a ping, so that "after" is the memory of a gateway still in use.
+                wire.request("ping", {})
                 gc_settle(settle)
                 after = _kb(proc.pid, "VmRSS")
             except Exception:

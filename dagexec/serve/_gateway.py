@@ -113,6 +113,7 @@ async def _give_back_memory() -> None:
     while writing the answer are freed too.
     """
     await trio.sleep(TRIM_DELAY)
+    gc.collect()  # the run's last reference cycles (its graph's, the MCP client's), freed before the trim
     if _malloc_trim is not None:
         await trio.to_thread.run_sync(_malloc_trim)
 
