@@ -1022,16 +1022,16 @@ def test_serve_takes_typed_plans() -> None:
 
 async def test_only_a_large_plan_gives_its_memory_back_once_answered(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process: a plan of TRIM_AFTER tasks or more starts giving memory back after its answer; a smaller one not."""
-    from dagexec.serve import Gateway, _gateway
+    from dagexec.serve import Gateway, _gateway, _memory
 
     started: list[int] = []
 
     async def give_back() -> None:
         started.append(len(started))
 
-    monkeypatch.setattr(_gateway, "_give_back_memory", give_back)
+    monkeypatch.setattr(_gateway, "give_back_memory", give_back)
     gateway_ = Gateway({"sim": LocalTools({"sleep": sleep})})
-    for tasks in (_gateway.TRIM_AFTER - 1, _gateway.TRIM_AFTER):
+    for tasks in (_memory.TRIM_AFTER - 1, _memory.TRIM_AFTER):
         answer = await gateway_.run_workflow({"tasks": [t(f"t{i}", 0) for i in range(tasks)]})
         assert answer.structured_content is not None and answer.structured_content["ok"]
         assert started == []  # not before the answer is returned, to be written
@@ -1042,20 +1042,20 @@ async def test_only_a_large_plan_gives_its_memory_back_once_answered(monkeypatch
 async def test_memory_is_given_back_by_malloc_trim_in_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from dagexec.serve import _gateway
+    from dagexec.serve import _memory
 
     threads: list[threading.Thread] = []
-    monkeypatch.setattr(_gateway, "TRIM_DELAY", 0)
-    monkeypatch.setattr(_gateway, "_malloc_trim", lambda: threads.append(threading.current_thread()))
-    await _gateway._give_back_memory()
+    monkeypatch.setattr(_memory, "TRIM_DELAY", 0)
+    monkeypatch.setattr(_memory, "_malloc_trim", lambda: threads.append(threading.current_thread()))
+    await _memory.give_back_memory()
     assert len(threads) == 1 and threads[0] is not threading.main_thread()
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
 def test_malloc_trim_is_found_on_glibc() -> None:
-    from dagexec.serve import _gateway
+    from dagexec.serve import _memory
 
-    trim = _gateway._find_malloc_trim()
+    trim = _memory._find_malloc_trim()
     assert trim is not None and trim() in (0, 1)  # 1: some memory was given back
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import ctypes
 import functools
 import gc
 import hashlib
@@ -37,6 +36,7 @@ from .. import (
 )
 from .. import __version__ as _version
 from ._http import MAX_SESSIONS, SESSION_IDLE, http_app, serve_http
+from ._memory import TRIM_AFTER, give_back_memory
 from ._outputs import OutputFile, OutputStore
 from ._results import (
     call_reply,
@@ -60,13 +60,6 @@ from ._surface import RUN_WORKFLOW, escaped, gateway_tools
 #: larger ones in a worker thread, while the loop goes on answering.
 CHECK_IN_LOOP = 200
 
-#: Plans of at least this many tasks give the memory their run freed back to the OS once answered
-#: (see :func:`_give_back_memory`); a smaller plan frees too little to be worth the milliseconds.
-TRIM_AFTER = 1000
-
-#: Seconds from a large plan's answer to giving memory back: time for the SDK to write the answer.
-TRIM_DELAY = 1.0
-
 T = TypeVar("T")
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -83,39 +76,6 @@ def _plan_hash(workflow: Workflow) -> str:
     """The first 16 hex digits of a hash of the plan: the name a journal records its run under."""
     text = json.dumps(workflow.to_dict(), sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _find_malloc_trim() -> Callable[[], object] | None:
-    """glibc's ``malloc_trim(0)``, through ctypes; None where the C library has none (musl, macOS, Windows)."""
-    try:
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return functools.partial(trim, 0)
-
-
-#: Gives the memory the process freed back to the OS, or None (see :func:`_give_back_memory`).
-_malloc_trim = _find_malloc_trim()
-
-
-async def _give_back_memory() -> None:
-    """Once a large plan's answer is written, give the memory it freed back to the OS, where glibc can.
-
-    A large plan's run and answer are many small objects; freed, glibc keeps
-    their pages in its heap for the next ``malloc``, and the gateway's
-    resident memory stays near its peak for as long as it runs (hundreds of MB
-    after 100,000 tasks, issue 25). ``malloc_trim(0)`` returns every free page
-    to the OS: the well-known remedy, and glibc's own call for it; Python has
-    none. It takes milliseconds, so it runs in a worker thread (ctypes lets go of
-    the GIL), after :data:`TRIM_DELAY` seconds, so that the copies the SDK makes
-    while writing the answer are freed too.
-    """
-    await trio.sleep(TRIM_DELAY)
-    gc.collect()  # the run's last reference cycles (its graph's, the MCP client's), freed before the trim
-    if _malloc_trim is not None:
-        await trio.to_thread.run_sync(_malloc_trim)
 
 
 #: The request's ``ask`` (see :meth:`Gateway.call`), seen by the run's tasks, which inherit it.
@@ -361,13 +321,13 @@ class Gateway:
         del workflow  # the result holds it
         large = len(result.results) >= TRIM_AFTER
         if large:
-            # A run leaves reference cycles (the MCP client's, for each call) that only a full collection finds:
+            # The run's core and its records are in reference cycles, which only a full collection frees:
             # freed before the answer is built, not beside it.
             gc.collect()
         reply = await self._run_reply(result, journal_error)
         if large:
             # It outlives this call: the answer is written after this returns.
-            trio.lowlevel.spawn_system_task(_give_back_memory)
+            trio.lowlevel.spawn_system_task(give_back_memory)
         return reply
 
     async def _run_reply(self, result: ExecutionResult, journal_error: str | None) -> mcp_types.CallToolResult:
