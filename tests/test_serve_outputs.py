@@ -98,7 +98,18 @@ async def test_outputs_that_cannot_be_kept_leave_the_statuses_and_say_why(monkey
     assert result.structured_content is not None
     [task] = result.structured_content["results"]
     assert (task["status"], task["output"], "output_parts" in task) == ("success", None, False)
-    assert "the outputs could not be kept: [Errno 28]" in result.content[0].text
+    summary = result.content[0]
+    assert isinstance(summary, mcp_types.TextContent)
+    assert "the outputs could not be kept: [Errno 28]" in summary.text
+    plan = {"tasks": [{"id": f"t{i}", "tool": "t:text", "arguments": {"n": 3}} for i in range(3000)]}
+    async with Client(_gateway().server) as client:
+        result = await client.call_tool("run_workflow", plan)  # even the statuses are too many for a reply
+    assert result.structured_content is not None
+    assert (result.structured_content["tasks"], result.structured_content["counts"]["success"]) == (3000, 3000)
+    assert "run_parts" not in result.structured_content
+    summary = result.content[0]
+    assert isinstance(summary, mcp_types.TextContent)
+    assert "the run's data could not be kept: [Errno 28]" in summary.text
 
 
 async def test_outputs_are_dropped_after_an_hour(autojump_clock: trio.testing.MockClock) -> None:
