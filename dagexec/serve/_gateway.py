@@ -381,7 +381,10 @@ class Gateway:
                         named = {"run_name": run_name} if self._journaled else {}
                         try:
                             async with self.executor.open_run(
-                                workflow, timeout=self._timeout, on_event=on_event, **named
+                                workflow,
+                                timeout=self._timeout,
+                                on_event=on_event if progress is not None else None,  # else nothing reads them
+                                **named,
                             ) as run:
                                 outside.start_soon(run.stop_when_cancelled, _CANCELLED)
                         except DagexecError as exc:  # before the run: raised below, not in a group
