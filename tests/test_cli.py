@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import signal
 import sqlite3
@@ -27,6 +28,7 @@ from dagexec import check_journal
 
 from .helpers import (
     ENV,
+    EXAMPLES,
     RAW,
     ROOT,
     TOOLBOX,
@@ -1134,6 +1136,44 @@ def test_json_dash_writes_the_result_to_stdout_and_the_rest_to_stderr(tmp_path: 
     data = json.loads(out.stdout)  # nothing else on stdout
     assert [(r["task_id"], r["output"]) for r in data["results"]] == [("a", {"result": "hi"})]
     assert "eager run: tasks" in out.stderr and "1 success" in out.stderr
+
+
+def test_a_standard_output_closed_by_its_reader_ends_a_command_with_141_not_an_internal_error(tmp_path: Path) -> None:
+    """``dagexec schema | head -1``, ``dagexec run ... --events - | head -1``: the reader goes away (here, at once)."""
+    servers = toolbox_servers(tmp_path)
+    plan = write(
+        tmp_path / "wf.json",
+        {
+            "tasks": [
+                {"id": "a", "tool": "box:echo", "arguments": {"text": "hi"}},
+                {"id": "b", "tool": "box:echo", "arguments": {"text": "x"}, "depends_on": ["a"]},
+            ]
+        },
+    )
+    reader, closed = os.pipe()
+    os.close(reader)  # every write to `closed` fails: EPIPE
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "dagexec", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=closed,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+            cwd=EXAMPLES,
+            timeout=120,
+        )
+
+    try:
+        schema, events = run("schema"), run("run", plan, "--servers", servers, "--events", "-")
+    finally:
+        os.close(closed)
+    assert (schema.returncode, schema.stderr) == (141, "")
+    assert events.returncode == 141, events.stderr
+    assert "2 success" in events.stderr  # the run went on to its end
+    assert "standard output was closed by its reader" in events.stderr
+    assert "internal error" not in events.stderr
 
 
 def test_events_as_json_lines_to_a_file_or_stdout(tmp_path: Path) -> None:

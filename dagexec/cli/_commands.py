@@ -42,7 +42,7 @@ from ._options import UsageError, executor_options
 from ._prompt import approval, ask_input, gated_tasks, needs_approval
 from ._render import printable
 from ._streams import STANDARD, both, event_lines, plan_from_text, write_result
-from ._terminal import STDIN, Interruption, interruptible
+from ._terminal import CLOSED_OUTPUT, STDIN, Interruption, interruptible
 
 EXECUTORS: dict[str, type[EagerExecutor] | type[LayeredExecutor]] = {
     "eager": EagerExecutor,
@@ -197,6 +197,9 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
     if journal_failure is not None:
         report_error(str(journal_failure))
         return 1
+    if on_event is not None and on_event.closed:
+        report_error("standard output was closed by its reader: later events were not written (the run went on)")
+        return CLOSED_OUTPUT
     return 2 if rejected else status([result])
 
 

@@ -5,7 +5,8 @@ unusable input (unreadable or invalid files, an invalid workflow, an unknown
 server or tool, a server that does not start, an output file that cannot be
 written), 3 for an internal error (a bug: ``DAGEXEC_DEBUG=1`` shows its
 traceback), 130 when stopped by SIGINT (Ctrl-C) and 143 by SIGTERM (see
-:class:`~dagexec.cli._terminal.Interruption`). Errors are reported in a line
+:class:`~dagexec.cli._terminal.Interruption`), 141 when standard output was
+closed by its reader (``| head``). Errors are reported in a line
 or two that name the problem, never as a traceback.
 
 What a workflow, a server or a tool says reaches the terminal escaped (see
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import warnings
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
@@ -40,7 +42,7 @@ from ._planner import add_commands as add_planner_commands
 from ._render import printable
 from ._serve import add_commands as add_serve_commands
 from ._streams import to_stdout
-from ._terminal import make_console
+from ._terminal import CLOSED_OUTPUT, close_stream, make_console
 
 
 def _run_arguments(run: argparse.ArgumentParser) -> None:
@@ -173,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):  # a command without Interruption
             errors.print("interrupted")
             return 130
+        if all(isinstance(leaf, BrokenPipeError) for leaf in leaves):  # stdout's reader went away: `| head`
+            close_stream(sys.stdout)
+            return CLOSED_OUTPUT
         if len(leaves) == 1 and isinstance(leaves[0], DagexecError):
             report_error(str(leaves[0]))
             return 2

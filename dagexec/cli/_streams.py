@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from dagexec import Event, EventHandler
 
 from ._options import UsageError
+from ._terminal import close_stream
 
 #: The file name that means standard input or standard output.
 STANDARD = "-"
@@ -44,9 +45,33 @@ def write_result(path: str, data: Any, write_file: Callable[[str, Any], None]) -
     sys.stdout.flush()
 
 
+class EventLines:
+    """Where ``--events`` writes: each event a JSON line, flushed at once, so a program that follows sees it happen.
+
+    On standard output, the reader may go away before the run ends (``|
+    head``): the lines after are not written, and the run goes on to its end,
+    every task with its final status; :attr:`closed` then says so.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        #: Whether the reader went away, and lines were not written.
+        self.closed = False
+
+    def __call__(self, event: Event) -> None:
+        if self.closed:
+            return
+        try:
+            self._stream.write(json.dumps(event.to_dict(), default=repr) + "\n")
+            self._stream.flush()
+        except BrokenPipeError:
+            self.closed = True
+            close_stream(self._stream)
+
+
 @contextmanager
-def event_lines(path: str | None) -> Iterator[EventHandler | None]:
-    """An ``on_event`` that writes each event as a JSON line to ``path`` (``-``: standard output), flushed at once.
+def event_lines(path: str | None) -> Iterator[EventLines | None]:
+    """Where ``--events`` writes: ``path``, or standard output for ``-`` (see :class:`EventLines`).
 
     Yields None without a path. The file is opened (and emptied) before the
     run, so a path that cannot be written stops the command first.
@@ -58,22 +83,14 @@ def event_lines(path: str | None) -> Iterator[EventHandler | None]:
         yield None
         return
     if path == STANDARD:
-        yield _writer(sys.stdout)
+        yield EventLines(sys.stdout)
         return
     try:
         stream = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed below, after the run)
     except OSError as exc:
         raise UsageError(f"cannot write the events {path!r}: {exc.strerror}") from None
     with stream:
-        yield _writer(stream)
-
-
-def _writer(stream: TextIO) -> EventHandler:
-    def write(event: Event) -> None:
-        stream.write(json.dumps(event.to_dict(), default=repr) + "\n")
-        stream.flush()  # a program that follows the stream sees each event as it happens
-
-    return write
+        yield EventLines(stream)
 
 
 def both(first: EventHandler, second: EventHandler | None) -> EventHandler:

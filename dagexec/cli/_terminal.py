@@ -1,18 +1,21 @@
 """The terminal a command runs at: its consoles, standard input, signals and the echo of what is typed.
 
 Exit status 128 + the signal's number (130 for SIGINT, 143 for SIGTERM) comes
-from :func:`interruptible`; see :class:`Interruption`.
+from :func:`interruptible`; see :class:`Interruption`. A command whose standard
+output's reader went away (``| head``) exits :data:`CLOSED_OUTPUT`.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import IO, Any
 
 import trio
 from rich.console import Console
@@ -23,6 +26,36 @@ from dagexec import EagerExecutor, EventHandler, LayeredExecutor, Run, SignalSto
 STDIN = 0
 
 
+#: The exit status of a command whose standard output was closed by its reader (``dagexec tools | head -1``):
+#: 128 + SIGPIPE's number, as a shell reports a process that SIGPIPE ended.
+CLOSED_OUTPUT = 141
+
+
+def close_stream(stream: IO[str]) -> None:
+    """Point ``stream``'s descriptor at the null device: its reader has gone.
+
+    What is still to be written, the interpreter's last flush included, then
+    goes nowhere, rather than failing again (Python's own advice for SIGPIPE).
+    """
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, stream.fileno())
+    os.close(null)
+
+
+class _Console(Console):
+    """rich's console, whose stream's reader going away is a :class:`BrokenPipeError`.
+
+    rich ends the process there with ``SystemExit(1)``, which would be exit
+    status 1 (some task failed) or an internal error; :func:`~dagexec.cli._parser.main`
+    turns a broken pipe into :data:`CLOSED_OUTPUT`.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        close_stream(self.file)
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 def make_console(*, stderr: bool = False) -> Console:
     """A console on stdout (or stderr): on a terminal, its width; piped, lines as long as they are.
 
@@ -31,8 +64,8 @@ def make_console(*, stderr: bool = False) -> Console:
     """
     stream = sys.stderr if stderr else sys.stdout
     if stream.isatty():
-        return Console(stderr=stderr)
-    return Console(stderr=stderr, width=100_000, soft_wrap=True)
+        return _Console(stderr=stderr)
+    return _Console(stderr=stderr, width=100_000, soft_wrap=True)
 
 
 class Interruption:
