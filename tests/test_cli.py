@@ -1176,6 +1176,14 @@ def test_a_standard_output_closed_by_its_reader_ends_a_command_with_141_not_an_i
     assert "internal error" not in events.stderr
 
 
+def test_demo_json_dash_writes_both_results_to_stdout_and_no_file(tmp_path: Path) -> None:
+    out = cli("demo", "--speed", "20", "--json", "-", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert set(json.loads(out.stdout)) == {"layered", "eager"}  # nothing else on stdout
+    assert "comparison" in out.stderr
+    assert list(tmp_path.iterdir()) == []  # no file named "-"
+
+
 def test_events_as_json_lines_to_a_file_or_stdout(tmp_path: Path) -> None:
     servers = toolbox_servers(tmp_path)
     plan = write(

@@ -266,7 +266,7 @@ async def compare(
         for result in results:
             show(console, result, timeline=False)
     if json_path:
-        write_json(json_path, {r.strategy: r.to_dict() for r in results})
+        write_result(json_path, {r.strategy: r.to_dict() for r in results}, write_json)
     plot(plot_path, results)
     return status(results)
 
@@ -296,7 +296,7 @@ async def cmd_demo(args: argparse.Namespace, console: Console, interruption: Int
 async def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     from dagexec.bench import PARTS, read_plans, run_bench
 
-    if args.json:  # say so now, not after minutes of running
+    if args.json and args.json != STANDARD:  # say so now, not after minutes of running
         check_output(args.json, "the results")
     parts = tuple(args.part) if args.part else ("plans",) if args.plans else PARTS
     if args.plans and "plans" not in parts:
@@ -307,5 +307,5 @@ async def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     report = await trio.to_thread.run_sync(lambda: run_bench(quick=args.quick, parts=parts, plans=sets))
     console.print(bench_report(report))
     if args.json:
-        write_json(args.json, report)
+        write_result(args.json, report, write_json)
     return 0
