@@ -112,10 +112,17 @@ class Driver:
             self.stop(f"the run's deadline of {timeout:g} s passed")
 
     async def close(self) -> None:
-        """No task will be added any more: wait until every task has finished."""
+        """No task will be added any more: wait until every task has finished.
+
+        Then no call of the run waits for a slot, and the core no longer
+        names this driver as its owner: the two held each other, so that the
+        run's records lived until Python's next full collection rather than
+        going as soon as the run is dropped.
+        """
         self.closed = True
         self.advance()
         await self._quiet.wait()
+        self.core.owner = None
 
     # -- after every report ----------------------------------------------------------------
 

@@ -442,3 +442,25 @@ async def test_events_in_order(executor: type[EagerExecutor], autojump_clock: tr
     assert started == {tid: result[tid].started_at for tid in started}
     finished = [e.result for e in events if isinstance(e, TaskFinished | TaskSkipped)]
     assert sorted(finished, key=lambda r: r.task_id) == sorted(result.results, key=lambda r: r.task_id)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+@pytest.mark.parametrize("max_concurrency", [None, 2])
+async def test_a_finished_run_is_freed_at_once_not_at_the_next_full_collection(
+    executor: type[EagerExecutor], max_concurrency: int | None
+) -> None:
+    """Its core and its driver held each other (the core names the driver to the slots): the run's records then
+    lived until Python's next full collection, hundreds of MB after a large plan in a long-lived gateway."""
+    import gc
+
+    from dagexec._core.run import RunCore
+
+    workflow = wf(*(t(f"t{i}", 0.01) for i in range(20)), t("last", 0.01, "t0", "t1"))
+    gc.collect()
+    gc.disable()
+    try:
+        result = await executor(SERVERS, max_concurrency=max_concurrency).execute(workflow)
+        assert result.ok
+        assert not [o for o in gc.get_objects() if isinstance(o, RunCore)]
+    finally:
+        gc.enable()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import gc
 import hashlib
 import json
 import math
@@ -320,10 +319,6 @@ class Gateway:
             return refusal_result(exc)
         del workflow  # the result holds it
         large = len(result.results) >= TRIM_AFTER
-        if large:
-            # The run's core and its records are in reference cycles, which only a full collection frees:
-            # freed before the answer is built, not beside it.
-            gc.collect()
         reply = await self._run_reply(result, journal_error)
         if large:
             # It outlives this call: the answer is written after this returns.
