@@ -84,7 +84,9 @@ def _compare_arguments(compare: argparse.ArgumentParser) -> None:
     compare.add_argument("workflow", metavar="WORKFLOW.json")
     add_servers(compare)
     add_schema_check(compare)
-    compare.add_argument("--json", metavar="OUT.json", help="write both results as JSON (-: to stdout, the rest to stderr)")
+    compare.add_argument(
+        "--json", metavar="OUT.json", help="write both results as JSON (-: to stdout, the rest to stderr)"
+    )
     add_controls(compare)
     add_plot(compare)
     add_otel_flag(compare)
@@ -92,7 +94,9 @@ def _compare_arguments(compare: argparse.ArgumentParser) -> None:
 
 def _demo_arguments(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--speed", type=positive, default=1.0, help="run the simulated tools this many times faster")
-    demo.add_argument("--json", metavar="OUT.json", help="write both results as JSON (-: to stdout, the rest to stderr)")
+    demo.add_argument(
+        "--json", metavar="OUT.json", help="write both results as JSON (-: to stdout, the rest to stderr)"
+    )
     add_plot(demo)
 
 
@@ -113,7 +117,9 @@ def _bench_arguments(bench: argparse.ArgumentParser) -> None:
         help="the plans part on this file's plans (dagexec workflows, NESTFUL or TaskBench records; repeatable) "
         "instead of the vendored ones",
     )
-    bench.add_argument("--json", metavar="OUT.json", help="write every figure as JSON (-: to stdout, the rest to stderr)")
+    bench.add_argument(
+        "--json", metavar="OUT.json", help="write every figure as JSON (-: to stdout, the rest to stderr)"
+    )
 
 
 #: A command: its parsed arguments and the console in, its exit status out.
