@@ -265,3 +265,35 @@ async def test_a_run_whose_statuses_alone_are_too_many_for_a_reply_is_kept_whole
         assert json.loads(await _read(client, last["output_parts"])) == {"text": "xxx"}
         assert "output_parts" not in run["results"][3000]
         assert run["results"][3000]["error"]["message"] == "RuntimeError: no luck " + "x" * 1000
+
+
+# The SDK's streamable HTTP client leaves its SSE readers to the garbage collector when it closes, and trio's
+# finalizer reports each as unraisable: the client's, not the gateway's (as in test_serve's HTTP test).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_large_answers_reach_the_sdk_http_client_whose_events_are_limited_to_1_mib() -> None:
+    """Over streamable HTTP, the SDK's client refuses an event over 1 MiB: a plan's answer must fit, whatever its size.
+
+    20 outputs of 100,000 characters (the answer whole would be 4 MB): the outputs kept; 3,000 tasks (their
+    statuses alone some 800 KB): the run kept. Both arrive, and read back whole.
+    """
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    from .test_serve_sessions import HOST, PORT, lifespan
+
+    app = _gateway().http_app(HOST, PORT)
+    async with (
+        lifespan(app),
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=f"http://{HOST}:{PORT}") as http,
+        Client(streamable_http_client(f"http://{HOST}:{PORT}/mcp", http_client=http), mode="legacy") as client,
+    ):
+        big = {"tasks": [{"id": f"b{i}", "tool": "t:text", "arguments": {"n": 100_000}} for i in range(20)]}
+        outputs = await client.call_tool("run_workflow", big)
+        assert outputs.structured_content is not None
+        for task in outputs.structured_content["results"]:
+            assert json.loads(await _read(client, task["output_parts"])) == {"text": "x" * 100_000}
+        many = {"tasks": [{"id": f"t{i}", "tool": "t:text", "arguments": {"n": 3}} for i in range(3000)]}
+        run = await client.call_tool("run_workflow", many)
+        assert run.structured_content is not None and run.structured_content["tasks"] == 3000
+        data = json.loads(await _read(client, run.structured_content["run_parts"]))
+        assert [task["status"] for task in data["results"]] == ["success"] * 3000
