@@ -140,6 +140,11 @@ def _ellipsis(cut: int) -> str:
     return f"\u2026\u27e8{cut:,} more characters\u27e9"
 
 
+def shortened(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters and an ellipsis that says how many more there are."""
+    return text if len(text) <= limit else text[:limit] + _ellipsis(len(text) - limit)
+
+
 def _widest(lengths: list[int], room: int) -> int:
     """The widest width that all values, each shortened to it, fit in ``room`` together (water filling)."""
     left = len(lengths)

@@ -297,3 +297,39 @@ async def test_large_answers_reach_the_sdk_http_client_whose_events_are_limited_
         assert run.structured_content is not None and run.structured_content["tasks"] == 3000
         data = json.loads(await _read(client, run.structured_content["run_parts"]))
         assert [task["status"] for task in data["results"]] == ["success"] * 3000
+
+
+async def test_tools_list_comes_in_pages_that_each_fit_a_message_and_descriptions_are_bounded() -> None:
+    """1,000 downstream tools of 10 KB descriptions and 2 KB schemas: some 12 MB listed whole, which no client reads."""
+    from dagexec.mcp import MCPToolServer
+    from dagexec.serve._outputs import REPLY_LIMIT
+    from dagexec.serve._surface import DESCRIPTION_LIMIT, TOOL_LIST_LIMIT
+
+    schema = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(80)}}
+    tools = [
+        mcp_types.Tool(name=f"tool{i}", description=f"tool {i} " + "d" * 10_000, input_schema=schema)
+        for i in range(1000)
+    ]
+    gateway = Gateway({"s": MCPToolServer("s", None, tools)})  # type: ignore[arg-type]  # never called
+    async with Client(gateway.server) as client:
+        pages, cursor = [], None
+        while True:
+            page = await client.list_tools(cursor=cursor)
+            pages.append(page)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        with pytest.raises(MCPError) as caught:
+            await client.list_tools(cursor="not a page")
+    assert caught.value.code == -32602
+    assert len(pages) > 10
+    assert all(len(page.model_dump_json(by_alias=True, exclude_none=True)) <= REPLY_LIMIT + 100 for page in pages)
+    listed = [tool for page in pages for tool in page.tools]
+    assert [tool.name for tool in listed] == ["run_workflow", *(f"s__tool{i}" for i in range(1000))]
+    proxied = listed[1]
+    assert proxied.description is not None and proxied.input_schema == schema
+    assert proxied.description.startswith("s:tool0 through dagexec: tool 0 ddd")
+    assert proxied.description.endswith(f"…⟨{10_007 - DESCRIPTION_LIMIT:,} more characters⟩")
+    about = listed[0].description
+    assert about is not None and len(about) < TOOL_LIST_LIMIT + 2_000
+    assert about.endswith("more tools, each offered directly too")

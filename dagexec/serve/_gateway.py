@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 
 import mcp_types
 import trio
+from mcp import MCPError
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 
@@ -34,6 +36,7 @@ from .. import (
     shown_arguments,
 )
 from .. import __version__ as _version
+from .._approval import shortened
 from ._http import MAX_SESSIONS, SESSION_IDLE, http_app, serve_http
 from ._memory import TRIM_AFTER, give_back_memory
 from ._outputs import OutputFile, OutputStore
@@ -53,7 +56,7 @@ from ._results import (
 )
 from ._stdio import MAX_MESSAGE, serve_stdio
 from ._supervise import open_supervised
-from ._surface import RUN_WORKFLOW, escaped, gateway_tools
+from ._surface import RUN_WORKFLOW, escaped, gateway_tools, tool_pages
 
 #: Plans of at most this many tasks are checked on the gateway's loop (a few milliseconds);
 #: larger ones in a worker thread, while the loop goes on answering.
@@ -63,6 +66,9 @@ T = TypeVar("T")
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 """What ``progress`` of :meth:`Gateway.run_workflow` takes: ``(tasks ended, tasks in the plan, message)``."""
+
+#: A ``tools/list`` cursor: a page's number.
+_PAGE = re.compile(r"0|[1-9][0-9]{0,5}")
 
 #: Why a run whose request the client cancelled was stopped.
 _CANCELLED = "the client cancelled the request"
@@ -159,6 +165,8 @@ class Gateway:
         self._outputs = OutputStore()
         #: The tools it offers; each proxied tool's name, mapped to its (server, tool).
         self._tools, self._proxied = gateway_tools(servers, typed_plans=typed_plans)
+        #: The tools in pages, for ``tools/list``: each page one message of at most 512 KiB.
+        self._pages = tool_pages(self._tools)
         self.server: Server[Any] = Server(
             "dagexec",
             version=_version,
@@ -176,7 +184,17 @@ class Gateway:
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
     ) -> mcp_types.ListToolsResult:
-        return mcp_types.ListToolsResult(tools=self.tools)
+        """A page of the tools (see :func:`tool_pages`); its cursor is the next page's number.
+
+        Raises:
+            MCPError: The cursor is no page's (-32602, as the MCP spec asks).
+        """
+        cursor = params.cursor if params is not None else None
+        page = 0 if cursor is None else int(cursor) if _PAGE.fullmatch(cursor) else len(self._pages)
+        if page >= len(self._pages):
+            raise MCPError(mcp_types.INVALID_PARAMS, f"no page of tools has the cursor {shortened(cursor or '', 40)!r}")
+        more = page + 1 < len(self._pages)
+        return mcp_types.ListToolsResult(tools=self._pages[page], next_cursor=str(page + 1) if more else None)
 
     async def _read_resource(
         self, ctx: ServerRequestContext[Any], params: mcp_types.ReadResourceRequestParams

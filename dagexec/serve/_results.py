@@ -10,6 +10,7 @@ from typing import Any
 import mcp_types
 
 from .. import DagexecError, ExecutionResult, JournalFailedError, PlanError, TaskResult
+from .._approval import shortened
 from .._results import task_result_dict
 from ._outputs import REPLY_LIMIT, OutputFile, OutputStore, part_count
 
@@ -75,10 +76,6 @@ LISTED = 20
 MESSAGE_SHOWN = 300
 
 
-def _shortened(text: str, limit: int) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}…⟨{len(text) - limit:,} more characters⟩"
-
-
 def summary_text(result: ExecutionResult, *, journal_error: str | None = None) -> str:
     """A short text summary of a run: its counts, wall time and critical path, and the tasks that did not succeed.
 
@@ -100,7 +97,7 @@ def summary_text(result: ExecutionResult, *, journal_error: str | None = None) -
     failed = [r for r in result.results if r.error is not None]
     for r in failed[:LISTED]:
         assert r.error is not None
-        message = _shortened(r.error.message, MESSAGE_SHOWN)
+        message = shortened(r.error.message, MESSAGE_SHOWN)
         lines.append(f"task {r.task_id!r} {r.status.value}: {r.error.code.value}: {message}")
     if len(failed) > LISTED:
         lines.append(f"and {len(failed) - LISTED} more tasks that did not succeed")
@@ -264,7 +261,7 @@ def run_kept_reply(
         {
             "task_id": r.task_id,
             "status": r.status.value,
-            "error": {"code": r.error.code.value, "message": _shortened(r.error.message, MESSAGE_SHOWN)},
+            "error": {"code": r.error.code.value, "message": shortened(r.error.message, MESSAGE_SHOWN)},
         }
         for r in [r for r in result.results if r.error is not None][:LISTED]
         if r.error is not None

@@ -14,7 +14,9 @@ import mcp_types
 
 from .. import ListsTools, ToolServer, server_tools
 from .. import workflow_schema as _workflow_schema
+from .._approval import shortened
 from ..mcp import MCPToolServer
+from ._outputs import REPLY_LIMIT
 from ._supervise import RestartingServer
 
 #: The name of the gateway's tool that runs a plan.
@@ -28,6 +30,17 @@ SCHEMA_LIMIT = 64 * 1024
 #: schema, in characters of its JSON: past it, the general plan schema is offered, so that ``tools/list``
 #: stays well within what the SDK's HTTP client takes (1 MiB).
 TYPED_LIMIT = 256 * 1024
+
+#: The largest description of a proxied tool offered, in characters (a longer one is shortened, saying how
+#: much is cut): a downstream server's description must not push ``tools/list`` past what a client takes.
+DESCRIPTION_LIMIT = 4 * 1024
+
+#: The largest line of ``run_workflow``'s description for one downstream tool, in characters.
+LINE_LIMIT = 300
+
+#: The largest list of downstream tools in ``run_workflow``'s description, in characters: past it, the
+#: list ends with how many more tools there are (each is still offered directly, and callable in plans).
+TOOL_LIST_LIMIT = 64 * 1024
 
 _log = logging.getLogger("dagexec.serve")
 
@@ -62,16 +75,16 @@ def describe_tools(servers: Mapping[str, ToolServer]) -> list[str]:
 
     An MCP server gives each tool's description and argument names; a server
     that lists only names gives those; any other server gives one line saying
-    that its tools are not listed.
+    that its tools are not listed. A line is at most 300 characters (a
+    longer one is shortened, saying how much is cut).
     """
     lines = []
     for name, server in servers.items():
         if isinstance(server, MCPToolServer | RestartingServer):
             for tool in server.tools.values():
                 about = _first_line(tool.description)
-                lines.append(
-                    f"- {name}:{tool.name} {_argument_names(tool.input_schema)}" + (f": {about}" if about else "")
-                )
+                line = f"- {name}:{tool.name} {_argument_names(tool.input_schema)}" + (f": {about}" if about else "")
+                lines.append(shortened(line, LINE_LIMIT))
         elif isinstance(server, ListsTools):
             lines += [f"- {name}:{tool}" for tool in sorted(server.tool_names)]
         else:
@@ -184,6 +197,16 @@ def plan_schema(servers: Mapping[str, ToolServer], *, typed_plans: bool = False)
     return limited
 
 
+def _tool_list(lines: list[str]) -> str:
+    """The lines, up to :data:`TOOL_LIST_LIMIT` characters in all, then how many more tools there are."""
+    size = 0
+    for shown, line in enumerate(lines):
+        size += len(line) + 1
+        if size > TOOL_LIST_LIMIT:
+            return "\n".join([*lines[:shown], f"- and {len(lines) - shown} more tools, each offered directly too"])
+    return "\n".join(lines)
+
+
 def gateway_tools(
     servers: Mapping[str, ToolServer], *, typed_plans: bool = False
 ) -> tuple[list[mcp_types.Tool], dict[str, tuple[str, str]]]:
@@ -199,7 +222,7 @@ def gateway_tools(
             name=RUN_WORKFLOW,
             description=_ABOUT
             + "\n\nTools (server:tool (arguments, ? = optional): what it does):\n"
-            + "\n".join(describe_tools(servers)),
+            + _tool_list(describe_tools(servers)),
             input_schema=plan_schema(servers, typed_plans=typed_plans),
         )
     ]
@@ -207,7 +230,8 @@ def gateway_tools(
     proxied = proxy_names(listed)
     for proxy, (name, tool) in proxied.items():
         known = listed[name, tool]
-        about = f"{name}:{tool} through dagexec" + (f": {known.description}" if known and known.description else "")
+        description = shortened(known.description, DESCRIPTION_LIMIT) if known and known.description else None
+        about = f"{name}:{tool} through dagexec" + (f": {description}" if description else "")
         schema = known.input_schema if known is not None else {"type": "object"}
         size = len(json.dumps(schema, default=repr))
         if size > SCHEMA_LIMIT:
@@ -222,3 +246,24 @@ def gateway_tools(
             schema = {"type": "object"}
         tools.append(mcp_types.Tool(name=proxy, description=about, input_schema=schema))
     return tools, proxied
+
+
+def tool_pages(tools: list[mcp_types.Tool], limit: int = REPLY_LIMIT) -> list[list[mcp_types.Tool]]:
+    """``tools`` in pages for ``tools/list``, each page's JSON at most ``limit`` characters (and one tool at least).
+
+    A page is one message: however many tools the downstream servers list,
+    each page stays within what the SDK's HTTP client takes (1 MiB). A tool
+    alone is bounded (its schema by :data:`SCHEMA_LIMIT`, its description by
+    :data:`DESCRIPTION_LIMIT`; ``run_workflow``'s by :data:`TYPED_LIMIT` and
+    :data:`TOOL_LIST_LIMIT`).
+    """
+    pages: list[list[mcp_types.Tool]] = [[]]
+    size = 0
+    for tool in tools:
+        tool_size = len(tool.model_dump_json(by_alias=True, exclude_none=True)) + 1
+        if pages[-1] and size + tool_size > limit:
+            pages.append([])
+            size = 0
+        pages[-1].append(tool)
+        size += tool_size
+    return pages
