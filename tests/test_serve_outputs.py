@@ -135,7 +135,7 @@ async def _put(store: OutputStore, outputs: list[Any]) -> list[list[str]]:
     """Keep each output's JSON (None: none) as ``store`` does a reply's; the URIs of each one's parts."""
 
     def write(file: OutputFile) -> list[list[str]]:
-        return [file.uris(n, file.add([] if output is None else [json.dumps(output)])) for n, output in enumerate(outputs)]
+        return [file.uris(n, file.add([] if out is None else [json.dumps(out)])) for n, out in enumerate(outputs)]
 
     return await store.put(write)
 
@@ -248,7 +248,8 @@ async def test_a_run_whose_statuses_alone_are_too_many_for_a_reply_is_kept_whole
         result = await client.call_tool("run_workflow", {"tasks": tasks})
         data = result.structured_content
         assert data is not None
-        assert (data["tasks"], data["ok"], data["counts"]["success"], data["counts"]["error"]) == (3030, False, 3000, 30)
+        counts = data["counts"]
+        assert (data["tasks"], data["ok"], counts["success"], counts["error"]) == (3030, False, 3000, 30)
         assert [task["task_id"] for task in data["not_succeeded"]] == [f"f{i}" for i in range(LISTED)]
         assert data["not_succeeded"][0]["error"]["message"].endswith("more characters⟩")
         links = [block for block in result.content if isinstance(block, mcp_types.ResourceLink)]
