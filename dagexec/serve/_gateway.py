@@ -275,7 +275,8 @@ class Gateway:
         Returns:
             The tool result, with the output as structured content when it
             is an object, and as text (a string as it is, else its JSON); or
-            ``isError`` with the task's error code and message.
+            ``isError`` with the task's error code and message. An output
+            too large for one reply is kept as resources, linked from it.
 
         Raises:
             KeyError: No proxied tool has that name.
@@ -321,7 +322,8 @@ class Gateway:
             The tool result, with the run's JSON (as ``dagexec run --json``
             writes it, less the plan) as structured content, and as text after a short
             summary; for a plan that cannot run, ``isError`` with every
-            problem, nothing run.
+            problem, nothing run. An answer over 512 KiB keeps the outputs,
+            or the whole run's data, as resources (see :doc:`/serve`).
         """
         try:
             workflow = await self._check(plan)
