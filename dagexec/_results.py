@@ -212,8 +212,7 @@ class ExecutionResult:
             workflow: Include the workflow that ran (``"workflow"``), so that
                 :meth:`from_dict` needs nothing else to load the result again.
             results: Include each task's result (``"results"``); without
-                them, the data's size does not grow with the plan's, and the
-                gateway writes them one at a time.
+                them, the gateway writes them one at a time.
         """
         data: dict[str, Any] = {
             "strategy": self.strategy,

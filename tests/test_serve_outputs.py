@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import errno
 import json
-from typing import Any, NoReturn
+from collections.abc import Iterable
+from typing import Any
 
 import mcp_types
 import pytest
@@ -88,16 +89,20 @@ async def test_a_reply_of_many_outputs_links_the_first_and_lists_every_part() ->
 
 
 async def test_outputs_that_cannot_be_kept_leave_the_statuses_and_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    def full(self: OutputFile, pieces: object) -> NoReturn:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    add = OutputFile.add
 
-    monkeypatch.setattr(OutputFile, "add", full)
-    plan = {"tasks": [{"id": "big", "tool": "t:text", "arguments": {"n": LARGE}}]}
+    def full_after_the_first(self: OutputFile, pieces: Iterable[str]) -> int:
+        if len(self.starts) > 1:  # the disk fills after the first output is written
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return add(self, pieces)
+
+    monkeypatch.setattr(OutputFile, "add", full_after_the_first)
+    plan = {"tasks": [{"id": f"big{i}", "tool": "t:text", "arguments": {"n": LARGE}} for i in range(2)]}
     async with Client(_gateway().server) as client:
         result = await client.call_tool("run_workflow", plan)
     assert result.structured_content is not None
-    [task] = result.structured_content["results"]
-    assert (task["status"], task["output"], "output_parts" in task) == ("success", None, False)
+    tasks = result.structured_content["results"]
+    assert [(t["status"], t["output"], "output_parts" in t) for t in tasks] == [("success", None, False)] * 2
     summary = result.content[0]
     assert isinstance(summary, mcp_types.TextContent)
     assert "the outputs could not be kept: [Errno 28]" in summary.text

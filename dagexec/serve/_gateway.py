@@ -289,7 +289,7 @@ class Gateway:
         except DagexecError as exc:
             return refusal_result(exc)
         try:
-            done = await self._execute(workflow, None, f"call-{secrets.token_hex(8)}")
+            done = await self._execute(workflow, None, f"call-{secrets.token_hex(8)}" if self._journaled else None)
         except DagexecError as exc:  # the journal: it cannot be written, or is in use
             return refusal_result(exc)
         reply, output = call_reply(done.results[0])
@@ -329,7 +329,7 @@ class Gateway:
             workflow = await self._check(plan)
         except DagexecError as exc:
             return refusal_result(exc)
-        run_name = f"plan-{_plan_hash(workflow)}" if self._journaled else "plan"
+        run_name = f"plan-{_plan_hash(workflow)}" if self._journaled else None
         journal_error: str | None = None
         try:
             result = await self._execute(workflow, progress, run_name)
@@ -337,7 +337,6 @@ class Gateway:
             result, journal_error = exc.result, str(exc)
         except DagexecError as exc:  # the journal: it cannot be written, or is in use
             return refusal_result(exc)
-        del workflow  # the result holds it
         large = len(result.results) >= TRIM_AFTER
         reply = await self._run_reply(result, journal_error)
         if large:
@@ -365,8 +364,10 @@ class Gateway:
         write = functools.partial(write_run, result, journal_error=journal_error)
         return run_kept_reply(result, summary, await self._keep(write), self._outputs, journal_error=journal_error)
 
-    async def _execute(self, workflow: Workflow, progress: Progress | None, run_name: str) -> ExecutionResult:
+    async def _execute(self, workflow: Workflow, progress: Progress | None, run_name: str | None) -> ExecutionResult:
         """Run ``workflow``, reporting each task's end; the caller's cancellation stops it with ``Run.stop``.
+
+        ``run_name`` names the run in the journal (None: there is no journal).
 
         The run itself is shielded from the caller's cancellation, so that
         it is stopped the way a run is stopped from outside (every task
@@ -393,7 +394,7 @@ class Gateway:
                     if progress is not None:
                         reporting.start_soon(report)
                     with ended:
-                        named = {"run_name": run_name} if self._journaled else {}
+                        named = {} if run_name is None else {"run_name": run_name}
                         try:
                             async with self.executor.open_run(
                                 workflow,

@@ -159,29 +159,32 @@ class OutputStore:
             MCPError: No such part, or it was dropped (code -32002).
         """
         self._drop_old()
-        found = _URI.match(uri)
-        kept = self._kept.get(found.group(1)) if found is not None else None
-        if found is None or kept is None or self._folder is None or int(found.group(2)) >= len(kept.starts) - 1:
+        span = self._span(uri)
+        if span is None or self._folder is None:
             raise MCPError(RESOURCE_NOT_FOUND, f"no output {uri!r} (outputs are kept {self.keep:g} s)")
-        n, part = int(found.group(2)), int(found.group(3))
-        start = kept.starts[n] + (part - 1) * PART_SIZE
-        size = min(PART_SIZE, kept.starts[n + 1] - start)
-        if size <= 0:
-            raise MCPError(RESOURCE_NOT_FOUND, f"no output {uri!r} (outputs are kept {self.keep:g} s)")
-        with open(self._folder / found.group(1), "rb") as file:
+        reply, start, size = span
+        with open(self._folder / reply, "rb") as file:
             file.seek(start)
             text = file.read(size).decode("ascii")
         return mcp_types.ReadResourceResult(
             contents=[mcp_types.TextResourceContents(uri=uri, mime_type="application/json", text=text)]
         )
 
-    def part_size(self, uri: str) -> int:
-        """The characters of the part at ``uri`` (one the store gave, still kept)."""
+    def part_size(self, uri: str) -> int | None:
+        """The characters of the part at ``uri``; None if there is no such part (or no longer)."""
+        span = self._span(uri)
+        return None if span is None else span[2]
+
+    def _span(self, uri: str) -> tuple[str, int, int] | None:
+        """Where the part at ``uri`` is: its reply's file, its first byte there and its size; None if nowhere."""
         found = _URI.match(uri)
-        assert found is not None
-        starts = self._kept[found.group(1)].starts
+        kept = self._kept.get(found.group(1)) if found is not None else None
+        if found is None or kept is None or int(found.group(2)) >= len(kept.starts) - 1:
+            return None
         n, part = int(found.group(2)), int(found.group(3))
-        return min(PART_SIZE, starts[n + 1] - starts[n] - (part - 1) * PART_SIZE)
+        start = kept.starts[n] + (part - 1) * PART_SIZE
+        size = min(PART_SIZE, kept.starts[n + 1] - start)
+        return (found.group(1), start, size) if size > 0 else None
 
     def _drop_old(self) -> None:
         """Drop the replies' outputs older than :attr:`keep`: from the oldest, stopping at the first that is not."""

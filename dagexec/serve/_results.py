@@ -9,7 +9,7 @@ from typing import Any
 
 import mcp_types
 
-from .. import DagexecError, ExecutionResult, JournalFailedError, PlanError, TaskResult
+from .. import DagexecError, ExecutionResult, JournalFailedError, PlanError, TaskError, TaskResult
 from .._approval import shortened
 from .._results import task_result_dict
 from ._outputs import REPLY_LIMIT, OutputFile, OutputStore, part_count
@@ -76,6 +76,11 @@ LISTED = 20
 MESSAGE_SHOWN = 300
 
 
+def _failed(result: ExecutionResult) -> list[tuple[TaskResult, TaskError]]:
+    """Each task that did not succeed, with its error, in the plan's order."""
+    return [(r, r.error) for r in result.results if r.error is not None]
+
+
 def summary_text(result: ExecutionResult, *, journal_error: str | None = None) -> str:
     """A short text summary of a run: its counts, wall time and critical path, and the tasks that did not succeed.
 
@@ -94,11 +99,11 @@ def summary_text(result: ExecutionResult, *, journal_error: str | None = None) -
         + f"; {result.wall_time:.3f}s wall, critical path {' -> '.join(path)} "
         f"({result.critical_path_time:.3f}s)"
     )
-    failed = [r for r in result.results if r.error is not None]
-    for r in failed[:LISTED]:
-        assert r.error is not None
-        message = shortened(r.error.message, MESSAGE_SHOWN)
-        lines.append(f"task {r.task_id!r} {r.status.value}: {r.error.code.value}: {message}")
+    failed = _failed(result)
+    for r, error in failed[:LISTED]:
+        lines.append(
+            f"task {r.task_id!r} {r.status.value}: {error.code.value}: {shortened(error.message, MESSAGE_SHOWN)}"
+        )
     if len(failed) > LISTED:
         lines.append(f"and {len(failed) - LISTED} more tasks that did not succeed")
     return "\n".join(lines)
@@ -185,9 +190,10 @@ def kept_run_reply(
     disk): the reply says so. None when even this would be over
     :data:`~dagexec.serve._outputs.REPLY_LIMIT` bytes.
     """
-    if isinstance(parts, OSError):
+    if isinstance(parts, OSError):  # its file is gone: no task keeps the parts written before the error
         for task in data["results"]:
             task["output"] = None
+            task.pop("output_parts", None)
         note = f"\nthe reply would be over {REPLY_LIMIT} bytes, and the outputs could not be kept: {parts}"
         return mcp_types.CallToolResult(content=[text_block(summary + note)], structured_content=data)
     links: list[mcp_types.ResourceLink] = []
@@ -226,8 +232,9 @@ def write_run(result: ExecutionResult, outputs: OutputFile, *, journal_error: st
     def pieces() -> Iterator[str]:
         yield json.dumps(before)[:-1] + ', "results": ['
         for n, r in enumerate(result.results):
-            task = json_ready(task_result_dict(r))
-            task["output"] = None
+            task = task_result_dict(r)
+            task["output"] = None  # written above, as output n
+            task = json_ready(task)
             if counts[n]:
                 task["output_parts"] = outputs.uris(n, counts[n])
             yield (", " if n else "") + json.dumps(task)
@@ -261,10 +268,9 @@ def run_kept_reply(
         {
             "task_id": r.task_id,
             "status": r.status.value,
-            "error": {"code": r.error.code.value, "message": shortened(r.error.message, MESSAGE_SHOWN)},
+            "error": {"code": error.code.value, "message": shortened(error.message, MESSAGE_SHOWN)},
         }
-        for r in [r for r in result.results if r.error is not None][:LISTED]
-        if r.error is not None
+        for r, error in _failed(result)[:LISTED]
     ]
     if journal_error is not None:
         data["journal_error"] = journal_error
