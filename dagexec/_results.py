@@ -275,7 +275,6 @@ class ExecutionResult:
             results=loaded.results,
             wall_time=loaded.wall_time,
             strategy=loaded.strategy,
-            counts={status: loaded.counts.get(status, 0) for status in TaskStatus},
             stop_reason=loaded.stop_reason,
         )
 
@@ -294,7 +293,6 @@ class _Loaded:
     results: tuple[TaskResult, ...]
     wall_time: float
     strategy: Strategy
-    counts: Mapping[TaskStatus, int]
     stop_reason: str | None = None
 
 

@@ -20,9 +20,9 @@ import copy
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import unquote
 
 from ._schemas import ToolSchemas
+from ._schemas.walk import pointer_token
 from ._tools import ListsSchemas, ListsTools, ToolServer
 
 _TASK: dict[str, Any] = {
@@ -235,7 +235,7 @@ def _arguments(
         if not ref.startswith("#/"):
             return ref  # an anchor (kept, as its schema is) or a remote schema (never fetched)
         parts = ref[2:].split("/")
-        where = f"{_unescape(parts[0])}/{_unescape(parts[1])}" if len(parts) > 1 else ""
+        where = f"{pointer_token(parts[0])}/{pointer_token(parts[1])}" if len(parts) > 1 else ""
         if where in names:
             rest = _through(moved[where], parts[2:], False, close)
             return "/".join([f"#/$defs/{_pointer_part(names[where])}", *rest])
@@ -243,8 +243,8 @@ def _arguments(
 
     for where, name in names.items():
         # Not wrapped itself: each place that names it is (or is under one that is).
-        definitions[name] = _referable(_converted(moved[where], rewrite, draft), False)
-    arguments: dict[str, Any] = _referable(_converted(root, rewrite, draft), False)
+        definitions[name] = _referable(_converted(moved[where], rewrite, close), False)
+    arguments: dict[str, Any] = _referable(_converted(root, rewrite, close), False)
     return arguments
 
 
@@ -260,7 +260,7 @@ def _through(node: Any, parts: list[str], referable: bool, close: bool) -> list[
             found += ["anyOf", "0"]
         if index >= len(parts):
             return found
-        keyword = _unescape(parts[index])
+        keyword = pointer_token(parts[index])
         value = node.get(keyword) if isinstance(node, Mapping) else None
         written = parts[index]
         if close and isinstance(node, Mapping) and isinstance(node.get("items"), list):  # see _converted
@@ -279,7 +279,7 @@ def _through(node: Any, parts: list[str], referable: bool, close: bool) -> list[
             continue
         if index >= len(parts):
             return found
-        key = _unescape(parts[index])
+        key = pointer_token(parts[index])
         found.append(parts[index])
         index += 1
         if kind == "map" and isinstance(value, Mapping):
@@ -290,20 +290,17 @@ def _through(node: Any, parts: list[str], referable: bool, close: bool) -> list[
             return found + parts[index:]
 
 
-def _unescape(part: str) -> str:
-    return unquote(part).replace("~1", "/").replace("~0", "~")
-
-
-def _converted(schema: Any, rewrite: Callable[[str], str], draft: str) -> Any:
-    """A copy of a schema with its ``$ref`` rewritten, and draft 7/6's array ``items`` as 2020-12's ``prefixItems``."""
+def _converted(schema: Any, rewrite: Callable[[str], str], close: bool) -> Any:
+    """A copy of a schema with its ``$ref`` rewritten, and (``close``: draft 7 or 6) array ``items`` as 2020-12's
+    ``prefixItems``."""
     if isinstance(schema, list):
-        return [_converted(item, rewrite, draft) for item in schema]
+        return [_converted(item, rewrite, close) for item in schema]
     if not isinstance(schema, Mapping):
         return schema
-    found = {key: _converted(value, rewrite, draft) for key, value in schema.items()}
+    found = {key: _converted(value, rewrite, close) for key, value in schema.items()}
     if isinstance(found.get("$ref"), str):
         found["$ref"] = rewrite(found["$ref"])
-    if any(name in draft for name in _CLOSE_DRAFTS) and isinstance(found.get("items"), list):
+    if close and isinstance(found.get("items"), list):
         found["prefixItems"] = found.pop("items")
         if "additionalItems" in found:
             found["items"] = found.pop("additionalItems")

@@ -111,9 +111,9 @@ def test_tasks_become_ready_as_their_dependencies_succeed() -> None:
     assert start(core, 2.0) == []
     end(core, "b", 3.0)
     assert start(core, 3.0) == ["d"]
-    assert core.active and core.in_flight == 1
+    assert core.unfinished and core.in_flight == 1
     end(core, "d", 4.0, output="done")
-    assert not core.active and core.in_flight == 0
+    assert not core.unfinished and core.in_flight == 0
     a, d = core.results(["a", "d"])
     assert (a.status, a.output, a.started_at, a.finished_at, a.attempts) == (TaskStatus.SUCCESS, {"x": 1}, 0.0, 1.0, 1)
     assert (d.output, d.started_at, d.finished_at) == ("done", 3.0, 4.0)
@@ -130,7 +130,7 @@ def test_a_failure_skips_every_descendant_and_nothing_else() -> None:
     a = core.records["a"].result
     assert a is not None and a.error == TaskError(ErrorCode.TOOL_ERROR, "RuntimeError: boom")
     end(core, "e", 2.0)
-    assert not core.active
+    assert not core.unfinished
 
 
 def test_a_failure_at_the_head_of_a_long_chain_skips_it_all_without_recursion() -> None:
@@ -138,7 +138,7 @@ def test_a_failure_at_the_head_of_a_long_chain_skips_it_all_without_recursion() 
     core = core_of(task("t0"), *(task(f"t{i}", f"t{i - 1}") for i in range(1, n)))
     start(core)
     end(core, "t0", 1.0, error=RuntimeError("x"))
-    assert not core.active
+    assert not core.unfinished
     assert core.records[f"t{n - 1}"].result.status is TaskStatus.SKIPPED  # type: ignore[union-attr]
 
 
@@ -218,7 +218,7 @@ def test_random_completion_orders(dag: DrawnDag, rnd: random.Random) -> None:
         else:
             end(core, tid, now)
             succeeded.add(tid)
-    assert not core.active
+    assert not core.unfinished
     skipped = dag.descendants(dag.failing)
     expected = {tid: "skipped" if tid in skipped else "error" if tid in dag.failing else "success" for tid in dag.ids}
     assert status(core) == expected
@@ -447,7 +447,7 @@ def test_stop_cancels_what_waits_and_leaves_calls_under_way_to_their_report() ->
     assert status(core) == {"running": "call", "queued": "cancelled", "later": "cancelled"}
     assert slots.statistics().waiting == 0
     core.interrupted(running, 1.0)  # type: ignore[arg-type]
-    assert not core.active and slots.statistics().in_use == 0
+    assert not core.unfinished and slots.statistics().in_use == 0
     results = {r.task_id: r for r in core.results(["running", "queued", "later"])}
     assert {tid: r.error for tid, r in results.items()} == {
         tid: TaskError(ErrorCode.CANCELLED, "cancelled: enough") for tid in ("running", "queued", "later")
@@ -533,7 +533,7 @@ def test_a_task_added_beside_a_running_and_a_failed_dependency_stays_skipped() -
     end(core, "running", 2.0)
     assert start(core, 2.0) == []
     assert status(core) == {"running": "success", "bad": "error", "late": "skipped"}
-    assert not core.active
+    assert not core.unfinished
 
 
 def test_a_stop_leaves_a_call_whose_journal_row_is_being_written_to_finish() -> None:

@@ -523,6 +523,8 @@ def test_data_that_is_not_a_result_is_refused_with_every_problem() -> None:
         "workflow": wf.to_dict(),
     }
     assert ExecutionResult.from_dict(good)["a"].output == 1
+    # The counts are the results' (as ok, speedup...), not what the data says of them.
+    assert ExecutionResult.from_dict({**good, "counts": {"error": 7}}).counts[TaskStatus.ERROR] == 0
     result = good["results"][0]
     bad = {**good, "strategy": "greedy", "results": [{**result, "status": "done"}, {**result, "extra": 1}]}
     with pytest.raises(ValueError) as exc:

@@ -442,11 +442,6 @@ class RunCore:
             first_under_way=tuple(itertools.islice(self._under_way, shown)),
         )
 
-    @property
-    def active(self) -> bool:
-        """Whether any task is unfinished."""
-        return self.unfinished > 0
-
     def results(self, order: Iterable[str]) -> tuple[TaskResult, ...]:
         """The final result of each task in ``order``.
 

@@ -51,11 +51,11 @@ class _Tool:
 
     __slots__ = ("input", "name", "output", "placeholders", "validator")
 
-    def __init__(self, name: str, schemas: ToolSchemas) -> None:
+    def __init__(self, name: str, schemas: ToolSchemas, validator: jsonschema_rs.Validator | None) -> None:
         self.name = name
         self.input = schemas.input
         self.output = schemas.output
-        self.validator = compiled(self.input).validator if self.input is not None else None
+        self.validator = validator
         self.placeholders: dict[tuple[object, ...], Any] = {}
 
     def placeholder(self, path: tuple[object, ...]) -> Any:
@@ -109,7 +109,7 @@ class SchemaCheck:
             schemas = self._schemas.get(tool)
             if schemas is None:
                 return None
-            found = self._tools[tool] = _Tool(tool, schemas)
+            found = self._tools[tool] = _Tool(tool, schemas, self._validators[tool])
         return found
 
     def plan_problems(

@@ -37,6 +37,11 @@ def _share(given: frozenset[str], accepted: frozenset[str]) -> bool:
     return bool(given & accepted)
 
 
+def pointer_token(raw: str) -> str:
+    """One token of a JSON pointer as written in a ``$ref``, unescaped: URI escapes, then ``~1`` and ``~0``."""
+    return unquote(raw).replace("~1", "/").replace("~0", "~")
+
+
 def _pointer(root: Schema, ref: str) -> Schema | None:
     """The schema a local JSON-pointer ``$ref`` (``#/$defs/Name``) points to; None for any other.
 
@@ -49,7 +54,7 @@ def _pointer(root: Schema, ref: str) -> Schema | None:
         return None
     node: Any = root
     for raw in ref[2:].split("/"):
-        part = unquote(raw).replace("~1", "/").replace("~0", "~")
+        part = pointer_token(raw)
         if isinstance(node, Mapping) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
