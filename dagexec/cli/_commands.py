@@ -41,7 +41,7 @@ from ._logs import report_error
 from ._options import UsageError, executor_options
 from ._prompt import approval, ask_input, gated_tasks, needs_approval
 from ._render import printable
-from ._streams import STANDARD, both, event_lines, plan_from_text, write_result
+from ._streams import STANDARD, both, event_lines, plan_from_text
 from ._terminal import CLOSED_OUTPUT, STDIN, Interruption, interruptible
 
 EXECUTORS: dict[str, type[EagerExecutor] | type[LayeredExecutor]] = {
@@ -192,7 +192,7 @@ async def cmd_run(args: argparse.Namespace, console: Console, interruption: Inte
         report_error(line)
     show(console, result)
     if args.json:
-        write_result(args.json, result.to_dict(), write_json)
+        write_json(args.json, result.to_dict())
     plot(args.plot, [result])
     if journal_failure is not None:
         report_error(str(journal_failure))
@@ -266,7 +266,7 @@ async def compare(
         for result in results:
             show(console, result, timeline=False)
     if json_path:
-        write_result(json_path, {r.strategy: r.to_dict() for r in results}, write_json)
+        write_json(json_path, {r.strategy: r.to_dict() for r in results})
     plot(plot_path, results)
     return status(results)
 
@@ -307,5 +307,5 @@ async def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     report = await trio.to_thread.run_sync(lambda: run_bench(quick=args.quick, parts=parts, plans=sets))
     console.print(bench_report(report))
     if args.json:
-        write_result(args.json, report, write_json)
+        write_json(args.json, report)
     return 0

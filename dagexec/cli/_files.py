@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from dagexec import ExecutionResult, Workflow
 
 from ._options import UsageError
+from ._streams import STANDARD
 
 
 def read_plan(path: str) -> Any:
@@ -76,8 +78,18 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def write_json(path: str, data: Any) -> None:
+    """Write ``data`` as JSON to the file ``path``, or to standard output for ``-``.
+
+    Raises:
+        UsageError: The file cannot be written.
+    """
+    text = json.dumps(data, indent=2, default=repr) + "\n"
+    if path == STANDARD:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
     try:
-        Path(path).write_text(json.dumps(data, indent=2, default=repr) + "\n")
+        Path(path).write_text(text)
     except OSError as exc:
         raise UsageError(f"cannot write {path!r}: {exc.strerror}") from None
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
-import sys
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -13,7 +11,9 @@ from rich.text import Text
 
 from dagexec import JournalRun, read_journal
 
+from ._files import write_json
 from ._render import STATUS_STYLE, count, printable
+from ._streams import STANDARD
 
 
 def _seconds(value: float | None) -> str:
@@ -53,7 +53,7 @@ async def cmd_journal_show(args: argparse.Namespace, console: Console) -> int:
     """Show every run of a journal; ``--json``: as JSON."""
     runs = read_journal(args.journal)
     if args.json:
-        sys.stdout.write(json.dumps([run.to_dict() for run in runs], indent=2) + "\n")
+        write_json(STANDARD, [run.to_dict() for run in runs])
         return 0
     if not runs:
         console.print(f"{printable(args.journal)}: no run recorded", highlight=False)

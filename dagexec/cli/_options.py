@@ -73,9 +73,7 @@ def server_limit(text: str) -> tuple[str, int]:
 
 def add_controls(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("scheduling controls")
-    group.add_argument(
-        "--max-concurrency", type=at_least_one, metavar="N", help="at most N tool calls at once"
-    )
+    group.add_argument("--max-concurrency", type=at_least_one, metavar="N", help="at most N tool calls at once")
     group.add_argument(
         "--server-limit",
         type=server_limit,
@@ -90,12 +88,18 @@ def add_controls(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=positive, metavar="SECONDS", help="deadline of the whole run")
 
 
-def add_servers(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+def add_servers(
+    parser: argparse.ArgumentParser,
+    *,
+    required: bool = True,
+    about: str = "start its servers and check each task's tool",
+) -> None:
+    """``--servers`` (``about``: what an optional one is for) and ``--start-timeout``."""
     parser.add_argument(
         "--servers",
         required=required,
         metavar="SERVERS.json",
-        help="an mcpServers config" + ("" if required else ": start its servers and check each task's tool"),
+        help="an mcpServers config" + ("" if required else f": {about}"),
     )
     parser.add_argument(
         "--start-timeout",

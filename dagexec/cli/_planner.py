@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,9 +19,11 @@ from rich.text import Text
 from dagexec import ToolSchemas, ToolServer, server_tools, workflow_schema
 from dagexec.servers import open_servers
 
-from ._options import START_TIMEOUT, add_servers, positive
+from ._files import write_json
+from ._options import add_servers
 from ._prompt import ask_input
 from ._render import count, printable
+from ._streams import STANDARD
 
 
 def descriptions(servers: Mapping[str, ToolServer]) -> dict[str, str]:
@@ -115,7 +116,7 @@ async def cmd_tools(args: argparse.Namespace, console: Console) -> int:
             }
             for tool, schemas in tools.items()
         ]
-        sys.stdout.write(json.dumps(listed, indent=2) + "\n")
+        write_json(STANDARD, listed)
         return 0
     for tool, schemas in tools.items():
         for line in tool_lines(tool, schemas, about.get(tool, "")):
@@ -131,7 +132,7 @@ async def cmd_schema(args: argparse.Namespace, console: Console) -> int:
     else:
         async with open_servers(args.servers, ask=ask_input, start_timeout=args.start_timeout) as servers:
             schema = workflow_schema(server_tools(servers))
-    sys.stdout.write(json.dumps(schema, indent=2) + "\n")
+    write_json(STANDARD, schema)
     return 0
 
 
@@ -151,16 +152,5 @@ def add_commands(
         help="print the JSON Schema of a workflow (with --servers: of one on their tools)",
         parents=[common],
     )
-    schema.add_argument(
-        "--servers",
-        metavar="SERVERS.json",
-        help="an mcpServers config: the schema of plans on its tools, their arguments checked",
-    )
-    schema.add_argument(
-        "--start-timeout",
-        type=positive,
-        default=START_TIMEOUT,
-        metavar="SECONDS",
-        help=f"time each server has to start and list its tools (default {START_TIMEOUT:g})",
-    )
+    add_servers(schema, required=False, about="the schema of plans on its tools, their arguments checked")
     schema.set_defaults(handler=cmd_schema)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -34,15 +34,6 @@ def to_stdout(args: argparse.Namespace) -> bool:
     if result and events:
         raise UsageError("--json - and --events - cannot both write to standard output: give one of them a file")
     return result or events
-
-
-def write_result(path: str, data: Any, write_file: Callable[[str, Any], None]) -> None:
-    """Write a result's JSON to ``path``, or to standard output for ``-`` (``write_file`` writes files)."""
-    if path != STANDARD:
-        write_file(path, data)
-        return
-    sys.stdout.write(json.dumps(data, indent=2, default=repr) + "\n")
-    sys.stdout.flush()
 
 
 class EventLines:
