@@ -40,7 +40,10 @@ def ending(result: Any) -> dict[str, tuple[TaskStatus, Any]]:
         ("suffix", (TaskStatus.SUCCESS, "hi")),
         (
             "inside",
-            (TaskStatus.ERROR, TaskError(ErrorCode.SERVER_ERROR, "server 'r' lost the call: its reply was not valid UTF-8")),
+            (
+                TaskStatus.ERROR,
+                TaskError(ErrorCode.SERVER_ERROR, "server 'r' lost the call: its reply was not valid UTF-8"),
+            ),
         ),
         ("only", (TaskStatus.ERROR, TaskError(ErrorCode.TIMEOUT, "no answer within 1 s"))),
     ],
@@ -69,8 +72,21 @@ async def test_a_byte_that_is_not_utf8_costs_at_most_its_message(noise: str, exp
 # -- error replies and failed transports ---------------------------------------------------
 
 
-@pytest.mark.parametrize("script", [TOOLBOX, RAW], ids=["sdk", "raw"])
-@pytest.mark.parametrize("over", ["stdio", "http"])
+@pytest.mark.parametrize(
+    ("script", "over"),
+    [
+        (TOOLBOX, "stdio"),
+        (TOOLBOX, "http"),
+        (RAW, "stdio"),
+        (RAW, "http"),
+        # The SDK's client leaves its SSE readers to the garbage collector when it closes, and trio's
+        # finalizer reports each as unraisable: the client's, not dagexec's (see test_serve's HTTP test).
+        pytest.param(
+            RAW, "http-sse", marks=pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+        ),
+    ],
+    ids=["sdk-stdio", "sdk-http", "raw-stdio", "raw-http", "raw-http-sse"],
+)
 async def test_an_error_reply_of_code_32000_is_the_tool_failing(script: str, over: str) -> None:
     # -32000 is many servers' generic error, and the SDK's code for a closed connection.
     workflow = wf(
@@ -84,7 +100,7 @@ async def test_an_error_reply_of_code_32000_is_the_tool_failing(script: str, ove
             async with open_servers({"mcpServers": {"s": entry}}) as servers:
                 result = await EagerExecutor(servers).execute(workflow)
         else:
-            with serving_http(script) as (url, _):
+            with serving_http(script, over) as (url, _):
                 async with open_servers({"mcpServers": {"s": {"url": url}}}) as servers:
                     result = await EagerExecutor(servers).execute(workflow)
     assert ending(result) == {
@@ -102,8 +118,11 @@ async def test_a_dropped_response_stream_fails_its_call_and_the_server_goes_on()
     with trio.fail_after(60), serving_http(RAW) as (url, _):
         async with open_servers({"mcpServers": {"h": {"url": url}}}) as servers:
             result = await EagerExecutor(servers).execute(workflow)
-    lost = TaskError(ErrorCode.SERVER_ERROR, "server 'h' lost the call: SSE stream ended without a response")
-    assert ending(result) == {"drop": (TaskStatus.ERROR, lost), "next": (TaskStatus.SUCCESS, "fine")}
+    drop = result["drop"]
+    assert drop.status is TaskStatus.ERROR and drop.error is not None
+    assert drop.error.code is ErrorCode.SERVER_ERROR
+    assert drop.error.message.startswith("server 'h' lost the call: ")  # then the SDK's own words for the drop
+    assert ending(result)["next"] == (TaskStatus.SUCCESS, "fine")
 
 
 async def test_a_closed_connection_fails_the_calls_in_flight_and_later_ones() -> None:

@@ -159,7 +159,12 @@ def _request_id(request: httpx2.Request) -> mcp_types.RequestId | None:
 
 
 class _EndWatched(httpx2.AsyncByteStream):
-    """A response's byte stream that tells ``on_end`` when it ends: read to its end, failed or closed."""
+    """A response's byte stream that tells ``on_end`` when it ends by itself: read to its end, or failed.
+
+    The SDK closes a stream early once it has the reply it waited for; that
+    is no end (the reply is real, and may not have been read yet), so closing
+    does not count, nor does leaving the iteration.
+    """
 
     def __init__(self, stream: Any, on_end: Callable[[], None]) -> None:
         self._stream = stream
@@ -169,9 +174,12 @@ class _EndWatched(httpx2.AsyncByteStream):
         try:
             async for chunk in self._stream:
                 yield chunk
-        finally:
+        except GeneratorExit:  # the reader stopped: closed after its reply
+            raise
+        except BaseException:
             self._on_end()
+            raise
+        self._on_end()  # read to its end: no reply can follow
 
     async def aclose(self) -> None:
-        self._on_end()
         await self._stream.aclose()

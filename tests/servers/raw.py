@@ -2,7 +2,8 @@
 
 Run over stdio: ``python raw.py [MARKER]``; over streamable HTTP (JSON replies,
 no SSE): ``python raw.py http``, which binds a free port and prints ``listening on
-URL`` on stdout once it listens. ``MARKER`` only tags the command line (and that of
+URL`` on stdout once it listens; ``python raw.py http-sse``: the same, each
+reply an SSE event in a stream that ends after it. ``MARKER`` only tags the command line (and that of
 the processes it spawns) for the tests to find.
 
 Its tools:
@@ -33,7 +34,7 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-MARKER = sys.argv[-1] if len(sys.argv) > 1 and sys.argv[1] != "http" else ""
+MARKER = sys.argv[-1] if len(sys.argv) > 1 and sys.argv[1] not in ("http", "http-sse") else ""
 
 TOOLS = [
     {"name": name, "inputSchema": {"type": "object"}}
@@ -116,6 +117,8 @@ def serve_stdio() -> None:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    #: Each reply as an SSE event (``http-sse``), not a JSON body.
+    sse = False
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -133,8 +136,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
         else:
+            if self.sse:
+                out = b"event: message\ndata: " + out.strip() + b"\n\n"
             self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/event-stream" if self.sse else "application/json")
             self.send_header("Content-Length", str(len(out)))
             self.end_headers()
             self.wfile.write(out)
@@ -148,7 +153,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["http"]:
+    if sys.argv[1:2] in (["http"], ["http-sse"]):
+        Handler.sse = sys.argv[1] == "http-sse"
         # Port 0: the system picks a free port, which the server says once it listens.
         http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         print(f"listening on http://127.0.0.1:{http.server_address[1]}/mcp", flush=True)
