@@ -61,8 +61,6 @@ class LineBuffer:
         if max_size is not None and max_size < 0:
             raise ValueError("max_size must be >= 0")
         self.max_size = max_size
-        #: Bytes searched for a newline so far (each byte once): what the tests and the benchmark count.
-        self.scanned = 0
         self._data = bytearray()
         self._searched = 0  # the bytes of _data already known to hold no newline
         self._dropped: int | None = None  # the bytes of a line too long, already thrown away
@@ -84,7 +82,6 @@ class LineBuffer:
                 goes on with the line after it.
         """
         end = self._data.find(b"\n", self._searched)
-        self.scanned += (len(self._data) if end < 0 else end + 1) - self._searched
         if end >= 0:
             with memoryview(self._data) as data:  # one copy: a slice of the bytearray would be a second
                 line = bytes(data[: end + 1])

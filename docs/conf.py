@@ -282,6 +282,25 @@ def bench_tables() -> None:
         ],
         {"µs/task": "the check's time over the plan's tasks; for tools without schemas, all of ``check()``."},
     )
+    if "hostile" in sc:
+        h = sc["hostile"]
+        table(
+            "Schema checks on hostile schemas (dagexec/bench/hostile.py)",
+            ["case", "time"],
+            [
+                [f"a {h['wide_schema_mb']:.1f} MB schema, listed and compiled", f"{h['wide_listing_s']:.2f} s"],
+                ["the first plan on it", f"{h['wide_first_plan_s'] * 1e6:.0f} µs"],
+                [f"a plan meeting {h['pattern']}", f"{h['pattern_plan_s'] * 1000:.2f} ms"],
+                [f"references through anyOf, {h['nested_depth']} deep", f"{h['nested_plan_s'] * 1000:.1f} ms"],
+                [
+                    f"{h['gateway_tasks']:,} such pattern calls through dagexec serve: the slowest ping",
+                    f"{h['gateway_slowest_ping_s'] * 1000:.0f} ms",
+                ],
+            ],
+            {"time": "wall clock, once, on a shared machine; the first row includes the server's listing."},
+        )
+    if "measured" in sc:
+        out.extend([f"The schema checks were measured again on their own: {sc['measured']}.", ""])
     g = report["gateway"]
     table(
         f"A plan through dagexec serve: {g['tools']} tools of {g['tool_seconds']} s as one plan, {g['runs']} runs",

@@ -105,7 +105,7 @@ def measure_process(tasks: int, *, max_concurrency: int | None, settle: float) -
                 wire.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": hello})
                 wire.notify("notifications/initialized")
                 wire.request("tools/call", {"name": "run_workflow", "arguments": plan_of(10)})  # warm up
-                gc_settle(settle)
+                time.sleep(settle)  # the gateway collects and gives memory back on its own
                 start = _kb(proc.pid, "VmRSS")
                 with open(f"/proc/{proc.pid}/clear_refs", "w") as clear:
                     clear.write("5")  # the peak (VmHWM) starts again from now
@@ -117,7 +117,7 @@ def measure_process(tasks: int, *, max_concurrency: int | None, settle: float) -
                 # The SDK holds the last request it read (here, the plan) until the next one arrives, as any
                 # client's next message does: a ping, so that "after" is the memory of a gateway still in use.
                 wire.request("ping", {})
-                gc_settle(settle)
+                time.sleep(settle)  # the gateway collects and gives memory back on its own
                 after = _kb(proc.pid, "VmRSS")
             except Exception:
                 errlog.seek(0)
@@ -138,12 +138,6 @@ def measure_process(tasks: int, *, max_concurrency: int | None, settle: float) -
         "after_above_start": after - start,
         "met": (peak - start <= 3 * 1024 * tasks + size) and (after - start <= 100 * 2**20),
     }
-
-
-def gc_settle(seconds: float) -> None:
-    """Wait for the gateway to settle (it runs its own collector): ``seconds``."""
-    gc.collect()
-    time.sleep(seconds)
 
 
 def measure_tracemalloc(tasks: int, *, max_concurrency: int | None, top: int) -> dict[str, Any]:
