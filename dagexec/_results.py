@@ -316,7 +316,7 @@ def _structure_strategy(value: Any, _: Any) -> Strategy:
 converter.register_structure_hook(TaskStatus, _structure_enum)
 converter.register_structure_hook(ErrorCode, _structure_enum)
 converter.register_structure_hook_func(lambda t: t == Strategy, _structure_strategy)
-_task_result_fields = make_dict_structure_fn(TaskResult, converter, _cattrs_forbid_extra_keys=True)
+_task_result_fields = make_dict_structure_fn(TaskResult, converter)  # unknown keys: refused before it
 #: The keys of a task's data: TaskResult's fields, and what task_result_dict adds.
 _TASK_RESULT_KEYS = (*(field.alias or field.name for field in attrs.fields(TaskResult)), "duration")
 
